@@ -1,0 +1,212 @@
+// The one protocol shared by the engine (child process + CLI), the extension host and the webview.
+// Everything that crosses a process or iframe boundary is declared here and nowhere else.
+// Sections: (1) results produced by the engine, (2) engine JSON-RPC methods, (3) webview messages.
+
+// ───────────────────────────── (1) engine results ─────────────────────────────
+
+export type ProviderName = 'cuda' | 'webgpu' | 'cpu';
+export type ProviderChoice = 'auto' | ProviderName;
+/** How a prompt's per-layer representation is read: the last token (the paper) or the mean over tokens. */
+export type Pooling = 'last' | 'mean';
+export type TruncationSide = 'left' | 'right';
+
+export interface ProviderAttempt {
+  provider: ProviderName;
+  ok: boolean;
+  /** Why it was skipped or failed (absent when ok). */
+  reason?: string;
+}
+
+export interface ProviderReport {
+  /** The provider that actually ran the forward pass. */
+  used: ProviderName;
+  requested: ProviderChoice;
+  attempts: ProviderAttempt[];
+  /** Set when the requested provider failed mid-run and the run was redone on CPU. */
+  fellBackToCpu?: string;
+}
+
+export interface ArchitectureInfo {
+  type: string;
+  numLayers: number;
+  hiddenSize: number;
+  numHeads: number;
+  intermediateSize: number;
+  vocabSize: number;
+  maxContext: number;
+}
+
+export interface BundleInfo {
+  dir: string;
+  name: string;
+  description: string;
+  formatVersion: number;
+  architecture: ArchitectureInfo;
+  /** Layer indices: 0 = embedding output, i = output of block i (1..numLayers). */
+  targetLayers: number[];
+  representation: Pooling;
+  promptTemplate: string;
+  logitScale: number;
+  concepts: string[];
+  safeConcepts: string[];
+  banks: string[];
+  defaultBank: string;
+}
+
+/** Per-layer statistics of a concept bank (from calibration data). */
+export interface LayerStats {
+  layer: number;
+  /** Mean cosine between representations of examples of the same concept. */
+  sameConceptCos: number;
+  /** Mean cosine between representations of examples of different concepts. */
+  differentConceptCos: number;
+  /** sameConceptCos - differentConceptCos: the paper's headline measure. */
+  gap: number;
+  /** Mean silhouette (cosine distance), when computed. */
+  silhouette?: number;
+  /** Nearest-prototype accuracy on a held-out split, when computed. */
+  heldOutAccuracy?: number;
+  /** Concept × concept cosine similarity of the prototypes. */
+  prototypeSimilarity: number[][];
+  /** Examples per concept used to build the prototypes. */
+  counts: number[];
+}
+
+export interface BankInfo {
+  name: string;
+  concepts: string[];
+  safeConcepts: string[];
+  pooling: Pooling;
+  stats: LayerStats[];
+}
+
+export interface LayerScores {
+  layer: number;
+  /** Cosine similarity of the prompt's representation to each concept prototype, in [-1, 1]. */
+  cosine: number[];
+  /** softmax(logitScale * cosine) over concepts. */
+  probs: number[];
+  predicted: number;
+  /** Probability of the predicted concept minus that of the runner-up. */
+  margin: number;
+}
+
+export interface TokenInfo {
+  id: number;
+  /** Decoded text of this token alone (readable, not byte-level symbols). */
+  text: string;
+  /** False for tokens added by the prompt template or special tokens. */
+  fromPrompt: boolean;
+}
+
+export interface Truncation {
+  side: TruncationSide;
+  originalTokens: number;
+  keptTokens: number;
+}
+
+export interface NextToken {
+  id: number;
+  text: string;
+  prob: number;
+}
+
+export interface ExplainOptions {
+  pooling?: Pooling;
+  /** Bank name inside the bundle (default: the bundle's defaultBank). */
+  bank?: string;
+  /** Maximum number of prompt tokens kept (default and cap: the model context). */
+  maxTokens?: number;
+  truncation?: TruncationSide;
+  /** Layers for which the token × concept matrix is returned: 'all', 'target' or explicit indices. */
+  tokenLayers?: 'all' | 'target' | number[];
+  /** Restrict per-layer scoring to this inclusive range (default: all layers). */
+  layerRange?: [number, number];
+  /** How many next-token predictions to return (default 5). */
+  topNextTokens?: number;
+}
+
+export interface ExplainResult {
+  id: string;
+  createdAt: string;
+  /** The user's text as given. */
+  text: string;
+  /** The text after the bundle's prompt template was applied (what the model saw). */
+  templatedText: string;
+  tokens: TokenInfo[];
+  truncation: Truncation | null;
+  pooling: Pooling;
+  bank: string;
+  concepts: string[];
+  safeConcepts: string[];
+  targetLayer: number;
+  logitScale: number;
+  /** One entry per scored layer, in increasing layer order. */
+  layers: LayerScores[];
+  headline: {
+    concept: string;
+    conceptIndex: number;
+    confidence: number;
+    margin: number;
+    layer: number;
+    safe: boolean;
+    /** Probability of the headline concept at each entry of `layers`. */
+    trajectory: number[];
+  };
+  /** Token × concept cosine at selected layers: tokenScores[k] belongs to layer tokenScoreLayers[k]. */
+  tokenScoreLayers: number[];
+  tokenScores: number[][][];
+  /** Calibration statistics of the bank, per layer (context for the scores). */
+  bankStats: LayerStats[];
+  nextTokens: NextToken[];
+  provider: ProviderReport;
+  timingsMs: { tokenize: number; forward: number; score: number; total: number };
+  bundle: { name: string; dir: string };
+}
+
+// ───────────────────────────── (2) engine JSON-RPC ─────────────────────────────
+// The extension talks to `dist/engine-server.js` (a child process) over stdio with vscode-jsonrpc.
+
+export interface EngineConfig {
+  bundleDir: string;
+  provider: ProviderChoice;
+  intraOpThreads?: number;
+}
+
+export interface EngineErrorData {
+  /** Stable machine-readable code, e.g. 'BUNDLE_INVALID', 'EMPTY_INPUT', 'CANCELLED'. */
+  code: string;
+  /** The file concerned, when there is one. */
+  file?: string;
+  /** What the user can do about it. */
+  fix?: string;
+}
+
+export const EngineMethods = {
+  /** (EngineConfig) → { bundle: BundleInfo; provider: ProviderReport; banks: BankInfo[] } */
+  load: 'seer/load',
+  /** ({ text: string; options?: ExplainOptions }) → ExplainResult */
+  explain: 'seer/explain',
+  /** ({ texts: string[]; options?: ExplainOptions }) → ExplainResult[] */
+  explainBatch: 'seer/explainBatch',
+  shutdown: 'seer/shutdown',
+  /** Notification engine → host: { token: string; done: number; total: number; message?: string } */
+  progress: 'seer/progress',
+} as const;
+
+export interface LoadResult {
+  bundle: BundleInfo;
+  provider: ProviderReport;
+  banks: BankInfo[];
+}
+
+export interface ProgressParams {
+  /** Correlates with the request that asked for progress. */
+  token: string;
+  done: number;
+  total: number;
+  message?: string;
+}
+
+// ───────────────────────────── (3) webview messages ─────────────────────────────
+// Added by the extension work: ToWebviewMessage / FromWebviewMessage unions with a `type` field.
