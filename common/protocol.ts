@@ -189,6 +189,10 @@ export const EngineMethods = {
   explain: 'seer/explain',
   /** ({ texts: string[]; options?: ExplainOptions }) → ExplainResult[] */
   explainBatch: 'seer/explainBatch',
+  /** (CalibrateParams) → CalibrateResult; progress notifications carry params.progressToken */
+  calibrate: 'seer/calibrate',
+  /** (EvaluateParams) → EvaluateReport */
+  evaluate: 'seer/evaluate',
   shutdown: 'seer/shutdown',
   /** Notification engine → host: { token: string; done: number; total: number; message?: string } */
   progress: 'seer/progress',
@@ -206,6 +210,87 @@ export interface ProgressParams {
   done: number;
   total: number;
   message?: string;
+}
+
+/** A labelled dataset: CSV, TSV or JSONL, read as a stream. */
+export interface DatasetSpec {
+  path: string;
+  /** Columns joined (with a blank line) into the text, e.g. ['prompt'] or ['prompt', 'response']. */
+  textColumns: string[];
+  labelColumn: string;
+}
+
+export interface CalibrateParams extends DatasetSpec {
+  /** Name of the bank written (default 'custom'). */
+  bankName?: string;
+  /** Output path (default: <bundle>/banks/<bankName>.json). */
+  out?: string;
+  safeConcepts?: string[];
+  pooling?: Pooling;
+  batchSize?: number;
+  /** Fraction of rows held out (per concept) for the held-out accuracy statistic. */
+  heldOutFraction?: number;
+  seed?: number;
+  progressToken?: string;
+}
+
+export interface RowAccounting {
+  rowsRead: number;
+  rowsUsed: number;
+  rowsSkipped: number;
+  /** Reason → count, e.g. { 'empty text': 3, 'missing label': 1 }. */
+  skipped: Record<string, number>;
+  /** Rows longer than the context, truncated (and still used). */
+  truncated: number;
+}
+
+export interface CalibrateResult {
+  bankPath: string;
+  bank: BankInfo;
+  rows: RowAccounting;
+  seconds: number;
+  examplesPerSecond: number;
+  tokensPerSecond: number;
+}
+
+export interface EvaluateParams extends DatasetSpec {
+  /** Bank name or path whose concepts define the label set (default: prototypes from the data). */
+  bank?: string;
+  /** Fraction of each concept used to build prototypes; the rest is classified. */
+  split?: number;
+  seed?: number;
+  safeConcepts?: string[];
+  pooling?: Pooling;
+  batchSize?: number;
+  progressToken?: string;
+}
+
+/** Defined by the calibration/evaluation module (engine/src/calibration). */
+export interface EvaluateReport {
+  bundle: { name: string; dir: string };
+  dataset: string;
+  concepts: string[];
+  targetLayer: number;
+  bestLayer: number;
+  rows: RowAccounting;
+  perLayer: Array<{
+    layer: number;
+    accuracy: number;
+    macroF1: number;
+    sameConceptCos: number;
+    differentConceptCos: number;
+    gap: number;
+    silhouette: number;
+    /** Paper's training-time metric: mean cosine of same-concept pairs vs different-concept pairs (two views). */
+    samePairCos: number;
+    differentPairCos: number;
+    binaryAccuracy?: number;
+  }>;
+  confusionBest: number[][];
+  confusionTarget: number[][];
+  prototypeSimilarityTarget: number[][];
+  safeConcepts: string[];
+  seconds: number;
 }
 
 // ───────────────────────────── (3) webview messages ─────────────────────────────
