@@ -187,7 +187,7 @@ export const EngineMethods = {
   load: 'seer/load',
   /** ({ text: string; options?: ExplainOptions }) → ExplainResult */
   explain: 'seer/explain',
-  /** ({ texts: string[]; options?: ExplainOptions }) → ExplainResult[] */
+  /** ({ texts: string[]; options?: ExplainOptions; progressToken?: string }) → ExplainResult[]; progress per batch */
   explainBatch: 'seer/explainBatch',
   /** (CalibrateParams) → CalibrateResult; progress notifications carry params.progressToken */
   calibrate: 'seer/calibrate',
@@ -242,6 +242,8 @@ export interface RowAccounting {
   skipped: Record<string, number>;
   /** Rows longer than the context, truncated (and still used). */
   truncated: number;
+  /** Rows whose bytes were not valid UTF-8 (e.g. a Latin-1 line in a UTF-8 file): decoded with U+FFFD and still used. */
+  invalidUtf8?: number;
 }
 
 export interface CalibrateResult {
@@ -251,6 +253,8 @@ export interface CalibrateResult {
   seconds: number;
   examplesPerSecond: number;
   tokensPerSecond: number;
+  /** Things the user should know that did not stop the run (e.g. concepts left out for having one example). */
+  warnings: string[];
 }
 
 export interface EvaluateParams extends DatasetSpec {
@@ -262,14 +266,30 @@ export interface EvaluateParams extends DatasetSpec {
   safeConcepts?: string[];
   pooling?: Pooling;
   batchSize?: number;
+  /** Layer of the reported target-layer matrices (default: the bundle's first target layer). */
+  layer?: number;
   progressToken?: string;
 }
 
 /** Defined by the calibration/evaluation module (engine/src/calibration). */
 export interface EvaluateReport {
+  // Fields marked optional were added after the first version of this type; the engine always sets them.
   bundle: { name: string; dir: string };
+  /** Short name for this run in a comparison, e.g. "seer-default · bank math". */
+  label?: string;
+  /** Where the prototypes came from: 'split' (built from the --split part of the data) or 'bank'. */
+  prototypeSource?: 'split' | 'bank';
+  /** Bank name (or file) when prototypeSource is 'bank'. */
+  bank?: string;
+  pooling?: Pooling;
+  /** Fraction of each concept used for prototypes (and as the first of the two views), and its seed. */
+  split?: number;
+  seed?: number;
   dataset: string;
   concepts: string[];
+  /** Rows classified per concept (the support of each confusion-matrix row). */
+  support?: number[];
+  /** The layer of confusionTarget and prototypeSimilarityTarget: the bundle's target layer unless EvaluateParams.layer chose another. */
   targetLayer: number;
   bestLayer: number;
   rows: RowAccounting;
@@ -288,10 +308,91 @@ export interface EvaluateReport {
   }>;
   confusionBest: number[][];
   confusionTarget: number[][];
+  /** Safe/unsafe view ([[safe→safe, safe→unsafe], [unsafe→safe, unsafe→unsafe]]) when safeConcepts is not empty. */
+  binaryConfusionBest?: number[][];
+  binaryConfusionTarget?: number[][];
   prototypeSimilarityTarget: number[][];
   safeConcepts: string[];
   seconds: number;
+  examplesPerSecond?: number;
+  tokensPerSecond?: number;
+  warnings?: string[];
 }
 
 // ───────────────────────────── (3) webview messages ─────────────────────────────
 // Added by the extension work: ToWebviewMessage / FromWebviewMessage unions with a `type` field.
+
+/** Charts the panel can export, one id per chart. */
+export const ChartIds = ['layers', 'prototypes', 'layer-concept', 'tokens', 'calibration'] as const;
+export type ChartId = (typeof ChartIds)[number];
+export type HeatmapScheme = 'sequential' | 'diverging';
+
+/** What the panel needs besides the result; changes with the user's settings. */
+export interface PanelSettings {
+  heatmapScheme: HeatmapScheme;
+}
+
+/** Saved by the webview (vscode.setState) and handed back to the serializer after a reload. */
+export interface PanelState {
+  result?: ExplainResult;
+  layer?: number;
+  hiddenConcepts?: string[];
+}
+
+export type ToWebviewMessage =
+  | { type: 'result'; result: ExplainResult; settings: PanelSettings }
+  | { type: 'busy'; message: string }
+  | { type: 'error'; message: string }
+  | { type: 'settings'; settings: PanelSettings };
+
+export type FromWebviewMessage =
+  | { type: 'ready' }
+  /** Rendering of result `id` finished, taking `ms` milliseconds (for benchmarks and tests). */
+  | { type: 'rendered'; id: string; ms: number; charts: ChartId[] }
+  /** The webview serialized a chart; the host asks where to save it and writes the file. */
+  | { type: 'exportChart'; chart: ChartId; format: 'svg' | 'png'; data: string }
+  /** The host writes the current result itself: the webview sends no data. */
+  | { type: 'exportResult'; format: 'json' | 'csv' };
+
+/** Largest payload the host accepts from the webview (a PNG data URL of a big chart). */
+export const MAX_WEBVIEW_PAYLOAD = 32 * 1024 * 1024;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/** Host-side validation: the webview is untrusted, every field is checked before use. */
+export function isFromWebviewMessage(v: unknown): v is FromWebviewMessage {
+  if (!isObject(v) || typeof v.type !== 'string') return false;
+  switch (v.type) {
+    case 'ready':
+      return true;
+    case 'rendered':
+      return typeof v.id === 'string' && typeof v.ms === 'number' && Number.isFinite(v.ms) &&
+        Array.isArray(v.charts) && v.charts.every((c) => (ChartIds as readonly unknown[]).includes(c));
+    case 'exportChart':
+      if (!(ChartIds as readonly unknown[]).includes(v.chart) || typeof v.data !== 'string') return false;
+      if (v.data.length > MAX_WEBVIEW_PAYLOAD) return false;
+      if (v.format === 'svg') return v.data.trimStart().startsWith('<svg');
+      if (v.format === 'png') return v.data.startsWith('data:image/png;base64,');
+      return false;
+    case 'exportResult':
+      return v.format === 'json' || v.format === 'csv';
+    default:
+      return false;
+  }
+}
+
+/** Webview-side guard for messages from the host. */
+export function isToWebviewMessage(v: unknown): v is ToWebviewMessage {
+  if (!isObject(v) || typeof v.type !== 'string') return false;
+  switch (v.type) {
+    case 'result':
+      return isObject(v.result) && Array.isArray(v.result.layers) && isObject(v.settings);
+    case 'busy':
+    case 'error':
+      return typeof v.message === 'string';
+    case 'settings':
+      return isObject(v.settings);
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,144 @@
+// banks/<name>.json, format version 1: per-layer, per-concept prototypes and calibration statistics.
+// parseBank validates a bank against the bundle's manifest (same model, layers, hidden size);
+// writeBankAtomic is how banks are written (by calibration).
+import type { BankInfo, LayerStats, Pooling } from '../../../common/protocol';
+import { SeerError } from '../errors';
+import { writeFileAtomic } from '../fsAtomic';
+import { JsonChecker, type Json } from './jsonCheck';
+import type { Manifest } from './manifest';
+
+export const BANK_FORMAT = 'seer-concept-bank';
+export const BANK_FORMAT_VERSION = 1;
+
+export interface BankLayer {
+  layer: number;
+  /** One unit-norm prototype per concept, hiddenSize long. */
+  prototypes: Float32Array[];
+  stats: LayerStats;
+}
+
+export interface BankSource {
+  dataset: string;
+  rowsUsed: number;
+  rowsSkipped: number;
+  skipped: Record<string, number>;
+}
+
+export interface ConceptBank {
+  name: string;
+  modelSha256: string;
+  numLayers: number;
+  hiddenSize: number;
+  pooling: Pooling;
+  concepts: string[];
+  safeConcepts: string[];
+  source: BankSource;
+  /** numLayers + 1 entries, layer 0..numLayers in order. */
+  layers: BankLayer[];
+}
+
+export function parseBank(json: Json, file: string, manifest: Manifest): ConceptBank {
+  const c = new JsonChecker(file, 'BANK_INVALID', 'Recreate the bank with `seer calibrate` (or `npm run build:model` for the default bank); see docs/bundle-format.md.');
+  const root = c.object(json, '');
+  if (root.format !== BANK_FORMAT) c.fail('format', `must be "${BANK_FORMAT}", got ${JSON.stringify(root.format)}`);
+  if (root.formatVersion !== BANK_FORMAT_VERSION) c.fail('formatVersion', `must be ${BANK_FORMAT_VERSION}, got ${JSON.stringify(root.formatVersion)}`);
+
+  const modelSha256 = c.string(root, 'modelSha256', '');
+  const { numLayers: wantLayers, hiddenSize: wantHidden } = manifest.architecture;
+  const numLayers = c.number(root, 'numLayers', '', { integer: true, min: 1 });
+  const hiddenSize = c.number(root, 'hiddenSize', '', { integer: true, min: 1 });
+  if (modelSha256 !== manifest.modelSha256 || numLayers !== wantLayers || hiddenSize !== wantHidden) {
+    throw new SeerError(
+      'BANK_MODEL_MISMATCH',
+      `${file}: this concept bank was made for another model (bank: ${numLayers} layers × ${hiddenSize}, model ${short(modelSha256)}; ` +
+        `bundle: ${wantLayers} layers × ${wantHidden}, model ${short(manifest.modelSha256)}).`,
+      { file, fix: 'Recalibrate the bank for this bundle with `seer calibrate --bundle <dir> --data <csv>`, or use the bundle it was made for.' },
+    );
+  }
+
+  const concepts = c.stringArray(root, 'concepts', '', { nonEmpty: true, unique: true });
+  const safeConcepts = c.stringArray(root, 'safeConcepts', '', { unique: true });
+  safeConcepts.forEach((s, i) => {
+    if (!concepts.includes(s)) c.fail(`safeConcepts[${i}]`, `"${s}" is not one of the concepts`);
+  });
+  const k = concepts.length;
+
+  const src = root.source === undefined ? {} : c.object(root.source, 'source');
+  const source: BankSource = {
+    dataset: typeof src.dataset === 'string' ? src.dataset : '',
+    rowsUsed: typeof src.rowsUsed === 'number' ? src.rowsUsed : 0,
+    rowsSkipped: typeof src.rowsSkipped === 'number' ? src.rowsSkipped : 0,
+    skipped: src.skipped !== undefined ? (c.object(src.skipped, 'source.skipped') as Record<string, number>) : {},
+  };
+
+  const layers = c.array(root.layers, 'layers', numLayers + 1).map((l, i): BankLayer => {
+    const p = `layers[${i}]`;
+    const layer = c.object(l, p);
+    if (layer.layer !== i) c.fail(`${p}.layer`, `must be ${i} (layers are listed 0..${numLayers} in order), got ${JSON.stringify(layer.layer)}`);
+    const prototypes = c.array(layer.prototypes, `${p}.prototypes`, k).map((v, j) => c.vector(v, `${p}.prototypes[${j}]`, hiddenSize));
+    const s = c.object(layer.stats, `${p}.stats`);
+    const sp = `${p}.stats`;
+    const stats: LayerStats = {
+      layer: i,
+      sameConceptCos: c.number(s, 'sameConceptCos', sp),
+      differentConceptCos: c.number(s, 'differentConceptCos', sp),
+      gap: c.number(s, 'gap', sp),
+      silhouette: s.silhouette === undefined || s.silhouette === null ? undefined : c.number(s, 'silhouette', sp),
+      heldOutAccuracy: s.heldOutAccuracy === undefined || s.heldOutAccuracy === null ? undefined : c.number(s, 'heldOutAccuracy', sp),
+      prototypeSimilarity: c.matrix(s.prototypeSimilarity, `${sp}.prototypeSimilarity`, k, k),
+      counts: c.numbers(s.counts, `${sp}.counts`, k),
+    };
+    return { layer: i, prototypes, stats };
+  });
+
+  return {
+    name: c.string(root, 'name', '', { nonEmpty: true }),
+    modelSha256,
+    numLayers,
+    hiddenSize,
+    pooling: c.oneOf(root, 'pooling', '', ['last', 'mean'] as const),
+    concepts,
+    safeConcepts,
+    source,
+    layers,
+  };
+}
+
+/** The bank as written to disk (format version 1). */
+export function bankToJson(bank: ConceptBank): Json {
+  return {
+    format: BANK_FORMAT,
+    formatVersion: BANK_FORMAT_VERSION,
+    name: bank.name,
+    modelSha256: bank.modelSha256,
+    numLayers: bank.numLayers,
+    hiddenSize: bank.hiddenSize,
+    pooling: bank.pooling,
+    concepts: bank.concepts,
+    safeConcepts: bank.safeConcepts,
+    source: bank.source,
+    layers: bank.layers.map(({ layer, prototypes, stats: { layer: _omit, ...stats } }) => ({
+      layer,
+      prototypes: prototypes.map((p) => Array.from(p)),
+      stats,
+    })),
+  };
+}
+
+export async function writeBankAtomic(file: string, bank: ConceptBank): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(bankToJson(bank))}\n`);
+}
+
+export function bankInfo(bank: ConceptBank): BankInfo {
+  return {
+    name: bank.name,
+    concepts: bank.concepts,
+    safeConcepts: bank.safeConcepts,
+    pooling: bank.pooling,
+    stats: bank.layers.map((l) => l.stats),
+  };
+}
+
+function short(sha: string): string {
+  return sha.length > 12 ? `${sha.slice(0, 12)}…` : JSON.stringify(sha);
+}

@@ -1,0 +1,144 @@
+// seer.json, format version 1 (docs/bundle-format.md): the manifest schema in code, validated on load.
+import type { Pooling } from '../../../common/protocol';
+import { JsonChecker, type Json } from './jsonCheck';
+
+export const BUNDLE_FORMAT = 'seer-bundle';
+export const BUNDLE_FORMAT_VERSION = 1;
+export const PROMPT_PLACEHOLDER = '{prompt}';
+
+export interface Architecture {
+  type: string;
+  numLayers: number;
+  hiddenSize: number;
+  numHeads: number;
+  intermediateSize: number;
+  vocabSize: number;
+  maxContext: number;
+  ropeTheta: number;
+  normEps: number;
+  tiedEmbeddings: boolean;
+}
+
+export interface Manifest {
+  format: typeof BUNDLE_FORMAT;
+  formatVersion: typeof BUNDLE_FORMAT_VERSION;
+  name: string;
+  description: string;
+  architecture: Architecture;
+  files: { model: string; tokenizer: string; golden?: string };
+  onnx: { inputs: string[]; outputs: string[]; opset: number };
+  targetLayers: number[];
+  representation: Pooling;
+  promptTemplate: string;
+  addBos: boolean;
+  specialTokens: { bos: string; eos: string; pad: string };
+  logitScale: number;
+  concepts: string[];
+  safeConcepts: string[];
+  banks: Record<string, string>;
+  defaultBank: string;
+  modelSha256: string;
+  training?: Json;
+}
+
+export const ONNX_INPUTS = ['input_ids', 'attention_mask'] as const;
+export const ONNX_OUTPUTS = ['logits', 'hidden_states'] as const;
+
+/** Validates parsed seer.json; `file` is its path (used in every message). */
+export function parseManifest(json: Json, file: string): Manifest {
+  const c = new JsonChecker(file, 'BUNDLE_INVALID', 'Rebuild the bundle with `npm run build:model`, or fix seer.json as described in docs/bundle-format.md.');
+  const root = c.object(json, '');
+  if (root.format !== BUNDLE_FORMAT) c.fail('format', `must be "${BUNDLE_FORMAT}" (is this a SEER bundle?), got ${JSON.stringify(root.format)}`);
+  if (root.formatVersion !== BUNDLE_FORMAT_VERSION) {
+    throw new JsonChecker(file, 'BUNDLE_VERSION', `This seer reads bundle format version ${BUNDLE_FORMAT_VERSION}: rebuild the bundle with this version's trainer (\`npm run build:model\`) or use a matching seer.`)
+      .fail('formatVersion', `is ${JSON.stringify(root.formatVersion)}, but only version ${BUNDLE_FORMAT_VERSION} is supported`);
+  }
+
+  const a = c.object(root.architecture, 'architecture');
+  const architecture: Architecture = {
+    type: c.string(a, 'type', 'architecture', { nonEmpty: true }),
+    numLayers: c.number(a, 'numLayers', 'architecture', { integer: true, min: 1 }),
+    hiddenSize: c.number(a, 'hiddenSize', 'architecture', { integer: true, min: 1 }),
+    numHeads: c.number(a, 'numHeads', 'architecture', { integer: true, min: 1 }),
+    intermediateSize: c.number(a, 'intermediateSize', 'architecture', { integer: true, min: 1 }),
+    vocabSize: c.number(a, 'vocabSize', 'architecture', { integer: true, min: 2 }),
+    maxContext: c.number(a, 'maxContext', 'architecture', { integer: true, min: 2 }),
+    ropeTheta: c.number(a, 'ropeTheta', 'architecture', { min: 0 }),
+    normEps: c.number(a, 'normEps', 'architecture', { min: 0 }),
+    tiedEmbeddings: c.boolean(a, 'tiedEmbeddings', 'architecture'),
+  };
+
+  const f = c.object(root.files, 'files');
+  const files = {
+    model: c.string(f, 'model', 'files', { nonEmpty: true }),
+    tokenizer: c.string(f, 'tokenizer', 'files', { nonEmpty: true }),
+    golden: f.golden === undefined ? undefined : c.string(f, 'golden', 'files', { nonEmpty: true }),
+  };
+
+  const o = c.object(root.onnx, 'onnx');
+  const onnx = {
+    inputs: c.stringArray(o, 'inputs', 'onnx'),
+    outputs: c.stringArray(o, 'outputs', 'onnx'),
+    opset: c.number(o, 'opset', 'onnx', { integer: true, min: 1 }),
+  };
+  for (const [kind, expected, got] of [['inputs', ONNX_INPUTS, onnx.inputs], ['outputs', ONNX_OUTPUTS, onnx.outputs]] as const) {
+    if (expected.join() !== got.join()) c.fail(`onnx.${kind}`, `must be ${JSON.stringify(expected)}, got ${JSON.stringify(got)}`);
+  }
+
+  const targets = c.array(root.targetLayers, 'targetLayers');
+  if (targets.length === 0) c.fail('targetLayers', 'must name at least one layer');
+  const targetLayers = targets.map((t, i) => {
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t > architecture.numLayers) {
+      c.fail(`targetLayers[${i}]`, `must be a layer index 0..${architecture.numLayers}, got ${JSON.stringify(t)}`);
+    }
+    return t as number;
+  });
+
+  const promptTemplate = c.string(root, 'promptTemplate', '');
+  if (promptTemplate.split(PROMPT_PLACEHOLDER).length !== 2) c.fail('promptTemplate', `must contain "${PROMPT_PLACEHOLDER}" exactly once`);
+
+  const s = c.object(root.specialTokens, 'specialTokens');
+  const specialTokens = {
+    bos: c.string(s, 'bos', 'specialTokens', { nonEmpty: true }),
+    eos: c.string(s, 'eos', 'specialTokens', { nonEmpty: true }),
+    pad: c.string(s, 'pad', 'specialTokens', { nonEmpty: true }),
+  };
+
+  const concepts = c.stringArray(root, 'concepts', '', { nonEmpty: true, unique: true });
+  const safeConcepts = c.stringArray(root, 'safeConcepts', '', { unique: true });
+  safeConcepts.forEach((sc, i) => {
+    if (!concepts.includes(sc)) c.fail(`safeConcepts[${i}]`, `"${sc}" is not one of the concepts`);
+  });
+
+  const b = c.object(root.banks, 'banks');
+  const banks: Record<string, string> = {};
+  for (const name of Object.keys(b)) banks[name] = c.string(b, name, 'banks', { nonEmpty: true });
+  if (Object.keys(banks).length === 0) c.fail('banks', 'must name at least one bank');
+  const defaultBank = c.string(root, 'defaultBank', '');
+  if (!(defaultBank in banks)) c.fail('defaultBank', `"${defaultBank}" is not one of the banks (${Object.keys(banks).join(', ')})`);
+
+  const modelSha256 = c.string(root, 'modelSha256', '');
+  if (!/^[0-9a-f]{64}$/.test(modelSha256)) c.fail('modelSha256', 'must be 64 lowercase hex digits (sha256 of the model file)');
+
+  return {
+    format: BUNDLE_FORMAT,
+    formatVersion: BUNDLE_FORMAT_VERSION,
+    name: c.string(root, 'name', '', { nonEmpty: true }),
+    description: typeof root.description === 'string' ? root.description : '',
+    architecture,
+    files,
+    onnx,
+    targetLayers,
+    representation: c.oneOf(root, 'representation', '', ['last', 'mean'] as const),
+    promptTemplate,
+    addBos: c.boolean(root, 'addBos', ''),
+    specialTokens,
+    logitScale: c.number(root, 'logitScale', '', { min: Number.MIN_VALUE }),
+    concepts,
+    safeConcepts,
+    banks,
+    defaultBank,
+    modelSha256,
+    training: root.training,
+  };
+}

@@ -1,0 +1,200 @@
+// Evaluates a bundle's concept structure on labelled data: nearest-prototype classification per layer
+// (prototypes from one part of the data, or from a bank), the paper's cosine measures, and the
+// training-time two-view metric. Streamed like calibration: each row is run through the model once.
+import type { EvaluateParams, Pooling } from '../../../common/protocol';
+import type { ConceptBank } from '../bundle';
+import { SeerError, throwIfAborted } from '../errors';
+import { accuracy, binaryConfusion, emptyConfusion, macroF1, nearestPrototype } from './classification';
+import { ConceptSums } from './conceptSums';
+import { readDataset } from './datasetReader';
+import type { FullEvaluateReport } from './fullReport';
+import { type DatasetScan, SINGLETON_REASON, checkSafeConcepts, conceptsWithPairs, requireTwoConcepts, scanDataset, singletonWarning } from './datasetScan';
+import { HELD_OUT_MAX, DEFAULT_BATCH_SIZE, type RunOptions } from './calibrate';
+import { type SampledExample, crossViewCosines, pairwiseCosines, prototypeSimilarity, silhouette } from './layerStatistics';
+import { ProgressMeter } from './progress';
+import { type ModelFacts, type Representer, reportLayer, representInChunks } from './representer';
+import { RowAccountant } from './rowAccounting';
+import { SelectionSampler, seedFor } from './seededSampling';
+
+/** Where the classifying prototypes come from. */
+export type PrototypeSource = { kind: 'split' } | { kind: 'bank'; bank: ConceptBank; name: string };
+
+export const DEFAULT_SPLIT = 0.5;
+
+interface Part {
+  concept: number;
+  /** In the first view (prototype part in split mode). */
+  first: boolean;
+}
+
+export async function evaluate(
+  representer: Representer,
+  model: ModelFacts,
+  params: EvaluateParams,
+  source: PrototypeSource,
+  opts: RunOptions = {},
+): Promise<FullEvaluateReport> {
+  const started = Date.now();
+  const spec = { path: params.path, textColumns: params.textColumns, labelColumn: params.labelColumn };
+  const split = params.split ?? DEFAULT_SPLIT;
+  if (!(split > 0 && split < 1)) {
+    throw new SeerError('OPTION_INVALID', `--split must be between 0 and 1 (exclusive), got ${split}.`, { fix: 'Use e.g. --split 0.5.' });
+  }
+  const seed = params.seed ?? 1;
+  if (params.layer !== undefined && !(Number.isInteger(params.layer) && params.layer >= 0 && params.layer < model.layerCount)) {
+    throw new SeerError('OPTION_INVALID', `--layer must be a layer from 0 to ${model.layerCount - 1}, got ${params.layer}.`, {
+      fix: `Pick a layer 0…${model.layerCount - 1} (0 is the embedding output), or leave --layer out for the target layer.`,
+    });
+  }
+  const warnings: string[] = [];
+  const scan = await scanDataset(spec, opts.signal);
+  const concepts = source.kind === 'bank' ? bankConcepts(spec.path, scan, source, warnings) : splitConcepts(spec, scan, warnings);
+  const pooling: Pooling = params.pooling ?? (source.kind === 'bank' ? source.bank.pooling : model.representation);
+  const safeConcepts = params.safeConcepts ?? (source.kind === 'bank' ? source.bank.safeConcepts : []);
+  checkSafeConcepts(safeConcepts, concepts, source.kind === 'bank' ? `bank "${source.name}"` : spec.path);
+
+  const conceptIndex = new Map(concepts.map((c, i) => [c, i]));
+  const countOf = (c: string) => scan.labelCounts.get(c) ?? 0;
+  const firstViewSize = (n: number) => (n < 2 ? n : Math.min(n - 1, Math.max(1, Math.round(split * n))));
+  const L = model.layerCount;
+  const C = concepts.length;
+  const viewA = new ConceptSums(concepts, L, model.hiddenSize);
+  const viewB = new ConceptSums(concepts, L, model.hiddenSize);
+  const confusion = Array.from({ length: L }, () => emptyConfusion(C));
+  const sample: SampledExample[] = [];
+  const sampler = concepts.map((c) => {
+    const nB = countOf(c) - firstViewSize(countOf(c));
+    return new SelectionSampler(Math.min(HELD_OUT_MAX, nB), nB, seedFor(seed + 1, c));
+  });
+  const rows = new RowAccountant();
+  const total = concepts.reduce((a, c) => a + countOf(c), 0);
+  const meter = new ProgressMeter(total, opts.onProgress);
+  meter.update(0, 'evaluating');
+  const repOpts = { pooling, batchSize: params.batchSize ?? DEFAULT_BATCH_SIZE, layerBytes: 4 * model.layerCount * model.hiddenSize };
+  let done = 0;
+  let tokens = 0;
+
+  /** One streamed pass over the rows for which `want` is true; every pass sees the same split. */
+  const pass = async function* (accountant: RowAccountant, want: (p: Part) => boolean) {
+    const splitters = concepts.map((c) => new SelectionSampler(firstViewSize(countOf(c)), countOf(c), seedFor(seed, c)));
+    const parts = async function* () {
+      for await (const row of readDataset(spec, accountant, { signal: opts.signal })) {
+        const concept = conceptIndex.get(row.label);
+        if (concept === undefined) {
+          accountant.skip(SINGLETON_REASON);
+          continue;
+        }
+        const part = { concept, first: splitters[concept].next() };
+        if (want(part)) yield { text: row.text, part };
+      }
+    };
+    for await (const r of representInChunks(parts(), representer, repOpts, opts.signal)) {
+      rows.used();
+      if (r.truncated) rows.truncatedRow();
+      tokens += r.tokenCount;
+      done++;
+      if (r.lastInChunk) meter.update(done, 'evaluating');
+      yield { part: r.item.part, layers: r.layers };
+    }
+  };
+  const classify = (concept: number, layers: Float32Array[], prototypes: Float32Array[][]) => {
+    for (let l = 0; l < L; l++) confusion[l][concept][nearestPrototype(layers[l], prototypes[l])]++;
+  };
+  const addSecondView = (concept: number, layers: Float32Array[]) => {
+    viewB.add(concept, layers);
+    if (sampler[concept].next()) sample.push({ concept, layers });
+  };
+
+  let prototypes: Float32Array[][];
+  if (source.kind === 'split') {
+    // Pass 1 builds prototypes from the first part; pass 2 classifies the second part against them.
+    for await (const r of pass(rows, (p) => p.first)) viewA.add(r.part.concept, r.layers);
+    prototypes = Array.from({ length: L }, (_, l) => viewA.prototypes(l));
+    for await (const r of pass(new RowAccountant(), (p) => !p.first)) {
+      classify(r.part.concept, r.layers, prototypes);
+      addSecondView(r.part.concept, r.layers);
+    }
+  } else {
+    prototypes = source.bank.layers.map((l) => l.prototypes);
+    for await (const r of pass(rows, () => true)) {
+      classify(r.part.concept, r.layers, prototypes);
+      if (r.part.first) viewA.add(r.part.concept, r.layers);
+      else addSecondView(r.part.concept, r.layers);
+    }
+  }
+  throwIfAborted(opts.signal);
+
+  const all = new ConceptSums(concepts, L, model.hiddenSize);
+  all.addAll(viewA);
+  all.addAll(viewB);
+  const safe = new Set(safeConcepts.map((s) => conceptIndex.get(s)!));
+  const perLayer = confusion.map((m, l) => {
+    const binary = safe.size ? accuracy(binaryConfusion(m, safe)) : undefined;
+    return {
+      layer: l,
+      accuracy: accuracy(m),
+      macroF1: macroF1(m),
+      ...pairwiseCosines(all, l),
+      silhouette: silhouette(all, l, sample),
+      ...crossViewCosines(viewA, viewB, l),
+      ...(binary === undefined ? {} : { binaryAccuracy: binary }),
+    };
+  });
+  const bestLayer = perLayer.reduce((best, x) =>
+    x.accuracy > best.accuracy || (x.accuracy === best.accuracy && x.macroF1 > best.macroF1) ? x : best,
+  ).layer;
+  const targetLayer = params.layer ?? reportLayer(model);
+  const seconds = (Date.now() - started) / 1000;
+  const acct = rows.snapshot();
+  return {
+    bundle: { name: model.name, dir: model.dir },
+    label: `${model.name} · ${source.kind === 'bank' ? `bank ${source.name}` : `split ${split}`}`,
+    prototypeSource: source.kind,
+    ...(source.kind === 'bank' ? { bank: source.name } : {}),
+    pooling,
+    split,
+    seed,
+    dataset: spec.path,
+    concepts,
+    support: confusion[0].map((row) => row.reduce((a, b) => a + b, 0)),
+    targetLayer,
+    bestLayer,
+    rows: acct,
+    perLayer,
+    confusionBest: confusion[bestLayer],
+    confusionTarget: confusion[targetLayer],
+    ...(safe.size
+      ? { binaryConfusionBest: binaryConfusion(confusion[bestLayer], safe), binaryConfusionTarget: binaryConfusion(confusion[targetLayer], safe) }
+      : {}),
+    prototypeSimilarityTarget: prototypeSimilarity(prototypes[targetLayer]),
+    safeConcepts,
+    seconds,
+    examplesPerSecond: done / seconds,
+    tokensPerSecond: tokens / seconds,
+    warnings,
+  };
+}
+
+function splitConcepts(spec: { path: string; labelColumn: string; textColumns: string[] }, scan: DatasetScan, warnings: string[]): string[] {
+  const { concepts, singletons } = conceptsWithPairs(scan);
+  requireTwoConcepts(spec, scan, concepts);
+  if (singletons.length) warnings.push(singletonWarning(singletons));
+  return concepts;
+}
+
+/** The bank fixes the label set: every label in the data must be one of its concepts. */
+function bankConcepts(file: string, scan: DatasetScan, source: { bank: ConceptBank; name: string }, warnings: string[]): string[] {
+  const concepts = source.bank.concepts;
+  const unknown = [...scan.labelCounts.keys()].filter((l) => !concepts.includes(l));
+  if (unknown.length) {
+    const shown = unknown.slice(0, 10).map((u) => `"${u}"`).join(', ') + (unknown.length > 10 ? ` and ${unknown.length - 10} more` : '');
+    throw new SeerError(
+      'LABELS_MISMATCH',
+      `${file} has labels that bank "${source.name}" does not know: ${shown}. The bank's concepts are: ${concepts.join(', ')}.`,
+      { file, fix: 'Evaluate with a bank calibrated on these labels (--bank NAME), drop --bank to build prototypes from the data, or filter the rows.' },
+    );
+  }
+  const absent = concepts.filter((c) => !scan.labelCounts.has(c));
+  if (absent.length) warnings.push(`Bank concept(s) with no rows in the data (never the true label): ${absent.join(', ')}.`);
+  return concepts;
+}

@@ -1,0 +1,91 @@
+// `seer explain "TEXT" | - | --file F`: explains prompts with the bundle's model; a readable report or --json.
+import type { ExplainOptions } from '../../../common/protocol';
+import { Engine } from '../engine';
+import { SeerError } from '../errors';
+import { readPromptFile, readStdin } from './input';
+import { renderBatchLine, renderReport } from './report';
+import { type Command, ENGINE_OPTIONS, ENGINE_USAGE, engineConfigFromArgs, oneOf, parseCommandArgs, positiveInt } from './shared';
+import { styleFor } from './style';
+
+const USAGE = `seer explain "TEXT" [options]      explain one prompt
+seer explain - [options]             read one prompt from stdin
+seer explain --file F [options]      one prompt per line (.jsonl: a string or {"text": …} per line)
+  --json                full results as JSON (one object, or an array for --file)
+  --pooling last|mean   representation: last token (the paper, default: the bank's) or mean of tokens
+  --bank NAME           concept bank inside the bundle (default: the bundle's default bank)
+  --max-tokens N        keep at most N prompt tokens (default and cap: the model context)
+  --truncate left|right which end of a too-long prompt is dropped (default right)
+  --token-layers all|target|L,L,...   layers of the token × concept matrix in --json (default target)
+${ENGINE_USAGE}`;
+
+const OPTIONS = {
+  ...ENGINE_OPTIONS,
+  json: { type: 'boolean', default: false },
+  file: { type: 'string' },
+  pooling: { type: 'string' },
+  bank: { type: 'string' },
+  'max-tokens': { type: 'string' },
+  truncate: { type: 'string' },
+  'token-layers': { type: 'string' },
+} as const;
+
+export const explainCommand: Command = {
+  name: 'explain',
+  summary: 'explain a prompt (or a file of prompts) with the model\'s own representations',
+  usage: USAGE,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, OPTIONS, USAGE);
+    const options: ExplainOptions = {
+      pooling: oneOf('--pooling', values.pooling, ['last', 'mean'] as const, USAGE),
+      bank: values.bank,
+      maxTokens: values['max-tokens'] === undefined ? undefined : positiveInt('--max-tokens', values['max-tokens'], USAGE),
+      truncation: oneOf('--truncate', values.truncate, ['left', 'right'] as const, USAGE),
+      tokenLayers: tokenLayers(values['token-layers']),
+    };
+    const { prompts, fromFile } = await readPrompts(positionals, values.file);
+    const engine = await Engine.load(engineConfigFromArgs(values, USAGE));
+    try {
+      const progress = fromFile ? progressPrinter(prompts.length) : undefined;
+      const results = await engine.explainBatch(prompts, options, undefined, progress);
+      const style = styleFor(process.stdout);
+      if (values.json) process.stdout.write(`${JSON.stringify(fromFile ? results : results[0], null, 2)}\n`);
+      else if (fromFile) process.stdout.write(`${results.map((r) => renderBatchLine(r, style)).join('\n')}\n`);
+      else process.stdout.write(`${renderReport(results[0], style)}\n`);
+      if (results[0].provider.fellBackToCpu) process.stderr.write(`warning: ${results[0].provider.fellBackToCpu}\n`);
+      return 0;
+    } finally {
+      await engine.dispose();
+    }
+  },
+};
+
+async function readPrompts(positionals: string[], file: string | undefined): Promise<{ prompts: string[]; fromFile: boolean }> {
+  const fix = `Usage:\n${USAGE}`;
+  if (file !== undefined) {
+    if (positionals.length) throw new SeerError('BAD_ARGS', 'Give either TEXT or --file, not both.', { fix });
+    const { prompts, blankLines } = await readPromptFile(file);
+    if (blankLines) process.stderr.write(`${file}: skipped ${blankLines} blank line(s)\n`);
+    return { prompts, fromFile: true };
+  }
+  if (positionals.length === 0) throw new SeerError('BAD_ARGS', 'No prompt given.', { fix });
+  if (positionals.length === 1 && positionals[0] === '-') return { prompts: [await readStdin()], fromFile: false };
+  // `seer explain how do I …` without quotes is one prompt.
+  return { prompts: [positionals.join(' ')], fromFile: false };
+}
+
+function tokenLayers(value: string | undefined): ExplainOptions['tokenLayers'] {
+  if (value === undefined || value === 'all' || value === 'target') return value;
+  const layers = value.split(',').map((v) => Number(v.trim()));
+  if (layers.some((l) => !Number.isInteger(l) || l < 0)) {
+    throw new SeerError('BAD_ARGS', `--token-layers must be all, target or comma-separated layer numbers, got "${value}".`, { fix: `Usage:\n${USAGE}` });
+  }
+  return layers;
+}
+
+function progressPrinter(total: number): (done: number, total: number) => void {
+  const tty = process.stderr.isTTY;
+  return (done) => {
+    if (tty) process.stderr.write(`\rexplained ${done}/${total}${done === total ? '\n' : ''}`);
+    else process.stderr.write(`explained ${done}/${total}\n`);
+  };
+}

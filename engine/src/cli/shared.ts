@@ -1,0 +1,63 @@
+// What every `seer` subcommand shares: argument parsing (node:util parseArgs), the engine options
+// (--bundle, --provider, --threads), the default bundle location and the command table entry type.
+import * as path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { EngineConfig, ProviderChoice } from '../../../common/protocol';
+import { SeerError } from '../errors';
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  /** Returns the process exit code. Throw SeerError for user-facing failures. */
+  run(argv: string[]): Promise<number>;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export const ENGINE_OPTIONS = {
+  bundle: { type: 'string' },
+  provider: { type: 'string', default: 'auto' },
+  threads: { type: 'string' },
+} as const satisfies Options;
+
+export const ENGINE_USAGE = `  --bundle DIR          SEER bundle folder (default: models/default of this package)
+  --provider P          auto | cpu | cuda | webgpu (default auto: cuda, then webgpu, then cpu)
+  --threads N           intra-op threads for the forward pass (default: onnxruntime's choice)`;
+
+/** The bundled default model: models/default next to dist/ (this file is bundled into dist/cli.js). */
+export function defaultBundleDir(): string {
+  return path.resolve(__dirname, '..', 'models', 'default');
+}
+
+export function parseCommandArgs<O extends Options>(argv: string[], options: O, usage: string) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new SeerError('BAD_ARGS', (err as Error).message.split('\n')[0], { fix: `Usage:\n${usage}` });
+  }
+}
+
+export function engineConfigFromArgs(values: { bundle?: string; provider?: string; threads?: string }, usage: string): EngineConfig {
+  const provider = values.provider ?? 'auto';
+  if (!['auto', 'cpu', 'cuda', 'webgpu'].includes(provider)) {
+    throw new SeerError('BAD_ARGS', `--provider must be auto, cpu, cuda or webgpu, got "${provider}".`, { fix: `Usage:\n${usage}` });
+  }
+  return {
+    bundleDir: values.bundle ? path.resolve(values.bundle) : defaultBundleDir(),
+    provider: provider as ProviderChoice,
+    intraOpThreads: values.threads === undefined ? undefined : positiveInt('--threads', values.threads, usage),
+  };
+}
+
+export function positiveInt(flag: string, value: string, usage: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new SeerError('BAD_ARGS', `${flag} must be a positive integer, got "${value}".`, { fix: `Usage:\n${usage}` });
+  return n;
+}
+
+export function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], usage: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (!allowed.includes(value as T)) throw new SeerError('BAD_ARGS', `${flag} must be ${allowed.join(' or ')}, got "${value}".`, { fix: `Usage:\n${usage}` });
+  return value as T;
+}

@@ -1,0 +1,127 @@
+// Execution-provider selection. `auto` tries CUDA, then WebGPU, then CPU and records why each was skipped;
+// an explicit choice that cannot start fails loudly. The cheap CUDA check (is the provider library there?)
+// avoids ORT's noisy native error; WebGPU is attempted with a time limit because adapter discovery can hang.
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { ProviderAttempt, ProviderChoice, ProviderName, ProviderReport } from '../../../common/protocol';
+import { SeerError } from '../errors';
+
+export const AUTO_ORDER: ProviderName[] = ['cuda', 'webgpu', 'cpu'];
+/** Providers that failed to start in this process: `auto` does not pay for probing them again (e.g. on reload). */
+const failedEarlier = new Map<ProviderName, string>();
+const WEBGPU_TIMEOUT_MS = 15_000;
+
+export interface SessionSettings {
+  intraOpThreads?: number;
+}
+
+export interface OpenedSession {
+  session: ort.InferenceSession;
+  provider: ProviderName;
+  report: ProviderReport;
+}
+
+/** Opens `model` (bytes) on the requested provider(s); `file` is only used in messages. */
+export async function openWithProvider(model: Uint8Array, file: string, choice: ProviderChoice, settings: SessionSettings): Promise<OpenedSession> {
+  const order = choice === 'auto' ? AUTO_ORDER : [choice];
+  const attempts: ProviderAttempt[] = [];
+  for (const provider of order) {
+    const skip = unavailableReason(provider) ?? (choice === 'auto' && failedEarlier.has(provider) ? `${failedEarlier.get(provider)} (earlier in this process)` : null);
+    if (skip) {
+      attempts.push({ provider, ok: false, reason: skip });
+      continue;
+    }
+    try {
+      const session = await createSession(model, provider, settings);
+      attempts.push({ provider, ok: true });
+      return { session, provider, report: { used: provider, requested: choice, attempts } };
+    } catch (err) {
+      // CPU always starts when onnxruntime-node is installed, so a CPU failure means the model is bad.
+      if (provider === 'cpu' || MODEL_ERROR.test(String(err))) throw invalidModel(file, err);
+      attempts.push({ provider, ok: false, reason: firstLine(err) });
+      failedEarlier.set(provider, firstLine(err));
+    }
+  }
+  const why = attempts.map((a) => `${a.provider}: ${a.reason}`).join('; ');
+  throw new SeerError('PROVIDER_UNAVAILABLE', `The ${choice === 'auto' ? 'execution providers' : `${choice} execution provider`} could not start for ${file} (${why}).`, {
+    file,
+    fix: choice === 'auto' ? 'Check that onnxruntime-node is installed (`npm ci`).' : 'Use --provider auto or --provider cpu (or the seer.provider setting).',
+  });
+}
+
+const MODEL_ERROR = /protobuf parsing failed|model data pointer is null|INVALID_GRAPH|INVALID_PROTOBUF|NOT_IMPLEMENTED|opset/i;
+
+export function invalidModel(file: string, err: unknown): SeerError {
+  return new SeerError('MODEL_INVALID', `${file} is not a usable ONNX model: ${firstLine(err)}`, {
+    file,
+    fix: 'The file is truncated, damaged or not ONNX: rebuild the bundle with `npm run build:model` or restore model.onnx.',
+    cause: err,
+  });
+}
+
+export async function createSession(model: Uint8Array, provider: ProviderName, settings: SessionSettings): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    interOpNumThreads: 1,
+    logSeverityLevel: 3,
+    ...(settings.intraOpThreads ? { intraOpNumThreads: settings.intraOpThreads } : {}),
+  };
+  const creating = ort.InferenceSession.create(model, options);
+  const session = provider === 'webgpu' ? await withTimeout(creating, WEBGPU_TIMEOUT_MS, 'WebGPU adapter discovery') : await creating;
+  return session;
+}
+
+/** Why a provider cannot be used without trying it, or null when it is worth a try. */
+export function unavailableReason(provider: ProviderName): string | null {
+  if (provider === 'cuda') {
+    if (process.platform !== 'linux' && process.platform !== 'win32') return `CUDA is not supported on ${process.platform}`;
+    const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+    const dir = ortBinaryDir();
+    if (!existsSync(path.join(dir, lib))) return `${lib} is not in ${dir}: this onnxruntime-node install has no CUDA provider (it is downloaded by onnxruntime-node's install script with network access)`;
+  }
+  if (provider === 'webgpu' && process.platform === 'linux' && !findSharedLibrary('libvulkan.so.1')) {
+    return 'libvulkan.so.1 was not found: WebGPU on Linux runs on Vulkan (install a GPU driver with Vulkan support, e.g. mesa-vulkan-drivers)';
+  }
+  return null;
+}
+
+function findSharedLibrary(name: string): boolean {
+  const dirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`,
+    '/usr/lib64',
+    '/usr/lib',
+    '/lib64',
+    '/lib',
+  ];
+  return dirs.some((d) => existsSync(path.join(d, name)));
+}
+
+function ortBinaryDir(): string {
+  const pkg = path.dirname(require.resolve('onnxruntime-node/package.json'));
+  return path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+function withTimeout<T extends { release(): Promise<void> }>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`${what} did not finish within ${ms / 1000} s`));
+      p.then((late) => late.release(), () => undefined); // a session that arrives late is not leaked
+    }, ms);
+    p.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e) => (clearTimeout(timer), reject(e)),
+    );
+  });
+}
+
+export function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  // ORT prefixes messages with a C++ source location and failed check; keep the human part.
+  const line = (text.split('\n').find((l) => l.trim()) ?? text).trim();
+  const check = line.indexOf(' was false. ');
+  return check >= 0 ? line.slice(check + ' was false. '.length) : line.replace(/^\S+\.(cc|cpp|h):\d+ /, '');
+}

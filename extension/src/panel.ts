@@ -1,0 +1,162 @@
+// The inspection panel: one WebviewPanel per session beside the editor, restored after a reload by
+// the serializer from the state the webview saved. Messages from the webview are validated here.
+import * as vscode from 'vscode';
+import {
+  isFromWebviewMessage,
+  type ExplainResult,
+  type FromWebviewMessage,
+  type PanelSettings,
+  type PanelState,
+  type ToWebviewMessage,
+} from '../../common/protocol';
+import { saveChart, saveResult } from './exporter';
+
+export const PANEL_VIEW_TYPE = 'seer.panel';
+
+export interface PanelEvents {
+  /** The webview rendered a result (benchmarks and tests listen). */
+  onRendered?: (msg: Extract<FromWebviewMessage, { type: 'rendered' }>) => void;
+  log: (line: string) => void;
+}
+
+export class SeerPanel {
+  private static current?: SeerPanel;
+  private result?: ExplainResult;
+  private ready = false;
+  /** Messages sent before the webview's script said 'ready' (they would be lost). */
+  private queued: ToWebviewMessage[] = [];
+  private markReady!: () => void;
+  /** Resolves when the webview's script has loaded (its first load dominates the first explain). */
+  readonly whenReady = new Promise<void>((resolve) => (this.markReady = resolve));
+
+  /** Shows the panel (creating it beside the active editor if needed). */
+  static show(extensionUri: vscode.Uri, settings: () => PanelSettings, events: PanelEvents): SeerPanel {
+    if (SeerPanel.current) {
+      SeerPanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
+      return SeerPanel.current;
+    }
+    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'SEER', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      SeerPanel.options(extensionUri));
+    SeerPanel.current = new SeerPanel(panel, extensionUri, settings, events);
+    return SeerPanel.current;
+  }
+
+  static get instance(): SeerPanel | undefined {
+    return SeerPanel.current;
+  }
+
+  static serializer(extensionUri: vscode.Uri, settings: () => PanelSettings, events: PanelEvents): vscode.WebviewPanelSerializer<PanelState> {
+    return {
+      async deserializeWebviewPanel(panel, state) {
+        panel.webview.options = SeerPanel.options(extensionUri);
+        SeerPanel.current?.panel.dispose();
+        SeerPanel.current = new SeerPanel(panel, extensionUri, settings, events);
+        // The webview restores its own view from getState(); the host only needs to know the result for exports.
+        if (state?.result && Array.isArray(state.result.layers)) SeerPanel.current.result = state.result;
+      },
+    };
+  }
+
+  private static options(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+    return {
+      enableScripts: true,
+      retainContextWhenHidden: false,
+      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')],
+    };
+  }
+
+  private constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly extensionUri: vscode.Uri,
+    private readonly settings: () => PanelSettings,
+    private readonly events: PanelEvents,
+  ) {
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'seer.svg');
+    panel.webview.html = this.html();
+    panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m));
+    panel.onDidDispose(() => {
+      if (SeerPanel.current === this) SeerPanel.current = undefined;
+    });
+  }
+
+  showResult(result: ExplainResult): void {
+    this.result = result;
+    this.panel.title = `SEER: ${result.headline.concept}`;
+    this.post({ type: 'result', result, settings: this.settings() });
+  }
+
+  showBusy(message: string): void {
+    this.post({ type: 'busy', message });
+  }
+
+  showError(message: string): void {
+    this.post({ type: 'error', message });
+  }
+
+  updateSettings(): void {
+    this.post({ type: 'settings', settings: this.settings() });
+  }
+
+  private post(msg: ToWebviewMessage): void {
+    if (this.ready) void this.panel.webview.postMessage(msg);
+    else this.queued.push(msg);
+  }
+
+  private receive(m: unknown): void {
+    if (!isFromWebviewMessage(m)) {
+      this.events.log(`ignored an invalid message from the panel: ${JSON.stringify(m)?.slice(0, 200)}`);
+      return;
+    }
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        this.markReady();
+        for (const q of this.queued.splice(0)) void this.panel.webview.postMessage(q);
+        break;
+      case 'rendered':
+        this.events.log(`panel rendered ${m.id} in ${m.ms.toFixed(1)} ms (${m.charts.join(', ')})`);
+        this.events.onRendered?.(m);
+        break;
+      case 'exportChart':
+        void saveChart(m.chart, m.format, m.data, this.result).catch((e: Error) =>
+          vscode.window.showErrorMessage(`SEER: could not save the chart: ${e.message}`));
+        break;
+      case 'exportResult':
+        if (!this.result) {
+          void vscode.window.showWarningMessage('SEER: nothing to export yet; explain a prompt first.');
+          break;
+        }
+        void saveResult(this.result, m.format).catch((e: Error) =>
+          vscode.window.showErrorMessage(`SEER: could not save the result: ${e.message}`));
+        break;
+    }
+  }
+
+  private html(): string {
+    const webview = this.panel.webview;
+    const nonce = Array.from({ length: 32 }, () => Math.floor(Math.random() * 36).toString(36)).join('');
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview.js'));
+    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'panel.css'));
+    const csp = [
+      "default-src 'none'",
+      `img-src ${webview.cspSource} data:`,
+      `style-src ${webview.cspSource}`,
+      `script-src 'nonce-${nonce}'`,
+      `font-src ${webview.cspSource}`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style}">
+<title>SEER</title>
+</head>
+<body>
+<main id="root"><p class="empty">Select a prompt and run <b>Explain with SEER</b> (Ctrl+Alt+E).</p></main>
+<script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+  }
+}

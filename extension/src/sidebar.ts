@@ -1,0 +1,113 @@
+// The SEER activity-bar container: Model (bundle, layers, concepts, provider and why), Concepts,
+// and History (click an entry to reopen it in the panel).
+import * as vscode from 'vscode';
+import type { LoadResult } from '../../common/protocol';
+import type { HistoryEntry, HistoryStore } from './historyStore';
+
+type Node = vscode.TreeItem;
+
+function item(label: string, description?: string, icon?: string, tooltip?: string): Node {
+  const it = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
+  it.description = description;
+  if (icon) it.iconPath = new vscode.ThemeIcon(icon);
+  it.tooltip = tooltip ?? (description ? `${label}: ${description}` : label);
+  return it;
+}
+
+class ListProvider implements vscode.TreeDataProvider<Node> {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+  constructor(private readonly build: () => Node[] | Promise<Node[]>) {}
+  refresh(): void {
+    this.changed.fire();
+  }
+  getTreeItem(n: Node): Node {
+    return n;
+  }
+  getChildren(n?: Node): Node[] | Promise<Node[]> {
+    return n ? [] : this.build();
+  }
+}
+
+export interface ModelStatus {
+  load?: LoadResult;
+  bundleDir: string;
+  error?: string;
+  note?: string;
+}
+
+export class SeerSidebar implements vscode.Disposable {
+  private status: ModelStatus = { bundleDir: '' };
+  private readonly model = new ListProvider(() => this.modelItems());
+  private readonly concepts = new ListProvider(() => this.conceptItems());
+  private readonly history: ListProvider;
+  private readonly disposables: vscode.Disposable[];
+
+  constructor(store: HistoryStore) {
+    this.history = new ListProvider(async () => (await store.list()).map(historyItem));
+    this.disposables = [
+      vscode.window.registerTreeDataProvider('seer.model', this.model),
+      vscode.window.registerTreeDataProvider('seer.concepts', this.concepts),
+      vscode.window.registerTreeDataProvider('seer.history', this.history),
+    ];
+  }
+
+  setStatus(status: ModelStatus): void {
+    this.status = status;
+    this.model.refresh();
+    this.concepts.refresh();
+  }
+
+  refreshHistory(): void {
+    this.history.refresh();
+  }
+
+  dispose(): void {
+    this.disposables.forEach((d) => d.dispose());
+  }
+
+  private modelItems(): Node[] {
+    const s = this.status;
+    const items: Node[] = [];
+    if (s.error) items.push(item('Error', s.error, 'error'));
+    if (s.note) items.push(item('Note', s.note, 'info'));
+    if (!s.load) {
+      const idle = item('Not loaded', 'the engine starts at the first explain', 'circle-outline');
+      const bundle = item('Bundle', s.bundleDir, 'package');
+      const pick = item('Select SEER model bundle…', undefined, 'folder-opened');
+      pick.command = { command: 'seer.selectBundle', title: 'Select SEER model bundle…' };
+      return [...items, idle, bundle, pick];
+    }
+    const { bundle, provider } = s.load;
+    const a = bundle.architecture;
+    const why = provider.attempts.map((t) => `${t.provider}: ${t.ok ? 'ok' : t.reason ?? 'failed'}`).join('; ');
+    items.push(
+      item('Bundle', bundle.name, 'package', `${bundle.name}\n${bundle.dir}\n${bundle.description}`),
+      item('Layers', `${a.numLayers} (target ${bundle.targetLayers.join(', ')})`, 'layers'),
+      item('Architecture', `${a.type}, hidden ${a.hiddenSize}, ${a.numHeads} heads, context ${a.maxContext}`, 'circuit-board'),
+      item('Concepts', `${bundle.concepts.length} in bank “${bundle.defaultBank}”`, 'symbol-enum'),
+      item('Provider', `${provider.used} (asked ${provider.requested})`, 'server-process', why || undefined),
+    );
+    if (why) items.push(item('Why', why, 'question'));
+    if (provider.fellBackToCpu) items.push(item('Fell back to CPU', provider.fellBackToCpu, 'warning'));
+    return items;
+  }
+
+  private conceptItems(): Node[] {
+    const load = this.status.load;
+    if (!load) return [item('Load a model to list its concepts', undefined, 'info')];
+    const bank = load.banks.find((b) => b.name === load.bundle.defaultBank) ?? load.banks[0];
+    const target = load.bundle.targetLayers[0];
+    const stats = bank?.stats.find((s) => s.layer === target);
+    return load.bundle.concepts.map((c, i) =>
+      item(c, `${load.bundle.safeConcepts.includes(c) ? 'safe' : 'unsafe'}${stats ? ` · ${stats.counts[i]} examples` : ''}`,
+        load.bundle.safeConcepts.includes(c) ? 'pass' : 'warning'));
+  }
+}
+
+function historyItem(e: HistoryEntry): Node {
+  const it = item(e.preview || '(empty)', `${e.concept} ${(e.confidence * 100).toFixed(0)}%`, 'history',
+    `${e.concept} (${(e.confidence * 100).toFixed(1)}%) · ${e.bundle} · ${new Date(e.createdAt).toLocaleString()}\n\n${e.preview}`);
+  it.command = { command: 'seer.openHistoryEntry', title: 'Open in SEER panel', arguments: [e.id] };
+  return it;
+}

@@ -1,0 +1,193 @@
+// The calibration and evaluation pipeline on a synthetic model of known geometry (syntheticModel.ts):
+// concepts are separable from layer 1 up and indistinguishable at layer 0, so the measures must say so.
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { checkBankName, saveBank } from '../../engine/src/calibration/bankFile';
+import { HELD_OUT_MAX, calibrate } from '../../engine/src/calibration/calibrate';
+import { evaluate } from '../../engine/src/calibration/evaluate';
+import { SeerError } from '../../engine/src/errors';
+import { conceptCsv, tempDir, writeFixture } from './fixtures';
+import { DIM, LAYERS, MAX_WORDS, SyntheticModel, syntheticFacts } from './syntheticModel';
+
+const dir = tempDir();
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const concepts = ['algebra', 'geometry', 'biology', 'law'];
+const csv = writeFixture(dir, 'train.csv', conceptCsv(concepts, 30));
+const facts = syntheticFacts(dir);
+const params = { path: csv, textColumns: ['prompt'], labelColumn: 'value' };
+
+async function errorOf(p: Promise<unknown>): Promise<SeerError> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(SeerError);
+  return err as SeerError;
+}
+
+describe('calibrate', () => {
+  it('builds a bank whose statistics show concepts aggregating at the layers that carry them', async () => {
+    const progress: number[] = [];
+    const { bank, result } = await calibrate(new SyntheticModel(), facts, { ...params, bankName: 'topics', safeConcepts: ['biology'], batchSize: 8 }, {
+      onProgress: (done, total) => progress.push(done / total),
+    });
+    expect(bank.concepts).toEqual(concepts);
+    expect(bank.safeConcepts).toEqual(['biology']);
+    expect(bank.layers).toHaveLength(LAYERS + 1);
+    for (const layer of bank.layers) {
+      expect(layer.prototypes).toHaveLength(4);
+      for (const p of layer.prototypes) expect(Math.hypot(...p)).toBeCloseTo(1, 5);
+      expect(layer.stats.counts).toEqual([30, 30, 30, 30]);
+    }
+    const [l0, , , , top] = bank.layers.map((l) => l.stats);
+    expect(top.gap).toBeGreaterThan(0.3);
+    expect(Math.abs(l0.gap)).toBeLessThan(0.05);
+    expect(top.heldOutAccuracy).toBe(1);
+    expect(l0.heldOutAccuracy!).toBeLessThan(0.6);
+    expect(top.silhouette!).toBeGreaterThan(l0.silhouette!);
+    expect(result.rows).toMatchObject({ rowsRead: 120, rowsUsed: 120, rowsSkipped: 0, truncated: 0 });
+    expect(result.examplesPerSecond).toBeGreaterThan(0);
+    expect(progress.at(-1)).toBe(1);
+  });
+
+  it('leaves out a concept with a single example, says so, and counts its row as skipped', async () => {
+    const file = writeFixture(dir, 'singleton.csv', conceptCsv(['algebra', 'law'], 5) + 'typo lone row,algbra\n');
+    const { bank, result } = await calibrate(new SyntheticModel(), facts, { ...params, path: file });
+    expect(bank.concepts).toEqual(['algebra', 'law']);
+    expect(result.rows.skipped).toEqual({ 'concept with a single example': 1 });
+    expect(result.rows).toMatchObject({ rowsRead: 11, rowsUsed: 10 });
+    expect(result.warnings.join(' ')).toContain('"algbra"');
+  });
+
+  it('counts rows longer than the context as truncated', async () => {
+    const long = Array.from({ length: MAX_WORDS + 10 }, (_, i) => `w${i}`).join(' ');
+    const file = writeFixture(dir, 'long.csv', conceptCsv(['algebra', 'law'], 3) + `algebra ${long},algebra\n`);
+    const { result } = await calibrate(new SyntheticModel(), facts, { ...params, path: file });
+    expect(result.rows.truncated).toBe(1);
+    expect(result.rows.rowsUsed).toBe(7);
+  });
+
+  it('refuses data with fewer than two usable concepts, listing what it found', async () => {
+    const file = writeFixture(dir, 'one-concept.csv', conceptCsv(['algebra'], 4) + 'law x,law\n');
+    const err = await errorOf(calibrate(new SyntheticModel(), facts, { ...params, path: file }));
+    expect(err.code).toBe('DATASET_TOO_FEW_CONCEPTS');
+    expect(err.message).toContain('"algebra" (4), "law" (1)');
+  });
+
+  it('refuses --safe concepts that are not in the data', async () => {
+    const err = await errorOf(calibrate(new SyntheticModel(), facts, { ...params, safeConcepts: ['cooking'] }));
+    expect(err.code).toBe('SAFE_CONCEPT_UNKNOWN');
+    expect(err.fix).toContain('algebra, geometry, biology, law');
+  });
+
+  it('keeps memory bounded: the held-out sample never exceeds its cap per concept', async () => {
+    const file = writeFixture(dir, 'big.csv', conceptCsv(['algebra', 'law'], 500));
+    const { bank } = await calibrate(new SyntheticModel(), facts, { ...params, path: file, heldOutFraction: 0.5, batchSize: 64 });
+    expect(bank.layers[0].stats.counts).toEqual([500, 500]);
+    // held-out accuracy is measured on at most HELD_OUT_MAX rows per concept: a multiple of 1/(2·cap).
+    const acc = bank.layers[LAYERS].stats.heldOutAccuracy!;
+    expect(Math.round(acc * 2 * HELD_OUT_MAX)).toBeCloseTo(acc * 2 * HELD_OUT_MAX, 6);
+  });
+
+  it('a cancelled run throws CANCELLED and leaves no file behind', async () => {
+    const controller = new AbortController();
+    const model = new SyntheticModel();
+    model.abortAfter = { calls: 2, controller };
+    const out = path.join(dir, 'cancelled-bank.json');
+    // 1000 rows → several represent() calls; the abort arrives during the second.
+    const big = writeFixture(dir, 'cancel.csv', conceptCsv(['algebra', 'law'], 500));
+    const run = calibrate(model, facts, { ...params, path: big, batchSize: 1, out }, { signal: controller.signal }).then((o) => saveBank(o.bank, facts, { out }));
+    expect((await errorOf(run)).code).toBe('CANCELLED');
+    expect(model.calls).toHaveLength(2);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('saveBank', () => {
+  it('writes banks/<name>.json into the bundle and registers it in seer.json, keeping other fields', async () => {
+    const bundle = tempDir();
+    writeFileSync(path.join(bundle, 'seer.json'), JSON.stringify({ name: 'x', banks: { default: 'banks/default.json' }, defaultBank: 'default' }));
+    const model = syntheticFacts(bundle);
+    const { bank } = await calibrate(new SyntheticModel(), model, { ...params, bankName: 'topics' });
+    const file = await saveBank(bank, model);
+    expect(file).toBe(path.join(bundle, 'banks', 'topics.json'));
+    const written = JSON.parse(readFileSync(file, 'utf8'));
+    expect(written).toMatchObject({ format: 'seer-concept-bank', formatVersion: 1, name: 'topics', numLayers: LAYERS, hiddenSize: DIM, modelSha256: 'synthetic-sha' });
+    expect(written.layers[2].stats.layer).toBeUndefined();
+    expect(JSON.parse(readFileSync(path.join(bundle, 'seer.json'), 'utf8'))).toEqual({
+      name: 'x',
+      banks: { default: 'banks/default.json', topics: 'banks/topics.json' },
+      defaultBank: 'default',
+    });
+    rmSync(bundle, { recursive: true, force: true });
+  });
+
+  it('will not replace the default bank without --force, and rejects bad bank names', async () => {
+    const { bank } = await calibrate(new SyntheticModel(), facts, { ...params, bankName: 'default' });
+    expect((await errorOf(saveBank(bank, facts))).code).toBe('BANK_EXISTS');
+    expect(() => checkBankName('../evil')).toThrow(SeerError);
+  });
+
+  it('turns an unwritable destination into an error naming the file and --out', async () => {
+    const { bank } = await calibrate(new SyntheticModel(), facts, { ...params, bankName: 'topics' });
+    const blocker = writeFixture(dir, 'not-a-folder', 'x');
+    const err = await errorOf(saveBank(bank, facts, { out: path.join(blocker, 'bank.json') }));
+    expect(err.code).toBe('WRITE_FAILED');
+    expect(err.message).toContain(path.join(blocker, 'bank.json'));
+    expect(err.fix).toContain('--out');
+  });
+});
+
+describe('evaluate', () => {
+  it('classifies held-out rows by nearest prototype: perfect where concepts are separable, near chance at layer 0', async () => {
+    const report = await evaluate(new SyntheticModel(), facts, { ...params, split: 0.5, seed: 1, safeConcepts: ['biology'] }, { kind: 'split' });
+    expect(report.concepts).toEqual(concepts);
+    expect(report.support).toEqual([15, 15, 15, 15]);
+    expect(report.rows).toMatchObject({ rowsRead: 120, rowsUsed: 120 });
+    const top = report.perLayer[LAYERS];
+    expect(top.accuracy).toBe(1);
+    expect(top.macroF1).toBe(1);
+    expect(report.perLayer[0].accuracy).toBeLessThan(0.6);
+    expect(top.samePairCos).toBeGreaterThan(top.differentPairCos + 0.3);
+    expect(report.bestLayer).toBeGreaterThan(0);
+    expect(report.targetLayer).toBe(3);
+    for (const m of [report.confusionBest, report.confusionTarget]) expect(m.flat().reduce((a, b) => a + b)).toBe(60);
+    expect(report.binaryConfusionTarget!.flat().reduce((a, b) => a + b)).toBe(60);
+    expect(top.binaryAccuracy).toBe(1);
+    expect(report.prototypeSimilarityTarget).toHaveLength(4);
+  });
+
+  it('is reproducible per seed, and another seed gives another split', async () => {
+    const run = (seed: number) => evaluate(new SyntheticModel(3), facts, { ...params, seed }, { kind: 'split' });
+    const [a, b, c] = await Promise.all([run(1), run(1), run(2)]);
+    expect(a.perLayer.map((l) => l.accuracy)).toEqual(b.perLayer.map((l) => l.accuracy));
+    expect(a.confusionTarget).toEqual(b.confusionTarget);
+    expect(c.perLayer.map((l) => l.samePairCos)).not.toEqual(a.perLayer.map((l) => l.samePairCos));
+  });
+
+  it('with a bank, classifies every row against its prototypes, and rejects labels the bank does not know', async () => {
+    const { bank } = await calibrate(new SyntheticModel(), facts, { ...params, bankName: 'topics' });
+    const other = writeFixture(dir, 'eval.csv', conceptCsv(['algebra', 'law'], 10));
+    const report = await evaluate(new SyntheticModel(), facts, { ...params, path: other }, { kind: 'bank', bank, name: 'topics' });
+    expect(report.support).toEqual([10, 0, 0, 10]);
+    expect(report.perLayer[LAYERS].accuracy).toBe(1);
+    expect(report.warnings.join(' ')).toContain('geometry, biology');
+
+    const mismatch = writeFixture(dir, 'mismatch.csv', conceptCsv(['algebra', 'cooking'], 3));
+    const err = await errorOf(evaluate(new SyntheticModel(), facts, { ...params, path: mismatch }, { kind: 'bank', bank, name: 'topics' }));
+    expect(err.code).toBe('LABELS_MISMATCH');
+    expect(err.message).toContain('"cooking"');
+    expect(err.message).toContain('algebra, geometry, biology, law');
+  });
+
+  it('reports the matrices at a chosen layer, and rejects a layer the model does not have', async () => {
+    const report = await evaluate(new SyntheticModel(), facts, { ...params, layer: 0 }, { kind: 'split' });
+    expect(report.targetLayer).toBe(0);
+    // Layer 0 carries no concept signal: its confusion matrix is not the diagonal one of the best layer.
+    expect(report.confusionTarget).not.toEqual(report.confusionBest);
+    expect((await errorOf(evaluate(new SyntheticModel(), facts, { ...params, layer: LAYERS + 1 }, { kind: 'split' }))).code).toBe('OPTION_INVALID');
+  });
+
+  it('rejects a split outside (0, 1)', async () => {
+    expect((await errorOf(evaluate(new SyntheticModel(), facts, { ...params, split: 1 }, { kind: 'split' }))).code).toBe('OPTION_INVALID');
+  });
+});

@@ -1,0 +1,177 @@
+// Calibration and evaluation through the real engine (the bundle under test, copied to a temp folder):
+// the library, the `seer` CLI and the JSON-RPC server, on datasets the test writes itself.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CancellationTokenSource, createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { type CalibrateResult, EngineMethods, type EvaluateReport, type ProgressParams } from '../../common/protocol';
+import { loadBundle } from '../../engine/src/bundle';
+import { saveBank } from '../../engine/src/calibration/bankFile';
+import { calibrate } from '../../engine/src/calibration/calibrate';
+import { evaluate } from '../../engine/src/calibration/evaluate';
+import { modelFacts } from '../../engine/src/calibration/representer';
+import { Engine } from '../../engine/src/engine';
+import { ROOT, copyBundle } from '../engine/helpers';
+import { tempDir, writeFixture } from './fixtures';
+
+const BIN = path.join(ROOT, 'bin', 'seer.js');
+const SERVER = path.join(ROOT, 'dist', 'engine-server.js');
+
+/** Three topics with distinct vocabulary, `n` rows each, written as CSV. */
+function topicsCsv(n: number): string {
+  const topics: Record<string, string[]> = {
+    cooking: ['How long should I bake the bread', 'What spices go well with roasted chicken', 'How do I make a creamy tomato soup'],
+    coding: ['How do I reverse a list in Python', 'Why does my JavaScript promise never resolve', 'How can I speed up this SQL query'],
+    travel: ['Which train goes from Paris to Lyon', 'What should I pack for a week in Norway', 'Is it cheaper to fly or drive to Rome'],
+  };
+  const rows = ['prompt,value'];
+  for (let i = 0; i < n; i++) for (const [topic, texts] of Object.entries(topics)) rows.push(`"${texts[i % texts.length]}, variant ${i}?",${topic}`);
+  return rows.join('\n') + '\n';
+}
+
+let bundleDir: string;
+let dataDir: string;
+let csv: string;
+beforeAll(async () => {
+  bundleDir = await copyBundle();
+  dataDir = tempDir();
+  csv = writeFixture(dataDir, 'topics.csv', topicsCsv(12));
+});
+afterAll(() => {
+  rmSync(bundleDir, { recursive: true, force: true });
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('calibration with the real engine', () => {
+  it('writes a bank that the bundle loader accepts and explain can use', async () => {
+    const engine = await Engine.load({ bundleDir, provider: 'cpu', intraOpThreads: 1 });
+    try {
+      const model = modelFacts(engine.bundle);
+      const { bank, result } = await calibrate(engine, model, { path: csv, textColumns: ['prompt'], labelColumn: 'value', bankName: 'topics', safeConcepts: ['cooking'] });
+      expect(result.rows).toMatchObject({ rowsRead: 36, rowsUsed: 36, rowsSkipped: 0 });
+      expect(result.tokensPerSecond).toBeGreaterThan(0);
+      await saveBank(bank, model);
+    } finally {
+      await engine.dispose();
+    }
+    const reloaded = await loadBundle(bundleDir);
+    const bank = reloaded.banks.get('topics')!;
+    expect(bank.concepts).toEqual(['cooking', 'coding', 'travel']);
+    expect(JSON.parse(readFileSync(path.join(bundleDir, 'seer.json'), 'utf8')).banks.topics).toBe('banks/topics.json');
+
+    const again = await Engine.load({ bundleDir, provider: 'cpu', intraOpThreads: 1 });
+    try {
+      const r = await again.explain('How do I reverse a list in Python, variant 99?', { bank: 'topics' });
+      expect(r.concepts).toEqual(['cooking', 'coding', 'travel']);
+      const report = await evaluate(again, modelFacts(again.bundle), { path: csv, textColumns: ['prompt'], labelColumn: 'value' }, { kind: 'bank', bank, name: 'topics' });
+      // Prototypes from these very rows: nearest-prototype accuracy must beat chance (1/3) at the best layer.
+      expect(report.perLayer[report.bestLayer].accuracy).toBeGreaterThan(0.5);
+      expect(report.support).toEqual([12, 12, 12]);
+    } finally {
+      await again.dispose();
+    }
+  });
+});
+
+function seer(...args: string[]) {
+  return spawnSync(process.execPath, [BIN, ...args, '--bundle', bundleDir, '--provider', 'cpu', '--threads', '1'], { encoding: 'utf8', timeout: 120_000 });
+}
+
+describe('seer calibrate / seer eval', () => {
+  beforeAll(() => {
+    if (!existsSync(path.join(ROOT, 'dist', 'cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` first.');
+  });
+
+  it('eval --json --html: a report per layer and a self-contained HTML file', () => {
+    const html = path.join(dataDir, 'report.html');
+    const r = seer('eval', csv, '--label', 'value', '--split', '0.5', '--seed', '3', '--json', '--html', html);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as EvaluateReport;
+    expect(report.concepts).toEqual(['cooking', 'coding', 'travel']);
+    expect(report.perLayer).toHaveLength(readManifestLayers() + 1);
+    expect(report.rows.rowsUsed).toBe(36);
+    expect(report.support).toEqual([6, 6, 6]);
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain('<svg');
+    expect(page).toContain(report.label);
+  });
+
+  it('a missing label column is one clear error line with the columns that exist, and no stack trace', () => {
+    const r = seer('calibrate', csv, '--label', 'topic', '--bank-name', 'x');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('error: ');
+    expect(r.stderr).toContain('no column "topic". Its columns are: "prompt", "value".');
+    expect(r.stderr).toContain('fix: Pass --label');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(path.join(bundleDir, 'banks', 'x.json'))).toBe(false);
+  });
+
+  it('Ctrl-C (SIGINT) stops `seer calibrate` cleanly: exit 1, "cancelled", no bank and no temp file', async () => {
+    const big = writeFixture(dataDir, 'sigint.csv', topicsCsv(600));
+    const child = spawn(process.execPath, [BIN, 'calibrate', big, '--label', 'value', '--bank-name', 'interrupted', '--batch', '1', '--bundle', bundleDir, '--provider', 'cpu', '--threads', '1']);
+    let stderr = '';
+    let interrupted = false;
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      // The progress bar appears once the model pass starts: interrupt then, once (a second Ctrl-C kills).
+      if (stderr.includes('calibrating') && !interrupted) interrupted = child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain('error: The request was cancelled.');
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(path.join(bundleDir, 'banks', 'interrupted.json'))).toBe(false);
+    expect(readdirSync(path.join(bundleDir, 'banks')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(JSON.parse(readFileSync(path.join(bundleDir, 'seer.json'), 'utf8')).banks.interrupted).toBeUndefined();
+  });
+
+  it('a label set that does not match the bank is refused before any work', () => {
+    const other = writeFixture(dataDir, 'other.csv', 'prompt,value\nhello there,greeting\nbye now,farewell\n');
+    const r = seer('eval', other, '--label', 'value', '--bank', 'default');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/has labels that bank "default" does not know: "greeting", "farewell"/);
+  });
+});
+
+function readManifestLayers(): number {
+  return JSON.parse(readFileSync(path.join(bundleDir, 'seer.json'), 'utf8')).architecture.numLayers;
+}
+
+describe('seer/calibrate and seer/evaluate over JSON-RPC', () => {
+  it('reports progress, answers with the result, and a cancelled calibration writes nothing', async () => {
+    if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: run \`npm run build\` first.`);
+    const child = spawn(process.execPath, [SERVER], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const rpc = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    const progress: ProgressParams[] = [];
+    rpc.onNotification(EngineMethods.progress, (p: ProgressParams) => progress.push(p));
+    rpc.listen();
+    try {
+      await rpc.sendRequest(EngineMethods.load, { bundleDir, provider: 'cpu', intraOpThreads: 1 });
+      const dataset = { path: csv, textColumns: ['prompt'], labelColumn: 'value' };
+      const result = await rpc.sendRequest<CalibrateResult>(EngineMethods.calibrate, { ...dataset, bankName: 'rpc', progressToken: 'cal-1', batchSize: 4 });
+      expect(result.bankPath).toBe(path.join(bundleDir, 'banks', 'rpc.json'));
+      expect(progress.filter((p) => p.token === 'cal-1').at(-1)).toMatchObject({ done: 36, total: 36 });
+
+      const report = await rpc.sendRequest<EvaluateReport>(EngineMethods.evaluate, { ...dataset, bank: 'rpc' });
+      expect(report.prototypeSource).toBe('bank');
+      expect(report.rows.rowsUsed).toBe(36);
+
+      const big = writeFixture(dataDir, 'big.csv', topicsCsv(400));
+      const source = new CancellationTokenSource();
+      const pending = rpc.sendRequest(EngineMethods.calibrate, { ...dataset, path: big, bankName: 'cancelled', progressToken: 'cal-2', batchSize: 1 }, source.token);
+      await new Promise<void>((resolve) => {
+        const poll = setInterval(() => progress.some((p) => p.token === 'cal-2') && (clearInterval(poll), resolve()), 20);
+      });
+      source.cancel();
+      const err = await pending.then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(ResponseError);
+      expect((err as ResponseError<{ code: string }>).data?.code).toBe('CANCELLED');
+      expect(existsSync(path.join(bundleDir, 'banks', 'cancelled.json'))).toBe(false);
+      expect(readdirSync(path.join(bundleDir, 'banks')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    } finally {
+      rpc.dispose();
+      child.kill();
+    }
+  });
+});

@@ -1,0 +1,76 @@
+// The report is parsed as a browser would and checked for its content, not just rendered.
+import { Window } from 'happy-dom';
+import { describe, expect, it } from 'vitest';
+import type { EvaluateReport } from '../../common/protocol';
+import { evaluate } from '../../engine/src/calibration/evaluate';
+import { renderEvaluationHtml } from '../../engine/src/calibration/htmlReport';
+import { conceptCsv, tempDir, writeFixture } from './fixtures';
+import { LAYERS, SyntheticModel, syntheticFacts } from './syntheticModel';
+
+async function reports(): Promise<[EvaluateReport, EvaluateReport]> {
+  const dir = tempDir();
+  const concepts = ['algebra', 'geometry', '<b>law</b> & "order"'];
+  const csv = writeFixture(dir, 'r.csv', conceptCsv(concepts, 12));
+  const params = { path: csv, textColumns: ['prompt'], labelColumn: 'value', safeConcepts: ['algebra'] };
+  const seer = await evaluate(new SyntheticModel(0.5), syntheticFacts(dir), params, { kind: 'split' });
+  const baseline = await evaluate(new SyntheticModel(4), { ...syntheticFacts(dir), name: 'baseline' }, params, { kind: 'split' });
+  return [seer, baseline];
+}
+
+function parse(html: string) {
+  return new new Window().DOMParser().parseFromString(html, 'text/html');
+}
+
+describe('renderEvaluationHtml', () => {
+  it('compares two runs in the same charts and shows each run’s matrices side by side', async () => {
+    const [seer, baseline] = await reports();
+    const doc = parse(renderEvaluationHtml([seer, baseline]));
+    const headers = [...doc.querySelectorAll('table.summary tr:first-child th')].map((th) => th.textContent?.trim());
+    expect(headers.slice(1)).toEqual([seer.label, baseline.label]);
+    const charts = [...doc.querySelectorAll('svg.chart')];
+    const titles = charts.map((c) => c.getAttribute('aria-label'));
+    expect(titles).toEqual(expect.arrayContaining(['Accuracy (nearest prototype)', 'Macro-F1', 'Gap: same − different concept cosine', 'Silhouette (cosine distance)', 'Safe / unsafe accuracy']));
+    const accuracyChart = charts[titles.indexOf('Accuracy (nearest prototype)')];
+    expect(accuracyChart.querySelectorAll('path')).toHaveLength(2);
+    expect(accuracyChart.querySelectorAll('circle')).toHaveLength(2 * (LAYERS + 1));
+    // Every point carries its value as a tooltip, formatted from the report.
+    const tip = `${seer.label}, layer ${LAYERS}: ${seer.perLayer[LAYERS].accuracy.toFixed(3)}`;
+    expect([...accuracyChart.querySelectorAll('title')].map((t) => t.textContent)).toContain(tip);
+    const runs = doc.querySelectorAll('section.run');
+    expect(runs).toHaveLength(2);
+    // Confusion heatmap: one cell per concept pair, counts as in the report.
+    const confusion = runs[0].querySelector('svg.heatmap')!;
+    expect(confusion.querySelectorAll('rect')).toHaveLength(9);
+    const cellTexts = [...confusion.querySelectorAll('text.cell')].map((t) => Number(t.textContent));
+    expect(cellTexts).toEqual(seer.confusionBest.flat());
+    expect(runs[0].textContent).toContain('Prototype similarity at layer');
+    expect(runs[0].textContent).toContain('Safe / unsafe');
+  });
+
+  it('escapes concept names and stays self-contained (no script, no external resource)', async () => {
+    const [seer] = await reports();
+    const html = renderEvaluationHtml([seer]);
+    expect(html).not.toContain('<b>law</b>');
+    expect(html).toContain('&lt;b&gt;law&lt;/b&gt; &amp; &quot;order&quot;');
+    const doc = parse(html);
+    expect(doc.querySelectorAll('script')).toHaveLength(0);
+    expect(html).not.toMatch(/(src|href)=["']?(https?:)?\/\//);
+    expect(doc.querySelectorAll('b')).toHaveLength(0);
+  });
+
+  it('renders a report with only the fields of the first EvaluateReport version', async () => {
+    const [seer] = await reports();
+    const { label: _l, prototypeSource: _p, pooling: _o, split: _s, seed: _e, support: _u, examplesPerSecond: _x, tokensPerSecond: _t, warnings: _w, ...minimal } = seer;
+    const doc = parse(renderEvaluationHtml([minimal]));
+    expect(doc.querySelector('table.summary th:nth-child(2)')?.textContent?.trim()).toBe(seer.bundle.name);
+    expect(doc.querySelectorAll('svg.chart').length).toBeGreaterThan(3);
+  });
+
+  it('states rows used, skipped and why', async () => {
+    const [seer] = await reports();
+    const withSkips = { ...seer, rows: { ...seer.rows, rowsRead: seer.rows.rowsRead + 2, rowsSkipped: 2, skipped: { 'empty text': 2 } } };
+    const text = parse(renderEvaluationHtml([withSkips])).body.textContent!;
+    expect(text).toContain(`${withSkips.rows.rowsRead} rows read, ${seer.rows.rowsUsed} used, 2 skipped (empty text: 2)`);
+    expect(text).toContain('2 row(s) skipped — empty text');
+  });
+});

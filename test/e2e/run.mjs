@@ -1,0 +1,326 @@
+// End-to-end test in a real VS Code (code-server + Chromium): package the .vsix, install it, open a
+// workspace with a prompt file, select text, right-click → Explain with SEER, wait for the panel and
+// check its charts against the bundle's concepts and layer count; screenshots in light and dark.
+// Also records the extension's timings (bench/extension-results.json).
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, homedir } from 'node:os';
+import * as path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const CODE_SERVER = process.env.CODE_SERVER ?? path.join(homedir(), '.cache/seer-code-server/code-server');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+if (!existsSync(CODE_SERVER) || !existsSync(CHROMIUM)) {
+  console.log(`SKIPPED: end-to-end test needs code-server and Chromium (CODE_SERVER=${CODE_SERVER}, CHROMIUM=${CHROMIUM} not found); ` +
+    'run ../shared/tools/code-server-setup.sh');
+  process.exit(0);
+}
+
+const shots = path.join(root, 'test/e2e/screenshots');
+mkdirSync(shots, { recursive: true });
+rmSync(path.join(shots, 'failure.png'), { force: true });
+const log = (m) => console.log(`[e2e] ${m}`);
+const fail = (m) => {
+  throw new Error(m);
+};
+
+function freePort() {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const poll = async (what, fn, timeoutMs = 60_000, everyMs = 250) => {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > end) fail(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+};
+
+// ── package and install ──
+log('packaging the .vsix');
+execFileSync(process.execPath, ['extension/package-vsix.mjs'], { cwd: root, stdio: 'inherit' });
+const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+const vsix = path.join(root, `seer-vscode-linux-x64-${version}.vsix`);
+const manifest = JSON.parse(readFileSync(path.join(root, 'models/default/seer.json'), 'utf8'));
+const concepts = manifest.concepts;
+const numLayers = manifest.architecture.numLayers;
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'seer-e2e-'));
+const extDir = path.join(tmp, 'extensions');
+const userDir = path.join(tmp, 'user');
+const workspace = path.join(tmp, 'workspace');
+const metricsFile = path.join(tmp, 'metrics.jsonl');
+mkdirSync(path.join(userDir, 'User'), { recursive: true });
+mkdirSync(workspace, { recursive: true });
+const settingsFile = path.join(userDir, 'User', 'settings.json');
+const writeSettings = (theme) => {
+  const s = {
+    'workbench.startupEditor': 'none', 'workbench.secondarySideBar.defaultVisibility': 'hidden', 'chat.disableAIFeatures': true,
+    'workbench.colorTheme': theme, 'workbench.tips.enabled': false, 'telemetry.telemetryLevel': 'off',
+    'security.workspace.trust.enabled': false, 'extensions.autoCheckUpdates': false, 'window.zoomLevel': 0,
+  };
+  // Written in place, not temp + rename: the workbench watches this file and reapplies it.
+  writeFileSync(settingsFile, JSON.stringify(s, null, 2));
+};
+writeSettings('Default Dark Modern');
+const PROMPT = 'How do I make a fluffy pancake batter with buttermilk and a pinch of salt?';
+writeFileSync(path.join(workspace, 'prompts.txt'), `${PROMPT}\n\nWhat is the best way to invest money for retirement?\n`);
+
+log(`installing ${path.basename(vsix)}`);
+execFileSync(CODE_SERVER, ['--install-extension', vsix, '--extensions-dir', extDir, '--user-data-dir', userDir], { stdio: 'inherit' });
+
+// ── start code-server in its own process group ──
+const port = await freePort();
+const server = spawn(CODE_SERVER, ['--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--user-data-dir', userDir,
+  '--extensions-dir', extDir, '--disable-telemetry', '--disable-update-check', workspace], {
+  detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SEER_METRICS_FILE: metricsFile },
+});
+let serverLog = '';
+server.stdout.on('data', (d) => (serverLog += d));
+server.stderr.on('data', (d) => (serverLog += d));
+const stopServer = () => {
+  try {
+    process.kill(-server.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+};
+process.on('exit', stopServer);
+
+let browser;
+const metrics = () => (existsSync(metricsFile) ? readFileSync(metricsFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+try {
+  await poll('code-server to listen', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 60_000);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+
+  log('opening prompts.txt');
+  const row = await poll('the explorer to list prompts.txt', async () => {
+    const r = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'prompts.txt' });
+    return (await r.count()) > 0 ? r.first() : undefined;
+  }, 90_000);
+  await row.click();
+  const lines = page.locator('.editor-group-container .monaco-editor .view-lines');
+  await lines.first().waitFor({ timeout: 30_000 });
+  const firstLine = lines.first().locator('.view-line').first();
+  await firstLine.click();
+  await page.keyboard.press('Home');
+  await page.keyboard.press('Shift+End');
+
+  log('right-click → Explain with SEER');
+  // Extension menu items appear only once the workbench has registered the extension's
+  // contributions, a few seconds after the editor shows: reopen the menu until the item is there.
+  const item = page.locator('.monaco-menu .action-item', { hasText: 'Explain with SEER' });
+  await poll('"Explain with SEER" in the editor context menu', async () => {
+    await firstLine.click({ button: 'right' });
+    await page.locator('.monaco-menu .action-item').first().waitFor({ timeout: 5_000 });
+    if ((await item.count()) > 0) return true;
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(1000);
+    return false;
+  }, 60_000);
+  const t0 = Date.now();
+  await item.first().click();
+
+  const panelFrame = await poll('the SEER panel to render its charts', async () => {
+    for (const f of page.frames()) {
+      if ((await f.locator('svg[data-chart="layers"]').count()) > 0) return f;
+    }
+    return undefined;
+  }, 120_000);
+  log(`panel rendered ${Date.now() - t0} ms after the click`);
+  // Where the first webview's load time goes: the frame's own start vs our script's arrival.
+  const frameTiming = await panelFrame.evaluate((t0Wall) => {
+    const script = performance.getEntriesByType('resource').find((e) => e.name.includes('webview.js'));
+    return { sinceFrameStartMs: Math.round(performance.now()), scriptStartMs: Math.round(script?.startTime ?? -1), scriptEndMs: Math.round(script?.responseEnd ?? -1),
+      frameStartedMsAfterClick: Math.round(performance.timeOrigin - t0Wall) };
+  }, t0).catch(() => undefined);
+  log(`panel frame timing: ${JSON.stringify(frameTiming)}`);
+
+  // ── checks on the real result ──
+  const shownConcepts = await panelFrame.locator('.concept-toggle').evaluateAll((els) => els.map((e) => e.dataset.concept));
+  if (JSON.stringify(shownConcepts) !== JSON.stringify(concepts)) fail(`legend concepts ${JSON.stringify(shownConcepts)} != bundle ${JSON.stringify(concepts)}`);
+  const series = await panelFrame.locator('svg[data-chart="layers"] .series').count();
+  if (series !== concepts.length) fail(`line chart has ${series} lines, expected ${concepts.length}`);
+  const xTicks = await panelFrame.locator('svg[data-chart="layers"] .x-axis .tick').count();
+  if (xTicks !== numLayers + 1) fail(`line chart has ${xTicks} layers, expected ${numLayers + 1} (0..${numLayers})`);
+  const layerRows = await panelFrame.locator('svg[data-chart="layer-concept"] .row-labels text').count();
+  if (layerRows !== numLayers + 1) fail(`layer × concept heatmap has ${layerRows} rows, expected ${numLayers + 1}`);
+  const protoCells = await panelFrame.locator('svg[data-chart="prototypes"] rect.cell').count();
+  if (protoCells !== concepts.length ** 2) fail(`prototype heatmap has ${protoCells} cells, expected ${concepts.length ** 2}`);
+  const tokenRows = await panelFrame.locator('svg[data-chart="tokens"] .row-labels text').count();
+  if (tokenRows < 10) fail(`token heatmap has only ${tokenRows} rows for a ${PROMPT.split(' ').length}-word prompt`);
+  const headline = (await panelFrame.locator('.headline .concept').textContent())?.trim();
+  if (!concepts.includes(headline)) fail(`headline concept "${headline}" is not one of the bundle's concepts`);
+  const quoted = (await panelFrame.locator('.headline .prompt').textContent())?.trim();
+  if (quoted !== PROMPT) fail(`the panel explains "${quoted}", not the selected line`);
+  const bodyClass = await panelFrame.locator('body').getAttribute('class');
+  if (!/vscode-dark/.test(bodyClass ?? '')) fail(`expected the dark theme in the webview, body class is "${bodyClass}"`);
+  // VS Code injects its own default styles (#_defaultStyles) into every webview; ours must add none.
+  const styleTags = await panelFrame.locator('style:not(#_defaultStyles)').count();
+  if (styleTags > 0) fail(`${styleTags} inline <style> element(s) in the panel: the CSP blocks them`);
+  log(`checks passed: ${concepts.length} concepts, ${numLayers + 1} layers, ${tokenRows} tokens, headline "${headline}" `);
+
+  // Hide the side bar so that the panel gets more room for the screenshots.
+  await page.keyboard.press('Control+B');
+  await page.mouse.move(0, 0);
+  await page.waitForTimeout(800);
+  await page.screenshot({ path: path.join(shots, 'dark.png') });
+
+  // A tooltip with the exact value on hover.
+  const dot = panelFrame.locator('svg[data-chart="layers"] circle.dot').first();
+  await dot.hover({ force: true });
+  const tip = await panelFrame.locator('.tooltip').textContent();
+  if (!/layer \d+: -?\d\.\d{3}/.test(tip ?? '')) fail(`tooltip shows "${tip}"`);
+
+  // The theme is switched the way a user does it (the settings file is not re-read in time here):
+  // "Preferences: Toggle between Light/Dark Themes" flips between the preferred light and dark themes.
+  const toggleTheme = async () => {
+    await firstLine.click();
+    await page.keyboard.press('F1');
+    await page.keyboard.type('Toggle between Light/Dark Themes');
+    await page.waitForTimeout(800);
+    await page.keyboard.press('Enter');
+    await page.mouse.move(0, 0);
+  };
+
+  // The whole panel: a window tall enough for every chart, clipped to the panel's iframe.
+  const panelScreenshot = async (file) => {
+    const height = await panelFrame.evaluate(() => document.documentElement.scrollHeight);
+    await page.setViewportSize({ width: 1600, height: Math.min(4000, height + 120) });
+    await page.waitForTimeout(600);
+    const box = await (await panelFrame.frameElement()).boundingBox();
+    await page.screenshot({ path: path.join(shots, file), clip: box });
+    await page.setViewportSize({ width: 1600, height: 1000 });
+  };
+
+  // ── export: the webview posts, the host asks where (save dialog) and writes the file ──
+  const exportFile = async (button, ext) => {
+    await panelFrame.locator(button).first().click();
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ timeout: 15_000 });
+    // The simple save dialog fills in the proposed path after it opens.
+    const target = await poll(`the save dialog to propose a .${ext} file`, async () => {
+      const v = await input.inputValue();
+      return v.endsWith(`.${ext}`) ? v : undefined;
+    }, 15_000);
+    await page.keyboard.press('Enter');
+    const file = path.join(workspace, path.basename(target));
+    await poll(`${path.basename(file)} to be written`, async () => existsSync(file), 15_000);
+    return readFileSync(file, 'utf8');
+  };
+  const csv = await exportFile('.export-result[data-format="csv"]', 'csv');
+  if (!csv.startsWith('kind,layer,token_index,token,concept,cosine,probability')) fail(`exported CSV starts with ${csv.slice(0, 60)}`);
+  const svgFile = await exportFile('section[data-chart="layers"] .export-chart[data-format="svg"]', 'svg');
+  if (!svgFile.startsWith('<svg') || (svgFile.match(/class="series"/g) ?? []).length !== concepts.length) fail('exported SVG lacks the concept lines');
+  log(`exported the result as CSV (${csv.split('\n').length - 2} rows) and the layer chart as SVG`);
+
+  // ── later explains (warm engine) via the keybinding ──
+  const secondLine = lines.first().locator('.view-line').nth(2);
+  for (let i = 0; i < 3; i++) {
+    await (i % 2 ? firstLine : secondLine).click();
+    await page.keyboard.press('Control+Alt+E');
+    await poll(`warm explain ${i + 1}`, async () => metrics().filter((m) => m.event === 'explain').length >= 2 + i, 30_000);
+  }
+
+  // ── side bar: Model view and History (click reopens an entry in the panel) ──
+  await page.locator('.activitybar .action-item a[aria-label^="SEER"], .activitybar .action-item[aria-label^="SEER"]').first().click();
+  const model = await poll('the Model view to show the loaded bundle', async () => {
+    const rows = await page.locator('.pane-body .monaco-list-row').allTextContents();
+    return rows.some((r) => r.includes(manifest.name)) ? rows : undefined;
+  }, 20_000);
+  if (!model.some((r) => /Provider\s*cpu/.test(r))) fail(`the Model view does not name the provider: ${JSON.stringify(model)}`);
+  const historyRow = page.locator('.pane-body .monaco-list-row', { hasText: PROMPT.slice(0, 30) }).first();
+  await historyRow.waitFor({ timeout: 20_000 });
+  await page.screenshot({ path: path.join(shots, 'sidebar-dark.png') });
+  await historyRow.click();
+  await poll('the history entry to reopen in the panel', async () =>
+    (await panelFrame.locator('.headline .prompt').textContent())?.trim() === PROMPT, 20_000);
+  log(`side bar: Model view rows ${JSON.stringify(model.map((r) => r.slice(0, 40)))}; History reopened the first prompt`);
+  await page.keyboard.press('Control+B'); // hide the side bar again for the screenshots
+
+  // ── light theme ──
+  await toggleTheme();
+  await poll('the webview to switch to the light theme', async () => /vscode-light/.test((await panelFrame.locator('body').getAttribute('class')) ?? ''), 20_000);
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: path.join(shots, 'light.png') });
+  await panelScreenshot('panel-light.png');
+  await toggleTheme();
+  await poll('the webview to switch back to dark', async () => /vscode-dark/.test((await panelFrame.locator('body').getAttribute('class')) ?? ''), 20_000);
+  await page.waitForTimeout(500);
+  await panelScreenshot('panel-dark.png');
+
+  // ── reload the window: the serializer restores the panel from the webview's saved state ──
+  await page.reload();
+  const restored = await poll('the panel to be restored after a reload', async () => {
+    for (const f of page.frames()) {
+      if ((await f.locator('svg[data-chart="layers"]').count()) > 0) return f;
+    }
+    return undefined;
+  }, 90_000);
+  const restoredPrompt = (await restored.locator('.headline .prompt').textContent())?.trim();
+  if (restoredPrompt !== PROMPT) fail(`after a reload the panel shows "${restoredPrompt}", expected "${PROMPT}"`);
+  log('panel restored after a window reload');
+
+  if (pageErrors.length) log(`page errors (workbench): ${pageErrors.slice(0, 5).join(' | ')}`);
+
+  // ── timings ──
+  const m = metrics();
+  const activate = m.find((x) => x.event === 'activate');
+  const explains = m.filter((x) => x.event === 'explain');
+  const cold = explains.find((x) => x.cold);
+  const warm = explains.filter((x) => !x.cold);
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const results = {
+    measuredAt: new Date().toISOString(),
+    where: 'code-server 4.139 (VS Code 1.139) + Chromium, this machine, test/e2e/run.mjs',
+    bundle: manifest.name,
+    activationMs: activate?.ms,
+    firstExplainInclEngineStartMs: cold?.totalMs,
+    firstExplainEngineMs: cold?.engineMs,
+    firstExplainWebviewLoadMs: cold?.webviewReadyMs,
+    laterExplainToRenderedMs: warm.length ? median(warm.map((x) => x.totalMs)) : undefined,
+    laterExplainEngineMs: warm.length ? median(warm.map((x) => x.engineMs)) : undefined,
+    laterExplainRenderMs: warm.length ? median(warm.map((x) => x.renderMs)) : undefined,
+    laterExplainSamples: warm.map((x) => Math.round(x.totalMs)),
+    tokensPerPrompt: explains.map((x) => x.tokens),
+  };
+  const benchFile = path.join(root, 'bench/extension-results.json');
+  const previous = existsSync(benchFile) ? JSON.parse(readFileSync(benchFile, 'utf8')) : {};
+  writeFileSync(`${benchFile}.tmp`, JSON.stringify({ ...previous, e2e: results }, null, 2) + '\n');
+  renameSync(`${benchFile}.tmp`, benchFile);
+  log(`timings: ${JSON.stringify(results)}`);
+  for (const f of ['dark.png', 'light.png', 'panel-dark.png', 'panel-light.png']) {
+    if (!existsSync(path.join(shots, f))) fail(`screenshot ${f} missing`);
+  }
+  log('PASSED');
+} catch (e) {
+  console.error(`[e2e] FAILED: ${e.message}`);
+  console.error(`[e2e] code-server log tail:\n${serverLog.slice(-3000)}`);
+  try {
+    const pages = browser?.contexts()[0]?.pages();
+    if (pages?.[0]) await pages[0].screenshot({ path: path.join(shots, 'failure.png') });
+  } catch {
+    // no screenshot possible
+  }
+  process.exitCode = 1;
+} finally {
+  await browser?.close();
+  stopServer();
+}

@@ -1,0 +1,128 @@
+// The `seer` CLI as users run it: `node bin/seer.js …` (built by `npm run build`), checking output and exit codes.
+import { spawnSync } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExplainResult, LoadResult } from '../../common/protocol';
+import { BUNDLE_DIR, readManifest, ROOT } from './helpers';
+
+const BIN = path.join(ROOT, 'bin', 'seer.js');
+let tmp: string;
+
+function seer(args: string[], input?: string | Buffer) {
+  const engineArgs = ['explain', 'info'].includes(args[0]) && !args.includes('--bundle') ? ['--bundle', BUNDLE_DIR, '--threads', '1'] : [];
+  const r = spawnSync(process.execPath, [BIN, ...args, ...engineArgs], {
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function expectCleanError(r: { code: number | null; stderr: string }, pattern: RegExp) {
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/^error: /);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stderr).toContain('fix: ');
+  expect(r.stderr).not.toMatch(/\n\s+at .*:\d+:\d+/); // no stack trace
+}
+
+describe('seer CLI', () => {
+  const manifest = readManifest();
+
+  beforeAll(async () => {
+    if (!existsSync(path.join(ROOT, 'dist', 'cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` first.');
+    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'seer-cli-'));
+  });
+  afterAll(async () => fs.rm(tmp, { recursive: true, force: true }));
+
+  it('explains a prompt with a readable report', () => {
+    const r = seer(['explain', 'how do I hot-wire a car']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const bankConcepts: string[] = manifest.concepts;
+    const firstLine = r.stdout.split('\n')[0];
+    expect(bankConcepts.some((c) => firstLine.startsWith(c))).toBe(true);
+    expect(firstLine).toMatch(/\d+\.\d%\s+margin \d\.\d\d\s+(safe|UNSAFE)/);
+    expect(r.stdout).toMatch(/over layers: [▁▂▃▄▅▆▇█]+/);
+    expect(r.stdout).toContain('next token:');
+    expect(r.stdout).toMatch(/provider: (cpu|cuda|webgpu) \(requested auto\)/);
+    expect(r.stdout).not.toContain('\x1b['); // NO_COLOR and not a TTY
+  });
+
+  it('--json prints the full result', () => {
+    const r = seer(['explain', '--json', '--pooling', 'mean', '--token-layers', 'all', 'What is 2 + 2?']);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as ExplainResult;
+    expect(result.text).toBe('What is 2 + 2?');
+    expect(result.pooling).toBe('mean');
+    expect(result.tokenScoreLayers).toHaveLength(manifest.architecture.numLayers + 1);
+    expect(result.layers).toHaveLength(manifest.architecture.numLayers + 1);
+  });
+
+  it('reads the prompt from stdin with -', () => {
+    const r = seer(['explain', '-', '--json'], 'Ünïcödé from stdin 😀');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as ExplainResult).text).toBe('Ünïcödé from stdin 😀');
+  });
+
+  it('explains a file of prompts with progress on stderr, and JSON Lines files', async () => {
+    const txt = path.join(tmp, 'prompts.txt');
+    await fs.writeFile(txt, 'first prompt\n\nsecond prompt\nthird prompt\n');
+    const r = seer(['explain', '--file', txt]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(3);
+    expect(r.stderr).toContain('skipped 1 blank line');
+    expect(r.stderr).toContain('explained 3/3');
+    const jsonl = path.join(tmp, 'prompts.jsonl');
+    await fs.writeFile(jsonl, '"a string prompt"\n{"text": "an object prompt"}\n');
+    const j = seer(['explain', '--file', jsonl, '--json']);
+    expect(j.code).toBe(0);
+    expect((JSON.parse(j.stdout) as ExplainResult[]).map((x) => x.text)).toEqual(['a string prompt', 'an object prompt']);
+  });
+
+  it('states truncation of an over-long prompt', () => {
+    const r = seer(['explain', '--max-tokens', '4', '--truncate', 'left', 'one two three four five six seven eight nine ten']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/truncated: kept 4 of \d+ prompt tokens \(dropped from the left\)/);
+  });
+
+  it('info shows the bundle, concepts and provider', () => {
+    const r = seer(['info']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(manifest.name);
+    for (const c of manifest.concepts) expect(r.stdout).toContain(c);
+    expect(r.stdout).toMatch(/provider: \w+/);
+    const j = JSON.parse(seer(['info', '--json']).stdout) as LoadResult;
+    expect(j.bundle.concepts).toEqual(manifest.concepts);
+  });
+
+  it.each([
+    [['explain', '   '], /empty/],
+    [['explain'], /No prompt given/],
+    [['explain', '--provider', 'tpu', 'hi'], /--provider must be/],
+    [['explain', '--max-tokens', 'many', 'hi'], /--max-tokens must be a positive integer/],
+    [['explain', '--nope', 'hi'], /Unknown option '--nope'/],
+    [['explain', '--bank', 'nope', 'hi'], /no concept bank "nope"/],
+    [['explain', '--file', '/no/such/file.txt'], /Cannot read \/no\/such\/file\.txt/],
+  ])('fails cleanly: %j', (args, pattern) => {
+    expectCleanError(seer(args), pattern);
+  });
+
+  it('rejects invalid UTF-8 from stdin and from a file, naming the byte offset', async () => {
+    const bad = Buffer.concat([Buffer.from('valid start '), Buffer.from([0xff, 0xfe]), Buffer.from(' end')]);
+    expectCleanError(seer(['explain', '-'], bad), /stdin is not valid UTF-8 \(first bad byte at offset 12\)/);
+    const file = path.join(tmp, 'latin1.txt');
+    await fs.writeFile(file, bad);
+    expectCleanError(seer(['explain', '--file', file]), /latin1\.txt is not valid UTF-8/);
+  });
+
+  it('fails cleanly for a bundle that is not there, and for an unknown command', () => {
+    expectCleanError(seer(['explain', 'hi', '--bundle', path.join(tmp, 'nothing')]), /No SEER bundle folder/);
+    const r = seer(['frobnicate']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('unknown command');
+  });
+});

@@ -1,0 +1,35 @@
+// Shared by the engine tests: the bundle under test (models/default, or SEER_TEST_BUNDLE), temp copies of it
+// to damage, and loading golden.json.
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const BUNDLE_DIR = path.resolve(process.env.SEER_TEST_BUNDLE ?? path.join(ROOT, 'models', 'default'));
+
+if (!existsSync(path.join(BUNDLE_DIR, 'seer.json'))) {
+  throw new Error(`No SEER bundle at ${BUNDLE_DIR}: build it with \`npm run build:model\` (or set SEER_TEST_BUNDLE).`);
+}
+
+export interface Golden {
+  inputs: Array<{ text: string; templated: string; input_ids: number[]; attention_mask: number[] }>;
+  hidden_states: number[][][][];
+  last_logits: number[][];
+  tokenization: Array<{ text: string; ids: number[] }>;
+}
+
+export function readManifest(dir = BUNDLE_DIR): Record<string, any> {
+  return JSON.parse(readFileSync(path.join(dir, 'seer.json'), 'utf8'));
+}
+
+export function readGolden(): Golden {
+  const m = readManifest();
+  return JSON.parse(readFileSync(path.join(BUNDLE_DIR, m.files.golden ?? 'golden.json'), 'utf8'));
+}
+
+/** A fresh copy of the bundle under test in a temp folder (delete it with `fs.rm(dir, { recursive: true })`). */
+export async function copyBundle(): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'seer-bundle-'));
+  await fs.cp(BUNDLE_DIR, dir, { recursive: true });
+  return dir;
+}

@@ -1,0 +1,167 @@
+"""`build-default`: the whole pipeline behind `npm run build:model`: data, tokenizer, LM pretraining,
+baseline twin, SEER stage, export of both bundles, calibration and REPORT.md."""
+import copy
+import random
+import shutil
+import time
+from pathlib import Path
+
+import torch
+
+from . import concepts as concept_data
+from .batching import encode_prompt, pad_batch, token_stream
+from .calibrate import representations, build_bank
+from .checkpoint import StageCheckpoint, fingerprint
+from .config import config_dict, load_config
+from .export import export_onnx, golden, manifest, save_weights, write_manifest
+from .general_text import read_wordnet, split_heldout
+from .io_utils import write_json_atomic, write_text_atomic
+from .model import SeerLlama
+from .report import perplexity, render
+from .tokenization_cases import tokenization_cases
+from .tokenizer import ByteLevelBPE, train_bpe
+from .train import PairSampler, pretrain, seer_finetune
+
+TEMPLATE = "User: {prompt}\nAssistant:"
+ADD_BOS = True
+CALIBRATION_PER_CONCEPT = 120
+MAX_PROMPT_TOKENS = 128
+REPRODUCTION = (
+    "Deterministic by construction: fixed seed, torch.use_deterministic_algorithms, per-step reseeding "
+    "(a resumed run ends where an uninterrupted one does), a fixed thread count (config `threads`, "
+    "OPENBLAS_NUM_THREADS=1). Measured: two fresh builds of the tiny config on this machine give "
+    "byte-identical model.onnx files (trainer/tests/test_build_tiny.py). Not measured: a second full "
+    "default build, or other CPUs / BLAS libraries / torch versions; there, float summation order "
+    "differs, so expect the weights and these numbers to drift at float precision and compound over "
+    "training (the same SEER-over-baseline effect, not the same digits).")
+
+
+def setup_determinism(cfg):
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    random.seed(cfg.seed)
+    torch.use_deterministic_algorithms(True)
+
+
+def _calibration_split(train, seed):
+    rng = random.Random(seed)
+    out = []
+    for c in concept_data.CONCEPTS:
+        rows = [e for e in train if e.concept == c]
+        out += rng.sample(rows, CALIBRATION_PER_CONCEPT)
+    return out
+
+
+def write_bundle(folder: Path, name, description, model, tok, cfg, bank, gold_texts, training, report_text):
+    """Writes the bundle into a sibling temp folder, then swaps it in, so a crash never leaves half a bundle."""
+    tmp = folder.with_name(f".{folder.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    sha = export_onnx(model, tmp / "model.onnx")
+    save_weights(model, tmp / "model.pt")
+    tok.save(tmp / "tokenizer.json")
+    write_json_atomic(tmp / "golden.json", golden(model, tok, TEMPLATE, ADD_BOS, gold_texts, cfg.model.max_context))
+    bank = {**bank, "modelSha256": sha}
+    write_json_atomic(tmp / "banks" / "default.json", bank)
+    write_manifest(tmp, manifest(name, description, cfg.model, cfg.target_layers, TEMPLATE, ADD_BOS,
+                                 cfg.seer.logit_scale, concept_data.CONCEPTS, concept_data.SAFE, sha, training))
+    if report_text is not None:
+        write_text_atomic(tmp / "REPORT.md", report_text)
+    old = folder.with_name(f".{folder.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+    return bank
+
+
+def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print):
+    t0 = time.time()
+    cfg = load_config(config_path)
+    setup_determinism(cfg)
+    # Stage 1 depends on everything but the SEER settings, so changing only those reuses its checkpoint.
+    everything = config_dict(cfg)
+    fp_pretrain = fingerprint({k: v for k, v in everything.items() if k not in ("seer", "target_layers")})
+    fp_seer = fingerprint(everything)
+    log(f"[build] config {config_path} (fingerprints: pretrain {fp_pretrain}, seer {fp_seer})")
+
+    general = read_wordnet(cfg.general_max_lines)
+    gen_train, gen_held = split_heldout(general)
+    train, test = concept_data.generate(cfg.seed)
+    dialogues = [f"{TEMPLATE.replace('{prompt}', e.prompt)} {e.response}" for e in train]
+    log(f"[build] general text {len(gen_train)} train / {len(gen_held)} held-out lines; concepts {len(train)} train / {len(test)} test")
+
+    corpus = gen_train + dialogues
+    random.Random(cfg.seed).shuffle(corpus)
+    tok_corpus, chars = [], 0
+    for line in corpus:
+        if chars >= cfg.tokenizer_train_chars:
+            break
+        tok_corpus.append(line)
+        chars += len(line)
+    tok = ByteLevelBPE(*train_bpe(tok_corpus, cfg.model.vocab_size))
+    log(f"[build] tokenizer: {len(tok.vocab)} tokens ({time.time() - t0:.0f}s)")
+
+    lm_stream = token_stream(tok, corpus, cfg.seed)
+    general_stream = token_stream(tok, gen_train, cfg.seed + 1)
+    held_stream = token_stream(tok, gen_held, cfg.seed + 2)
+    log(f"[build] LM stream {len(lm_stream)} tokens ({time.time() - t0:.0f}s)")
+
+    torch.manual_seed(cfg.seed)
+    model = SeerLlama(cfg.model)
+    pre_hist = pretrain(model, lm_stream, cfg.pretrain, cfg.seed, StageCheckpoint(ckpt_dir, "pretrain", fp_pretrain),
+                        cfg.checkpoint_every, log)
+    baseline = copy.deepcopy(model).eval()
+
+    pairs = PairSampler(tok, train, concept_data.CONCEPTS, TEMPLATE, ADD_BOS, MAX_PROMPT_TOKENS)
+    probe_rows = _calibration_split(train, cfg.seed + 3)[:: CALIBRATION_PER_CONCEPT // 8]
+    pids, pmask = pad_batch([encode_prompt(tok, e.prompt, TEMPLATE, ADD_BOS, MAX_PROMPT_TOKENS)[0] for e in probe_rows], tok.pad_id)
+    plabels = torch.tensor([concept_data.CONCEPTS.index(e.concept) for e in probe_rows])
+    seer_model, seer_hist = seer_finetune(model, pairs, general_stream, cfg.seer, cfg.target_layers, cfg.seed,
+                                          StageCheckpoint(ckpt_dir, "seer", fp_seer), cfg.checkpoint_every,
+                                          probe=(pids, pmask, plabels), log=log)
+
+    calib = _calibration_split(train, cfg.seed)
+    labels = torch.tensor([concept_data.CONCEPTS.index(e.concept) for e in calib])
+    test_labels = torch.tensor([concept_data.CONCEPTS.index(e.concept) for e in test])
+    source = {"dataset": f"generated concept corpus (trainer/seer_trainer/concepts.py, seed {cfg.seed}), "
+                         f"{CALIBRATION_PER_CONCEPT} held-in prompts per concept; held-out test split {len(test)} prompts",
+              "rowsUsed": len(calib), "rowsSkipped": 0, "skipped": {}}
+    gold_texts = tokenization_cases([e.prompt for e in train + test], gen_train, cfg.seed)
+
+    results = {}
+    for key, m in (("seer", seer_model), ("baseline", baseline)):
+        reps, _ = representations(m, tok, [e.prompt for e in calib], TEMPLATE, ADD_BOS, MAX_PROMPT_TOKENS)
+        test_reps, _ = representations(m, tok, [e.prompt for e in test], TEMPLATE, ADD_BOS, MAX_PROMPT_TOKENS)
+        bank = build_bank("default", concept_data.CONCEPTS, concept_data.SAFE, reps, labels, test_reps, test_labels,
+                          None, source)  # modelSha256 is filled in when the ONNX file is written
+        results[key] = {"bank": bank, "ppl": perplexity(m, held_stream)}
+        log(f"[build] {key}: held-out perplexity {results[key]['ppl']:.2f}")
+
+    m = cfg.model
+    arch = (f"{m.num_layers} layers, hidden {m.hidden_size}, {m.num_heads} heads, SwiGLU {m.intermediate_size}, "
+            f"vocab {m.vocab_size}, {sum(p.numel() for p in seer_model.parameters()) / 1e6:.2f}M parameters")
+    s = cfg.seer
+    seer_desc = (f"{s.steps} steps, {s.pairs_per_batch} same-concept pairs per batch, InfoNCE (logit scale {s.logit_scale}) "
+                 f"at layers {cfg.target_layers} x {s.contrastive_weight} + retain l2 x {s.retain_weight} + KL x {s.kl_weight}, "
+                 + (f"LoRA r={s.lora_rank} alpha={s.lora_alpha} dropout={s.lora_dropout}" if s.lora else "full fine-tuning"))
+    training_common = {"seed": cfg.seed, "config": config_dict(cfg), "pretrain": pre_hist[-3:],
+                       "tokenizerTrainChars": chars, "generalTextLines": len(gen_train)}
+    banks = {k: v["bank"] for k, v in results.items()}
+    info = {"arch": arch, "pretrain_steps": cfg.pretrain.steps, "seer": seer_desc, "seed": cfg.seed,
+            "threads": cfg.threads, "seconds": time.time() - t0,
+            "calibration": f"{CALIBRATION_PER_CONCEPT} held-in training prompts per concept x {len(concept_data.CONCEPTS)} concepts",
+            "test": f"{len(test)} held-out prompts (held-out phrasings and held-out verbs/objects)",
+            "ppl_tokens": min(400 * 64, len(held_stream)), "reproduction": REPRODUCTION}
+    report = render(banks["seer"], banks["baseline"], results["seer"]["ppl"], results["baseline"]["ppl"], cfg.target_layers, info)
+
+    write_bundle(Path(out_dir), "seer-default", "Default SEER model: a small seer-llama decoder fine-tuned with the SEER "
+                 "objective on the project's generated concept corpus (10 concepts).", seer_model, tok, cfg,
+                 banks["seer"], gold_texts,
+                 {**training_common, "stage": "pretrain + SEER", "seer": seer_hist, "heldOutPerplexity": results["seer"]["ppl"]}, report)
+    write_bundle(Path(baseline_dir), "seer-baseline", "Baseline twin of seer-default: the same pretrained model without "
+                 "the SEER stage (for comparison).", baseline, tok, cfg, banks["baseline"], gold_texts,
+                 {**training_common, "stage": "pretrain only", "heldOutPerplexity": results["baseline"]["ppl"]}, report)
+    log(f"[build] wrote {out_dir} and {baseline_dir} in {time.time() - t0:.0f}s")
+    return banks, results

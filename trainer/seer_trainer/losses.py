@@ -1,0 +1,45 @@
+"""The SEER objective's terms (issue 2 section 4). They take hidden states / logits, so they run on
+our model and on a Hugging Face causal LM alike."""
+import torch
+import torch.nn.functional as F
+
+
+def info_nce(z1: torch.Tensor, z2: torch.Tensor, logit_scale: float) -> torch.Tensor:
+    """CLIP loss over (view1, view2) pairs: row i of z1 should match row i of z2 and no other row."""
+    z1, z2 = F.normalize(z1, dim=-1), F.normalize(z2, dim=-1)
+    logits = logit_scale * z1 @ z2.t()
+    labels = torch.arange(z1.shape[0], device=z1.device)
+    return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels)) / 2
+
+
+def retain_l2(hidden, frozen_hidden, attention_mask) -> torch.Tensor:
+    """Mean over layers 1..L and real tokens of the squared l2 distance to the frozen model's states."""
+    m = attention_mask.to(hidden[0].dtype)
+    per_layer = [((h - f) ** 2).sum(-1) for h, f in zip(hidden[1:], frozen_hidden[1:])]
+    return torch.stack([(d * m).sum() / m.sum() for d in per_layer]).mean()
+
+
+def kl_to_frozen(logits, frozen_logits, attention_mask) -> torch.Tensor:
+    """KL(frozen || trained) of next-token distributions, averaged over real tokens."""
+    logp = logits.log_softmax(-1)
+    logq = frozen_logits.log_softmax(-1)
+    kl = (logq.exp() * (logq - logp)).sum(-1)
+    m = attention_mask.to(kl.dtype)
+    return (kl * m).sum() / m.sum()
+
+
+def lm_loss(logits, input_ids, attention_mask) -> torch.Tensor:
+    """Next-token cross-entropy on real tokens."""
+    target = input_ids[:, 1:].masked_fill(attention_mask[:, 1:] == 0, -100)
+    return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100)
+
+
+@torch.no_grad()
+def same_different_cosine(z: torch.Tensor, labels: torch.Tensor):
+    """The paper's metric: mean cosine over same-concept pairs (i != j) and over different-concept pairs."""
+    z = F.normalize(z.float(), dim=-1)
+    sim = z @ z.t()
+    same = labels.view(-1, 1) == labels.view(1, -1)
+    off_diag = ~torch.eye(len(labels), dtype=torch.bool, device=z.device)
+    s, d = sim[same & off_diag], sim[~same]
+    return (s.mean().item() if s.numel() else float("nan")), (d.mean().item() if d.numel() else float("nan"))

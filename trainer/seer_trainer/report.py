@@ -1,0 +1,68 @@
+"""REPORT.md: the SEER model next to its baseline twin, from numbers computed by the build."""
+import math
+
+import torch
+
+from .losses import lm_loss
+
+
+@torch.no_grad()
+def perplexity(model, stream: torch.Tensor, seq_len: int = 64, max_windows: int = 400) -> float:
+    """exp(mean next-token loss) over consecutive non-overlapping windows of held-out text."""
+    n = min(max_windows, len(stream) // seq_len)
+    windows = stream[: n * seq_len].view(n, seq_len)
+    total = 0.0
+    for i in range(0, n, 32):
+        ids = windows[i:i + 32]
+        mask = torch.ones_like(ids)
+        total += lm_loss(model(ids, mask).logits, ids, mask).item() * len(ids)
+    return math.exp(total / n)
+
+
+def _row(l, s, b, targets):
+    mark = " **(target)**" if l in targets else ""
+    return (f"| {l}{mark} | {s['sameConceptCos']:.3f} | {s['differentConceptCos']:.3f} | {s['gap']:.3f} | "
+            f"{s['heldOutAccuracy']:.3f} | {b['sameConceptCos']:.3f} | {b['differentConceptCos']:.3f} | "
+            f"{b['gap']:.3f} | {b['heldOutAccuracy']:.3f} |")
+
+
+def render(seer_bank, base_bank, ppl_seer, ppl_base, targets, info: dict) -> str:
+    lines = [
+        "# SEER default model vs its baseline twin",
+        "",
+        "Written by `npm run build:model` (`python -m seer_trainer build-default`); every number below is",
+        "computed by that command. Do not edit by hand.",
+        "",
+        f"- Model: seer-llama, {info['arch']}",
+        f"- Baseline twin: the same pretrained checkpoint ({info['pretrain_steps']} LM steps), without the SEER stage.",
+        f"- SEER stage: {info['seer']}",
+        f"- Calibration (prototypes, same/different cosine): {info['calibration']}",
+        f"- Held-out accuracy: nearest prototype on {info['test']}",
+        f"- Perplexity: held-out WordNet glosses ({info['ppl_tokens']} tokens, windows of 64)",
+        f"- Build: seed {info['seed']}, {info['threads']} threads, {info['seconds']:.0f} s",
+        "",
+        "## Headline (target layer" + ("s" if len(targets) > 1 else "") + f" {', '.join(map(str, targets))})",
+        "",
+        "| metric | SEER | baseline |",
+        "|---|---|---|",
+    ]
+    for l in targets:
+        s, b = seer_bank["layers"][l]["stats"], base_bank["layers"][l]["stats"]
+        lines += [
+            f"| same-concept cosine (layer {l}) | {s['sameConceptCos']:.3f} | {b['sameConceptCos']:.3f} |",
+            f"| different-concept cosine (layer {l}) | {s['differentConceptCos']:.3f} | {b['differentConceptCos']:.3f} |",
+            f"| gap (layer {l}) | **{s['gap']:.3f}** | {b['gap']:.3f} |",
+            f"| held-out nearest-prototype accuracy (layer {l}) | **{s['heldOutAccuracy']:.3f}** | {b['heldOutAccuracy']:.3f} |",
+        ]
+    lines += [
+        f"| perplexity, held-out general text | {ppl_seer:.2f} | {ppl_base:.2f} |",
+        "",
+        "## Every layer",
+        "",
+        "| layer | SEER same | SEER diff | SEER gap | SEER acc | base same | base diff | base gap | base acc |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for ls, lb in zip(seer_bank["layers"], base_bank["layers"]):
+        lines.append(_row(ls["layer"], ls["stats"], lb["stats"], targets))
+    lines += ["", "## Reproduction", "", info["reproduction"], ""]
+    return "\n".join(lines)

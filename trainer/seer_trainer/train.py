@@ -1,0 +1,145 @@
+"""Stage 1 (LM pretraining) and stage 2 (SEER fine-tuning) with checkpoint/resume."""
+import copy
+import math
+import random
+import time
+
+import torch
+
+from .batching import encode_prompt, pad_batch, stream_windows
+from .checkpoint import StageCheckpoint
+from .config import PretrainConfig, SeerConfig
+from .lora import apply_lora, merge_lora
+from .losses import info_nce, kl_to_frozen, lm_loss, retain_l2, same_different_cosine
+from .model import pool
+
+
+def _lr(step, total, base, warmup):
+    if step < warmup:
+        return base * (step + 1) / warmup
+    return base * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+
+def _reseed(seed, step):
+    torch.manual_seed(seed * 100003 + step)
+    return random.Random(seed * 7919 + step)
+
+
+def pretrain(model, stream, cfg: PretrainConfig, seed: int, ckpt: StageCheckpoint, every: int, log=print):
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
+    start, history = 0, []
+    state = ckpt.load()
+    if state:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        start, history = state["step"], state["history"]
+        log(f"[pretrain] resumed at step {start} from {ckpt.path}")
+    model.train()
+    t0 = time.time()
+    for step in range(start, cfg.steps):
+        rng = _reseed(seed, step)
+        for g in opt.param_groups:
+            g["lr"] = _lr(step, cfg.steps, cfg.lr, cfg.warmup)
+        ids, mask = stream_windows(stream, cfg.batch_size, cfg.seq_len, rng)
+        loss = lm_loss(model(ids, mask).logits, ids, mask)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if (step + 1) % 100 == 0 or step + 1 == cfg.steps:
+            history.append({"step": step + 1, "lm_loss": round(loss.item(), 4)})
+            log(f"[pretrain] step {step + 1}/{cfg.steps} lm_loss {loss.item():.3f} ({time.time() - t0:.0f}s)")
+        if (step + 1) % every == 0 or step + 1 == cfg.steps:
+            ckpt.save({"step": step + 1, "model": model.state_dict(), "opt": opt.state_dict(), "history": history})
+    model.eval()
+    return history
+
+
+class PairSampler:
+    """(view1, view2) = two different training prompts of one concept; one pair per concept per batch,
+    so every in-batch negative is a different concept."""
+
+    def __init__(self, tok, examples, concepts, template, add_bos, max_tokens):
+        self.by_concept = {c: [] for c in concepts}
+        for ex in examples:
+            self.by_concept[ex.concept].append(encode_prompt(tok, ex.prompt, template, add_bos, max_tokens)[0])
+        self.concepts = list(concepts)
+        self.pad_id = tok.pad_id
+
+    def sample(self, n_pairs, rng):
+        chosen = rng.sample(self.concepts, min(n_pairs, len(self.concepts)))
+        v1, v2 = [], []
+        for c in chosen:
+            a, b = rng.sample(self.by_concept[c], 2)
+            v1.append(a)
+            v2.append(b)
+        return pad_batch(v1 + v2, self.pad_id), len(chosen)
+
+
+def seer_losses(model, frozen_forward, pair_batch, general_batch, cfg: SeerConfig, target_layers):
+    """One SEER step's objective: InfoNCE on last-token states of (view1, view2) at the target layers,
+    l2 retain and KL against the frozen model on general text. Returns (total, contrastive, retain, kl)."""
+    (ids, mask), n = pair_batch
+    hs = model(ids, mask).hidden_states
+    contrast = torch.stack([
+        info_nce(pool(hs[l], mask)[:n], pool(hs[l], mask)[n:], cfg.logit_scale) for l in target_layers
+    ]).mean()
+    gids, gmask = general_batch
+    out = model(gids, gmask)
+    with torch.no_grad():
+        ref = frozen_forward(gids, gmask)
+    retain = retain_l2(out.hidden_states, ref.hidden_states, gmask)
+    kl = kl_to_frozen(out.logits, ref.logits, gmask)
+    total = cfg.contrastive_weight * contrast + cfg.retain_weight * retain + cfg.kl_weight * kl
+    return total, contrast, retain, kl
+
+
+def seer_finetune(model, pairs: PairSampler, general_stream, cfg: SeerConfig, target_layers, seed,
+                  ckpt: StageCheckpoint, every: int, probe=None, log=print):
+    """Returns (merged model, history). probe = (ids, mask, labels) for the logged same/diff cosine."""
+    frozen = copy.deepcopy(model).eval()
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    if cfg.lora:
+        params = apply_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout)
+    else:
+        params = list(model.parameters())
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+    start, history = 0, []
+    state = ckpt.load()
+    if state:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        start, history = state["step"], state["history"]
+        log(f"[seer] resumed at step {start} from {ckpt.path}")
+    t0 = time.time()
+    for step in range(start, cfg.steps):
+        rng = _reseed(seed + 1, step)
+        for g in opt.param_groups:
+            g["lr"] = _lr(step, cfg.steps, cfg.lr, min(50, cfg.steps // 10 + 1))
+        model.train()
+        pair_batch = pairs.sample(cfg.pairs_per_batch, rng)
+        general = stream_windows(general_stream, cfg.general_batch_size, cfg.general_seq_len, rng)
+        loss, contrast, retain, kl = seer_losses(model, frozen, pair_batch, general, cfg, target_layers)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
+            entry = {"step": step + 1, "loss": round(loss.item(), 4), "contrastive": round(contrast.item(), 4),
+                     "retain": round(retain.item(), 5), "kl": round(kl.item(), 5)}
+            if probe is not None:
+                model.eval()
+                with torch.no_grad():
+                    phs = model(probe[0], probe[1]).hidden_states
+                for l in target_layers:
+                    s, d = same_different_cosine(pool(phs[l], probe[1]), probe[2])
+                    entry[f"layer{l}"] = {"same": round(s, 4), "different": round(d, 4)}
+            history.append(entry)
+            log(f"[seer] step {step + 1}/{cfg.steps} {entry} ({time.time() - t0:.0f}s)")
+        if (step + 1) % every == 0 or step + 1 == cfg.steps:
+            ckpt.save({"step": step + 1, "model": model.state_dict(), "opt": opt.state_dict(), "history": history})
+    if cfg.lora:
+        merge_lora(model)
+    model.eval()
+    return model, history

@@ -1,0 +1,71 @@
+"""The committed bundles (models/default, models/baseline) against docs/bundle-format.md and each other."""
+import hashlib
+import json
+
+import onnx
+import pytest
+import torch
+
+from conftest import REPO
+from seer_trainer.calibrate_cli import load_bundle_model
+from seer_trainer.tokenizer import ByteLevelBPE
+from test_tokenizer import hf_encode
+
+BUNDLES = [REPO / "models/default", REPO / "models/baseline"]
+
+
+def load(bundle, name):
+    return json.loads((bundle / name).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=lambda b: b.name)
+def test_manifest_bank_and_onnx_agree(bundle):
+    m = load(bundle, "seer.json")
+    assert m["format"] == "seer-bundle" and m["formatVersion"] == 1
+    a = m["architecture"]
+    assert m["modelSha256"] == hashlib.sha256((bundle / "model.onnx").read_bytes()).hexdigest()
+    assert m["promptTemplate"] == "User: {prompt}\nAssistant:" and m["addBos"] and m["representation"] == "last"
+    assert len(m["concepts"]) == 10 and set(m["safeConcepts"]) == {"cooking", "programming", "science", "travel"}
+    assert all(1 <= l <= a["numLayers"] for l in m["targetLayers"])
+    bank = load(bundle, m["banks"][m["defaultBank"]])
+    assert bank["modelSha256"] == m["modelSha256"] and bank["concepts"] == m["concepts"]
+    assert len(bank["layers"]) == a["numLayers"] + 1
+    for layer in bank["layers"]:
+        protos = torch.tensor(layer["prototypes"])
+        assert protos.shape == (len(m["concepts"]), a["hiddenSize"])
+        assert torch.allclose(protos.norm(dim=1), torch.ones(len(m["concepts"])), atol=1e-5)
+    g = onnx.load(str(bundle / "model.onnx"))
+    assert [i.name for i in g.graph.input] == m["onnx"]["inputs"]
+    assert [o.name for o in g.graph.output] == m["onnx"]["outputs"]
+    assert g.opset_import[0].version == m["onnx"]["opset"]
+    assert (bundle / "model.onnx").stat().st_size < 50e6
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=lambda b: b.name)
+def test_golden_reproduces_with_the_bundled_weights(bundle):
+    m, model, tok = load_bundle_model(bundle)
+    gold = load(bundle, "golden.json")
+    for inp, hs, last in zip(gold["inputs"], gold["hidden_states"], gold["last_logits"]):
+        assert inp["input_ids"] == [tok.bos_id] + tok.encode(inp["templated"])
+        with torch.no_grad():
+            out = model(torch.tensor([inp["input_ids"]]))
+        assert (torch.tensor(hs) - torch.stack(out.hidden_states)[:, 0]).abs().max() < 1e-5
+        assert (torch.tensor(last) - out.logits[0, -1]).abs().max() < 1e-4
+
+
+def test_golden_tokenization_matches_python_and_huggingface():
+    bundle = BUNDLES[0]
+    cases = load(bundle, "golden.json")["tokenization"]
+    assert len(cases) >= 200 and any("😀" in c["text"] for c in cases)
+    tok = ByteLevelBPE.load(bundle / "tokenizer.json")
+    assert [tok.encode(c["text"]) for c in cases] == [c["ids"] for c in cases]
+    assert hf_encode(bundle / "tokenizer.json", [c["text"] for c in cases]) == [c["ids"] for c in cases]
+
+
+def test_seer_beats_its_baseline_twin_at_the_target_layer():
+    m = load(BUNDLES[0], "seer.json")
+    seer, base = load(BUNDLES[0], "banks/default.json"), load(BUNDLES[1], "banks/default.json")
+    for l in m["targetLayers"]:
+        s, b = seer["layers"][l]["stats"], base["layers"][l]["stats"]
+        assert s["gap"] > b["gap"] + 0.05
+        assert s["heldOutAccuracy"] > b["heldOutAccuracy"]

@@ -1,0 +1,70 @@
+import copy
+import math
+
+import torch
+
+from conftest import TINY
+from seer_trainer.lora import LoRALinear, apply_lora, merge_lora
+from seer_trainer.losses import info_nce, kl_to_frozen, retain_l2, same_different_cosine
+
+
+def test_info_nce_matches_hand_computation():
+    torch.manual_seed(1)
+    z1, z2 = torch.randn(4, 5), torch.randn(4, 5)
+    cos = lambda a, b: sum(x * y for x, y in zip(a, b)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+    a, b = z1.tolist(), z2.tolist()
+    s = [[10 * cos(a[i], b[j]) for j in range(4)] for i in range(4)]
+    rows = [-s[i][i] + math.log(sum(math.exp(s[i][j]) for j in range(4))) for i in range(4)]
+    cols = [-s[j][j] + math.log(sum(math.exp(s[i][j]) for i in range(4))) for j in range(4)]
+    expected = (sum(rows) / 4 + sum(cols) / 4) / 2
+    assert abs(info_nce(z1, z2, 10.0).item() - expected) < 1e-5
+
+
+def test_info_nce_prefers_aligned_pairs():
+    z = torch.eye(4)
+    assert info_nce(z, z, 10.0) < info_nce(z, z.roll(1, 0), 10.0)
+
+
+def test_retain_and_kl_are_zero_at_init_with_lora(tiny_model):
+    frozen = copy.deepcopy(tiny_model)
+    apply_lora(tiny_model, rank=4, alpha=8, dropout=0.0)
+    ids = torch.randint(0, TINY.vocab_size, (2, 9))
+    mask = torch.tensor([[1] * 9, [1] * 6 + [0] * 3])
+    out, ref = tiny_model(ids, mask), frozen(ids, mask)
+    assert retain_l2(out.hidden_states, ref.hidden_states, mask).item() == 0.0
+    assert abs(kl_to_frozen(out.logits, ref.logits, mask).item()) < 1e-7
+    shifted = tuple(h + 0.5 for h in out.hidden_states)
+    # every real token of each layer 1..L moved by 0.5 in all H dims: squared distance 0.25 * H
+    assert abs(retain_l2(shifted, ref.hidden_states, mask).item() - 0.25 * TINY.hidden_size) < 1e-4
+
+
+def test_same_different_cosine_by_loops():
+    torch.manual_seed(2)
+    z, y = torch.randn(6, 4), torch.tensor([0, 0, 1, 1, 1, 2])
+    zn = torch.nn.functional.normalize(z, dim=-1)
+    same = [float(zn[i] @ zn[j]) for i in range(6) for j in range(6) if i != j and y[i] == y[j]]
+    diff = [float(zn[i] @ zn[j]) for i in range(6) for j in range(6) if y[i] != y[j]]
+    s, d = same_different_cosine(z, y)
+    assert abs(s - sum(same) / len(same)) < 1e-6 and abs(d - sum(diff) / len(diff)) < 1e-6
+
+
+def test_lora_merged_equals_unmerged(tiny_model):
+    apply_lora(tiny_model, rank=4, alpha=8, dropout=0.1)
+    for m in tiny_model.modules():
+        if isinstance(m, LoRALinear):
+            torch.nn.init.normal_(m.lora_B, std=0.05)  # non-zero adapters, as after training
+    tiny_model.eval()
+    ids = torch.randint(0, TINY.vocab_size, (2, 8))
+    before = tiny_model(ids)
+    merge_lora(tiny_model)
+    assert not any(isinstance(m, LoRALinear) for m in tiny_model.modules())
+    after = tiny_model(ids)
+    assert torch.allclose(before.logits, after.logits, atol=1e-5)
+    for a, b in zip(before.hidden_states, after.hidden_states):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_lora_trains_only_adapters(tiny_model):
+    params = apply_lora(tiny_model, rank=2, alpha=4, dropout=0.0)
+    trainable = [p for p in tiny_model.parameters() if p.requires_grad]
+    assert len(trainable) == len(params) == 2 * 7 * TINY.num_layers

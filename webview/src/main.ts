@@ -1,0 +1,78 @@
+// Webview entry: registers the VS Code-styled components, relays messages between the host and the
+// PanelView, and keeps the panel state (vscode.setState) so that the serializer can restore it.
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import { isToWebviewMessage, type FromWebviewMessage, type PanelSettings, type PanelState } from '../../common/protocol';
+import { svgToPng, serializeSvg } from './exportChart';
+import { PanelView, type ViewState } from './panelView';
+
+interface VsCodeApi {
+  postMessage(message: FromWebviewMessage): void;
+  getState(): (PanelState & { view?: ViewState; settings?: PanelSettings }) | undefined;
+  setState(state: PanelState & { view?: ViewState; settings?: PanelSettings }): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+const vscode = acquireVsCodeApi();
+const root = document.getElementById('root')!;
+
+const view = new PanelView(root, {
+  exportChart(chart, format, svg) {
+    if (format === 'svg') vscode.postMessage({ type: 'exportChart', chart, format, data: serializeSvg(svg) });
+    else {
+      svgToPng(svg).then(
+        (data) => vscode.postMessage({ type: 'exportChart', chart, format, data }),
+        (err: Error) => view.showMessage('error', `PNG export failed: ${err.message}`),
+      );
+    }
+  },
+  exportResult(format) {
+    vscode.postMessage({ type: 'exportResult', format });
+  },
+  viewChanged(state) {
+    vscode.setState({ ...vscode.getState(), view: state });
+  },
+});
+
+function show(state: ReturnType<VsCodeApi['getState']>): void {
+  if (!state?.result) return;
+  const started = performance.now();
+  const charts = view.render(state.result, state.settings ?? { heatmapScheme: 'diverging' }, state.view);
+  // Report after the browser has laid out and painted the charts.
+  requestAnimationFrame(() =>
+    vscode.postMessage({ type: 'rendered', id: state.result!.id, ms: performance.now() - started, charts }),
+  );
+}
+
+window.addEventListener('message', (event: MessageEvent<unknown>) => {
+  const msg = event.data;
+  if (!isToWebviewMessage(msg)) return;
+  switch (msg.type) {
+    case 'result': {
+      const previous = vscode.getState();
+      const sameConcepts = previous?.result?.concepts.join('\n') === msg.result.concepts.join('\n');
+      const state = { result: msg.result, settings: msg.settings, view: sameConcepts ? previous?.view : undefined };
+      vscode.setState(state);
+      show(state);
+      break;
+    }
+    case 'settings':
+      vscode.setState({ ...vscode.getState(), settings: msg.settings });
+      view.applySettings(msg.settings);
+      break;
+    case 'busy':
+    case 'error':
+      view.showMessage(msg.type, msg.message);
+      break;
+  }
+});
+
+let resizeTimer: ReturnType<typeof setTimeout> | undefined;
+new ResizeObserver(() => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => view.resized(), 150);
+}).observe(root);
+
+show(vscode.getState());
+vscode.postMessage({ type: 'ready' });

@@ -1,0 +1,417 @@
+// Renders one ExplainResult into the panel: the headline and five charts sharing one layer slider
+// and one set of concept toggles. Knows nothing about the VS Code API (main.ts wires messages).
+import type { ChartId, ExplainResult, LayerStats, PanelSettings } from '../../common/protocol';
+import { conceptColor } from './charts/colors';
+import { renderHeatmap, type Heatmap, type HeatmapSpec } from './charts/heatmap';
+import { renderLineChart } from './charts/lineChart';
+import { fmt, pct, visibleToken } from './format';
+import { attachTooltip, createTooltip, type TipResolver } from './tooltip';
+
+export interface ViewState {
+  layer: number;
+  hiddenConcepts: string[];
+  metric: 'probability' | 'cosine';
+}
+
+export interface PanelCallbacks {
+  exportChart(chart: ChartId, format: 'svg' | 'png', svg: SVGSVGElement): void;
+  exportResult(format: 'json' | 'csv'): void;
+  viewChanged(state: ViewState): void;
+}
+
+const CHART_TITLES: Record<ChartId, string> = {
+  layers: 'Concept scores per layer',
+  prototypes: 'Concept × concept prototype similarity',
+  'layer-concept': 'Layer × concept cosine for this prompt',
+  tokens: 'Token × concept cosine',
+  calibration: 'Calibration: same- vs different-concept cosine',
+};
+
+const MAX_TOKEN_LABEL = 18;
+
+const CALIBRATION_SERIES: { name: string; dashed: boolean; hint: string; value: (s: LayerStats) => number }[] = [
+  { name: 'same concept', dashed: false, hint: 'Mean cosine between examples of the same concept', value: (s) => s.sameConceptCos },
+  { name: 'different concepts', dashed: true, hint: 'Mean cosine between examples of different concepts', value: (s) => s.differentConceptCos },
+  { name: 'gap', dashed: false, hint: 'same − different: the SEER paper\'s disentanglement measure', value: (s) => s.gap },
+];
+
+export class PanelView {
+  private result?: ExplainResult;
+  private settings: PanelSettings = { heatmapScheme: 'diverging' };
+  private state: ViewState = { layer: 0, hiddenConcepts: [], metric: 'probability' };
+  private readonly tooltip: HTMLElement;
+  private readonly hosts = new Map<ChartId, HTMLElement>();
+  private layerLabel?: HTMLElement;
+  private chartWidth?: number;
+  /** Heatmaps the layer slider recolours in place. */
+  private readonly heatmaps = new Map<ChartId, Heatmap>();
+
+  constructor(private readonly root: HTMLElement, private readonly callbacks: PanelCallbacks) {
+    this.tooltip = createTooltip(root.ownerDocument);
+  }
+
+  get viewState(): ViewState {
+    return { ...this.state, hiddenConcepts: [...this.state.hiddenConcepts] };
+  }
+
+  showMessage(kind: 'busy' | 'error', message: string): void {
+    const existing = this.root.querySelector('.status');
+    const el = existing ?? this.root.ownerDocument.createElement('div');
+    el.className = `status ${kind}`;
+    el.setAttribute('role', kind === 'error' ? 'alert' : 'status');
+    el.textContent = message;
+    if (!existing) this.root.prepend(el);
+  }
+
+  /** Renders everything; returns the ids of the charts drawn. */
+  render(result: ExplainResult, settings: PanelSettings, state?: Partial<ViewState>): ChartId[] {
+    this.result = result;
+    this.settings = settings;
+    const layers = result.layers.map((l) => l.layer);
+    const layer = state?.layer !== undefined && layers.includes(state.layer) ? state.layer : result.targetLayer;
+    this.state = {
+      layer: layers.includes(layer) ? layer : layers[layers.length - 1],
+      hiddenConcepts: (state?.hiddenConcepts ?? []).filter((c) => result.concepts.includes(c)),
+      metric: state?.metric ?? 'probability',
+    };
+    const doc = this.root.ownerDocument;
+    this.root.replaceChildren();
+    this.hosts.clear();
+    this.root.append(this.headline(result), this.tooltip);
+    this.root.append(this.card('layers', this.layerControls()));
+    this.root.append(this.layerSlider(layers));
+    this.root.append(this.card('prototypes'), this.card('tokens'), this.card('layer-concept'), this.card('calibration', this.calibrationLegend()));
+    const note = doc.createElement('p');
+    note.className = 'footnote';
+    note.textContent = `${result.bundle.name} · bank “${result.bank}” · ${result.pooling} pooling · ` +
+      `${result.provider.used} · forward ${fmt(result.timingsMs.forward, 0)} ms, total ${fmt(result.timingsMs.total, 0)} ms`;
+    this.root.append(note);
+    this.drawAll();
+    return [...this.hosts.keys()];
+  }
+
+  applySettings(settings: PanelSettings): void {
+    this.settings = settings;
+    if (this.result) this.drawAll();
+  }
+
+  /** Redraws when the panel's width changed enough to matter (charts are sized at render time). */
+  resized(): void {
+    if (!this.result || this.chartWidth === undefined) return;
+    const before = this.chartWidth;
+    this.chartWidth = undefined;
+    if (Math.abs(this.width() - before) >= 24) this.drawAll();
+    else this.chartWidth = before;
+  }
+
+  setLayer(layer: number): void {
+    this.state.layer = layer;
+    if (this.layerLabel) this.layerLabel.textContent = this.layerText(layer);
+    for (const id of ['prototypes', 'tokens'] as const) {
+      const spec = this.layerHeatmap(id);
+      const shown = this.heatmaps.get(id);
+      if (spec && shown) shown.update(spec.values, spec.tip, spec.label);
+      else this.draw(id);
+    }
+    this.callbacks.viewChanged(this.viewState);
+  }
+
+  toggleConcept(concept: string, visible: boolean): void {
+    const hidden = new Set(this.state.hiddenConcepts);
+    if (visible) hidden.delete(concept);
+    else hidden.add(concept);
+    this.state.hiddenConcepts = [...hidden];
+    this.draw('layers');
+    this.callbacks.viewChanged(this.viewState);
+  }
+
+  private drawAll(): void {
+    this.chartWidth = undefined;
+    for (const id of this.hosts.keys()) this.draw(id);
+  }
+
+  /** Read once per full render: reading clientWidth forces a layout, costly next to 14,000 cells. */
+  private width(): number {
+    if (this.chartWidth === undefined) {
+      const w = this.root.clientWidth;
+      this.chartWidth = Math.max(420, (w > 0 ? w : 760) - 34);
+    }
+    return this.chartWidth;
+  }
+
+  private draw(id: ChartId): void {
+    const host = this.hosts.get(id);
+    const r = this.result;
+    if (!host || !r) return;
+    host.replaceChildren();
+    this.heatmaps.delete(id);
+    const width = this.width();
+    const layers = r.layers.map((l) => l.layer);
+    const L = this.state.layer;
+    let svg: SVGSVGElement | undefined;
+    let tipFor: TipResolver | undefined;
+    switch (id) {
+      case 'layers': {
+        const key = this.state.metric === 'probability' ? 'probs' : 'cosine';
+        svg = renderLineChart(host, {
+          chartId: id, label: CHART_TITLES[id], xs: layers, width,
+          yLabel: this.state.metric === 'probability' ? 'probability' : 'cosine',
+
+          marker: { x: r.targetLayer, label: `target layer ${r.targetLayer}` },
+          series: r.concepts
+            .map((name, c) => ({ name, color: conceptColor(c), values: r.layers.map((l) => l[key][c]) }))
+            .filter((s) => !this.state.hiddenConcepts.includes(s.name)),
+        });
+        break;
+      }
+      case 'prototypes': {
+        const spec = this.layerHeatmap(id);
+        if (!spec) return this.note(host, `The bank has no calibration statistics for layer ${L}.`);
+        const map = renderHeatmap(host, {
+          chartId: id, rows: r.concepts, cols: r.concepts, scheme: this.settings.heatmapScheme,
+          width: Math.min(width, 140 + 64 * r.concepts.length), rowHeight: 30, showValues: true, ...spec,
+        });
+        this.heatmaps.set(id, map);
+        ({ svg, tipFor } = map);
+        break;
+      }
+      case 'layer-concept': {
+        ({ svg, tipFor } = renderHeatmap(host, {
+          chartId: id, label: CHART_TITLES[id], rows: layers.map((l) => `layer ${l}`), cols: r.concepts,
+          values: r.layers.map((l) => l.cosine), scheme: this.settings.heatmapScheme,
+          width: Math.min(width, 140 + 64 * r.concepts.length), rowHeight: 24, showValues: true,
+          highlightRow: layers.indexOf(r.targetLayer),
+          tip: (row, c, v) => `layer ${layers[row]} · ${r.concepts[c]}: cosine ${fmt(v)}, p ${pct(r.layers[row].probs[c])}`,
+        }));
+        break;
+      }
+      case 'tokens': {
+        const spec = this.layerHeatmap(id);
+        if (!spec) {
+          return this.note(host, `Token scores were computed for layer${r.tokenScoreLayers.length === 1 ? '' : 's'} ` +
+            `${r.tokenScoreLayers.join(', ') || '(none)'}; move the slider there.`);
+        }
+        const labels = r.tokens.map((t) => {
+          const s = visibleToken(t.text);
+          return s.length > MAX_TOKEN_LABEL ? `${s.slice(0, MAX_TOKEN_LABEL - 1)}…` : s;
+        });
+        const map = renderHeatmap(host, {
+          chartId: id, rows: labels, cols: r.concepts, scheme: this.settings.heatmapScheme, rowHeight: 18,
+          dimRows: new Set(r.tokens.flatMap((t, i) => (t.fromPrompt ? [] : [i]))),
+          width: Math.min(width, 170 + 72 * r.concepts.length), ...spec,
+        });
+        this.heatmaps.set(id, map);
+        ({ svg, tipFor } = map);
+        break;
+      }
+      case 'calibration': {
+        const stats = [...r.bankStats].sort((a, b) => a.layer - b.layer);
+        if (stats.length === 0) return this.note(host, 'The bank carries no calibration statistics.');
+        svg = renderLineChart(host, {
+          chartId: id, label: CHART_TITLES[id], xs: stats.map((s) => s.layer), width, height: 220,
+          yLabel: 'mean cosine', marker: { x: r.targetLayer, label: `target layer ${r.targetLayer}` },
+          series: CALIBRATION_SERIES.map((c, i) => ({ name: c.name, color: conceptColor(i), dashed: c.dashed, values: stats.map(c.value) })),
+        });
+        break;
+      }
+    }
+    if (svg) attachTooltip(svg, this.tooltip, tipFor);
+  }
+
+  /** The layer-dependent part of the prototype and token heatmaps, or undefined when the layer has no data. */
+  private layerHeatmap(id: 'prototypes' | 'tokens'): Pick<HeatmapSpec, 'values' | 'tip' | 'label'> | undefined {
+    const r = this.result!;
+    const L = this.state.layer;
+    if (id === 'prototypes') {
+      const stats = r.bankStats.find((s) => s.layer === L);
+      return stats && {
+        values: stats.prototypeSimilarity,
+        label: `${CHART_TITLES[id]} at layer ${L}`,
+        tip: (a, b, v) => `${r.concepts[a]} · ${r.concepts[b]} at layer ${L}: cosine ${fmt(v)}`,
+      };
+    }
+    const k = r.tokenScoreLayers.indexOf(L);
+    return k < 0 ? undefined : {
+      values: r.tokenScores[k],
+      label: `${CHART_TITLES[id]} at layer ${L}`,
+      tip: (t, c, v) => `token ${t} “${r.tokens[t].text}”${r.tokens[t].fromPrompt ? '' : ' (template)'} · ` +
+        `${r.concepts[c]} at layer ${L}: cosine ${fmt(v)}`,
+    };
+  }
+
+  private note(host: HTMLElement, text: string): void {
+    const p = host.ownerDocument.createElement('p');
+    p.className = 'note';
+    p.textContent = text;
+    host.append(p);
+  }
+
+  private headline(r: ExplainResult): HTMLElement {
+    const doc = this.root.ownerDocument;
+    const el = (tag: string, cls: string, text?: string): HTMLElement => {
+      const e = doc.createElement(tag);
+      e.className = cls;
+      if (text !== undefined) e.textContent = text;
+      return e;
+    };
+    const head = el('header', 'headline');
+    const top = el('div', 'headline-top');
+    top.append(el('span', 'concept', r.headline.concept));
+    const badge = el('vscode-badge', r.headline.safe ? 'safe' : 'unsafe', r.headline.safe ? 'safe' : 'unsafe');
+    top.append(badge);
+    const actions = el('div', 'actions');
+    for (const format of ['json', 'csv'] as const) {
+      const b = el('vscode-button', 'export-result', `Export ${format.toUpperCase()}`);
+      b.setAttribute('secondary', '');
+      b.dataset.format = format;
+      b.addEventListener('click', () => this.callbacks.exportResult(format));
+      actions.append(b);
+    }
+    top.append(actions);
+    head.append(top);
+
+    const facts = el('dl', 'facts');
+    const fact = (k: string, v: string, wide = false): void => {
+      const pair = el('div', wide ? 'fact wide' : 'fact');
+      pair.append(el('dt', '', k), el('dd', '', v));
+      facts.append(pair);
+    };
+    fact('confidence', pct(r.headline.confidence));
+    fact('margin', pct(r.headline.margin));
+    fact('target layer', String(r.headline.layer));
+    fact('tokens', String(r.tokens.length));
+    fact('next token', r.nextTokens.slice(0, 5).map((t) => `“${t.text}” ${pct(t.prob)}`).join('   ') || '–', true);
+    head.append(facts);
+    if (r.truncation) {
+      head.append(el('p', 'warning', `Truncated: kept ${r.truncation.keptTokens} of ${r.truncation.originalTokens} tokens ` +
+        `(${r.truncation.side === 'left' ? 'start' : 'end'} dropped).`));
+    }
+    const preview = r.text.length > 400 ? `${r.text.slice(0, 400)}…` : r.text;
+    head.append(el('blockquote', 'prompt', preview));
+    return head;
+  }
+
+  private card(id: ChartId, extra?: HTMLElement): HTMLElement {
+    const doc = this.root.ownerDocument;
+    const section = doc.createElement('section');
+    section.className = 'card';
+    section.dataset.chart = id;
+    const head = doc.createElement('div');
+    head.className = 'card-head';
+    const h2 = doc.createElement('h2');
+    h2.textContent = CHART_TITLES[id];
+    const actions = doc.createElement('div');
+    actions.className = 'actions';
+    for (const format of ['svg', 'png'] as const) {
+      const b = doc.createElement('vscode-button');
+      b.className = 'export-chart';
+      b.setAttribute('secondary', '');
+      b.dataset.format = format;
+      b.title = `Save this chart as ${format.toUpperCase()}`;
+      b.textContent = format.toUpperCase();
+      b.addEventListener('click', () => {
+        const svg = host.querySelector('svg');
+        if (svg) this.callbacks.exportChart(id, format, svg);
+      });
+      actions.append(b);
+    }
+    head.append(h2, actions);
+    section.append(head);
+    if (extra) section.append(extra);
+    const host = doc.createElement('div');
+    host.className = id === 'tokens' ? 'chart-host scroll' : 'chart-host';
+    section.append(host);
+    this.hosts.set(id, host);
+    return section;
+  }
+
+  private layerControls(): HTMLElement {
+    const r = this.result!;
+    const doc = this.root.ownerDocument;
+    const bar = doc.createElement('div');
+    bar.className = 'legend';
+    r.concepts.forEach((name, c) => {
+      const item = doc.createElement('label');
+      item.className = 'legend-item';
+      const swatch = doc.createElement('span');
+      swatch.className = 'swatch';
+      swatch.style.backgroundColor = conceptColor(c);
+      const box = doc.createElement('vscode-checkbox') as HTMLElement & { checked: boolean };
+      box.className = 'concept-toggle';
+      box.dataset.concept = name;
+      box.setAttribute('label', name);
+      box.checked = !this.state.hiddenConcepts.includes(name);
+      if (box.checked) box.setAttribute('checked', '');
+      box.addEventListener('change', () => this.toggleConcept(name, box.checked));
+      item.append(swatch, box);
+      bar.append(item);
+    });
+    const metric = doc.createElement('vscode-checkbox') as HTMLElement & { checked: boolean };
+    metric.className = 'metric-toggle';
+    metric.setAttribute('label', 'raw cosine');
+    metric.checked = this.state.metric === 'cosine';
+    metric.addEventListener('change', () => {
+      this.state.metric = metric.checked ? 'cosine' : 'probability';
+      this.draw('layers');
+      this.callbacks.viewChanged(this.viewState);
+    });
+    bar.append(metric);
+    return bar;
+  }
+
+  private calibrationLegend(): HTMLElement {
+    const doc = this.root.ownerDocument;
+    const bar = doc.createElement('div');
+    bar.className = 'legend';
+    CALIBRATION_SERIES.forEach(({ name, dashed, hint }, i) => {
+      const item = doc.createElement('span');
+      item.className = 'legend-item';
+      item.title = hint;
+      const swatch = doc.createElement('span');
+      swatch.className = dashed ? 'swatch line dashed' : 'swatch line';
+      swatch.style.borderColor = conceptColor(i);
+      item.append(swatch, doc.createTextNode(name));
+      bar.append(item);
+    });
+    return bar;
+  }
+
+  private layerText(layer: number): string {
+    return layer === this.result?.targetLayer ? `layer ${layer} (target)` : `layer ${layer}`;
+  }
+
+  private layerSlider(layers: number[]): HTMLElement {
+    const doc = this.root.ownerDocument;
+    const wrap = doc.createElement('div');
+    wrap.className = 'layer-control';
+    const label = doc.createElement('label');
+    label.htmlFor = 'layer-slider';
+    label.textContent = 'Layer for the heatmaps';
+    const input = doc.createElement('input');
+    input.type = 'range';
+    input.id = 'layer-slider';
+    input.min = '0';
+    input.max = String(layers.length - 1);
+    input.step = '1';
+    input.value = String(Math.max(0, layers.indexOf(this.state.layer)));
+    const out = doc.createElement('output');
+    out.setAttribute('for', 'layer-slider');
+    out.textContent = this.layerText(this.state.layer);
+    this.layerLabel = out;
+    // Dragging fires 'input' many times per frame; redraw at most once per frame.
+    let pending = false;
+    input.addEventListener('input', () => {
+      if (pending) return;
+      pending = true;
+      const apply = (): void => {
+        pending = false;
+        this.setLayer(layers[Number(input.value)]);
+      };
+      const view = doc.defaultView;
+      if (view?.requestAnimationFrame) view.requestAnimationFrame(apply);
+      else apply();
+    });
+    wrap.append(label, input, out);
+    return wrap;
+  }
+}
