@@ -12,8 +12,8 @@ import { ROOT, SHARED, TMP, fmt, requireBuild, seerJson } from './calibration.co
 const { values } = parseArgs({
   options: {
     bundle: { type: 'string', default: path.join(ROOT, 'models', 'default') },
-    rows: { type: 'string', default: '280' },
-    batches: { type: 'string', default: '1,4,8,16,32,64' },
+    rows: { type: 'string', default: '700' },
+    batches: { type: 'string', default: '1,4,8,16,32' },
   },
 });
 requireBuild();

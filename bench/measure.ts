@@ -19,7 +19,7 @@ function percentile(sorted: number[], p: number): number {
 
 function stats(samples: number[]) {
   const s = [...samples].sort((a, b) => a - b);
-  return { p50: percentile(s, 50), p95: percentile(s, 95), mean: s.reduce((a, b) => a + b, 0) / s.length, n: s.length };
+  return { min: s[0], p50: percentile(s, 50), p95: percentile(s, 95), mean: s.reduce((a, b) => a + b, 0) / s.length, n: s.length };
 }
 
 /** A prompt of natural-looking words; long enough to be cut to any length with maxTokens. */

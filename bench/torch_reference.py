@@ -16,7 +16,6 @@ from seer_trainer.model import SeerLlama
 
 def main():
     bundle, threads, quick = Path(sys.argv[1]), int(sys.argv[2]), "--quick" in sys.argv
-    torch.set_num_threads(threads)
     manifest = json.loads((bundle / "seer.json").read_text())
     a = manifest["architecture"]
     cfg = ModelConfig(vocab_size=a["vocabSize"], hidden_size=a["hiddenSize"], num_layers=a["numLayers"], num_heads=a["numHeads"],
@@ -27,20 +26,22 @@ def main():
     if weights and (bundle / weights).exists():
         model.load_state_dict(torch.load(bundle / weights, map_location="cpu"))
     runs = 5 if quick else 40
-    out = {"threads": threads, "torch": torch.__version__, "weights": weights or "random", "latency": {}}
+    out = {"threads": threads, "torch": torch.__version__, "weights": weights or "random", "latency": {}, "latency1Thread": {}}
     with torch.inference_mode():
-        for n in (16, 128, 512):
-            ids = torch.randint(0, cfg.vocab_size, (1, n))
-            mask = torch.ones_like(ids)
-            for _ in range(3):
-                model(ids, mask)
-            times = []
-            for _ in range(runs if n < 512 else max(3, runs // 2)):
-                t0 = time.perf_counter()
-                model(ids, mask)
-                times.append((time.perf_counter() - t0) * 1000)
-            times.sort()
-            out["latency"][str(n)] = {"p50": times[len(times) // 2], "p95": times[min(len(times) - 1, int(0.95 * len(times)))], "n": len(times)}
+        for key, n_threads in (("latency", threads), ("latency1Thread", 1)):
+            torch.set_num_threads(n_threads)
+            for n in (16, 128, 512):
+                ids = torch.randint(0, cfg.vocab_size, (1, n))
+                mask = torch.ones_like(ids)
+                for _ in range(3):
+                    model(ids, mask)
+                times = []
+                for _ in range(runs if n < 512 else max(3, runs // 2)):
+                    t0 = time.perf_counter()
+                    model(ids, mask)
+                    times.append((time.perf_counter() - t0) * 1000)
+                times.sort()
+                out[key][str(n)] = {"p50": times[len(times) // 2], "p95": times[min(len(times) - 1, int(0.95 * len(times)))], "n": len(times)}
     print(json.dumps(out))
 
 

@@ -97,6 +97,24 @@ describe('seer calibrate / seer eval', () => {
     expect(page).toContain(report.label);
   });
 
+  it('calibrate registers a bank; eval --compare-bank puts two runs in one JSON array and one HTML report; an unknown bank fails before any model work', () => {
+    const cal = seer('calibrate', csv, '--label', 'value', '--bank-name', 'cli-topics', '--json');
+    expect(cal.status, cal.stderr).toBe(0);
+    expect((JSON.parse(cal.stdout) as CalibrateResult).bankPath).toBe(path.join(bundleDir, 'banks', 'cli-topics.json'));
+    expect(JSON.parse(readFileSync(path.join(bundleDir, 'seer.json'), 'utf8')).banks['cli-topics']).toBe('banks/cli-topics.json');
+
+    const html = path.join(dataDir, 'compare.html');
+    const r = seer('eval', csv, '--label', 'value', '--compare-bank', 'cli-topics', '--json', '--html', html);
+    expect(r.status, r.stderr).toBe(0);
+    const [split, bank] = JSON.parse(r.stdout) as EvaluateReport[];
+    expect([split.prototypeSource, bank.prototypeSource, bank.bank]).toEqual(['split', 'bank', 'cli-topics']);
+    expect(readFileSync(html, 'utf8')).toContain(bank.label!);
+    const missing = seer('eval', csv, '--label', 'value', '--compare-bank', 'no-such-bank');
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('has no concept bank "no-such-bank"');
+    expect(missing.stderr).not.toContain('evaluating');
+  });
+
   it('a missing label column is one clear error line with the columns that exist, and no stack trace', () => {
     const r = seer('calibrate', csv, '--label', 'topic', '--bank-name', 'x');
     expect(r.status).toBe(1);

@@ -56,6 +56,11 @@ describe('renderEvaluationHtml', () => {
     expect(doc.querySelectorAll('script')).toHaveLength(0);
     expect(html).not.toMatch(/(src|href)=["']?(https?:)?\/\//);
     expect(doc.querySelectorAll('b')).toHaveLength(0);
+    // Nothing a strict webview policy would block: no inline style attributes, one <style> that can carry a nonce.
+    expect(doc.querySelectorAll('[style]')).toHaveLength(0);
+    const strict = parse(renderEvaluationHtml([seer], { contentSecurityPolicy: "default-src 'none'; style-src 'nonce-abc'", styleNonce: 'abc' }));
+    expect(strict.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content')).toBe("default-src 'none'; style-src 'nonce-abc'");
+    expect(strict.querySelector('style')?.getAttribute('nonce')).toBe('abc');
   });
 
   it('renders a report with only the fields of the first EvaluateReport version', async () => {

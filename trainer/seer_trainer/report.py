@@ -55,7 +55,7 @@ def render(seer_bank, base_bank, ppl_seer, ppl_base, targets, info: dict) -> str
             f"| held-out nearest-prototype accuracy (layer {l}) | **{s['heldOutAccuracy']:.3f}** | {b['heldOutAccuracy']:.3f} |",
         ]
     lines += [
-        f"| perplexity, held-out general text | {ppl_seer:.2f} | {ppl_base:.2f} |",
+        f"| perplexity, held-out general text | {ppl_seer:.3f} ({100 * (ppl_seer / ppl_base - 1):+.2f}%) | {ppl_base:.3f} |",
         "",
         "## Every layer",
         "",

@@ -1,9 +1,11 @@
 """The --hf-model path without transformers: its adapter, tokenizer shim and loss step run on our own
 model class dressed up as a Hugging Face model (the real path was not run here)."""
 import copy
+import importlib.util
 from types import SimpleNamespace
 
 import onnx
+import pytest
 import torch
 
 from conftest import TINY
@@ -64,13 +66,8 @@ def test_adapter_exports(tiny_model, tmp_path):
     assert [o.name for o in m.graph.output] == ["logits", "hidden_states"]
 
 
+@pytest.mark.skipif(importlib.util.find_spec("transformers") is not None, reason="transformers is installed here")
 def test_missing_transformers_is_a_clean_error(tmp_path, capsys):
-    try:
-        import transformers  # noqa: F401
-        import pytest
-        pytest.skip("transformers is installed here")
-    except ImportError:
-        pass
     code = main(["hf-train", "--hf-model", str(tmp_path), "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and "pip install transformers peft accelerate" in err and "Traceback" not in err

@@ -15,7 +15,7 @@ export async function scanDataset(spec: DatasetSpec, signal?: AbortSignal): Prom
   const labelCounts = new Map<string, number>();
   for await (const row of readDataset(spec, rows, { signal })) labelCounts.set(row.label, (labelCounts.get(row.label) ?? 0) + 1);
   const acct = rows.snapshot();
-  if (acct.rowsUsed === 0 && labelCounts.size === 0) {
+  if (labelCounts.size === 0) {
     const why = Object.entries(acct.skipped).map(([r, n]) => `${r}: ${n}`).join('; ');
     throw new SeerError('DATASET_NO_ROWS', `${spec.path} has no usable rows (${acct.rowsRead} read${why ? `; skipped — ${why}` : ''}).`, {
       file: spec.path,

@@ -9,16 +9,25 @@ import { type Series, escapeXml, heatmap, legend, lineChart, seriesColor } from 
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(1)}%`);
 const num = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(3));
 
-export function renderEvaluationHtml(given: EvaluateReport[]): string {
+export interface HtmlOptions {
+  /** A Content-Security-Policy for the page (a VS Code webview sets one), added as a <meta> tag. */
+  contentSecurityPolicy?: string;
+  /** Nonce of the one <style> element, for a policy like style-src 'nonce-…'. */
+  styleNonce?: string;
+}
+
+export function renderEvaluationHtml(given: EvaluateReport[], options: HtmlOptions = {}): string {
   if (given.length === 0) throw new Error('renderEvaluationHtml needs at least one report');
   const reports = given.map(completeReport);
+  const csp = options.contentSecurityPolicy ? `\n<meta http-equiv="Content-Security-Policy" content="${escapeXml(options.contentSecurityPolicy)}">` : '';
+  const nonce = options.styleNonce ? ` nonce="${escapeXml(options.styleNonce)}"` : '';
   const names = reports.map((r) => r.label);
   const datasets = [...new Set(reports.map((r) => r.dataset))];
   return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="en"><head><meta charset="utf-8">${csp}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>SEER evaluation: ${escapeXml(names.join(' vs '))}</title>
-<style>${STYLE}</style></head>
+<style${nonce}>${STYLE}</style></head>
 <body>
 <h1>SEER evaluation</h1>
 <p class="sub">${escapeXml(names.join(' vs '))} on ${datasets.map((d) => `<code>${escapeXml(d)}</code>`).join(', ')}</p>
@@ -50,7 +59,7 @@ function summaryTable(reports: FullEvaluateReport[]): string {
     ['Safe / unsafe accuracy (target)', (r) => (r.safeConcepts.length ? `${pct(at(r, r.targetLayer)?.binaryAccuracy)} (safe: ${escapeXml(r.safeConcepts.join(', '))})` : '–')],
     ['Throughput', (r) => `${Number.isFinite(r.examplesPerSecond) ? r.examplesPerSecond.toFixed(1) : '–'} rows/s, ${Number.isFinite(r.tokensPerSecond) ? Math.round(r.tokensPerSecond) : '–'} tokens/s (${r.seconds.toFixed(1)} s)`],
   ];
-  const head = `<tr><th></th>${reports.map((r, i) => `<th><span class="swatch" style="background:${seriesColor(i)}"></span>${escapeXml(r.label)}</th>`).join('')}</tr>`;
+  const head = `<tr><th></th>${reports.map((r, i) => `<th><svg class="swatch" width="12" height="12"><rect width="12" height="12" rx="2" fill="${seriesColor(i)}"/></svg>${escapeXml(r.label)}</th>`).join('')}</tr>`;
   const body = rows.map(([name, cell]) => `<tr><th>${escapeXml(name)}</th>${reports.map((r) => `<td>${cell(r)}</td>`).join('')}</tr>`).join('\n');
   return `<table class="summary">${head}\n${body}</table>`;
 }
@@ -121,7 +130,7 @@ code { font-family: var(--vscode-editor-font-family, ui-monospace, monospace); f
 table.summary { border-collapse: collapse; font-size: .9rem; }
 table.summary th, table.summary td { border: 1px solid var(--vscode-panel-border, #d1d9e0); padding: .3rem .6rem; text-align: left; vertical-align: top; }
 table.summary th { font-weight: 600; }
-.swatch { display: inline-block; width: .8rem; height: .8rem; border-radius: 2px; margin-right: .4rem; vertical-align: -1px; }
+.swatch { margin-right: .4rem; vertical-align: -1px; }
 .notes { font-size: .85rem; color: var(--vscode-descriptionForeground, #59636e); }
 .charts, .side-by-side { display: flex; flex-wrap: wrap; gap: 1rem; }
 .side-by-side > .run { flex: 1 1 420px; }

@@ -19,7 +19,7 @@ export class LastTokenHead {
   ) {}
 
   /** The head of a tied-embedding model, or null when its weights are not found with the expected shapes. */
-  static async fromOnnx(model: Uint8Array, manifest: Manifest, intraOpThreads?: number): Promise<LastTokenHead | null> {
+  static async fromOnnx(model: Uint8Array, manifest: Manifest): Promise<LastTokenHead | null> {
     const { vocabSize, hiddenSize, normEps, tiedEmbeddings } = manifest.architecture;
     if (!tiedEmbeddings) return null;
     const found = readFloatInitializers(model, new Set([EMBEDDING, FINAL_NORM]));
@@ -28,10 +28,12 @@ export class LastTokenHead {
     if (!emb || !norm || emb.length !== vocabSize * hiddenSize || norm.length !== hiddenSize) return null;
     const transposed = new Float32Array(hiddenSize * vocabSize); // MatMul wants [hidden, vocab]
     for (let v = 0; v < vocabSize; v++) for (let i = 0; i < hiddenSize; i++) transposed[i * vocabSize + v] = emb[v * hiddenSize + i];
+    // One thread: the product is small, and a second thread pool would compete with the model's.
     const session = await ort.InferenceSession.create(matmulModelBytes('rows', hiddenSize, vocabSize, transposed), {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
-      ...(intraOpThreads ? { intraOpNumThreads: intraOpThreads } : {}),
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
     });
     return new LastTokenHead(session, norm, hiddenSize, normEps);
   }

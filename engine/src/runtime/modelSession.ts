@@ -49,7 +49,7 @@ export class ModelSession {
   private async verifiedHead(bytes: Uint8Array): Promise<ModelSession | null> {
     let head: LastTokenHead | null = null;
     try {
-      head = await LastTokenHead.fromOnnx(bytes, this.manifest, this.settings.intraOpThreads);
+      head = await LastTokenHead.fromOnnx(bytes, this.manifest);
     } catch {
       return null; // an initializer layout we do not read: ORT's logits it is
     }
