@@ -2,6 +2,7 @@
 // JSON-RPC (vscode-jsonrpc on stdio), restarted after a crash, a hang or an out-of-memory exit.
 // No vscode import: the host wires notifications, so this class is tested against the real engine.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import {
   CancellationTokenSource,
   createMessageConnection,
@@ -154,7 +155,16 @@ export class EngineClient {
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
+    // vscode-jsonrpc rejects unhandled (a throw inside an async Promise executor) when a request is
+    // written to a dead process's stdin. Writing through a PassThrough that outlives the process keeps
+    // such late writes harmless: after the exit it discards them.
+    const toEngine = new PassThrough();
+    toEngine.pipe(proc.stdin!);
+    proc.on('exit', () => {
+      toEngine.unpipe();
+      toEngine.resume();
+    });
+    const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(toEngine));
     conn.onNotification(EngineMethods.progress, (p: ProgressParams) => this.opts.onProgress?.(p));
     conn.onError(([err]) => this.opts.log(`engine connection error: ${err.message}`));
     proc.stderr!.setEncoding('utf8');
