@@ -2,7 +2,7 @@
 // ../shared/datasets (MATH, MMLU, XSTest) with `seer eval`, times `seer calibrate` on MATH, and writes the
 // README table to docs/readme/shared-eval.md (HTML reports to bench/tmp/). Skips when ../shared is absent.
 // Usage: node bench/calibration.shared-eval.mjs [--bundle DIR] [--baseline DIR] [--only math,mmlu,xstest]
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -71,8 +71,10 @@ if (datasets.some((d) => d.id === 'math')) {
     `(${fmt(c.examplesPerSecond, 1)} rows/s, ${Math.round(c.tokensPerSecond)} tokens/s), best held-out accuracy ${pct(heldOut)}.`;
 }
 
+const modelId = (dir) => `\`${rel(dir)}\` (model ${JSON.parse(readFileSync(path.join(dir, 'seer.json'), 'utf8')).modelSha256.slice(0, 12)})`;
 const md = [
-  `Measured by \`npm run eval:shared\` on ${new Date().toISOString().slice(0, 16)} UTC (${os.cpus().length} cores, CPU provider). ` +
+  `Measured by \`npm run eval:shared\` on ${new Date().toISOString().slice(0, 16)} UTC (${os.cpus().length} cores, CPU provider) with ` +
+    `${[values.bundle, ...(withBaseline ? [values.baseline] : [])].map(modelId).join(' and ')}. ` +
     'Prototypes from a seeded half of each concept (`--split 0.5 --seed 1`), nearest-prototype classification of the other half. ' +
     'Accuracy / macro-F1 at the best layer and at the target layer; cosines at the target layer: same / different concept (gap), ' +
     "silhouette, and the paper's two-view metric (same-pair / different-pair). HTML reports: `bench/tmp/shared-eval-*.html`.",

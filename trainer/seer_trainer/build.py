@@ -29,11 +29,12 @@ MAX_PROMPT_TOKENS = 128
 REPRODUCTION = (
     "Deterministic by construction: fixed seed, torch.use_deterministic_algorithms, per-step reseeding "
     "(a resumed run ends where an uninterrupted one does), a fixed thread count (config `threads`, "
-    "OPENBLAS_NUM_THREADS=1). Measured: two fresh builds of the tiny config on this machine give "
-    "byte-identical model.onnx files (trainer/tests/test_build_tiny.py). Not measured: a second full "
-    "default build, or other CPUs / BLAS libraries / torch versions; there, float summation order "
-    "differs, so expect the weights and these numbers to drift at float precision and compound over "
-    "training (the same SEER-over-baseline effect, not the same digits).")
+    "OPENBLAS_NUM_THREADS=1). Measured on the build machine (Debian torch 1.13 CPU + OpenBLAS): "
+    "repeated from-scratch builds of this config give a byte-identical model.onnx (same modelSha256) "
+    "and identical numbers; two fresh builds of the tiny config are compared byte for byte by "
+    "trainer/tests/test_build_tiny.py. Not measured: other CPUs, BLAS libraries or torch versions; "
+    "there float summation order differs, so expect the weights and these numbers to drift at float "
+    "precision and compound over training (the same SEER-over-baseline effect, not the same digits).")
 
 
 def setup_determinism(cfg):

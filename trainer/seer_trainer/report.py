@@ -39,7 +39,7 @@ def render(seer_bank, base_bank, ppl_seer, ppl_base, targets, info: dict) -> str
         f"- Calibration (prototypes, same/different cosine): {info['calibration']}",
         f"- Held-out accuracy: nearest prototype on {info['test']}",
         f"- Perplexity: held-out WordNet glosses ({info['ppl_tokens']} tokens, windows of 64)",
-        f"- Build: seed {info['seed']}, {info['threads']} threads, {info['seconds']:.0f} s",
+        f"- Build: seed {info['seed']}, threads={info['threads']}, {info['seconds']:.0f} s wall clock",
         "",
         "## Headline (target layer" + ("s" if len(targets) > 1 else "") + f" {', '.join(map(str, targets))})",
         "",
