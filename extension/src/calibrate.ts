@@ -1,13 +1,13 @@
 // "Calibrate concepts from dataset…": pick a labelled CSV/TSV/JSONL, its text and label columns, build
 // a concept bank with the engine (progress with Cancel), then evaluate it and open the report.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CancellationToken as RpcToken } from 'vscode-jsonrpc/node';
 import { EngineMethods, type CalibrateParams, type CalibrateResult, type EvaluateReport, type ProgressParams } from '../../common/protocol';
 import type { EngineClient } from './engineClient';
 import { datasetColumns } from './datasetColumns';
-import { calibrationReportMarkdown } from './reportMarkdown';
+import { evaluationReportHtml } from './evaluationHtml';
 
 interface Deps {
   engine: EngineClient;
@@ -77,7 +77,8 @@ async function calibrate({ engine, log, progressListeners }: Deps, uri?: vscode.
   let report: EvaluateReport;
   try {
     report = await withEngineProgress<EvaluateReport>(engine, progressListeners, `SEER: evaluating “${bankName}”`,
-      EngineMethods.evaluate, (token) => ({ ...spec, bank: result.bankPath, progressToken: token }));
+      // No bank: prototypes from one half of each concept, classification of the other (held out).
+      EngineMethods.evaluate, (token) => ({ ...spec, split: 0.5, seed: 1, safeConcepts: result.bank.safeConcepts, progressToken: token }));
   } catch (e) {
     if ((e as { code?: number | string }).code === -32601 || /Unhandled method/i.test((e as Error).message)) {
       log.info('this engine has no evaluate method: skipping the report');
@@ -85,8 +86,9 @@ async function calibrate({ engine, log, progressListeners }: Deps, uri?: vscode.
     }
     throw e;
   }
-  const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: calibrationReportMarkdown(report) });
-  await vscode.commands.executeCommand('markdown.showPreview', doc.uri);
+  const panel = vscode.window.createWebviewPanel('seer.evaluation', `SEER evaluation: ${bankName}`, vscode.ViewColumn.Beside,
+    { enableScripts: false, localResourceRoots: [] });
+  panel.webview.html = evaluationReportHtml([report], randomBytes(16).toString('base64'));
 }
 
 function withEngineProgress<R>(

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { datasetColumns } from '../../extension/src/datasetColumns';
-import { calibrationReportMarkdown } from '../../extension/src/reportMarkdown';
+import { evaluationReportHtml } from '../../extension/src/evaluationHtml';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'seer-columns-'));
 const file = (name: string, content: string) => {
@@ -26,19 +26,20 @@ describe('datasetColumns (the calibrate QuickPick)', () => {
   });
 });
 
-describe('calibrationReportMarkdown', () => {
-  it('tabulates every layer and marks the target and best layers', () => {
+describe('evaluationReportHtml', () => {
+  it('renders every layer under a CSP that only allows its nonce\'d style', () => {
     const layer = (l: number) => ({ layer: l, accuracy: 0.5 + l / 10, macroF1: 0.4, sameConceptCos: 0.6, differentConceptCos: 0.3, gap: 0.3,
       silhouette: 0.1, samePairCos: 0.7, differentPairCos: 0.2 });
-    const md = calibrationReportMarkdown({
-      bundle: { name: 'b', dir: '/b' }, dataset: 'd.csv', concepts: ['a', 'b'], targetLayer: 1, bestLayer: 2,
+    const html = evaluationReportHtml([{
+      bundle: { name: 'b', dir: '/b' }, dataset: 'd.csv', concepts: ['alpha', 'beta'], targetLayer: 1, bestLayer: 2,
       rows: { rowsRead: 10, rowsUsed: 9, rowsSkipped: 1, skipped: { 'empty text': 1 }, truncated: 0 },
       perLayer: [0, 1, 2].map(layer), confusionBest: [[1, 0], [0, 1]], confusionTarget: [[2, 1], [0, 3]],
       prototypeSimilarityTarget: [[1, 0.2], [0.2, 1]], safeConcepts: [], seconds: 1.5,
-    });
-    expect(md).toContain('| 1 (target) | 0.600 |');
-    expect(md).toContain('| 2 (best) | 0.700 |');
-    expect(md).toContain('| a | 2 | 1 |');
-    expect(md).toContain('9 used, 1 skipped');
+    }], 'N0nce');
+    expect(html).toContain('content="default-src &#39;none&#39;; img-src data:; style-src &#39;nonce-N0nce&#39;"');
+    expect(html.match(/<style\b[^>]*>/g)).toEqual(['<style nonce="N0nce">']);
+    expect(html).not.toMatch(/<script|\sstyle="/);
+    expect(html).toContain('alpha');
+    expect(html).toContain('<svg');
   });
 });
