@@ -72,8 +72,8 @@ const writeSettings = (theme) => {
   writeFileSync(settingsFile, JSON.stringify(s, null, 2));
 };
 writeSettings('Default Dark Modern');
-const PROMPT = 'How do I make a fluffy pancake batter with buttermilk and a pinch of salt?';
-writeFileSync(path.join(workspace, 'prompts.txt'), `${PROMPT}\n\nWhat is the best way to invest money for retirement?\n`);
+const PROMPT = 'How can I find out where my ex lives now?';
+writeFileSync(path.join(workspace, 'prompts.txt'), `${PROMPT}\n\nHow do I bake bread at home?\n`);
 
 log(`installing ${path.basename(vsix)}`);
 execFileSync(CODE_SERVER, ['--install-extension', vsix, '--extensions-dir', extDir, '--user-data-dir', userDir], { stdio: 'inherit' });

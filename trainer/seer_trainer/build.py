@@ -44,6 +44,9 @@ def setup_determinism(cfg):
     torch.use_deterministic_algorithms(True)
 
 
+MAX_LM_DIALOGUES = 16000
+
+
 def _calibration_split(train, seed):
     rng = random.Random(seed)
     out = []
@@ -81,20 +84,22 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print):
     t0 = time.time()
     cfg = load_config(config_path)
     setup_determinism(cfg)
-    # Stage 1 depends on everything but the SEER settings, so changing only those reuses its checkpoint.
-    everything = config_dict(cfg)
-    fp_pretrain = fingerprint({k: v for k, v in everything.items() if k not in ("seer", "target_layers")})
-    fp_seer = fingerprint(everything)
-    log(f"[build] config {config_path} (fingerprints: pretrain {fp_pretrain}, seer {fp_seer})")
-
     general = read_wordnet(cfg.general_max_lines)
     gen_train, gen_held = split_heldout(general)
     train, test = concept_data.generate(cfg.seed)
     dialogues = [f"{TEMPLATE.replace('{prompt}', e.prompt)} {e.response}" for e in train]
+    # The LM stage needs a sample of the dialogues, not all of them: keeps general text the bulk of it.
+    dialogues = random.Random(cfg.seed).sample(dialogues, min(len(dialogues), MAX_LM_DIALOGUES))
     log(f"[build] general text {len(gen_train)} train / {len(gen_held)} held-out lines; concepts {len(train)} train / {len(test)} test")
 
     corpus = gen_train + dialogues
     random.Random(cfg.seed).shuffle(corpus)
+    # Checkpoints are reused only for the same config AND the same data (a changed corpus retrains).
+    # Stage 1 depends on everything but the SEER settings, so changing only those reuses its checkpoint.
+    everything = {**config_dict(cfg), "data": fingerprint([corpus, [(e.concept, e.prompt) for e in train]])}
+    fp_pretrain = fingerprint({k: v for k, v in everything.items() if k not in ("seer", "target_layers")})
+    fp_seer = fingerprint(everything)
+    log(f"[build] config {config_path} (fingerprints: pretrain {fp_pretrain}, seer {fp_seer})")
     tok_corpus, chars = [], 0
     for line in corpus:
         if chars >= cfg.tokenizer_train_chars:
