@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ExplainResult } from '../../common/protocol';
+import { writeFileAtomic } from '../../engine/src/fsAtomic';
 
 export interface HistoryEntry {
   id: string;
@@ -20,18 +21,6 @@ export interface HistoryEntry {
 
 const INDEX = 'history.json';
 const PREVIEW_CHARS = 80;
-
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    await fs.writeFile(tmp, data);
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
-}
 
 export class HistoryStore {
   private entries: HistoryEntry[] = [];

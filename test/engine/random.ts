@@ -1,12 +1,2 @@
-// Seeded random numbers for tests, so that a failure reproduces.
-/** mulberry32: a small, well-known 32-bit generator. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded random numbers for tests, so that a failure reproduces: the engine's own generator.
+export { mulberry32 as rng } from '../../engine/src/calibration/seededSampling';
