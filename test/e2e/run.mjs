@@ -3,7 +3,7 @@
 // check its charts against the bundle's concepts and layer count; screenshots in light and dark.
 // Also records the extension's timings (bench/extension-results.json).
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, homedir } from 'node:os';
 import * as path from 'node:path';
@@ -309,6 +309,16 @@ try {
   for (const f of ['dark.png', 'light.png', 'panel-dark.png', 'panel-light.png']) {
     if (!existsSync(path.join(shots, f))) fail(`screenshot ${f} missing`);
   }
+  // The extension host logs unhandled rejections and uncaught errors of extensions: none may be ours.
+  const hostLogs = readdirSync(path.join(userDir, 'logs'), { recursive: true })
+    .filter((f) => /exthost\d*[/\\]remoteexthost\.log$/.test(f))
+    .map((f) => readFileSync(path.join(userDir, 'logs', f), 'utf8'));
+  if (hostLogs.length === 0) fail('no extension host log (remoteexthost.log) found under the user data dir');
+  // One entry per timestamped line, with the stack lines that follow it (they name the extension's files).
+  const entries = hostLogs.flatMap((t) => t.split(/\n(?=\d{4}-\d\d-\d\d )/));
+  const ours = entries.filter((e) => /rejected promise|unhandled|uncaught/i.test(e) && /seer-vscode/i.test(e));
+  if (ours.length) fail(`the extension host logged errors of ours:\n${ours.join('\n')}`);
+  log(`extension host logs: no unhandled rejection or uncaught error from seer-vscode (${hostLogs.length} logs read)`);
   log('PASSED');
 } catch (e) {
   console.error(`[e2e] FAILED: ${e.message}`);
