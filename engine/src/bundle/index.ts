@@ -33,7 +33,7 @@ export async function loadBundle(dir: string): Promise<LoadedBundle> {
   if (!stat?.isDirectory()) {
     throw new SeerError('BUNDLE_NOT_FOUND', `No SEER bundle folder at ${bundleDir}.`, {
       file: bundleDir,
-      fix: 'Pass --bundle <folder containing seer.json>, or build the default bundle with `npm run build:model`.',
+      fix: 'Choose a folder containing seer.json (CLI: --bundle DIR; VS Code: "SEER: Select SEER Model Bundle…"), or rebuild the default bundle with `npm run build:model`.',
     });
   }
   const manifestFile = path.join(bundleDir, MANIFEST_FILE);
