@@ -25,15 +25,20 @@ def _reseed(seed, step):
     return random.Random(seed * 7919 + step)
 
 
+def _resume(model, opt, ckpt: StageCheckpoint, stage: str, log):
+    """(step, history) to continue from: the stage's checkpoint if there is one, else (0, [])."""
+    state = ckpt.load()
+    if not state:
+        return 0, []
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["opt"])
+    log(f"[{stage}] resumed at step {state['step']} from {ckpt.path}")
+    return state["step"], state["history"]
+
+
 def pretrain(model, stream, cfg: PretrainConfig, seed: int, ckpt: StageCheckpoint, every: int, log=print):
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
-    start, history = 0, []
-    state = ckpt.load()
-    if state:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        start, history = state["step"], state["history"]
-        log(f"[pretrain] resumed at step {start} from {ckpt.path}")
+    start, history = _resume(model, opt, ckpt, "pretrain", log)
     model.train()
     t0 = time.time()
     for step in range(start, cfg.steps):
@@ -105,13 +110,7 @@ def seer_finetune(model, pairs: PairSampler, general_stream, cfg: SeerConfig, ta
     else:
         params = list(model.parameters())
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
-    start, history = 0, []
-    state = ckpt.load()
-    if state:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        start, history = state["step"], state["history"]
-        log(f"[seer] resumed at step {start} from {ckpt.path}")
+    start, history = _resume(model, opt, ckpt, "seer", log)
     t0 = time.time()
     for step in range(start, cfg.steps):
         rng = _reseed(seed + 1, step)

@@ -1,19 +1,13 @@
 // seer.json, format version 1 (docs/bundle-format.md): the manifest schema in code, validated on load.
-import type { Pooling } from '../../../common/protocol';
+import type { ArchitectureInfo, Pooling } from '../../../common/protocol';
 import { JsonChecker, type Json } from './jsonCheck';
 
 export const BUNDLE_FORMAT = 'seer-bundle';
 export const BUNDLE_FORMAT_VERSION = 1;
 export const PROMPT_PLACEHOLDER = '{prompt}';
 
-export interface Architecture {
-  type: string;
-  numLayers: number;
-  hiddenSize: number;
-  numHeads: number;
-  intermediateSize: number;
-  vocabSize: number;
-  maxContext: number;
+/** The protocol's ArchitectureInfo plus what only the engine needs. */
+export interface Architecture extends ArchitectureInfo {
   ropeTheta: number;
   normEps: number;
   tiedEmbeddings: boolean;
