@@ -1,7 +1,7 @@
 // Calibration throughput: rows/s and tokens/s of `seer calibrate` at batch 1 and larger batches, on a
 // stratified subset of the MATH dataset (../shared) or, without it, on generated prompts of varied length.
 // Usage: node bench/calibration.bench.mjs [--bundle DIR] [--rows N] [--batches 1,4,8,16,32]
-// Writes bench/tmp/calibration-bench.json and docs/readme/calibration-bench.md.
+// Writes bench/tmp/calibration-bench.json and bench/RESULTS-calibration.md.
 import { parse } from 'csv-parse/sync';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -72,7 +72,7 @@ const md = [
   summary + '.',
   '',
 ].join('\n');
-const mdFile = path.join(ROOT, 'docs', 'readme', 'calibration-bench.md');
+const mdFile = path.join(ROOT, 'bench', 'RESULTS-calibration.md');
 writeFileSync(`${mdFile}.tmp`, md);
 renameSync(`${mdFile}.tmp`, mdFile);
 console.log(`written: ${path.relative(ROOT, json)}, ${path.relative(ROOT, mdFile)}`);

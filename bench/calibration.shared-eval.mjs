@@ -1,6 +1,6 @@
 // `npm run eval:shared`: evaluates the default bundle and its baseline twin on the real datasets in
 // ../shared/datasets (MATH, MMLU, XSTest) with `seer eval`, times `seer calibrate` on MATH, and writes the
-// README table to docs/readme/shared-eval.md (HTML reports to bench/tmp/). Skips when ../shared is absent.
+// README table to bench/RESULTS-shared-eval.md (HTML reports to bench/tmp/). Skips when ../shared is absent.
 // Usage: node bench/calibration.shared-eval.mjs [--bundle DIR] [--baseline DIR] [--only math,mmlu,xstest]
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -86,7 +86,7 @@ const md = [
   calibrationLine,
   '',
 ].join('\n');
-const mdFile = path.join(ROOT, 'docs', 'readme', 'shared-eval.md');
+const mdFile = path.join(ROOT, 'bench', 'RESULTS-shared-eval.md');
 writeFileSync(`${mdFile}.tmp`, md);
 renameSync(`${mdFile}.tmp`, mdFile);
 console.log(md);

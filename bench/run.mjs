@@ -191,7 +191,7 @@ writeAtomic(path.join(here, 'results.json'), `${JSON.stringify(results, null, 2)
 writeAtomic(path.join(here, 'RESULTS.md'), md);
 console.log(md);
 
-// Calibration throughput, batch 1 vs larger batches (its own table: docs/readme/calibration-bench.md).
+// Calibration throughput, batch 1 vs larger batches (its own table: bench/RESULTS-calibration.md).
 console.error('bench: calibration throughput…');
 const calibration = spawnSync(process.execPath, [path.join(here, 'calibration.bench.mjs'), '--bundle', bundle, ...(quick ? ['--rows', '70', '--batches', '1,16'] : [])], { stdio: 'inherit' });
 if (calibration.status !== 0) console.error(`bench: the calibration benchmark failed (exit ${calibration.status})`);

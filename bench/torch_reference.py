@@ -24,7 +24,7 @@ def main():
     model = SeerLlama(cfg).eval()
     weights = manifest["files"].get("weights")
     if weights and (bundle / weights).exists():
-        model.load_state_dict(torch.load(bundle / weights, map_location="cpu"))
+        model.load_state_dict(torch.load(bundle / weights, map_location="cpu", weights_only=True))  # never unpickle code
     runs = 5 if quick else 40
     out = {"threads": threads, "torch": torch.__version__, "weights": weights or "random", "latency": {}, "latency1Thread": {}}
     with torch.inference_mode():

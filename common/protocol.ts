@@ -1,6 +1,8 @@
 // The one protocol shared by the engine (child process + CLI), the extension host and the webview.
 // Everything that crosses a process or iframe boundary is declared here and nowhere else.
-// Sections: (1) results produced by the engine, (2) engine JSON-RPC methods, (3) webview messages.
+// Sections: (1) results produced by the engine, (2) engine JSON-RPC parameters and results (the methods:
+// common/engineProtocol.ts; the error codes: common/errorCodes.ts), (3) webview messages.
+import type { EngineErrorCode } from './errorCodes';
 
 // ───────────────────────────── (1) engine results ─────────────────────────────
 
@@ -76,6 +78,8 @@ export interface BankInfo {
   name: string;
   concepts: string[];
   safeConcepts: string[];
+  /** false: the bank was calibrated without a safe list, so no concept is known to be safe or unsafe. */
+  safetyKnown: boolean;
   pooling: Pooling;
   stats: LayerStats[];
 }
@@ -141,6 +145,8 @@ export interface ExplainResult {
   safeConcepts: string[];
   targetLayer: number;
   logitScale: number;
+  /** Things the reader should know about this result (e.g. pooled differently from the bank's calibration). */
+  warnings?: string[];
   /** One entry per scored layer, in increasing layer order. */
   layers: LayerScores[];
   headline: {
@@ -149,7 +155,8 @@ export interface ExplainResult {
     confidence: number;
     margin: number;
     layer: number;
-    safe: boolean;
+    /** null: the bank does not say which concepts are safe (unknown, not unsafe). */
+    safe: boolean | null;
     /** Probability of the headline concept at each entry of `layers`. */
     trajectory: number[];
   };
@@ -171,32 +178,33 @@ export interface EngineConfig {
   bundleDir: string;
   provider: ProviderChoice;
   intraOpThreads?: number;
+  /** Root of the user's calibrated banks: <userBankDir>/<bundle name>/*.json are loaded too and calibrate writes there. */
+  userBankDir?: string;
 }
 
 export interface EngineErrorData {
-  /** Stable machine-readable code, e.g. 'BUNDLE_INVALID', 'EMPTY_INPUT', 'CANCELLED'. */
-  code: string;
+  /** Stable machine-readable code; its category (ERROR_CATEGORY) tells the host how to react. */
+  code: EngineErrorCode;
   /** The file concerned, when there is one. */
   file?: string;
-  /** What the user can do about it. */
+  /** What the user can do about it, worded for VS Code (commands and settings, never CLI flags). */
   fix?: string;
 }
 
-export const EngineMethods = {
-  /** (EngineConfig) → { bundle: BundleInfo; provider: ProviderReport; banks: BankInfo[] } */
-  load: 'seer/load',
-  /** ({ text: string; options?: ExplainOptions }) → ExplainResult */
-  explain: 'seer/explain',
-  /** ({ texts: string[]; options?: ExplainOptions; progressToken?: string }) → ExplainResult[]; progress per batch */
-  explainBatch: 'seer/explainBatch',
-  /** (CalibrateParams) → CalibrateResult; progress notifications carry params.progressToken */
-  calibrate: 'seer/calibrate',
-  /** (EvaluateParams) → EvaluateReport */
-  evaluate: 'seer/evaluate',
-  shutdown: 'seer/shutdown',
-  /** Notification engine → host: { token: string; done: number; total: number; message?: string } */
-  progress: 'seer/progress',
-} as const;
+// The methods themselves are vscode-jsonrpc message types in common/engineProtocol.ts (kept apart so
+// that the webview bundle, which imports this file, does not pull in vscode-jsonrpc).
+
+export interface ExplainParams {
+  text: string;
+  options?: ExplainOptions;
+}
+
+export interface ExplainBatchParams {
+  texts: string[];
+  options?: ExplainOptions;
+  /** When set, the engine sends a progress notification with this token after each batch. */
+  progressToken?: string;
+}
 
 export interface LoadResult {
   bundle: BundleInfo;
@@ -223,8 +231,12 @@ export interface DatasetSpec {
 export interface CalibrateParams extends DatasetSpec {
   /** Name of the bank written (default 'custom'). */
   bankName?: string;
-  /** Output path (default: <bundle>/banks/<bankName>.json). */
+  /** Output file (default: <userBankDir>/<bundle name>/<bankName>.json; the bundle is left untouched). */
   out?: string;
+  /** Write into the bundle (<bundle>/banks/<bankName>.json, registered in seer.json) instead. */
+  intoBundle?: boolean;
+  /** Replace an existing bank of that name (refused otherwise). */
+  force?: boolean;
   safeConcepts?: string[];
   pooling?: Pooling;
   batchSize?: number;
@@ -242,8 +254,6 @@ export interface RowAccounting {
   skipped: Record<string, number>;
   /** Rows longer than the context, truncated (and still used). */
   truncated: number;
-  /** Rows whose bytes were not valid UTF-8 (e.g. a Latin-1 line in a UTF-8 file): decoded with U+FFFD and still used. */
-  invalidUtf8?: number;
 }
 
 export interface CalibrateResult {

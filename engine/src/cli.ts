@@ -55,7 +55,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const e = asSeerError(err);
-    process.stderr.write(`error: ${e.message}\n${e.fix ? `fix: ${e.fix}\n` : ''}`);
+    const fix = e.fixFor('cli');
+    process.stderr.write(`error: ${e.message}\n${fix ? `fix: ${fix}\n` : ''}`);
     if (e.code === 'INTERNAL' && process.env.SEER_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
     process.exitCode = 1;
   },

@@ -3,7 +3,7 @@
 // Forward passes are serialised: one at a time keeps latency predictable and memory bounded.
 import type { EngineConfig, ExplainOptions, ExplainResult, LoadResult, Pooling, TruncationSide } from '../../common/protocol';
 import { type BatchLimits, DEFAULT_LIMITS, planBatches } from './batching';
-import { bankInfo, bundleInfo, type EncodedPrompt, loadBundle, type LoadedBundle } from './bundle/index';
+import { bankInfo, bundleInfo, defaultUserBankRoot, type EncodedPrompt, loadBundle, type LoadedBundle } from './bundle/index';
 import { SeerError, throwIfAborted } from './errors';
 import { buildExplainResult, type ResolvedOptions } from './explain';
 import { pool } from './representation';
@@ -22,6 +22,16 @@ export interface RepresentOptions {
   batchSize?: number;
 }
 
+/** How runBatches tokenizes, batches and runs a list of prompts. */
+interface BatchRun {
+  maxPrompt: number;
+  side: TruncationSide;
+  wantLogits: boolean;
+  limits: BatchLimits;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
 const DEFAULT_TOP_NEXT = 5;
 /** Too-long prompts lose their end by default, as in the trainer's calibration (seer_trainer/batching.py). */
 const DEFAULT_TRUNCATION: TruncationSide = 'right';
@@ -37,7 +47,8 @@ export class Engine {
 
   static async load(config: EngineConfig, log: (line: string) => void = () => undefined): Promise<Engine> {
     const started = performance.now();
-    const bundle = await loadBundle(config.bundleDir);
+    // The user's calibrated banks: $XDG_DATA_HOME/seer/banks unless the host names its own folder.
+    const bundle = await loadBundle(config.bundleDir, { userBankDir: config.userBankDir ?? defaultUserBankRoot(), onWarning: log });
     const model = await ModelSession.open(bundle.manifest, bundle.modelFile, config.provider, { intraOpThreads: config.intraOpThreads });
     const report = model.report;
     for (const a of report.attempts) log(`provider ${a.provider}: ${a.ok ? 'ok' : `skipped: ${a.reason}`}`);
@@ -55,7 +66,8 @@ export class Engine {
     const opts = this.resolveOptions(options);
     const maxPrompt = this.maxPromptTokens(options.maxTokens);
     const results = new Array<ExplainResult>(texts.length);
-    await this.runBatches(texts, maxPrompt, options.truncation ?? DEFAULT_TRUNCATION, true, DEFAULT_LIMITS, signal, (batch, encoded, out, tokenizeMs, forwardMs) => {
+    const run = { maxPrompt, side: options.truncation ?? DEFAULT_TRUNCATION, wantLogits: true, limits: DEFAULT_LIMITS, signal, onProgress };
+    await this.runBatches(texts, run, (batch, encoded, out, tokenizeMs, forwardMs) => {
       batch.forEach((i, row) => {
         results[i] = buildExplainResult(this.bundle, opts, {
           text: texts[i],
@@ -66,7 +78,7 @@ export class Engine {
           timingsMs: { tokenize: tokenizeMs[i], forward: forwardMs / batch.length },
         });
       });
-    }, onProgress);
+    });
     return results;
   }
 
@@ -76,10 +88,10 @@ export class Engine {
     const hidden = this.bundle.manifest.architecture.hiddenSize;
     const limits = { ...DEFAULT_LIMITS, maxRows: opts.batchSize ?? DEFAULT_LIMITS.maxRows };
     const reps = new Array<Representation>(texts.length);
-    await this.runBatches(texts, maxPrompt, opts.truncation ?? DEFAULT_TRUNCATION, false, limits, signal, (batch, encoded, out) => {
+    await this.runBatches(texts, { maxPrompt, side: opts.truncation ?? DEFAULT_TRUNCATION, wantLogits: false, limits, signal }, (batch, encoded, out) => {
       batch.forEach((i, row) => {
         const len = encoded[i].ids.length;
-        const layers = Array.from({ length: numLayers + 1 }, (_, l) => pool(out, hidden, l, row, len, opts.pooling));
+        const layers = Array.from({ length: numLayers + 1 }, (_, l) => pool(out, { hiddenSize: hidden, layer: l, row, tokens: len, pooling: opts.pooling }));
         reps[i] = { layers, tokenCount: len, truncated: encoded[i].truncation !== null };
       });
     });
@@ -94,13 +106,8 @@ export class Engine {
   /** Tokenizes, plans batches, runs them one after another (serialised with other requests), hands each to `use`. */
   private async runBatches(
     texts: string[],
-    maxPrompt: number,
-    side: TruncationSide,
-    wantLogits: boolean,
-    limits: BatchLimits,
-    signal: AbortSignal | undefined,
+    { maxPrompt, side, wantLogits, limits, signal, onProgress }: BatchRun,
     use: (batch: number[], encoded: EncodedPrompt[], out: ForwardOutput, tokenizeMs: number[], forwardMs: number) => void,
-    onProgress?: (done: number, total: number) => void,
   ): Promise<void> {
     if (!Array.isArray(texts) || texts.length === 0) throw new SeerError('EMPTY_INPUT', 'No prompts were given.', { fix: 'Pass at least one prompt.' });
     const tokenizeMs: number[] = [];
@@ -135,7 +142,7 @@ export class Engine {
   /** The requested prompt-token limit (the context cap is applied per prompt, by the tokenizer). */
   private maxPromptTokens(requested?: number): number {
     if (requested !== undefined && (!Number.isInteger(requested) || requested < 1)) {
-      throw new SeerError('BAD_OPTION', `maxTokens must be a positive integer, got ${requested}.`, { fix: `Use a value from 1 to ${this.bundle.manifest.architecture.maxContext}.` });
+      throw new SeerError('INVALID_ARGUMENT', `maxTokens must be a positive integer, got ${requested}.`, { fix: `Use a value from 1 to ${this.bundle.manifest.architecture.maxContext}.` });
     }
     return requested ?? Number.POSITIVE_INFINITY;
   }
@@ -147,7 +154,10 @@ export class Engine {
     const bank = this.bundle.banks.get(bankName);
     if (!bank) {
       throw new SeerError('UNKNOWN_BANK', `The bundle has no concept bank "${bankName}" (it has ${[...this.bundle.banks.keys()].join(', ')}).`, {
-        fix: 'Pick one of the listed banks, or create it with `seer calibrate`.',
+        fix: {
+          cli: 'Pick one of the listed banks with --bank, or create it with `seer calibrate`.',
+          editor: 'Set seer.bank to one of the listed banks (empty: the default bank), or create it with "SEER: Calibrate Concepts from Dataset…".',
+        },
       });
     }
     const pooling = o.pooling ?? bank.pooling;
@@ -177,7 +187,7 @@ function checkText(text: unknown, index: number, total: number): void {
 }
 
 function badOption(name: string, value: unknown, allowed: string): SeerError {
-  return new SeerError('BAD_OPTION', `Option ${name} is ${String(value)}; it must be ${allowed}.`, { fix: `Set ${name} to ${allowed}.` });
+  return new SeerError('INVALID_ARGUMENT', `Option ${name} is ${String(value)}; it must be ${allowed}.`, { fix: `Set ${name} to ${allowed}.` });
 }
 
 function range(from: number, to: number): number[] {

@@ -1,13 +1,23 @@
 // The one error type users see. `code` is stable (mapped to EngineErrorData over JSON-RPC), `file` names
 // what is wrong, `fix` says what to do. Anything else escaping the engine is a bug, reported as INTERNAL.
+import type { EngineErrorCode } from '../../common/errorCodes';
 import type { EngineErrorData } from '../../common/protocol';
 
-export class SeerError extends Error {
-  readonly code: string;
-  readonly file?: string;
-  readonly fix?: string;
+/**
+ * What the user can do. One string when it reads right everywhere; otherwise one wording per surface:
+ * the terminal names `seer` commands and flags, VS Code names its commands and `seer.*` settings.
+ */
+export type Fix = string | { cli: string; editor: string };
 
-  constructor(code: string, message: string, opts: { file?: string; fix?: string; cause?: unknown } = {}) {
+/** Where an error is shown: the `seer` CLI in a terminal, or VS Code (through the engine server). */
+export type Surface = 'cli' | 'editor';
+
+export class SeerError extends Error {
+  readonly code: EngineErrorCode;
+  readonly file?: string;
+  readonly fix?: Fix;
+
+  constructor(code: EngineErrorCode, message: string, opts: { file?: string; fix?: Fix; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'SeerError';
     this.code = code;
@@ -15,8 +25,14 @@ export class SeerError extends Error {
     this.fix = opts.fix;
   }
 
+  /** The fix worded for `surface`. */
+  fixFor(surface: Surface): string | undefined {
+    return typeof this.fix === 'object' ? this.fix[surface] : this.fix;
+  }
+
+  /** The error as the engine server sends it to VS Code. */
   toData(): EngineErrorData {
-    return { code: this.code, file: this.file, fix: this.fix };
+    return { code: this.code, file: this.file, fix: this.fixFor('editor') };
   }
 }
 

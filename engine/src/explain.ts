@@ -2,12 +2,13 @@
 // bank, the headline at the target layer with its trajectory, the token × concept matrix, next tokens.
 import { randomUUID } from 'node:crypto';
 import type { ExplainResult, LayerScores, NextToken, Pooling, ProviderReport } from '../../common/protocol';
-import type { ConceptBank } from './bundle/bank';
+import { type ConceptBank, poolingWarning } from './bundle/bank';
 import type { LoadedBundle } from './bundle/index';
 import type { EncodedPrompt } from './bundle/tokenizer';
 import { hiddenOffset, pool } from './representation';
 import type { ForwardOutput } from './runtime/modelSession';
-import { cosineToAll, norm, scoreLayer } from './scores';
+import { cosineToAll, scoreLayer } from './scores';
+import { norm } from './vectors';
 
 export interface ResolvedOptions {
   pooling: Pooling;
@@ -36,7 +37,7 @@ export function buildExplainResult(bundle: LoadedBundle, opts: ResolvedOptions, 
   const targetLayer = manifest.targetLayers[0];
 
   const scoreAt = (layer: number): LayerScores =>
-    scoreLayer(layer, pool(ctx.out, hiddenSize, layer, ctx.row, len, opts.pooling), bank.layers[layer].prototypes, manifest.logitScale);
+    scoreLayer(layer, pool(ctx.out, { hiddenSize, layer, row: ctx.row, tokens: len, pooling: opts.pooling }), bank.layers[layer].prototypes, manifest.logitScale);
   const layers = opts.layers.map(scoreAt);
   const target = layers.find((l) => l.layer === targetLayer) ?? scoreAt(targetLayer);
   const concept = target.predicted;
@@ -64,6 +65,7 @@ export function buildExplainResult(bundle: LoadedBundle, opts: ResolvedOptions, 
     safeConcepts: bank.safeConcepts,
     targetLayer,
     logitScale: manifest.logitScale,
+    ...(opts.pooling !== bank.pooling && { warnings: [poolingWarning(bank.name, bank.pooling, opts.pooling)] }),
     layers,
     headline: {
       concept: bank.concepts[concept],
@@ -71,7 +73,7 @@ export function buildExplainResult(bundle: LoadedBundle, opts: ResolvedOptions, 
       confidence: target.probs[concept],
       margin: target.margin,
       layer: targetLayer,
-      safe: bank.safeConcepts.includes(bank.concepts[concept]),
+      safe: bank.safetyKnown ? bank.safeConcepts.includes(bank.concepts[concept]) : null,
       trajectory: layers.map((l) => l.probs[concept]),
     },
     tokenScoreLayers: opts.tokenLayers,

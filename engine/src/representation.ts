@@ -8,8 +8,18 @@ export function hiddenOffset(out: ForwardOutput, hiddenSize: number, layer: numb
   return ((layer * out.batch + b) * out.seq + t) * hiddenSize;
 }
 
-/** Pooled representation of row `b` (length `len`) at `layer`, as a new Float32Array (not normalised). */
-export function pool(out: ForwardOutput, hiddenSize: number, layer: number, b: number, len: number, pooling: Pooling): Float32Array {
+export interface PoolAt {
+  hiddenSize: number;
+  layer: number;
+  /** The batch row. */
+  row: number;
+  /** The row's real (unpadded) token count. */
+  tokens: number;
+  pooling: Pooling;
+}
+
+/** Pooled representation of one row at one layer, as a new Float32Array (not normalised). */
+export function pool(out: ForwardOutput, { hiddenSize, layer, row: b, tokens: len, pooling }: PoolAt): Float32Array {
   if (pooling === 'last') {
     const o = hiddenOffset(out, hiddenSize, layer, b, len - 1);
     return out.hidden.slice(o, o + hiddenSize);

@@ -3,10 +3,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { CancellationToken as RpcToken } from 'vscode-jsonrpc/node';
-import { EngineMethods, type CalibrateParams, type CalibrateResult, type EvaluateReport, type ProgressParams } from '../../common/protocol';
-import type { EngineClient } from './engineClient';
-import { datasetColumns } from './datasetColumns';
+import type { CancellationToken as RpcToken, RequestType } from 'vscode-jsonrpc/node';
+import { EngineRequests } from '../../common/engineProtocol';
+import type { EngineErrorData, EvaluateReport, ProgressParams } from '../../common/protocol';
+import { type EngineClient, EngineError } from './engineClient';
+import { datasetColumns } from '../../engine/src/api';
+import { readSettings } from './config';
 import { evaluationReportHtml } from './evaluationHtml';
 
 interface Deps {
@@ -60,8 +62,16 @@ async function calibrate({ engine, log, progressListeners }: Deps, uri?: vscode.
   if (!bankName) return;
   const spec = { path: file.fsPath, textColumns: text.map((t) => t.label), labelColumn: label };
 
-  const result = await withEngineProgress<CalibrateResult>(engine, progressListeners, `SEER: calibrating “${bankName}”`,
-    EngineMethods.calibrate, (token) => ({ ...spec, bankName, progressToken: token } satisfies CalibrateParams));
+  // The engine writes the bank to the user bank folder (global storage), never into the installed bundle.
+  const run = (force: boolean) => withEngineProgress(engine, progressListeners, `SEER: calibrating “${bankName}”`,
+    EngineRequests.calibrate, (token) => ({ ...spec, bankName, force, progressToken: token }));
+  const result = await run(false).catch(async (e: unknown) => {
+    if (!(e instanceof EngineError && e.code === 'BANK_EXISTS')) throw e;
+    const replace = await vscode.window.showWarningMessage(`SEER: ${e.message}`, { modal: true, detail: 'Replace it with the bank calibrated from this dataset?' }, 'Replace');
+    if (replace !== 'Replace') return undefined;
+    return run(true);
+  });
+  if (!result) return;
   log.info(`calibrated ${result.bankPath}: ${result.rows.rowsUsed} rows used, ${result.rows.rowsSkipped} skipped, ` +
     `${result.examplesPerSecond.toFixed(1)} examples/s`);
   const skipped = Object.entries(result.rows.skipped).map(([k, v]) => `${v} ${k}`).join(', ');
@@ -76,9 +86,9 @@ async function calibrate({ engine, log, progressListeners }: Deps, uri?: vscode.
 
   let report: EvaluateReport;
   try {
-    report = await withEngineProgress<EvaluateReport>(engine, progressListeners, `SEER: evaluating “${bankName}”`,
+    report = await withEngineProgress(engine, progressListeners, `SEER: evaluating “${bankName}”`,
       // No bank: prototypes from one half of each concept, classification of the other (held out).
-      EngineMethods.evaluate, (token) => ({ ...spec, split: 0.5, seed: 1, safeConcepts: result.bank.safeConcepts, progressToken: token }));
+      EngineRequests.evaluate, (token) => ({ ...spec, split: 0.5, seed: 1, safeConcepts: result.bank.safeConcepts, progressToken: token }));
   } catch (e) {
     if ((e as { code?: number | string }).code === -32601 || /Unhandled method/i.test((e as Error).message)) {
       log.info('this engine has no evaluate method: skipping the report');
@@ -88,11 +98,11 @@ async function calibrate({ engine, log, progressListeners }: Deps, uri?: vscode.
   }
   const panel = vscode.window.createWebviewPanel('seer.evaluation', `SEER evaluation: ${bankName}`, vscode.ViewColumn.Beside,
     { enableScripts: false, localResourceRoots: [] });
-  panel.webview.html = evaluationReportHtml([report], randomBytes(16).toString('base64'));
+  panel.webview.html = evaluationReportHtml([report], randomBytes(16).toString('base64'), readSettings().heatmapScheme);
 }
 
-function withEngineProgress<R>(
-  engine: EngineClient, listeners: Deps['progressListeners'], title: string, method: string, params: (token: string) => unknown,
+function withEngineProgress<P, R>(
+  engine: EngineClient, listeners: Deps['progressListeners'], title: string, type: RequestType<P, R, EngineErrorData>, params: (token: string) => P,
 ): Promise<R> {
   return Promise.resolve(vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, cancel) => {
     const token = randomUUID();
@@ -103,7 +113,7 @@ function withEngineProgress<R>(
       reported = pctDone;
     });
     try {
-      return await engine.request<R>(method, params(token), cancel as unknown as RpcToken, CALIBRATE_TIMEOUT_MS);
+      return await engine.request(type, params(token), cancel as unknown as RpcToken, CALIBRATE_TIMEOUT_MS);
     } finally {
       listeners.delete(token);
     }

@@ -11,25 +11,23 @@ import {
   StreamMessageWriter,
   type CancellationToken,
   type MessageConnection,
+  type RequestType,
 } from 'vscode-jsonrpc/node';
-import {
-  EngineMethods,
-  type EngineConfig,
-  type EngineErrorData,
-  type ExplainOptions,
-  type ExplainResult,
-  type LoadResult,
-  type ProgressParams,
-} from '../../common/protocol';
+import { errorCategory, isEngineErrorCode, type EngineErrorCode, type ErrorCategory } from '../../common/errorCodes';
+import { EngineProgress, EngineRequests } from '../../common/engineProtocol';
+import type { EngineConfig, EngineErrorData, ExplainOptions, ExplainResult, LoadResult, ProgressParams } from '../../common/protocol';
 
 /** An engine failure with the engine's stable code and, when it has them, the file and the fix. */
 export class EngineError extends Error {
-  constructor(message: string, readonly code: string, readonly file?: string, readonly fix?: string) {
+  constructor(message: string, readonly code: EngineErrorCode, readonly file?: string, readonly fix?: string) {
     super(message);
+  }
+  get category(): ErrorCategory {
+    return errorCategory(this.code);
   }
   /** Cancelled by the user or replaced by a newer request: not worth a notification. */
   get quiet(): boolean {
-    return this.code === 'CANCELLED' || this.code === 'SUPERSEDED';
+    return this.category === 'cancelled';
   }
 }
 
@@ -73,7 +71,7 @@ export class EngineClient {
     if (this.disposed) return Promise.reject(new EngineError('The SEER engine was shut down.', 'DISPOSED'));
     if (!this.loading) {
       this.start();
-      const loading = this.call<LoadResult>(EngineMethods.load, this.opts.config(), undefined, this.opts.requestTimeoutMs);
+      const loading = this.call(EngineRequests.load, this.opts.config(), undefined, this.opts.requestTimeoutMs);
       this.loading = loading.then(
         (r) => {
           this.lastLoad = r;
@@ -99,7 +97,7 @@ export class EngineClient {
     try {
       await this.ensureLoaded();
       if (mine.token.isCancellationRequested) throw this.cancelled(mine);
-      return await this.call<ExplainResult>(EngineMethods.explain, { text, options }, mine.token, this.opts.requestTimeoutMs);
+      return await this.call(EngineRequests.explain, { text, options }, mine.token, this.opts.requestTimeoutMs);
     } catch (e) {
       if (mine.token.isCancellationRequested) throw this.cancelled(mine);
       throw e;
@@ -109,10 +107,10 @@ export class EngineClient {
     }
   }
 
-  /** Any other engine method (calibrate, evaluate, explainBatch), with its own time limit. */
-  async request<R>(method: string, params: unknown, token?: CancellationToken, timeoutMs?: number): Promise<R> {
+  /** Any other engine request (calibrate, evaluate, explainBatch), with its own time limit. */
+  async request<P, R>(type: RequestType<P, R, EngineErrorData>, params: P, token?: CancellationToken, timeoutMs?: number): Promise<R> {
     await this.ensureLoaded();
-    return this.call<R>(method, params, token, timeoutMs ?? this.opts.requestTimeoutMs);
+    return this.call(type, params, token, timeoutMs ?? this.opts.requestTimeoutMs);
   }
 
   /** Drops the process (e.g. the bundle or provider setting changed); the next request starts anew. */
@@ -128,7 +126,7 @@ export class EngineClient {
     this.detach();
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     try {
-      await Promise.race([conn.sendRequest(EngineMethods.shutdown), delay(1000)]);
+      await Promise.race([conn.sendRequest(EngineRequests.shutdown), delay(1000)]);
     } catch {
       // Already gone: nothing to shut down.
     }
@@ -165,7 +163,7 @@ export class EngineClient {
       toEngine.resume();
     });
     const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(toEngine));
-    conn.onNotification(EngineMethods.progress, (p: ProgressParams) => this.opts.onProgress?.(p));
+    conn.onNotification(EngineProgress, (p) => this.opts.onProgress?.(p));
     conn.onError(([err]) => this.opts.log(`engine connection error: ${err.message}`));
     proc.stderr!.setEncoding('utf8');
     proc.stderr!.on('data', (chunk: string) => {
@@ -223,7 +221,8 @@ export class EngineClient {
   }
 
   /** One request, rejected early on cancellation, on the process dying, or after `timeoutMs` (a hang). */
-  private call<R>(method: string, params: unknown, token: CancellationToken | undefined, timeoutMs: number): Promise<R> {
+  private call<P, R>(type: RequestType<P, R, EngineErrorData>, params: P, token: CancellationToken | undefined, timeoutMs: number): Promise<R> {
+    const { method } = type;
     const conn = this.conn;
     const proc = this.proc;
     if (!conn || !proc) return Promise.reject(new EngineError('The SEER engine is not running.', 'ENGINE_CRASHED'));
@@ -248,7 +247,7 @@ export class EngineClient {
         this.opts.onCrash?.(`it did not answer ${method} within ${Math.round(timeoutMs / 1000)} s`);
       }, timeoutMs);
       const sub = token?.onCancellationRequested(() => finish(() => reject(new EngineError('Cancelled.', 'CANCELLED'))));
-      conn.sendRequest<R>(method, params, token).then(
+      conn.sendRequest(type, params, token).then(
         (r) => finish(() => resolve(r)),
         (e: unknown) => finish(() => reject(toEngineError(e))),
       );
@@ -260,8 +259,9 @@ export function toEngineError(e: unknown): EngineError {
   if (e instanceof EngineError) return e;
   if (e instanceof ResponseError) {
     if (e.code === RPC_CANCELLED) return new EngineError('Cancelled.', 'CANCELLED');
-    const data = (e.data ?? {}) as Partial<EngineErrorData>;
-    return new EngineError(e.message, typeof data.code === 'string' ? data.code : 'ENGINE_ERROR', data.file, data.fix);
+    const data = (e.data ?? {}) as Partial<Record<keyof EngineErrorData, unknown>>;
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    return new EngineError(e.message, isEngineErrorCode(data.code) ? data.code : 'ENGINE_ERROR', str(data.file), str(data.fix));
   }
   return new EngineError(e instanceof Error ? e.message : String(e), 'ENGINE_ERROR');
 }

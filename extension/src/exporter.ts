@@ -2,7 +2,7 @@
 // host asks where to save it and writes it atomically.
 import * as vscode from 'vscode';
 import type { ChartId, ExplainResult } from '../../common/protocol';
-import { writeFileAtomic } from '../../engine/src/fsAtomic';
+import { writeFileAtomic } from '../../engine/src/api';
 import { resultToCsv, resultToJson } from './resultExport';
 
 function defaultUri(name: string): vscode.Uri | undefined {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ExplainResult } from '../../common/protocol';
-import { writeFileAtomic } from '../../engine/src/fsAtomic';
+import { writeFileAtomic } from '../../engine/src/api';
 
 export interface HistoryEntry {
   id: string;

@@ -99,9 +99,15 @@ export class SeerSidebar implements vscode.Disposable {
     const bank = load.banks.find((b) => b.name === load.bundle.defaultBank) ?? load.banks[0];
     const target = load.bundle.targetLayers[0];
     const stats = bank?.stats.find((s) => s.layer === target);
-    return load.bundle.concepts.map((c, i) =>
-      item(c, `${load.bundle.safeConcepts.includes(c) ? 'safe' : 'unsafe'}${stats ? ` · ${stats.counts[i]} examples` : ''}`,
-        load.bundle.safeConcepts.includes(c) ? 'pass' : 'warning'));
+    if (!bank) return load.bundle.concepts.map((c) => item(c, undefined, 'symbol-misc'));
+    // A bank calibrated without safe concepts says nothing about safety: "unknown", never "unsafe".
+    const safety = (c: string): { label: string; icon: string } =>
+      !bank.safetyKnown ? { label: 'safety unknown', icon: 'question' }
+        : bank.safeConcepts.includes(c) ? { label: 'safe', icon: 'pass' } : { label: 'unsafe', icon: 'warning' };
+    return bank.concepts.map((c, i) => {
+      const { label, icon } = safety(c);
+      return item(c, `${label}${stats ? ` · ${stats.counts[i]} examples` : ''}`, icon);
+    });
   }
 }
 

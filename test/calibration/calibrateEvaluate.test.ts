@@ -3,9 +3,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { checkBankName, saveBank } from '../../engine/src/calibration/bankFile';
+import { checkBankName, saveBank, withBankEntry } from '../../engine/src/calibration/bankFile';
 import { HELD_OUT_MAX, calibrate } from '../../engine/src/calibration/calibrate';
 import { evaluate } from '../../engine/src/calibration/evaluate';
+import { bankToJson } from '../../engine/src/bundle';
 import { SeerError } from '../../engine/src/errors';
 import { conceptCsv, tempDir, writeFixture } from './fixtures';
 import { DIM, LAYERS, MAX_WORDS, SyntheticModel, syntheticFacts } from './syntheticModel';
@@ -31,11 +32,13 @@ describe('calibrate', () => {
     });
     expect(bank.concepts).toEqual(concepts);
     expect(bank.safeConcepts).toEqual(['biology']);
+    expect(bank.safetyKnown).toBe(true);
     expect(bank.layers).toHaveLength(LAYERS + 1);
     for (const layer of bank.layers) {
       expect(layer.prototypes).toHaveLength(4);
       for (const p of layer.prototypes) expect(Math.hypot(...p)).toBeCloseTo(1, 5);
-      expect(layer.stats.counts).toEqual([30, 30, 30, 30]);
+      // The bank is the non-held-out rows: 30 − ⌊30 · 0.2⌋ per concept (held-out rows only measure it).
+      expect(layer.stats.counts).toEqual([24, 24, 24, 24]);
     }
     const [l0, , , , top] = bank.layers.map((l) => l.stats);
     expect(top.gap).toBeGreaterThan(0.3);
@@ -72,16 +75,23 @@ describe('calibrate', () => {
     expect(err.message).toContain('"algebra" (4), "law" (1)');
   });
 
+  it('without --safe, safety is unknown rather than "every concept unsafe"', async () => {
+    const { bank, result } = await calibrate(new SyntheticModel(), facts, params);
+    expect(bank).toMatchObject({ safeConcepts: [], safetyKnown: false });
+    expect(result.bank.safetyKnown).toBe(false);
+    expect((bankToJson(bank) as { safeConcepts: unknown }).safeConcepts).toBeNull();
+  });
+
   it('refuses --safe concepts that are not in the data', async () => {
     const err = await errorOf(calibrate(new SyntheticModel(), facts, { ...params, safeConcepts: ['cooking'] }));
     expect(err.code).toBe('SAFE_CONCEPT_UNKNOWN');
-    expect(err.fix).toContain('algebra, geometry, biology, law');
+    expect(err.fixFor('cli')).toContain('algebra, geometry, biology, law');
   });
 
   it('keeps memory bounded: the held-out sample never exceeds its cap per concept', async () => {
     const file = writeFixture(dir, 'big.csv', conceptCsv(['algebra', 'law'], 500));
     const { bank } = await calibrate(new SyntheticModel(), facts, { ...params, path: file, heldOutFraction: 0.5, batchSize: 64 });
-    expect(bank.layers[0].stats.counts).toEqual([500, 500]);
+    expect(bank.layers[0].stats.counts).toEqual([500 - HELD_OUT_MAX, 500 - HELD_OUT_MAX]);
     // held-out accuracy is measured on at most HELD_OUT_MAX rows per concept: a multiple of 1/(2·cap).
     const acc = bank.layers[LAYERS].stats.heldOutAccuracy!;
     expect(Math.round(acc * 2 * HELD_OUT_MAX)).toBeCloseTo(acc * 2 * HELD_OUT_MAX, 6);
@@ -103,37 +113,93 @@ describe('calibrate', () => {
 });
 
 describe('saveBank', () => {
-  it('writes banks/<name>.json into the bundle and registers it in seer.json, keeping other fields', async () => {
+  // A manifest whose number formatting JSON.stringify would change (10.0, 1e-5, 10000.0).
+  const manifestText = [
+    '{',
+    '  "name": "my bundle/v2",',
+    '  "architecture": { "numLayers": 4, "normEps": 1e-5, "ropeTheta": 10000.0 },',
+    '  "logitScale": 10.0,',
+    '  "banks": {',
+    '    "default": "banks/default.json"',
+    '  },',
+    '  "defaultBank": "default",',
+    '  "training": { "lr": 3.0e-4 }',
+    '}',
+    '',
+  ].join('\n');
+  const bundleWithManifest = () => {
     const bundle = tempDir();
-    writeFileSync(path.join(bundle, 'seer.json'), JSON.stringify({ name: 'x', banks: { default: 'banks/default.json' }, defaultBank: 'default' }));
-    const model = syntheticFacts(bundle);
-    const { bank } = await calibrate(new SyntheticModel(), model, { ...params, bankName: 'topics' });
-    const file = await saveBank(bank, model);
+    writeFileSync(path.join(bundle, 'seer.json'), manifestText);
+    return { bundle, model: { ...syntheticFacts(bundle), name: 'my bundle/v2' } };
+  };
+  const topics = async () => (await calibrate(new SyntheticModel(), facts, { ...params, bankName: 'topics' })).bank;
+
+  it('writes to the user bank folder by default and leaves the bundle untouched', async () => {
+    const { bundle, model } = bundleWithManifest();
+    const users = tempDir();
+    const file = await saveBank(await topics(), model, { userBankDir: users });
+    expect(file).toBe(path.join(users, 'my_bundle_v2', 'topics.json'));
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ format: 'seer-concept-bank', formatVersion: 1, name: 'topics', numLayers: LAYERS, hiddenSize: DIM });
+    expect(readFileSync(path.join(bundle, 'seer.json'), 'utf8')).toBe(manifestText);
+    expect(readdirSync(bundle)).toEqual(['seer.json']);
+    rmSync(bundle, { recursive: true, force: true });
+    rmSync(users, { recursive: true, force: true });
+  });
+
+  it('into the bundle on request: registers the bank and keeps every byte of seer.json outside the banks map', async () => {
+    const { bundle, model } = bundleWithManifest();
+    const file = await saveBank(await topics(), model, { intoBundle: true });
     expect(file).toBe(path.join(bundle, 'banks', 'topics.json'));
-    const written = JSON.parse(readFileSync(file, 'utf8'));
-    expect(written).toMatchObject({ format: 'seer-concept-bank', formatVersion: 1, name: 'topics', numLayers: LAYERS, hiddenSize: DIM, modelSha256: 'synthetic-sha' });
-    expect(written.layers[2].stats.layer).toBeUndefined();
-    expect(JSON.parse(readFileSync(path.join(bundle, 'seer.json'), 'utf8'))).toEqual({
-      name: 'x',
-      banks: { default: 'banks/default.json', topics: 'banks/topics.json' },
-      defaultBank: 'default',
-    });
+    expect(JSON.parse(readFileSync(file, 'utf8')).layers[2].stats.layer).toBeUndefined();
+    const after = readFileSync(path.join(bundle, 'seer.json'), 'utf8');
+    const [before1, before2] = manifestText.split(/"banks": \{[^}]*\}/);
+    expect(after.startsWith(`${before1}"banks": {`)).toBe(true);
+    expect(after.endsWith(before2)).toBe(true);
+    expect(JSON.parse(after).banks).toEqual({ default: 'banks/default.json', topics: 'banks/topics.json' });
+    expect(after).toContain('"banks": {\n    "default": "banks/default.json",\n    "topics": "banks/topics.json"\n  },');
     rmSync(bundle, { recursive: true, force: true });
   });
 
-  it('will not replace the default bank without --force, and rejects bad bank names', async () => {
-    const { bank } = await calibrate(new SyntheticModel(), facts, { ...params, bankName: 'default' });
-    expect((await errorOf(saveBank(bank, facts))).code).toBe('BANK_EXISTS');
-    expect(() => checkBankName('../evil')).toThrow(SeerError);
+  it('edits a one-line banks map in place, and adds a missing one at the end', () => {
+    const oneLine = '{"a": 1.50, "banks": { "default": "banks/d.json" }, "z": [1e-5]}';
+    expect(withBankEntry(oneLine, 'x', 'banks/x.json')).toBe('{"a": 1.50, "banks": { "default": "banks/d.json", "x": "banks/x.json" }, "z": [1e-5]}');
+    expect(withBankEntry(oneLine, 'default', 'banks/d.json')).toBe(oneLine);
+    // A "banks" key nested deeper is not the manifest's map.
+    const nested = '{\n  "training": { "banks": {} },\n  "eps": 1e-5\n}\n';
+    expect(withBankEntry(nested, 'x', 'banks/x.json')).toBe('{\n  "training": { "banks": {} },\n  "eps": 1e-5,\n  "banks": {\n    "x": "banks/x.json"\n  }\n}\n');
   });
 
-  it('turns an unwritable destination into an error naming the file and --out', async () => {
-    const { bank } = await calibrate(new SyntheticModel(), facts, { ...params, bankName: 'topics' });
+  it('never replaces an existing bank without force, wherever it is', async () => {
+    const { bundle, model } = bundleWithManifest();
+    const users = tempDir();
+    const bank = await topics();
+    const userFile = await saveBank(bank, model, { userBankDir: users });
+    const err = await errorOf(saveBank(bank, model, { userBankDir: users }));
+    expect(err.code).toBe('BANK_EXISTS');
+    expect(err.fixFor('cli')).toContain('--force');
+    expect(await saveBank(bank, model, { userBankDir: users, force: true })).toBe(userFile);
+
+    const out = writeFixture(users, 'mine.json', 'keep me');
+    expect((await errorOf(saveBank(bank, model, { out }))).code).toBe('BANK_EXISTS');
+    expect(readFileSync(out, 'utf8')).toBe('keep me');
+
+    const { bank: named } = await calibrate(new SyntheticModel(), facts, { ...params, bankName: 'default' });
+    expect((await errorOf(saveBank(named, model, { intoBundle: true }))).code).toBe('BANK_EXISTS');
+    // A user bank may not take the name of a bundle bank, which would hide it, even with force.
+    expect((await errorOf(saveBank(named, model, { userBankDir: users, force: true }))).code).toBe('BANK_EXISTS');
+    expect(readFileSync(path.join(bundle, 'seer.json'), 'utf8')).toBe(manifestText);
+    await saveBank(named, model, { intoBundle: true, force: true });
+    expect(existsSync(path.join(bundle, 'banks', 'default.json'))).toBe(true);
+    expect(() => checkBankName('../evil')).toThrow(SeerError);
+    rmSync(bundle, { recursive: true, force: true });
+    rmSync(users, { recursive: true, force: true });
+  });
+
+  it('turns an unwritable destination into an error naming the file', async () => {
     const blocker = writeFixture(dir, 'not-a-folder', 'x');
-    const err = await errorOf(saveBank(bank, facts, { out: path.join(blocker, 'bank.json') }));
+    const err = await errorOf(saveBank(await topics(), facts, { out: path.join(blocker, 'bank.json') }));
     expect(err.code).toBe('WRITE_FAILED');
     expect(err.message).toContain(path.join(blocker, 'bank.json'));
-    expect(err.fix).toContain('--out');
   });
 });
 
@@ -184,10 +250,10 @@ describe('evaluate', () => {
     expect(report.targetLayer).toBe(0);
     // Layer 0 carries no concept signal: its confusion matrix is not the diagonal one of the best layer.
     expect(report.confusionTarget).not.toEqual(report.confusionBest);
-    expect((await errorOf(evaluate(new SyntheticModel(), facts, { ...params, layer: LAYERS + 1 }, { kind: 'split' }))).code).toBe('OPTION_INVALID');
+    expect((await errorOf(evaluate(new SyntheticModel(), facts, { ...params, layer: LAYERS + 1 }, { kind: 'split' }))).code).toBe('INVALID_ARGUMENT');
   });
 
   it('rejects a split outside (0, 1)', async () => {
-    expect((await errorOf(evaluate(new SyntheticModel(), facts, { ...params, split: 1 }, { kind: 'split' }))).code).toBe('OPTION_INVALID');
+    expect((await errorOf(evaluate(new SyntheticModel(), facts, { ...params, split: 1 }, { kind: 'split' }))).code).toBe('INVALID_ARGUMENT');
   });
 });

@@ -17,14 +17,9 @@ async function readAll(spec: DatasetSpec): Promise<{ rows: DatasetRow[]; acct: R
   return { rows, acct: accountant.snapshot() };
 }
 
-async function errorOf(p: Promise<unknown>): Promise<SeerError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(SeerError);
-  return err as SeerError;
-}
+/** The SeerError that `p` rejects with (fails the test if it resolves or throws anything else). */
+const errorOf = (p: Promise<unknown>): Promise<SeerError> =>
+  p.then(() => expect.fail('expected a SeerError'), (e: unknown) => (expect(e).toBeInstanceOf(SeerError), e as SeerError));
 
 const spec = (path: string, textColumns = ['prompt'], labelColumn = 'value'): DatasetSpec => ({ path, textColumns, labelColumn });
 
@@ -43,7 +38,7 @@ describe('readDataset', () => {
     );
     const { rows, acct } = await readAll(spec(file, ['prompt', 'response']));
     expect(rows.map((r) => [r.text, r.label, r.line])).toEqual([
-      ['What is 2, plus 2?\n\nIt is "4".\nSure.', 'algebra', 3],
+      ['What is 2, plus 2?\n\nIt is "4".\nSure.', 'algebra', 2], // a row's line is where it starts
       ['Angles?', 'geometry', 8],
     ]);
     expect(acct).toMatchObject({ rowsRead: 5, rowsUsed: 0, rowsSkipped: 3 });
@@ -68,7 +63,7 @@ describe('readDataset', () => {
       ['three', 'b', 7],
     ]);
     expect(acct.skipped).toEqual({
-      'invalid JSON': 1,
+      'not valid JSON': 1,
       'line is not a JSON object': 1,
       'object or array in a text column': 1,
       'missing or non-text label': 1,
@@ -81,7 +76,7 @@ describe('readDataset', () => {
     expect(err.code).toBe('DATASET_COLUMN_MISSING');
     expect(err.message).toContain('no column "value"');
     expect(err.message).toContain('"prompt", "response", "type"');
-    expect(err.fix).toContain('--label');
+    expect(err.fixFor('cli')).toContain('--label');
     expect(err.file).toBe(file);
   });
 
@@ -90,7 +85,7 @@ describe('readDataset', () => {
     const err = await errorOf(readAll(spec(file)));
     expect(err.message).toContain('no column "prompt"');
     expect(err.message).toContain('"question", "value"');
-    expect(err.fix).toContain('--text');
+    expect(err.fixFor('cli')).toContain('--text');
   });
 
   it('rejects an empty file, a header-only file, a UTF-16 file and an unknown extension with a fix', async () => {
@@ -100,17 +95,30 @@ describe('readDataset', () => {
     const utf16 = writeFixture(dir, 'utf16.csv', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('prompt,value\n', 'utf16le')]));
     const e16 = await errorOf(readAll(spec(utf16)));
     expect(e16.code).toBe('DATASET_ENCODING');
-    expect(e16.fix).toContain('iconv');
+    expect(e16.fixFor('cli')).toContain('iconv');
     expect((await errorOf(readAll(spec(writeFixture(dir, 'data.xlsx', 'x'))))).code).toBe('DATASET_FORMAT');
     expect((await errorOf(readAll(spec(`${dir}/absent.csv`)))).code).toBe('DATASET_NOT_FOUND');
   });
 
-  it('counts rows whose bytes are not UTF-8 (a Latin-1 line in a UTF-8 file) and still uses them', async () => {
+  it('skips rows whose bytes are not UTF-8 (a Latin-1 line in a UTF-8 file), like prompt files do', async () => {
     const latin1 = Buffer.from('Caf\xe9 au lait?,drinks\n', 'latin1');
-    const file = writeFixture(dir, 'mixed-encoding.csv', Buffer.concat([Buffer.from('prompt,value\nThé vert?,drinks\n'), latin1]));
+    const file = writeFixture(dir, 'mixed-encoding.csv', Buffer.concat([Buffer.from('prompt,value\nThé vert?,drinks\n'), latin1, Buffer.from('Tea?,drinks\n')]));
     const { rows, acct } = await readAll(spec(file));
-    expect(rows.map((r) => r.text)).toEqual(['Thé vert?', 'Caf\uFFFD au lait?']);
-    expect(acct.invalidUtf8).toBe(1);
+    expect(rows.map((r) => r.text)).toEqual(['Thé vert?', 'Tea?']);
+    expect(acct.skipped).toEqual({ 'not valid UTF-8': 1 });
+  });
+
+  it('numbers lines the same with CRLF line endings, inside quoted cells too', async () => {
+    const file = writeFixture(dir, 'crlf.csv', 'prompt,value\r\n"two\r\nlines",a\r\n\r\nlast,b\r\n');
+    const { rows } = await readAll(spec(file));
+    expect(rows.map((r) => [r.text, r.line])).toEqual([['two\nlines', 2], ['last', 5]]);
+  });
+
+  it('refuses a binary file named .csv before reading rows', async () => {
+    const file = writeFixture(dir, 'sheet.csv', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x06, 0x00, 0x08, 0x00, 0x00, 0x00]));
+    const err = await errorOf(readAll(spec(file)));
+    expect(err.code).toBe('DATASET_ENCODING');
+    expect(err.message).toMatch(/binary/);
   });
 
   it('reports malformed CSV with the file and line', async () => {
@@ -118,7 +126,7 @@ describe('readDataset', () => {
     const err = await errorOf(readAll(spec(file)));
     expect(err.code).toBe('DATASET_MALFORMED');
     expect(err.message).toContain(file);
-    expect(err.message).toMatch(/line \d+/);
+    expect(err.message).toContain('line 3: a quote opened here is never closed');
   });
 
   it('stops with CANCELLED when the signal is aborted', async () => {

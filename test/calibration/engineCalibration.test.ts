@@ -1,11 +1,12 @@
 // Calibration and evaluation through the real engine (the bundle under test, copied to a temp folder):
 // the library, the `seer` CLI and the JSON-RPC server, on datasets the test writes itself.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancellationTokenSource, createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
-import { type CalibrateResult, EngineMethods, type EvaluateReport, type ProgressParams } from '../../common/protocol';
+import { EngineProgress, EngineRequests } from '../../common/engineProtocol';
+import type { CalibrateResult, EvaluateReport, ExplainResult, ProgressParams } from '../../common/protocol';
 import { loadBundle } from '../../engine/src/bundle';
 import { saveBank } from '../../engine/src/calibration/bankFile';
 import { calibrate } from '../../engine/src/calibration/calibrate';
@@ -33,10 +34,17 @@ function topicsCsv(n: number): string {
 let bundleDir: string;
 let dataDir: string;
 let csv: string;
+/** The user bank root of these tests (never the real ~/.local/share/seer/banks). */
+let userBankDir: string;
+/** Where calibrate writes this bundle's user banks by default. */
+const userBank = (name: string) => path.join(userBankDir, 'seer-default', `${name}.json`);
+let manifestText: string;
 beforeAll(async () => {
   bundleDir = await copyBundle();
   dataDir = tempDir();
+  userBankDir = path.join(dataDir, 'user-banks');
   csv = writeFixture(dataDir, 'topics.csv', topicsCsv(12));
+  manifestText = readFileSync(path.join(bundleDir, 'seer.json'), 'utf8');
 });
 afterAll(() => {
   rmSync(bundleDir, { recursive: true, force: true });
@@ -44,26 +52,35 @@ afterAll(() => {
 });
 
 describe('calibration with the real engine', () => {
-  it('writes a bank that the bundle loader accepts and explain can use', async () => {
-    const engine = await Engine.load({ bundleDir, provider: 'cpu', intraOpThreads: 1 });
+  it('writes a user bank that the bundle loader lists and explain can use, leaving the bundle untouched', async () => {
+    const engine = await Engine.load({ bundleDir, provider: 'cpu', intraOpThreads: 1, userBankDir });
     try {
       const model = modelFacts(engine.bundle);
       const { bank, result } = await calibrate(engine, model, { path: csv, textColumns: ['prompt'], labelColumn: 'value', bankName: 'topics', safeConcepts: ['cooking'] });
       expect(result.rows).toMatchObject({ rowsRead: 36, rowsUsed: 36, rowsSkipped: 0 });
       expect(result.tokensPerSecond).toBeGreaterThan(0);
-      await saveBank(bank, model);
+      expect(await saveBank(bank, model, { userBankDir })).toBe(userBank('topics'));
     } finally {
       await engine.dispose();
     }
-    const reloaded = await loadBundle(bundleDir);
+    expect(readFileSync(path.join(bundleDir, 'seer.json'), 'utf8')).toBe(manifestText);
+    expect(existsSync(path.join(bundleDir, 'banks', 'topics.json'))).toBe(false);
+    expect((await loadBundle(bundleDir)).banks.has('topics')).toBe(false);
+    const reloaded = await loadBundle(bundleDir, { userBankDir });
     const bank = reloaded.banks.get('topics')!;
     expect(bank.concepts).toEqual(['cooking', 'coding', 'travel']);
-    expect(JSON.parse(readFileSync(path.join(bundleDir, 'seer.json'), 'utf8')).banks.topics).toBe('banks/topics.json');
+    expect([...reloaded.userBanks]).toEqual(['topics']);
 
-    const again = await Engine.load({ bundleDir, provider: 'cpu', intraOpThreads: 1 });
+    const again = await Engine.load({ bundleDir, provider: 'cpu', intraOpThreads: 1, userBankDir });
     try {
+      expect(again.info.banks.map((b) => b.name)).toContain('topics');
       const r = await again.explain('How do I reverse a list in Python, variant 99?', { bank: 'topics' });
       expect(r.concepts).toEqual(['cooking', 'coding', 'travel']);
+      expect(typeof r.headline.safe).toBe('boolean');
+      expect(r.warnings).toBeUndefined();
+      // Another pooling than the bank's is a different measurement: the result says so.
+      const mean = await again.explain('How do I reverse a list in Python?', { bank: 'topics', pooling: 'mean' });
+      expect(mean.warnings?.join(' ')).toContain('calibrated with last pooling');
       const report = await evaluate(again, modelFacts(again.bundle), { path: csv, textColumns: ['prompt'], labelColumn: 'value' }, { kind: 'bank', bank, name: 'topics' });
       // Prototypes from these very rows: nearest-prototype accuracy must beat chance (1/3) at the best layer.
       expect(report.perLayer[report.bestLayer].accuracy).toBeGreaterThan(0.5);
@@ -74,9 +91,34 @@ describe('calibration with the real engine', () => {
   });
 });
 
+describe('user banks', () => {
+  it('a user bank that does not fit, or would hide a bundle bank, is skipped with a warning; the bundle still loads', async () => {
+    const root = path.join(dataDir, 'odd-user-banks');
+    const folder = path.join(root, 'seer-default');
+    mkdirSync(folder, { recursive: true });
+    const shipped = JSON.parse(readFileSync(path.join(bundleDir, 'banks', 'default.json'), 'utf8'));
+    writeFileSync(path.join(folder, 'stale.json'), JSON.stringify({ ...shipped, name: 'stale', modelSha256: 'f'.repeat(64) }));
+    writeFileSync(path.join(folder, 'default.json'), JSON.stringify(shipped));
+    writeFileSync(path.join(folder, 'fresh.json'), JSON.stringify({ ...shipped, name: 'fresh', safeConcepts: null }));
+    const warnings: string[] = [];
+    const bundle = await loadBundle(bundleDir, { userBankDir: root, onWarning: (w) => warnings.push(w) });
+    expect([...bundle.userBanks]).toEqual(['fresh']);
+    expect(bundle.banks.get('fresh')!.safetyKnown).toBe(false);
+    expect(bundle.banks.get('default')!.safetyKnown).toBe(true);
+    expect(warnings).toHaveLength(2);
+    expect(warnings.join('\n')).toContain('stale.json skipped');
+    expect(warnings.join('\n')).toContain('already has a bank "default"');
+  });
+});
+
 function seer(...args: string[]) {
-  return spawnSync(process.execPath, [BIN, ...args, '--bundle', bundleDir, '--provider', 'cpu', '--threads', '1'], { encoding: 'utf8', timeout: 120_000 });
+  return spawnSync(process.execPath, [BIN, ...args, '--bundle', bundleDir, '--provider', 'cpu', '--threads', '1'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, XDG_DATA_HOME: path.join(dataDir, 'xdg') },
+  });
 }
+const cliUserBank = (name: string) => path.join(dataDir, 'xdg', 'seer', 'banks', 'seer-default', `${name}.json`);
 
 describe('seer calibrate / seer eval', () => {
   beforeAll(() => {
@@ -97,11 +139,23 @@ describe('seer calibrate / seer eval', () => {
     expect(page).toContain(report.label);
   });
 
-  it('calibrate registers a bank; eval --compare-bank puts two runs in one JSON array and one HTML report; an unknown bank fails before any model work', () => {
+  it('calibrate writes a user bank that explain and eval find by name; eval --compare-bank puts two runs in one JSON array and one HTML report; an unknown bank fails before any model work', () => {
     const cal = seer('calibrate', csv, '--label', 'value', '--bank-name', 'cli-topics', '--json');
     expect(cal.status, cal.stderr).toBe(0);
-    expect((JSON.parse(cal.stdout) as CalibrateResult).bankPath).toBe(path.join(bundleDir, 'banks', 'cli-topics.json'));
-    expect(JSON.parse(readFileSync(path.join(bundleDir, 'seer.json'), 'utf8')).banks['cli-topics']).toBe('banks/cli-topics.json');
+    expect((JSON.parse(cal.stdout) as CalibrateResult).bankPath).toBe(cliUserBank('cli-topics'));
+    expect(readFileSync(path.join(bundleDir, 'seer.json'), 'utf8')).toBe(manifestText);
+    // Without --safe, safety is unknown: neither the JSON nor the report calls the concept unsafe.
+    const explained = seer('explain', 'How long should I bake the bread?', '--bank', 'cli-topics', '--json');
+    expect(explained.status, explained.stderr).toBe(0);
+    expect((JSON.parse(explained.stdout) as ExplainResult).headline.safe).toBeNull();
+    const text = seer('explain', 'How long should I bake the bread?', '--bank', 'cli-topics');
+    expect(text.stdout).toContain('safety unknown');
+    expect(text.stdout).not.toContain('UNSAFE');
+    // An existing bank is never replaced silently.
+    const again = seer('calibrate', csv, '--label', 'value', '--bank-name', 'cli-topics');
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain('already exists');
+    expect(again.stderr).toContain('--force');
 
     const html = path.join(dataDir, 'compare.html');
     const r = seer('eval', csv, '--label', 'value', '--compare-bank', 'cli-topics', '--json', '--html', html);
@@ -113,6 +167,17 @@ describe('seer calibrate / seer eval', () => {
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('has no concept bank "no-such-bank"');
     expect(missing.stderr).not.toContain('evaluating');
+  });
+
+  it('calibrate --into-bundle registers the bank in seer.json, changing nothing else in it', () => {
+    const cal = seer('calibrate', csv, '--label', 'value', '--bank-name', 'shipped', '--into-bundle', '--safe', 'cooking', '--json');
+    expect(cal.status, cal.stderr).toBe(0);
+    expect((JSON.parse(cal.stdout) as CalibrateResult).bankPath).toBe(path.join(bundleDir, 'banks', 'shipped.json'));
+    const after = readFileSync(path.join(bundleDir, 'seer.json'), 'utf8');
+    const banksValue = /"banks": \{[^}]*\}/;
+    expect(after.replace(banksValue, '')).toBe(manifestText.replace(banksValue, ''));
+    expect(JSON.parse(after).banks).toEqual({ ...JSON.parse(manifestText).banks, shipped: 'banks/shipped.json' });
+    manifestText = after;
   });
 
   it('a missing label column is one clear error line with the columns that exist, and no stack trace', () => {
@@ -140,6 +205,7 @@ describe('seer calibrate / seer eval', () => {
     expect(stderr).toContain('error: The request was cancelled.');
     expect(stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(path.join(bundleDir, 'banks', 'interrupted.json'))).toBe(false);
+    expect(existsSync(cliUserBank('interrupted'))).toBe(false);
     expect(readdirSync(path.join(bundleDir, 'banks')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(JSON.parse(readFileSync(path.join(bundleDir, 'seer.json'), 'utf8')).banks.interrupted).toBeUndefined();
   });
@@ -162,22 +228,22 @@ describe('seer/calibrate and seer/evaluate over JSON-RPC', () => {
     const child = spawn(process.execPath, [SERVER], { stdio: ['pipe', 'pipe', 'pipe'] });
     const rpc = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     const progress: ProgressParams[] = [];
-    rpc.onNotification(EngineMethods.progress, (p: ProgressParams) => progress.push(p));
+    rpc.onNotification(EngineProgress, (p: ProgressParams) => progress.push(p));
     rpc.listen();
     try {
-      await rpc.sendRequest(EngineMethods.load, { bundleDir, provider: 'cpu', intraOpThreads: 1 });
+      await rpc.sendRequest(EngineRequests.load, { bundleDir, provider: 'cpu', intraOpThreads: 1, userBankDir });
       const dataset = { path: csv, textColumns: ['prompt'], labelColumn: 'value' };
-      const result = await rpc.sendRequest<CalibrateResult>(EngineMethods.calibrate, { ...dataset, bankName: 'rpc', progressToken: 'cal-1', batchSize: 4 });
-      expect(result.bankPath).toBe(path.join(bundleDir, 'banks', 'rpc.json'));
+      const result = await rpc.sendRequest(EngineRequests.calibrate, { ...dataset, bankName: 'rpc', progressToken: 'cal-1', batchSize: 4 });
+      expect(result.bankPath).toBe(userBank('rpc'));
       expect(progress.filter((p) => p.token === 'cal-1').at(-1)).toMatchObject({ done: 36, total: 36 });
 
-      const report = await rpc.sendRequest<EvaluateReport>(EngineMethods.evaluate, { ...dataset, bank: 'rpc' });
+      const report = await rpc.sendRequest(EngineRequests.evaluate, { ...dataset, bank: 'rpc' });
       expect(report.prototypeSource).toBe('bank');
       expect(report.rows.rowsUsed).toBe(36);
 
       const big = writeFixture(dataDir, 'big.csv', topicsCsv(400));
       const source = new CancellationTokenSource();
-      const pending = rpc.sendRequest(EngineMethods.calibrate, { ...dataset, path: big, bankName: 'cancelled', progressToken: 'cal-2', batchSize: 1 }, source.token);
+      const pending = rpc.sendRequest(EngineRequests.calibrate, { ...dataset, path: big, bankName: 'cancelled', progressToken: 'cal-2', batchSize: 1 }, source.token);
       await new Promise<void>((resolve) => {
         const poll = setInterval(() => progress.some((p) => p.token === 'cal-2') && (clearInterval(poll), resolve()), 20);
       });
@@ -185,7 +251,8 @@ describe('seer/calibrate and seer/evaluate over JSON-RPC', () => {
       const err = await pending.then(() => null, (e: unknown) => e);
       expect(err).toBeInstanceOf(ResponseError);
       expect((err as ResponseError<{ code: string }>).data?.code).toBe('CANCELLED');
-      expect(existsSync(path.join(bundleDir, 'banks', 'cancelled.json'))).toBe(false);
+      expect(existsSync(userBank('cancelled'))).toBe(false);
+      expect(readFileSync(path.join(bundleDir, 'seer.json'), 'utf8')).toBe(manifestText);
       expect(readdirSync(path.join(bundleDir, 'banks')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     } finally {
       rpc.dispose();

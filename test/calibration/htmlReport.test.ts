@@ -1,14 +1,20 @@
 // The report is parsed as a browser would and checked for its content, not just rendered.
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { Window } from 'happy-dom';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { EvaluateReport } from '../../common/protocol';
 import { evaluate } from '../../engine/src/calibration/evaluate';
-import { renderEvaluationHtml } from '../../engine/src/calibration/htmlReport';
+import { renderEvaluationHtml } from '../../engine/src/report/htmlReport';
 import { conceptCsv, tempDir, writeFixture } from './fixtures';
 import { LAYERS, SyntheticModel, syntheticFacts } from './syntheticModel';
 
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 async function reports(): Promise<[EvaluateReport, EvaluateReport]> {
   const dir = tempDir();
+  dirs.push(dir);
   const concepts = ['algebra', 'geometry', '<b>law</b> & "order"'];
   const csv = writeFixture(dir, 'r.csv', conceptCsv(concepts, 12));
   const params = { path: csv, textColumns: ['prompt'], labelColumn: 'value', safeConcepts: ['algebra'] };
@@ -31,17 +37,17 @@ describe('renderEvaluationHtml', () => {
     const titles = charts.map((c) => c.getAttribute('aria-label'));
     expect(titles).toEqual(expect.arrayContaining(['Accuracy (nearest prototype)', 'Macro-F1', 'Gap: same − different concept cosine', 'Silhouette (cosine distance)', 'Safe / unsafe accuracy']));
     const accuracyChart = charts[titles.indexOf('Accuracy (nearest prototype)')];
-    expect(accuracyChart.querySelectorAll('path')).toHaveLength(2);
+    expect(accuracyChart.querySelectorAll('path.line')).toHaveLength(2);
     expect(accuracyChart.querySelectorAll('circle')).toHaveLength(2 * (LAYERS + 1));
     // Every point carries its value as a tooltip, formatted from the report.
-    const tip = `${seer.label}, layer ${LAYERS}: ${seer.perLayer[LAYERS].accuracy.toFixed(3)}`;
+    const tip = `${seer.label} · layer ${LAYERS}: ${seer.perLayer[LAYERS].accuracy.toFixed(3)}`;
     expect([...accuracyChart.querySelectorAll('title')].map((t) => t.textContent)).toContain(tip);
     const runs = doc.querySelectorAll('section.run');
     expect(runs).toHaveLength(2);
     // Confusion heatmap: one cell per concept pair, counts as in the report.
     const confusion = runs[0].querySelector('svg.heatmap')!;
-    expect(confusion.querySelectorAll('rect')).toHaveLength(9);
-    const cellTexts = [...confusion.querySelectorAll('text.cell')].map((t) => Number(t.textContent));
+    expect(confusion.querySelectorAll('rect.cell')).toHaveLength(9);
+    const cellTexts = [...confusion.querySelectorAll('text.cell-value')].map((t) => Number(t.textContent));
     expect(cellTexts).toEqual(seer.confusionBest.flat());
     expect(runs[0].textContent).toContain('Prototype similarity at layer');
     expect(runs[0].textContent).toContain('Safe / unsafe');
@@ -77,5 +83,16 @@ describe('renderEvaluationHtml', () => {
     const text = parse(renderEvaluationHtml([withSkips])).body.textContent!;
     expect(text).toContain(`${withSkips.rows.rowsRead} rows read, ${seer.rows.rowsUsed} used, 2 skipped (empty text: 2)`);
     expect(text).toContain('2 row(s) skipped — empty text');
+  });
+
+  it('escapes with the one escaper the panel uses too', () => {
+    const sources = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+    const root = join(__dirname, '../..');
+    const escapers = ['common', 'engine/src', 'extension/src', 'webview/src']
+      .flatMap((d) => sources(join(root, d)))
+      .filter((f) => /(function|const)\s+escape(Xml|Html)\b/.test(readFileSync(f, 'utf8')))
+      .map((f) => f.slice(root.length + 1));
+    expect(escapers).toEqual(['common/charts/markup.ts']);
   });
 });

@@ -4,7 +4,7 @@ import { accuracy, binaryConfusion, macroF1, nearestPrototype } from '../../engi
 import { ConceptSums } from '../../engine/src/calibration/conceptSums';
 import { crossViewCosines, pairwiseCosines, prototypeSimilarity, silhouette } from '../../engine/src/calibration/layerStatistics';
 import { SelectionSampler, mulberry32 } from '../../engine/src/calibration/seededSampling';
-import { unit } from '../../engine/src/calibration/vectors';
+import { unit } from '../../engine/src/vectors';
 
 const cos = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let d = 0, na = 0, nb = 0;

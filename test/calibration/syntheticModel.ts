@@ -53,5 +53,6 @@ export function syntheticFacts(dir: string): ModelFacts {
     targetLayers: [3],
     representation: 'last',
     defaultBank: 'default',
+    bundleBanks: ['default'],
   };
 }

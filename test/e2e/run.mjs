@@ -1,7 +1,8 @@
 // End-to-end test in a real VS Code (code-server + Chromium): package the .vsix, install it, open a
 // workspace with a prompt file, select text, right-click → Explain with SEER, wait for the panel and
 // check its charts against the bundle's concepts and layer count; screenshots in light and dark.
-// Also records the extension's timings (bench/extension-results.json).
+// Also measures the extension's timings: written to bench/tmp/e2e-timings.json (git-ignored), and with
+// --record (`npm run bench:extension`) into bench/extension-results.json.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -55,6 +56,8 @@ const concepts = manifest.concepts;
 const numLayers = manifest.architecture.numLayers;
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'seer-e2e-'));
+// Every temporary file of this run (code-server's and Chromium's included) goes under tmp, removed at the end.
+process.env.TMPDIR = tmp;
 const extDir = path.join(tmp, 'extensions');
 const userDir = path.join(tmp, 'user');
 const workspace = path.join(tmp, 'workspace');
@@ -301,11 +304,13 @@ try {
     laterExplainSamples: warm.map((x) => Math.round(x.totalMs)),
     tokensPerPrompt: explains.map((x) => x.tokens),
   };
-  const benchFile = path.join(root, 'bench/extension-results.json');
-  const previous = existsSync(benchFile) ? JSON.parse(readFileSync(benchFile, 'utf8')) : {};
+  const record = process.argv.includes('--record');
+  const benchFile = path.join(root, record ? 'bench/extension-results.json' : 'bench/tmp/e2e-timings.json');
+  mkdirSync(path.dirname(benchFile), { recursive: true });
+  const previous = record && existsSync(benchFile) ? JSON.parse(readFileSync(benchFile, 'utf8')) : {};
   writeFileSync(`${benchFile}.tmp`, JSON.stringify({ ...previous, e2e: results }, null, 2) + '\n');
   renameSync(`${benchFile}.tmp`, benchFile);
-  log(`timings: ${JSON.stringify(results)}`);
+  log(`timings (${path.relative(root, benchFile)}): ${JSON.stringify(results)}`);
   for (const f of ['dark.png', 'light.png', 'panel-dark.png', 'panel-light.png']) {
     if (!existsSync(path.join(shots, f))) fail(`screenshot ${f} missing`);
   }
@@ -332,5 +337,8 @@ try {
   process.exitCode = 1;
 } finally {
   await browser?.close();
+  const exited = new Promise((r) => (server.exitCode !== null || server.signalCode !== null ? r() : server.once('exit', r)));
   stopServer();
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
+  rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
 }

@@ -53,7 +53,8 @@ describe('broken bundles', () => {
   it('a missing bundle folder', async () => {
     const e = await loadError(path.join(BUNDLE_DIR, 'does-not-exist'));
     expect(e.code).toBe('BUNDLE_NOT_FOUND');
-    expect(e.fix).toContain('--bundle');
+    expect(e.fixFor('cli')).toContain('--bundle');
+    expect(e.fixFor('editor')).toContain('SEER: Select SEER Model Bundle');
   });
 
   it.each([['seer.json'], ['model.onnx'], ['tokenizer.json'], ['banks/default.json']])('a missing %s', async (file) => {
@@ -111,7 +112,8 @@ describe('broken bundles', () => {
     const e = await loadError(await broken((d, m) => editJson(path.join(d, m.banks[m.defaultBank]), (b) => void (b.modelSha256 = 'f'.repeat(64)))));
     expect(e.code).toBe('BANK_MODEL_MISMATCH');
     expect(e.message).toContain('another model');
-    expect(e.fix).toContain('calibrate');
+    expect(e.fixFor('cli')).toContain('seer calibrate');
+    expect(e.fixFor('editor')).toContain('SEER: Calibrate Concepts from Dataset');
   });
 
   it('a concept bank with prototypes of the wrong size', async () => {

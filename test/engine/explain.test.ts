@@ -164,10 +164,10 @@ describe('Engine.explain', () => {
 
   it.each([
     [{ bank: 'no-such-bank' }, 'UNKNOWN_BANK'],
-    [{ maxTokens: 0 }, 'BAD_OPTION'],
-    [{ layerRange: [3, 1] as [number, number] }, 'BAD_OPTION'],
-    [{ tokenLayers: [999] }, 'BAD_OPTION'],
-    [{ pooling: 'max' as never }, 'BAD_OPTION'],
+    [{ maxTokens: 0 }, 'INVALID_ARGUMENT'],
+    [{ layerRange: [3, 1] as [number, number] }, 'INVALID_ARGUMENT'],
+    [{ tokenLayers: [999] }, 'INVALID_ARGUMENT'],
+    [{ pooling: 'max' as never }, 'INVALID_ARGUMENT'],
   ])('rejects bad options %j', async (options, code) => {
     expect((await seerError(engine.explain('hello', options))).code).toBe(code);
   });

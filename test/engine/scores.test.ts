@@ -1,6 +1,7 @@
-// scores.ts against an independent, straightforward Float64 computation on random vectors, plus properties.
+// scores.ts and vectors.ts against an independent, straightforward Float64 computation on random vectors, plus properties.
 import { describe, expect, it } from 'vitest';
-import { argmaxWithMargin, cosine, normalise, scoreLayer, softmax } from '../../engine/src/scores';
+import { argmaxWithMargin, cosineToAll, scoreLayer, softmax } from '../../engine/src/scores';
+import { cosine, norm, unit } from '../../engine/src/vectors';
 import { rng } from './random';
 
 function naiveCosine(a: number[], b: number[]): number {
@@ -60,14 +61,24 @@ describe('scores', () => {
 
   it('treats a zero vector as orthogonal to everything', () => {
     expect(cosine(new Float32Array(8), Float32Array.from(vec(8)))).toBe(0);
-    expect(Array.from(normalise(new Float32Array(4)))).toEqual([0, 0, 0, 0]);
+    expect(Array.from(unit(new Float32Array(4)))).toEqual([0, 0, 0, 0]);
   });
 
-  it('normalise gives unit vectors in the same direction', () => {
+  it('unit gives unit vectors in the same direction', () => {
     const v = vec(50);
-    const n = normalise(v);
+    const n = unit(v);
     expect(Math.hypot(...n)).toBeCloseTo(1, 6);
     expect(naiveCosine(v, Array.from(n))).toBeCloseTo(1, 6);
+  });
+
+  it('cosineToAll reads a token row at an offset of a larger buffer, like cosine on the copied row', () => {
+    const dim = 16;
+    const rows = Float32Array.from(vec(3 * dim));
+    const protos = [vec(dim), vec(dim)].map((p) => Float32Array.from(p));
+    const got = cosineToAll(rows, dim, protos, protos.map((p) => norm(p)));
+    const row = Array.from(rows.subarray(dim, 2 * dim));
+    got.forEach((c, k) => expect(c).toBeCloseTo(naiveCosine(row, Array.from(protos[k])), 5));
+    expect(got[0]).toBe(cosine(rows, protos[0], dim));
   });
 
   it('reports the margin to the runner-up, ties included', () => {

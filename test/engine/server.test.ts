@@ -1,13 +1,19 @@
-// dist/engine-server.js as the extension uses it: a child process speaking JSON-RPC over stdio.
+// dist/engine-server.js as the extension uses it: a child process speaking JSON-RPC over stdio, with the
+// typed requests of common/engineProtocol.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancellationTokenSource, createMessageConnection, type MessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
-import { type EngineErrorData, EngineMethods, type ExplainResult, type LoadResult, type ProgressParams } from '../../common/protocol';
+import { EngineProgress, EngineRequests } from '../../common/engineProtocol';
+import { ERROR_CATEGORY, type EngineErrorCode } from '../../common/errorCodes';
+import type { EngineErrorData, ExplainResult, ProgressParams } from '../../common/protocol';
 import { BUNDLE_DIR, readManifest, ROOT } from './helpers';
 
 const SERVER = path.join(ROOT, 'dist', 'engine-server.js');
+/** A command-line flag such as `--split` or `--bank-name`: VS Code users have no such thing to type. */
+const CLI_FLAG = /(^|[^\w-])--[a-z]/;
 
 async function rpcError(p: Promise<unknown>): Promise<ResponseError<EngineErrorData>> {
   const err = await p.then(
@@ -18,10 +24,16 @@ async function rpcError(p: Promise<unknown>): Promise<ResponseError<EngineErrorD
   return err as ResponseError<EngineErrorData>;
 }
 
+/** Sends params the protocol types would refuse (as a buggy or hostile host could). */
+function sendUntyped(rpc: MessageConnection, method: string, params: unknown): Promise<unknown> {
+  return rpc.sendRequest(method, params);
+}
+
 describe('engine server (child process, JSON-RPC over stdio)', () => {
   let child: ChildProcess;
   let rpc: MessageConnection;
   let stderr = '';
+  let dataDir: string;
 
   beforeAll(() => {
     if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: run \`npm run build\` first.`);
@@ -29,26 +41,37 @@ describe('engine server (child process, JSON-RPC over stdio)', () => {
     child.stderr!.on('data', (d) => (stderr += d));
     rpc = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     rpc.listen();
+    dataDir = mkdtempSync(path.join(tmpdir(), 'seer-server-test-'));
   });
   afterAll(() => {
     rpc?.dispose();
     if (child && child.exitCode === null) child.kill();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('answers explain before load with a clean NOT_LOADED error', async () => {
-    const e = await rpcError(rpc.sendRequest(EngineMethods.explain, { text: 'hello' }));
+    const e = await rpcError(rpc.sendRequest(EngineRequests.explain, { text: 'hello' }));
     expect(e.data?.code).toBe('NOT_LOADED');
   });
 
-  it('reports a bad bundle folder as an error with data, and keeps running', async () => {
-    const e = await rpcError(rpc.sendRequest(EngineMethods.load, { bundleDir: path.join(ROOT, 'no-such-bundle'), provider: 'cpu' }));
+  it('reports a missing or damaged bundle as a bundle error with a fix for VS Code, and keeps running', async () => {
+    const e = await rpcError(rpc.sendRequest(EngineRequests.load, { bundleDir: path.join(ROOT, 'no-such-bundle'), provider: 'cpu' }));
     expect(e.data).toMatchObject({ code: 'BUNDLE_NOT_FOUND' });
-    expect(e.data?.fix).toBeTruthy();
+    expect(ERROR_CATEGORY[e.data!.code]).toBe('bundle');
+    expect(e.data?.fix).toContain('SEER: Select SEER Model Bundle');
+    expect(`${e.message} ${e.data?.fix}`).not.toMatch(CLI_FLAG);
+    const damaged = path.join(dataDir, 'damaged-bundle');
+    mkdirSync(damaged);
+    writeFileSync(path.join(damaged, 'seer.json'), '{ "format": "seer-bundle", ');
+    const d = await rpcError(rpc.sendRequest(EngineRequests.load, { bundleDir: damaged, provider: 'cpu' }));
+    expect(d.data).toMatchObject({ code: 'BUNDLE_INVALID', file: path.join(damaged, 'seer.json') });
+    expect(ERROR_CATEGORY[d.data!.code]).toBe('bundle');
+    expect(`${d.message} ${d.data?.fix}`).not.toMatch(CLI_FLAG);
     expect(child.exitCode).toBeNull();
   });
 
   it('loads the bundle', async () => {
-    const info = await rpc.sendRequest<LoadResult>(EngineMethods.load, { bundleDir: BUNDLE_DIR, provider: 'auto', intraOpThreads: 1 });
+    const info = await rpc.sendRequest(EngineRequests.load, { bundleDir: BUNDLE_DIR, provider: 'auto', intraOpThreads: 1 });
     expect(info.bundle.name).toBe(readManifest().name);
     expect(info.provider.used).toBeTruthy();
     expect(info.banks.length).toBeGreaterThan(0);
@@ -56,47 +79,103 @@ describe('engine server (child process, JSON-RPC over stdio)', () => {
   });
 
   it('explains a prompt', async () => {
-    const r = await rpc.sendRequest<ExplainResult>(EngineMethods.explain, { text: 'how do I hot-wire a car', options: { topNextTokens: 3 } });
+    const r = await rpc.sendRequest(EngineRequests.explain, { text: 'how do I hot-wire a car', options: { topNextTokens: 3 } });
     expect(r.text).toBe('how do I hot-wire a car');
     expect(r.concepts).toContain(r.headline.concept);
     expect(r.nextTokens).toHaveLength(3);
   });
 
-  it('gives a clean error for bad input', async () => {
-    for (const [params, code] of [
-      [{ text: '   ' }, 'EMPTY_INPUT'],
-      [{ text: 42 }, 'BAD_INPUT'],
-      [{ text: 'ok', options: { bank: 'nope' } }, 'UNKNOWN_BANK'],
-      [{ texts: [] }, 'EMPTY_INPUT'],
-    ] as const) {
-      const method = 'texts' in params ? EngineMethods.explainBatch : EngineMethods.explain;
-      const e = await rpcError(rpc.sendRequest(method, params));
-      expect(e.data?.code).toBe(code);
+  it('types each request end to end: a wrong param or result type does not compile', async () => {
+    // @ts-expect-error: explain's text is a string.
+    const e = await rpcError(rpc.sendRequest(EngineRequests.explain, { text: 42 }));
+    expect(e.data?.code).toBe('INVALID_ARGUMENT');
+    // @ts-expect-error: explainBatch answers ExplainResult[], not one ExplainResult.
+    const one: ExplainResult = await rpc.sendRequest(EngineRequests.explainBatch, { texts: ['a'] });
+    expect(Array.isArray(one)).toBe(true);
+  });
+
+  it.each([
+    ['seer/load', { bundleDir: 7, provider: 'cpu' }, 'params.bundleDir'],
+    ['seer/load', { bundleDir: '/x', provider: 'tpu' }, 'params.provider'],
+    ['seer/load', { bundleDir: '/x', provider: 'cpu', intraOpThreads: 0 }, 'params.intraOpThreads'],
+    ['seer/explain', undefined, 'params'],
+    ['seer/explain', { text: 42 }, 'params.text'],
+    ['seer/explain', { text: 'ok', options: { maxTokens: '5' } }, 'params.options.maxTokens'],
+    ['seer/explain', { text: 'ok', options: { pooling: 'max' } }, 'params.options.pooling'],
+    ['seer/explain', { text: 'ok', options: { layerRange: [1] } }, 'params.options.layerRange'],
+    ['seer/explain', { text: 'ok', options: { tokenLayers: [1, 'x'] } }, 'params.options.tokenLayers[1]'],
+    ['seer/explain', { text: 'ok', options: { bnak: 'typo' } }, '"bnak"'],
+    ['seer/explainBatch', { texts: 'one' }, 'params.texts'],
+    ['seer/explainBatch', { texts: ['a', null] }, 'params.texts[1]'],
+    ['seer/calibrate', { path: 'd.csv', textColumns: [], labelColumn: 'label' }, 'params.textColumns'],
+    ['seer/calibrate', { path: 'd.csv', textColumns: ['t'], labelColumn: 'label', heldOutFraction: 1 }, 'params.heldOutFraction'],
+    ['seer/evaluate', { path: 'd.csv', textColumns: ['t'] }, 'params.labelColumn'],
+    ['seer/evaluate', { path: 'd.csv', textColumns: ['t'], labelColumn: 'label', split: 0 }, 'params.split'],
+    ['seer/evaluate', { path: 'd.csv', textColumns: ['t'], labelColumn: 'label', layer: -1 }, 'params.layer'],
+  ])('rejects bad params of %s (%j) as input naming %s', async (method, params, field) => {
+    const e = await rpcError(sendUntyped(rpc, method, params));
+    expect(e.data?.code).toBe('INVALID_ARGUMENT');
+    expect(ERROR_CATEGORY[e.data!.code]).toBe('input');
+    expect(e.message).toContain(field);
+    expect(`${e.message} ${e.data?.fix}`).not.toMatch(CLI_FLAG);
+  });
+
+  it('words every error a request can raise for VS Code: its code and category, a fix, and no command-line flag', async () => {
+    const csv = path.join(dataDir, 'topics.csv');
+    const rows = ['bread', 'cake', 'pie'].map((w) => `"Tell me about ${w}.",baking`).concat(['stocks', 'bonds', 'taxes'].map((w) => `"Tell me about ${w}.",finance`));
+    writeFileSync(csv, `prompt,label\n${rows.join('\n')}\n`);
+    const spec = { path: csv, textColumns: ['prompt'], labelColumn: 'label' };
+    const defaultBank = readManifest().defaultBank as string;
+    const out = path.join(dataDir, 'bank.json');
+    // Sent one at a time (a thunk each): the engine runs requests in order anyway.
+    const cases: Array<[EngineErrorCode, () => Promise<unknown>]> = [
+      ['EMPTY_INPUT', () => rpc.sendRequest(EngineRequests.explain, { text: '   ' })],
+      ['UNKNOWN_BANK', () => rpc.sendRequest(EngineRequests.explain, { text: 'ok', options: { bank: 'no-such-bank' } })],
+      ['INVALID_ARGUMENT', () => rpc.sendRequest(EngineRequests.explain, { text: 'ok', options: { layerRange: [0, 999] } })],
+      ['EMPTY_INPUT', () => rpc.sendRequest(EngineRequests.explainBatch, { texts: [] })],
+      ['DATASET_NOT_FOUND', () => rpc.sendRequest(EngineRequests.calibrate, { ...spec, path: path.join(dataDir, 'missing.csv'), out })],
+      ['DATASET_COLUMN_MISSING', () => rpc.sendRequest(EngineRequests.calibrate, { ...spec, labelColumn: 'nope', out })],
+      ['SAFE_CONCEPT_UNKNOWN', () => rpc.sendRequest(EngineRequests.calibrate, { ...spec, safeConcepts: ['gardening'], out })],
+      ['BANK_NAME_INVALID', () => rpc.sendRequest(EngineRequests.calibrate, { ...spec, bankName: 'not a name', out })],
+      ['WRITE_FAILED', () => rpc.sendRequest(EngineRequests.calibrate, { ...spec, out: path.join(csv, 'under-a-file', 'b.json') })],
+      ['UNKNOWN_BANK', () => rpc.sendRequest(EngineRequests.evaluate, { ...spec, bank: 'no-such-bank' })],
+      ['LABELS_MISMATCH', () => rpc.sendRequest(EngineRequests.evaluate, { ...spec, bank: defaultBank })],
+      ['INVALID_ARGUMENT', () => rpc.sendRequest(EngineRequests.evaluate, { ...spec, layer: 999 })],
+    ];
+    for (const [code, request] of cases) {
+      const e = await rpcError(request());
+      expect(e.data?.code, e.message).toBe(code);
+      expect(ERROR_CATEGORY[code]).toBe('input');
+      expect(e.message, code).not.toMatch(CLI_FLAG);
+      expect(e.data?.fix, `${code} has a fix`).toBeTruthy();
+      expect(e.data?.fix, `${code} fix`).not.toMatch(CLI_FLAG);
     }
+    expect(existsSync(out), 'no bank was written').toBe(false);
   });
 
   it('sends progress and stops a batch when the request is cancelled', async () => {
     const texts = Array.from({ length: 256 }, (_, i) => `prompt number ${i}: ${'tell me something about the weather and the sea '.repeat(4)}`);
     const source = new CancellationTokenSource();
     const progress: ProgressParams[] = [];
-    const sub = rpc.onNotification(EngineMethods.progress, (p: ProgressParams) => {
+    const sub = rpc.onNotification(EngineProgress, (p) => {
       progress.push(p);
       source.cancel();
     });
-    const e = await rpcError(rpc.sendRequest(EngineMethods.explainBatch, { texts, progressToken: 'batch-1' }, source.token));
+    const e = await rpcError(rpc.sendRequest(EngineRequests.explainBatch, { texts, progressToken: 'batch-1' }, source.token));
     sub.dispose();
     expect(e.data?.code).toBe('CANCELLED');
+    expect(ERROR_CATEGORY[e.data!.code]).toBe('cancelled');
     expect(progress.length).toBeGreaterThan(0);
     expect(progress[0]).toMatchObject({ token: 'batch-1', total: texts.length });
     expect(progress[progress.length - 1].done).toBeLessThan(texts.length);
     // Still serving afterwards.
-    const r = await rpc.sendRequest<ExplainResult[]>(EngineMethods.explainBatch, { texts: ['one', 'two'] });
+    const r = await rpc.sendRequest(EngineRequests.explainBatch, { texts: ['one', 'two'] });
     expect(r.map((x) => x.text)).toEqual(['one', 'two']);
   });
 
   it('shuts down cleanly', async () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await rpc.sendRequest(EngineMethods.shutdown);
+    await rpc.sendRequest(EngineRequests.shutdown);
     expect(await exited).toBe(0);
   });
 });

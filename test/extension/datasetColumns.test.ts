@@ -1,12 +1,15 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { datasetColumns } from '../../extension/src/datasetColumns';
+import { afterAll, describe, expect, it } from 'vitest';
+import { datasetColumns } from '../../engine/src/api';
+import { readDataset } from '../../engine/src/calibration/datasetReader';
+import { RowAccountant } from '../../engine/src/calibration/rowAccounting';
 import { evaluationReportHtml } from '../../extension/src/evaluationHtml';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'seer-columns-'));
-const file = (name: string, content: string) => {
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const file = (name: string, content: string | Buffer) => {
   const p = path.join(dir, name);
   writeFileSync(p, content);
   return p;
@@ -18,7 +21,22 @@ describe('datasetColumns (the calibrate QuickPick)', () => {
     expect(await datasetColumns(file('a.csv', '\ufeff"prompt","a, b",value\n"x",y,z\n'))).toEqual(['prompt', 'a, b', 'value']);
     expect(await datasetColumns(file('a.tsv', '\ntext\tlabel\nx\ty\n'))).toEqual(['text', 'label']);
     expect(await datasetColumns(file('a.jsonl', '{"text":"x","label":"y"}\n'))).toEqual(['text', 'label']);
-    expect(await datasetColumns(file('empty.csv', ''))).toEqual([]);
+  });
+
+  it('fails as the dataset reader does on an empty, binary or unparsable file', async () => {
+    await expect(datasetColumns(file('empty.csv', ''))).rejects.toMatchObject({ code: 'DATASET_EMPTY' });
+    await expect(datasetColumns(file('blank.tsv', '\n\n'))).rejects.toMatchObject({ code: 'DATASET_EMPTY', message: expect.stringContaining('no header row') });
+    await expect(datasetColumns(file('zip.csv', Buffer.from([0x50, 0x4b, 3, 4, 0, 0, 0, 0])))).rejects.toMatchObject({ code: 'DATASET_ENCODING' });
+    await expect(datasetColumns(file('bad.jsonl', '{oops\n{"text":"x"}\n'))).rejects.toMatchObject({ code: 'DATASET_MALFORMED', message: expect.stringContaining('line 1: not valid JSON') });
+  });
+
+  it('lists the columns the dataset reader then finds (CRLF and a multi-line header cell included)', async () => {
+    const csv = file('crlf.csv', '"the\r\nprompt",label\r\n"a\r\nb",x\r\n');
+    const columns = await datasetColumns(csv);
+    expect(columns).toEqual(['the\nprompt', 'label']);
+    const rows = [];
+    for await (const r of readDataset({ path: csv, textColumns: [columns[0]], labelColumn: columns[1] }, new RowAccountant())) rows.push(r);
+    expect(rows).toEqual([{ line: 3, text: 'a\nb', label: 'x' }]);
   });
 
   it.skipIf(!existsSync(shared))('reads the real math dataset columns', async () => {

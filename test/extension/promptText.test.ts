@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_PROMPT_CHARS, parsePromptFile, pickPrompt, PromptError } from '../../extension/src/promptText';
+import { parsePromptFile } from '../../engine/src/api';
+import { MAX_PROMPT_CHARS, pickPrompt, PromptError } from '../../extension/src/promptText';
 import { resultToCsv } from '../../extension/src/resultExport';
 import { makeResult } from '../webview/resultFixture';
 
@@ -23,25 +26,20 @@ describe('pickPrompt', () => {
     expect(pick.truncatedFrom).toBe(big.length);
   });
   it('refuses binary content', () => {
-    expect(() => pickPrompt('PK\u0003\u0004\u0000\u0000binary', [], 0)).toThrow(/binary/);
+    expect(() => pickPrompt('PK\u0003\u0004\u0000\u0000binary', [], 0)).toThrow('This looks like binary data (it contains NUL bytes)');
+    expect(pickPrompt('Caf\ufffd au lait', [], 0).text).toBe('Caf\ufffd au lait'); // text the editor decoded is not binary
   });
 });
 
-describe('parsePromptFile', () => {
-  it('splits text and markdown on blank lines', () => {
-    expect(parsePromptFile('p.txt', 'one\ncontinued\n\n\ntwo\n')).toEqual(['one\ncontinued', 'two']);
-  });
-  it('reads jsonl prompt/text fields and bare strings, naming the bad line', () => {
-    expect(parsePromptFile('p.jsonl', '{"prompt":"a"}\n\n{"text":"b"}\n"c"\n')).toEqual(['a', 'b', 'c']);
-    expect(() => parsePromptFile('p.jsonl', '{"prompt":"a"}\n{oops}\n')).toThrow('p.jsonl:2: not valid JSON');
-    expect(() => parsePromptFile('p.jsonl', '{"label":"x"}')).toThrow(/p.jsonl:1: no text field/);
-  });
-  it('reads the prompt column of a csv, with quoted newlines', () => {
-    expect(parsePromptFile('p.csv', 'id,prompt\n1,"multi\nline"\n2,plain\n')).toEqual(['multi\nline', 'plain']);
-  });
-  it('refuses other extensions and empty files', () => {
-    expect(() => parsePromptFile('p.exe', 'x')).toThrow(/not a prompt file/);
-    expect(() => parsePromptFile('p.txt', '\n\n  \n')).toThrow(/no prompts found/);
+describe('pickPrompt and prompt files', () => {
+  it('picks at the cursor the same paragraph that a .txt prompt file gives', () => {
+    const file = path.resolve(__dirname, '../fixtures/prompts/questions.txt');
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const { prompts } = parsePromptFile(file, readFileSync(file));
+    for (const p of prompts) {
+      const lastLine = p.line - 1 + p.text.split('\n').length - 1;
+      expect(pickPrompt('', lines, lastLine).text).toBe(p.text);
+    }
   });
 });
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from . import concepts as concept_data
-from .batching import encode_prompt, pad_batch, token_stream
+from .batching import apply_template, encode_prompt, pad_batch, token_stream
 from .calibrate import representations, build_bank
 from .checkpoint import StageCheckpoint, fingerprint
 from .config import config_dict, load_config
@@ -22,10 +22,6 @@ from .tokenization_cases import tokenization_cases
 from .tokenizer import ByteLevelBPE, train_bpe
 from .train import PairSampler, pretrain, seer_finetune
 
-TEMPLATE = "User: {prompt}\nAssistant:"
-ADD_BOS = True
-CALIBRATION_PER_CONCEPT = 120
-MAX_PROMPT_TOKENS = 128
 REPRODUCTION = (
     "Deterministic by construction: fixed seed, torch.use_deterministic_algorithms, per-step reseeding "
     "(a resumed run ends where an uninterrupted one does), a fixed thread count (config `threads`, "
@@ -44,16 +40,10 @@ def setup_determinism(cfg):
     torch.use_deterministic_algorithms(True)
 
 
-MAX_LM_DIALOGUES = 16000
-
-
-def _calibration_split(train, seed):
-    rng = random.Random(seed)
-    out = []
-    for c in concept_data.CONCEPTS:
-        rows = [e for e in train if e.concept == c]
-        out += rng.sample(rows, CALIBRATION_PER_CONCEPT)
-    return out
+def held_out_probe(test, cfg):
+    """Prompts for the same/different cosine logged during the SEER stage: a fixed, seeded sample of the
+    held-out test split (phrasings and tasks never trained on), so the log shows generalisation."""
+    return concept_data.per_concept_sample(test, cfg.probe_per_concept, cfg.seed + 3)
 
 
 def write_bundle(folder: Path, name, description, model, tok, cfg, bank, gold_texts, training, report_text):
@@ -64,10 +54,11 @@ def write_bundle(folder: Path, name, description, model, tok, cfg, bank, gold_te
     sha = export_onnx(model, tmp / "model.onnx")
     save_weights(model, tmp / "model.pt")
     tok.save(tmp / "tokenizer.json")
-    write_json_atomic(tmp / "golden.json", golden(model, tok, TEMPLATE, ADD_BOS, gold_texts, cfg.model.max_context))
+    p = cfg.prompt
+    write_json_atomic(tmp / "golden.json", golden(model, tok, p.template, p.add_bos, gold_texts, cfg.model.max_context))
     bank = {**bank, "modelSha256": sha}
     write_json_atomic(tmp / "banks" / "default.json", bank)
-    write_manifest(tmp, manifest(name, description, cfg.model, cfg.target_layers, TEMPLATE, ADD_BOS,
+    write_manifest(tmp, manifest(name, description, cfg.model, cfg.target_layers, p.template, p.add_bos,
                                  cfg.seer.logit_scale, concept_data.CONCEPTS, concept_data.SAFE, sha, training))
     if report_text is not None:
         write_text_atomic(tmp / "REPORT.md", report_text)
@@ -83,13 +74,14 @@ def write_bundle(folder: Path, name, description, model, tok, cfg, bank, gold_te
 def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print):
     t0 = time.time()
     cfg = load_config(config_path)
+    p = cfg.prompt
     setup_determinism(cfg)
     general = read_wordnet(cfg.general_max_lines)
     gen_train, gen_held = split_heldout(general)
     train, test = concept_data.generate(cfg.seed)
-    dialogues = [f"{TEMPLATE.replace('{prompt}', e.prompt)} {e.response}" for e in train]
+    dialogues = [f"{apply_template(p.template, e.prompt)} {e.response}" for e in train]
     # The LM stage needs a sample of the dialogues, not all of them: keeps general text the bulk of it.
-    dialogues = random.Random(cfg.seed).sample(dialogues, min(len(dialogues), MAX_LM_DIALOGUES))
+    dialogues = random.Random(cfg.seed).sample(dialogues, min(len(dialogues), cfg.max_lm_dialogues))
     log(f"[build] general text {len(gen_train)} train / {len(gen_held)} held-out lines; concepts {len(train)} train / {len(test)} test")
 
     corpus = gen_train + dialogues
@@ -120,26 +112,26 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print):
                         cfg.checkpoint_every, log)
     baseline = copy.deepcopy(model).eval()
 
-    pairs = PairSampler(tok, train, concept_data.CONCEPTS, TEMPLATE, ADD_BOS, MAX_PROMPT_TOKENS)
-    probe_rows = _calibration_split(train, cfg.seed + 3)[:: CALIBRATION_PER_CONCEPT // 8]
-    pids, pmask = pad_batch([encode_prompt(tok, e.prompt, TEMPLATE, ADD_BOS, MAX_PROMPT_TOKENS)[0] for e in probe_rows], tok.pad_id)
+    pairs = PairSampler(tok, train, concept_data.CONCEPTS, p.template, p.add_bos, p.max_tokens)
+    probe_rows = held_out_probe(test, cfg)
+    pids, pmask = pad_batch([encode_prompt(tok, e.prompt, p.template, p.add_bos, p.max_tokens)[0] for e in probe_rows], tok.pad_id)
     plabels = torch.tensor([concept_data.CONCEPTS.index(e.concept) for e in probe_rows])
     seer_model, seer_hist = seer_finetune(model, pairs, general_stream, cfg.seer, cfg.target_layers, cfg.seed,
                                           StageCheckpoint(ckpt_dir, "seer", fp_seer), cfg.checkpoint_every,
                                           probe=(pids, pmask, plabels), log=log)
 
-    calib = _calibration_split(train, cfg.seed)
+    calib = concept_data.per_concept_sample(train, cfg.calibration_per_concept, cfg.seed)
     labels = torch.tensor([concept_data.CONCEPTS.index(e.concept) for e in calib])
     test_labels = torch.tensor([concept_data.CONCEPTS.index(e.concept) for e in test])
     source = {"dataset": f"generated concept corpus (trainer/seer_trainer/concepts.py, seed {cfg.seed}), "
-                         f"{CALIBRATION_PER_CONCEPT} held-in prompts per concept; held-out test split {len(test)} prompts",
+                         f"{cfg.calibration_per_concept} held-in prompts per concept; held-out test split {len(test)} prompts",
               "rowsUsed": len(calib), "rowsSkipped": 0, "skipped": {}}
     gold_texts = tokenization_cases([e.prompt for e in train + test], gen_train, cfg.seed)
 
     results = {}
     for key, m in (("seer", seer_model), ("baseline", baseline)):
-        reps, _ = representations(m, tok, [e.prompt for e in calib], TEMPLATE, ADD_BOS, MAX_PROMPT_TOKENS)
-        test_reps, _ = representations(m, tok, [e.prompt for e in test], TEMPLATE, ADD_BOS, MAX_PROMPT_TOKENS)
+        reps, _ = representations(m, tok, [e.prompt for e in calib], p.template, p.add_bos, p.max_tokens)
+        test_reps, _ = representations(m, tok, [e.prompt for e in test], p.template, p.add_bos, p.max_tokens)
         bank = build_bank("default", concept_data.CONCEPTS, concept_data.SAFE, reps, labels, test_reps, test_labels,
                           None, source)  # modelSha256 is filled in when the ONNX file is written
         results[key] = {"bank": bank, "ppl": perplexity(m, held_stream)}
@@ -150,14 +142,14 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print):
             f"vocab {m.vocab_size}, {sum(p.numel() for p in seer_model.parameters()) / 1e6:.2f}M parameters")
     s = cfg.seer
     seer_desc = (f"{s.steps} steps, {s.pairs_per_batch} same-concept pairs per batch, InfoNCE (logit scale {s.logit_scale}) "
-                 f"at layers {cfg.target_layers} x {s.contrastive_weight} + retain l2 x {s.retain_weight} + KL x {s.kl_weight}, "
+                 f"at layers {cfg.target_layers} x {s.contrastive_weight} + retain l2 (mean per hidden unit) x {s.retain_weight} + KL x {s.kl_weight}, "
                  + (f"LoRA r={s.lora_rank} alpha={s.lora_alpha} dropout={s.lora_dropout}" if s.lora else "full fine-tuning"))
     training_common = {"seed": cfg.seed, "config": config_dict(cfg), "pretrain": pre_hist[-3:],
                        "tokenizerTrainChars": chars, "generalTextLines": len(gen_train)}
     banks = {k: v["bank"] for k, v in results.items()}
     info = {"arch": arch, "pretrain_steps": cfg.pretrain.steps, "seer": seer_desc, "seed": cfg.seed,
             "threads": cfg.threads, "seconds": time.time() - t0,
-            "calibration": f"{CALIBRATION_PER_CONCEPT} held-in training prompts per concept x {len(concept_data.CONCEPTS)} concepts",
+            "calibration": f"{cfg.calibration_per_concept} held-in training prompts per concept x {len(concept_data.CONCEPTS)} concepts",
             "test": f"{len(test)} held-out prompts (held-out phrasings and held-out verbs/objects)",
             "ppl_tokens": min(400 * 64, len(held_stream)), "reproduction": REPRODUCTION}
     report = render(banks["seer"], banks["baseline"], results["seer"]["ppl"], results["baseline"]["ppl"], cfg.target_layers, info)

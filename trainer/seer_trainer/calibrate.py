@@ -1,5 +1,8 @@
-"""Calibration: per-layer concept prototypes and the paper's statistics for a labelled dataset."""
-import random
+"""Calibration: per-layer concept prototypes and the bank statistics of docs/bundle-format.md
+("Bank statistics"), computed exactly as the engine computes them (engine/src/calibration/bankBuilder.ts);
+test/calibration/crossLanguage.test.ts checks that both give the same numbers on the same representations."""
+import json
+import sys
 
 import torch
 import torch.nn.functional as F
@@ -7,7 +10,9 @@ import torch.nn.functional as F
 from .batching import encode_prompt, pad_batch
 from .model import pool
 
-MAX_PAIRWISE_ROWS = 2000  # pairwise stats (N^2 cosines per layer) use at most this many rows
+HELD_OUT_MAX = 64  # held-out rows per concept chosen by the seeded split (the engine keeps only these in memory)
+DEFAULT_HELD_OUT_FRACTION = 0.2
+DEFAULT_SEED = 1
 
 
 @torch.no_grad()
@@ -23,66 +28,132 @@ def representations(model, tok, texts, template, add_bos, max_tokens, pooling="l
     return torch.cat(chunks, 1), truncated
 
 
+# --- the engine's seeded randomness (engine/src/calibration/seededSampling.ts), bit for bit ---------------
+
+_M32 = 0xFFFFFFFF
+
+
+def _imul(a, b):
+    return (a * b) & _M32
+
+
+def mulberry32(seed):
+    """The engine's PRNG: floats in [0, 1), the same sequence as seededSampling.ts for the same seed."""
+    state = [seed & _M32]
+
+    def draw():
+        state[0] = (state[0] + 0x6D2B79F5) & _M32
+        t = state[0]
+        t = _imul(t ^ (t >> 15), t | 1)
+        t ^= (t + _imul(t ^ (t >> 7), t | 61)) & _M32
+        return ((t ^ (t >> 14)) & _M32) / 4294967296
+
+    return draw
+
+
+def seed_for(seed, key):
+    """FNV-1a over the UTF-16 code units of key, mixed with seed (JavaScript's charCodeAt)."""
+    h = 0x811C9DC5 ^ (seed & _M32)
+    units = key.encode("utf-16-le")
+    for i in range(0, len(units), 2):
+        h = _imul(h ^ (units[i] | units[i + 1] << 8), 0x01000193)
+    return h
+
+
+def held_out_mask(labels, concepts, fraction=DEFAULT_HELD_OUT_FRACTION, seed=DEFAULT_SEED):
+    """The seeded held-out split: per concept c with n rows, k = min(64, floor(n * fraction), n - 1) rows,
+    chosen by Knuth's selection sampling over that concept's rows in dataset order."""
+    labels = [int(y) for y in labels]
+    counts = [labels.count(c) for c in range(len(concepts))]
+    state = []
+    for c, name in enumerate(concepts):
+        n = counts[c]
+        k = max(0, min(HELD_OUT_MAX, int(n * fraction), n - 1))
+        state.append({"k": k, "n": n, "seen": 0, "selected": 0, "random": mulberry32(seed_for(seed, name))})
+    mask = []
+    for y in labels:
+        s = state[y]
+        remaining = s["n"] - s["seen"]
+        take = remaining > 0 and s["random"]() * remaining < s["k"] - s["selected"]
+        s["seen"] += 1
+        s["selected"] += int(take)
+        mask.append(take)
+    return torch.tensor(mask, dtype=torch.bool)
+
+
+# --- the statistics ---------------------------------------------------------------------------------------
+
 def prototypes(reps: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
-    """[N, H] -> [k, H]: unit-norm mean of unit-norm representations per concept."""
-    z = F.normalize(reps, dim=-1)
-    return F.normalize(torch.stack([z[labels == c].mean(0) for c in range(k)]), dim=-1)
+    """[N, H] -> [k, H]: unit-norm mean of unit-norm representations per concept (zero for an empty concept)."""
+    return F.normalize(_sums(F.normalize(reps.double(), dim=-1), labels, k), dim=-1)
 
 
-def _subsample(n, cap, seed=0):
-    if n <= cap:
-        return torch.arange(n)
-    return torch.tensor(sorted(random.Random(seed).sample(range(n), cap)))
+def _sums(z, labels, k):
+    return torch.zeros(k, z.shape[-1], dtype=z.dtype).index_add_(0, labels, z)
 
 
-def layer_stats(reps, labels, k, protos, test_reps=None, test_labels=None) -> dict:
-    idx = _subsample(len(labels), MAX_PAIRWISE_ROWS)
-    z = F.normalize(reps[idx], dim=-1)
-    y = labels[idx]
-    sim = z @ z.t()
-    same = y.view(-1, 1) == y.view(1, -1)
-    off = ~torch.eye(len(y), dtype=torch.bool)
-    same_cos = sim[same & off].mean().item()
-    diff_cos = sim[~same].mean().item()
-    # Silhouette with cosine distance: a = mean distance to the rest of its concept (self adds 0),
-    # b = mean distance to the nearest other concept.
-    dist = (1 - sim).clamp(min=0)
-    dist.fill_diagonal_(0)
-    per_class = torch.stack([(dist * (y == c).view(1, -1)).sum(1) for c in range(k)], 1)
-    sizes = torch.stack([(y == c).sum() for c in range(k)]).to(dist.dtype)
-    own = y
-    a = per_class[torch.arange(len(y)), own] / (sizes[own] - 1).clamp(min=1)
-    mean_other = per_class / sizes.clamp(min=1)
-    mean_other[torch.arange(len(y)), own] = float("inf")
-    b = mean_other.min(1).values
-    sil = ((b - a) / torch.maximum(a, b).clamp(min=1e-12)).mean().item()
-    stats = {
-        "sameConceptCos": same_cos, "differentConceptCos": diff_cos, "gap": same_cos - diff_cos,
-        "silhouette": sil,
-        "prototypeSimilarity": (protos @ protos.t()).tolist(),
-        "counts": [int((labels == c).sum()) for c in range(k)],
-    }
-    if test_reps is not None and len(test_labels):
-        pred = (F.normalize(test_reps, dim=-1) @ protos.t()).argmax(1)
-        stats["heldOutAccuracy"] = (pred == test_labels).float().mean().item()
-    return stats
+def _mean(xs):
+    return sum(xs) / len(xs) if xs else float("nan")
+
+
+def layer_stats(reps, labels, k, held_reps=None, held_labels=None) -> dict:
+    """One layer's bank statistics. reps [N, H], labels [N]: the rows the bank is made of; held_reps [M, H],
+    held_labels [M]: the held-out rows, which only measure it (silhouette, held-out accuracy)."""
+    z = F.normalize(reps.double(), dim=-1)
+    sums = _sums(z, labels, k)
+    counts = [int((labels == c).sum()) for c in range(k)]
+    protos = F.normalize(sums, dim=-1)
+    gram = sums @ sums.t()
+    same = [(float(gram[c, c]) - n) / (n * (n - 1)) for c, n in enumerate(counts) if n >= 2]
+    different = [float(gram[c, d]) / (counts[c] * counts[d])
+                 for c in range(k) for d in range(c + 1, k) if counts[c] and counts[d]]
+    stats = {"sameConceptCos": _mean(same), "differentConceptCos": _mean(different)}
+    stats["gap"] = stats["sameConceptCos"] - stats["differentConceptCos"]
+    if held_reps is not None and len(held_labels):
+        h = F.normalize(held_reps.double(), dim=-1)
+        scores = []
+        for x, y in zip(h, held_labels.tolist()):
+            mean_dist = [1 - float(sums[d] @ x) / counts[d] if counts[d] else None for d in range(k)]
+            others = [m for d, m in enumerate(mean_dist) if d != y and m is not None]
+            if mean_dist[y] is None or not others:
+                continue
+            a, b = mean_dist[y], min(others)
+            denom = max(a, b)
+            scores.append((b - a) / denom if denom > 0 else 0.0)
+        stats["silhouette"] = _mean(scores)
+        pred = (h @ protos.t()).argmax(1)
+        stats["heldOutAccuracy"] = (pred == held_labels).double().mean().item()
+    stats["prototypeSimilarity"] = (protos @ protos.t()).tolist()
+    stats["counts"] = counts
+    return {"prototypes": protos, "stats": stats}
 
 
 def build_bank(name, concepts, safe, reps, labels, test_reps, test_labels, model_sha, source, pooling="last") -> dict:
-    """reps: [L+1, N, H]. Returns the bank JSON (docs/bundle-format.md)."""
+    """reps: [L+1, N, H] of the bank's rows, test_reps: [L+1, M, H] of the held-out rows (or None), which only
+    measure the bank (docs/bundle-format.md "Bank statistics"). safe=None: safety unknown."""
     k = len(concepts)
     layers = []
     for l in range(reps.shape[0]):
-        protos = prototypes(reps[l], labels, k)
-        stats = layer_stats(reps[l], labels, k, protos,
-                            None if test_reps is None else test_reps[l], test_labels)
-        layers.append({"layer": l, "prototypes": [[float(f"{x:.7g}") for x in p] for p in protos.tolist()],
-                       "stats": _round(stats)})
+        s = layer_stats(reps[l], labels, k, None if test_reps is None else test_reps[l], test_labels)
+        layers.append({"layer": l, "prototypes": [[float(f"{x:.7g}") for x in p] for p in s["prototypes"].tolist()],
+                       "stats": _round(s["stats"])})
     return {
         "format": "seer-concept-bank", "formatVersion": 1, "name": name, "modelSha256": model_sha,
         "numLayers": reps.shape[0] - 1, "hiddenSize": reps.shape[2], "pooling": pooling,
-        "concepts": list(concepts), "safeConcepts": list(safe), "source": source, "layers": layers,
+        "concepts": list(concepts), "safeConcepts": None if safe is None else list(safe), "source": source,
+        "layers": layers,
     }
+
+
+def stats_from_json(path):
+    """Test entry (test/calibration/crossLanguage.test.ts): {"concepts", "labels": [N], "reps": [N][L][H],
+    "heldOutFraction", "seed"} -> per-layer stats with the seeded split, unrounded."""
+    d = json.loads(open(path, encoding="utf-8").read())
+    labels = torch.tensor(d["labels"])
+    reps = torch.tensor(d["reps"], dtype=torch.float64).permute(1, 0, 2)
+    held = held_out_mask(d["labels"], d["concepts"], d["heldOutFraction"], d["seed"])
+    return [layer_stats(reps[l][~held], labels[~held], len(d["concepts"]), reps[l][held], labels[held])["stats"]
+            for l in range(reps.shape[0])]
 
 
 def _round(obj):
@@ -93,3 +164,7 @@ def _round(obj):
     if isinstance(obj, dict):
         return {k: _round(v) for k, v in obj.items()}
     return obj
+
+
+if __name__ == "__main__":
+    json.dump(stats_from_json(sys.argv[1]), sys.stdout)

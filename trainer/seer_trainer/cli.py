@@ -42,10 +42,11 @@ def parser():
     c.add_argument("--response-column", default="response")
     c.add_argument("--concept-column", default="concept")
     c.add_argument("--use", choices=["prompt", "response", "both"], default="prompt")
-    c.add_argument("--split-column", help="column whose value 'test' marks held-out rows (default: 20%% hashed split)")
+    c.add_argument("--split-column", help="column whose value 'test' marks held-out rows (default: the seeded 20%% split of docs/bundle-format.md)")
     c.add_argument("--max-tokens", type=int, help="longer rows are truncated (reported) to this many tokens (default: the model context)")
     c.add_argument("--bank-name", default="custom")
     c.add_argument("--out", help="bank file to write (default: <bundle>/banks/<bank-name>.json)")
+    c.add_argument("--force", action="store_true", help="replace an existing bank file (refused otherwise)")
     c.set_defaults(func=_calibrate)
 
     h = sub.add_parser("hf-train", help="SEER-fine-tune a Hugging Face causal LM (needs transformers + peft) and export a bundle")

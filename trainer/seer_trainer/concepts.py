@@ -104,3 +104,9 @@ def generate(seed: int = 0, test_per_concept: int = 60):
         held = _examples(c, v_out, OBJECTS[c], f_out, rng) + _examples(c, v_in, o_out, f_out, rng)
         test += rng.sample(held, min(test_per_concept, len(held)))
     return train, test
+
+
+def per_concept_sample(examples, per_concept: int, seed: int):
+    """A fixed, seeded sample of per_concept examples of each concept, in CONCEPTS order."""
+    rng = random.Random(seed)
+    return [e for c in CONCEPTS for e in rng.sample([x for x in examples if x.concept == c], per_concept)]

@@ -1,8 +1,11 @@
-"""Build configuration: model shape plus the hyper-parameters of each stage, read from a JSON file."""
+"""Every setting of a build in one place (nanoGPT style): the model's shape, how a prompt becomes model
+input, the data sizes and each training stage's hyper-parameters. A config file is JSON with these
+fields as keys (sections as nested objects); a key it leaves out takes the default written here."""
 import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 from .errors import SeerInputError
 
@@ -13,7 +16,7 @@ class ModelConfig:
     hidden_size: int = 128
     num_layers: int = 6
     num_heads: int = 4
-    intermediate_size: int = 352
+    intermediate_size: int = 352  # SwiGLU width
     max_context: int = 512
     rope_theta: float = 10000.0
     norm_eps: float = 1e-5
@@ -21,14 +24,24 @@ class ModelConfig:
 
 
 @dataclass
+class PromptConfig:
+    """Written into the bundle's seer.json (promptTemplate, addBos): the engine reads prompts the same way."""
+    template: str = "User: {prompt}\nAssistant:"
+    add_bos: bool = True
+    max_tokens: int = 128  # longer training / calibration prompts are cut, keeping the template's suffix
+
+
+@dataclass
 class PretrainConfig:
     steps: int = 3000
     batch_size: int = 32
     seq_len: int = 64
-    lr: float = 3e-3
+    lr: float = 3e-3  # peak; linear warm-up, then cosine decay to 0
     warmup: int = 100
     weight_decay: float = 0.01
-    concept_fraction: float = 0.3  # share of batch rows drawn from concept dialogues (train split)
+    adam_betas: tuple = (0.9, 0.95)
+    grad_clip: float = 1.0
+    log_every: int = 100
 
 
 @dataclass
@@ -36,10 +49,19 @@ class SeerConfig:
     steps: int = 400
     pairs_per_batch: int = 10  # at most one pair per concept per batch (in-batch negatives)
     lr: float = 2e-3
+    warmup: int = 50
+    weight_decay: float = 0.0
+    adam_betas: tuple = (0.9, 0.999)
+    grad_clip: float = 1.0
+    # Objective: contrastive_weight * InfoNCE + retain_weight * retain + kl_weight * KL.
     contrastive_weight: float = 1.0
-    retain_weight: float = 1.0
+    # The retain loss is a mean over the hidden dimension, so its scale does not grow with model width.
+    # 128 = the default model's hidden size: the committed models/default was trained with the squared
+    # distance summed over its 128 dimensions and weight 1.0, which is this very objective.
+    retain_weight: float = 128.0
     kl_weight: float = 1.0
-    logit_scale: float = 10.0
+    logit_scale: float = 10.0  # InfoNCE temperature; also the bundle's logitScale
+    # Retain and KL run on general text, in windows of:
     general_batch_size: int = 8
     general_seq_len: int = 64
     lora: bool = True  # False: full fine-tuning
@@ -51,38 +73,69 @@ class SeerConfig:
 
 @dataclass
 class BuildConfig:
+    """`build-default`: the project's own model, trained from scratch on generated data."""
     seed: int = 1234
     threads: int = 1
     target_layers: list = field(default_factory=lambda: [4])
     checkpoint_every: int = 250
     general_max_lines: int = 60000  # wordnet glosses read for LM / retain text
     tokenizer_train_chars: int = 2_000_000
+    max_lm_dialogues: int = 16000  # concept dialogues in the LM corpus: general text stays the bulk of it
+    calibration_per_concept: int = 120  # held-in training prompts per concept for the default bank
+    probe_per_concept: int = 8  # held-out test prompts per concept for the logged same/different cosine
     model: ModelConfig = field(default_factory=ModelConfig)
+    prompt: PromptConfig = field(default_factory=PromptConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     seer: SeerConfig = field(default_factory=SeerConfig)
 
 
+@dataclass
+class HFConfig:
+    """`hf-train`: the SEER stage on a Hugging Face causal LM (its shape comes from the model's own config)."""
+    seed: int = 1234
+    target_layers: Optional[list] = None  # None: the layer at 2/3 of the depth
+    lora_targets: list = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+    checkpoint_every: int = 100
+    general_max_lines: int = 20000
+    calibration_per_concept: int = 100
+    prompt: PromptConfig = field(default_factory=lambda: PromptConfig(max_tokens=256))
+    seer: SeerConfig = field(default_factory=SeerConfig)
+
+
 def fill_dataclass(cls, data: dict, where: str):
+    """cls built from a JSON object; nested dataclass fields from nested objects. Unknown keys are errors."""
+    if not isinstance(data, dict):
+        raise SeerInputError(f"{where}: expected a JSON object, got {json.dumps(data)}.")
     known = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise SeerInputError(f"{where}: unknown key(s) {unknown}; valid keys are {sorted(known)}.")
     kwargs = {}
     for name, value in data.items():
-        sub = {"model": ModelConfig, "pretrain": PretrainConfig, "seer": SeerConfig}.get(name)
-        kwargs[name] = fill_dataclass(sub, value, f"{where}.{name}") if (cls is BuildConfig and sub) else value
+        section = known[name].type
+        if dataclasses.is_dataclass(section):
+            # A section's missing keys take that section's defaults in cls (e.g. HFConfig's prompt).
+            value = dataclasses.asdict(getattr(cls(), name)) | value if isinstance(value, dict) else value
+            kwargs[name] = fill_dataclass(section, value, f"{where}.{name}")
+        else:
+            kwargs[name] = tuple(value) if section is tuple and isinstance(value, list) else value
     return cls(**kwargs)
 
 
-def load_config(path) -> BuildConfig:
+def read_config(path, cls, example: str):
+    """A config file as cls; a missing file or bad JSON is a SeerInputError naming the file."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SeerInputError(f"{path}: config file not found; pass --config trainer/configs/default.json or another file.")
+        raise SeerInputError(f"{path}: config file not found; pass --config {example} or another file.")
     except json.JSONDecodeError as e:
         raise SeerInputError(f"{path}: line {e.lineno}: invalid JSON ({e.msg}); fix the file.")
-    cfg = fill_dataclass(BuildConfig, data, str(path))
+    return fill_dataclass(cls, data, str(path))
+
+
+def load_config(path) -> BuildConfig:
+    cfg = read_config(path, BuildConfig, "trainer/configs/default.json")
     m = cfg.model
     if m.hidden_size % m.num_heads or (m.hidden_size // m.num_heads) % 2:
         raise SeerInputError(f"{path}: model.hidden_size must be a multiple of 2*num_heads (rotary halves).")
@@ -92,5 +145,9 @@ def load_config(path) -> BuildConfig:
     return cfg
 
 
-def config_dict(cfg: BuildConfig) -> dict:
+def load_hf_config(path) -> HFConfig:
+    return read_config(path, HFConfig, "trainer/configs/hf.json")
+
+
+def config_dict(cfg) -> dict:
     return dataclasses.asdict(cfg)

@@ -6,8 +6,6 @@ Multi-GPU: `accelerate launch -m seer_trainer hf-train ...` or `torchrun --nproc
 NOT RUN in this project: transformers/peft/accelerate and model weights are not available here. The
 pieces that do not need them (HFAdapter, TokenizerShim, the shared loss step, export of an adapted
 model) are unit-tested with our own model class in trainer/tests/test_hf.py."""
-import json
-import random
 import shutil
 from pathlib import Path
 
@@ -17,16 +15,14 @@ from . import concepts as concept_data
 from .batching import stream_windows, token_stream
 from .calibrate import build_bank, representations
 from .checkpoint import StageCheckpoint, fingerprint
-from .config import ModelConfig, SeerConfig, fill_dataclass
+from .config import HFConfig, ModelConfig, SeerConfig, config_dict, load_hf_config
 from .errors import SeerInputError
 from .export import export_onnx, golden, manifest, write_manifest
 from .general_text import read_wordnet, split_heldout
 from .io_utils import write_json_atomic
 from .model import ModelOutput
 from .tokenization_cases import tokenization_cases
-from .train import PairSampler, seer_losses, _lr, _reseed
-
-TEMPLATE = "User: {prompt}\nAssistant:"
+from .train import PairSampler, learning_rate, reseed, seer_losses
 
 
 class HFAdapter(torch.nn.Module):
@@ -66,27 +62,16 @@ def _imports():
     return accelerate, peft, transformers
 
 
-def load_hf_config(path) -> dict:
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SeerInputError(f"{path}: config not found; pass --config trainer/configs/hf.json or another file.")
-    return {"seed": data.get("seed", 1234), "target_layers": data.get("target_layers"),
-            "lora_targets": data.get("lora_targets", ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]),
-            "max_tokens": data.get("max_tokens", 256), "checkpoint_every": data.get("checkpoint_every", 100),
-            "seer": fill_dataclass(SeerConfig, data.get("seer", {}), f"{path}.seer")}
-
-
 def run_hf(a, log=print):
     accelerate, peft, transformers = _imports()
-    cfg = load_hf_config(a.config)
+    cfg: HFConfig = load_hf_config(a.config)
+    p = cfg.prompt
     src = Path(a.hf_model)
     if not (src / "config.json").exists():
         raise SeerInputError(f"{src}: no config.json; --hf-model must be a local Hugging Face model folder.")
     if not (src / "tokenizer.json").exists():
         raise SeerInputError(f"{src}: no tokenizer.json (a fast tokenizer is needed so the engine can load it).")
-    torch.manual_seed(cfg["seed"])
+    torch.manual_seed(cfg.seed)
     accelerator = accelerate.Accelerator()
     hf_tok = transformers.AutoTokenizer.from_pretrained(src)
     tok = TokenizerShim(hf_tok)
@@ -94,10 +79,10 @@ def run_hf(a, log=print):
     base = transformers.AutoModelForCausalLM.from_pretrained(src, torch_dtype=dtype)
     hc = base.config
     n_layers = hc.num_hidden_layers
-    targets = cfg["target_layers"] or [round(2 * n_layers / 3)]
-    s: SeerConfig = cfg["seer"]
+    targets = cfg.target_layers or [round(2 * n_layers / 3)]
+    s: SeerConfig = cfg.seer
     lora = peft.LoraConfig(r=s.lora_rank, lora_alpha=s.lora_alpha, lora_dropout=s.lora_dropout,
-                           target_modules=cfg["lora_targets"], task_type="CAUSAL_LM")
+                           target_modules=cfg.lora_targets, task_type="CAUSAL_LM")
     model = peft.get_peft_model(base, lora)
     adapter = HFAdapter(model)
 
@@ -105,15 +90,15 @@ def run_hf(a, log=print):
         with model.disable_adapter():
             return adapter(ids, mask)
 
-    train, test = concept_data.generate(cfg["seed"])
-    general = read_wordnet(20000)
+    train, test = concept_data.generate(cfg.seed)
+    general = read_wordnet(cfg.general_max_lines)
     gen_train, gen_held = split_heldout(general)
-    pairs = PairSampler(tok, train, concept_data.CONCEPTS, TEMPLATE, True, cfg["max_tokens"])
-    stream = token_stream(tok, gen_train, cfg["seed"] + 1)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=s.lr)
+    pairs = PairSampler(tok, train, concept_data.CONCEPTS, p.template, p.add_bos, p.max_tokens)
+    stream = token_stream(tok, gen_train, cfg.seed + 1)
+    params = [w for w in model.parameters() if w.requires_grad]
+    opt = torch.optim.AdamW(params, lr=s.lr, weight_decay=s.weight_decay, betas=s.adam_betas)
     adapter, opt = accelerator.prepare(adapter, opt)
-    ckpt = StageCheckpoint(a.ckpt_dir, "hf-seer", fingerprint({"model": str(src), **{k: str(v) for k, v in cfg.items()}}))
+    ckpt = StageCheckpoint(a.ckpt_dir, "hf-seer", fingerprint({"model": str(src), **config_dict(cfg)}))
     start = 0
     state = ckpt.load() if accelerator.is_main_process else None
     if state:
@@ -122,20 +107,21 @@ def run_hf(a, log=print):
         start = state["step"]
     device = accelerator.device
     for step in range(start, s.steps):
-        rng = _reseed(cfg["seed"] + accelerator.process_index, step)
+        rng = reseed(cfg.seed + accelerator.process_index, step)
         for g in opt.param_groups:
-            g["lr"] = _lr(step, s.steps, s.lr, min(50, s.steps // 10 + 1))
+            g["lr"] = learning_rate(step, s.steps, s.lr, s.warmup)
         (ids, mask), n = pairs.sample(s.pairs_per_batch, rng)
         gids, gmask = (t.to(device) for t in stream_windows(stream, s.general_batch_size, s.general_seq_len, rng))
         loss, contrast, retain, kl = seer_losses(adapter, frozen_forward, ((ids.to(device), mask.to(device)), n),
                                                  (gids, gmask), s, targets)
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)
+        accelerator.clip_grad_norm_(params, s.grad_clip)
         opt.step()
         if accelerator.is_main_process and (step + 1) % s.log_every == 0:
             log(f"[hf-seer] step {step + 1}/{s.steps} loss {loss.item():.4f} contrastive {contrast.item():.4f} "
                 f"retain {retain.item():.5f} kl {kl.item():.5f}")
-        if accelerator.is_main_process and (step + 1) % cfg["checkpoint_every"] == 0:
+        if accelerator.is_main_process and (step + 1) % cfg.checkpoint_every == 0:
             trainable = {k: v for k, v in accelerator.unwrap_model(adapter).state_dict().items() if "lora_" in k}
             ckpt.save({"step": step + 1, "model": trainable, "opt": opt.state_dict()})
     accelerator.wait_for_everyone()
@@ -147,13 +133,12 @@ def run_hf(a, log=print):
     sha = export_onnx(merged, out / "model.onnx", opset=17)
     shutil.copyfile(src / "tokenizer.json", out / "tokenizer.json")
     max_ctx = getattr(hc, "max_position_embeddings", 2048)
-    write_json_atomic(out / "golden.json", golden(merged, tok, TEMPLATE, True,
+    write_json_atomic(out / "golden.json", golden(merged, tok, p.template, p.add_bos,
                                                   tokenization_cases([e.prompt for e in test], gen_held, 0, 100, 50), max_ctx))
-    rng = random.Random(cfg["seed"])
-    calib = [e for c in concept_data.CONCEPTS for e in rng.sample([x for x in train if x.concept == c], 100)]
+    calib = concept_data.per_concept_sample(train, cfg.calibration_per_concept, cfg.seed)
     with torch.no_grad():
-        reps, _ = representations(merged, tok, [e.prompt for e in calib], TEMPLATE, True, cfg["max_tokens"], batch_size=16)
-        test_reps, _ = representations(merged, tok, [e.prompt for e in test], TEMPLATE, True, cfg["max_tokens"], batch_size=16)
+        reps, _ = representations(merged, tok, [e.prompt for e in calib], p.template, p.add_bos, p.max_tokens, batch_size=16)
+        test_reps, _ = representations(merged, tok, [e.prompt for e in test], p.template, p.add_bos, p.max_tokens, batch_size=16)
     labels = torch.tensor([concept_data.CONCEPTS.index(e.concept) for e in calib])
     test_labels = torch.tensor([concept_data.CONCEPTS.index(e.concept) for e in test])
     bank = build_bank("default", concept_data.CONCEPTS, concept_data.SAFE, reps, labels, test_reps, test_labels, sha,
@@ -163,8 +148,9 @@ def run_hf(a, log=print):
                        intermediate_size=getattr(hc, "intermediate_size", 4 * hc.hidden_size),
                        vocab_size=hc.vocab_size, max_context=max_ctx, rope_theta=getattr(hc, "rope_theta", 10000.0),
                        norm_eps=getattr(hc, "rms_norm_eps", 1e-5), tied_embeddings=bool(hc.tie_word_embeddings))
-    m = manifest(f"seer-{hc.model_type}", f"SEER fine-tune of {src.name}", arch, targets, TEMPLATE, True, s.logit_scale,
-                 concept_data.CONCEPTS, concept_data.SAFE, sha, {"seed": cfg["seed"], "steps": s.steps, "source": str(src)})
+    m = manifest(f"seer-{hc.model_type}", f"SEER fine-tune of {src.name}", arch, targets, p.template, p.add_bos, s.logit_scale,
+                 concept_data.CONCEPTS, concept_data.SAFE, sha,
+                 {"seed": cfg.seed, "steps": s.steps, "source": str(src), "config": config_dict(cfg)})
     m["architecture"]["type"] = f"hf-{hc.model_type}"
     m["onnx"]["opset"] = 17
     del m["files"]["weights"]

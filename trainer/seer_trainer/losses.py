@@ -13,9 +13,10 @@ def info_nce(z1: torch.Tensor, z2: torch.Tensor, logit_scale: float) -> torch.Te
 
 
 def retain_l2(hidden, frozen_hidden, attention_mask) -> torch.Tensor:
-    """Mean over layers 1..L and real tokens of the squared l2 distance to the frozen model's states."""
+    """Squared distance to the frozen model's states, averaged over hidden units, real tokens and
+    layers 1..L: a mean, not a sum, over units, so a wider model does not weigh it more against InfoNCE."""
     m = attention_mask.to(hidden[0].dtype)
-    per_layer = [((h - f) ** 2).sum(-1) for h, f in zip(hidden[1:], frozen_hidden[1:])]
+    per_layer = [((h - f) ** 2).mean(-1) for h, f in zip(hidden[1:], frozen_hidden[1:])]
     return torch.stack([(d * m).sum() / m.sum() for d in per_layer]).mean()
 
 

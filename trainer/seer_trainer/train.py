@@ -14,13 +14,15 @@ from .losses import info_nce, kl_to_frozen, lm_loss, retain_l2, same_different_c
 from .model import pool
 
 
-def _lr(step, total, base, warmup):
+def learning_rate(step, total, base, warmup):
+    """Linear warm-up over `warmup` steps, then cosine decay to 0 at `total`."""
     if step < warmup:
         return base * (step + 1) / warmup
     return base * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
 
-def _reseed(seed, step):
+def reseed(seed, step):
+    """Per-step seeding: a resumed run draws what an uninterrupted one draws."""
     torch.manual_seed(seed * 100003 + step)
     return random.Random(seed * 7919 + step)
 
@@ -37,21 +39,21 @@ def _resume(model, opt, ckpt: StageCheckpoint, stage: str, log):
 
 
 def pretrain(model, stream, cfg: PretrainConfig, seed: int, ckpt: StageCheckpoint, every: int, log=print):
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=cfg.adam_betas)
     start, history = _resume(model, opt, ckpt, "pretrain", log)
     model.train()
     t0 = time.time()
     for step in range(start, cfg.steps):
-        rng = _reseed(seed, step)
+        rng = reseed(seed, step)
         for g in opt.param_groups:
-            g["lr"] = _lr(step, cfg.steps, cfg.lr, cfg.warmup)
+            g["lr"] = learning_rate(step, cfg.steps, cfg.lr, cfg.warmup)
         ids, mask = stream_windows(stream, cfg.batch_size, cfg.seq_len, rng)
         loss = lm_loss(model(ids, mask).logits, ids, mask)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
-        if (step + 1) % 100 == 0 or step + 1 == cfg.steps:
+        if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
             history.append({"step": step + 1, "lm_loss": round(loss.item(), 4)})
             log(f"[pretrain] step {step + 1}/{cfg.steps} lm_loss {loss.item():.3f} ({time.time() - t0:.0f}s)")
         if (step + 1) % every == 0 or step + 1 == cfg.steps:
@@ -101,7 +103,8 @@ def seer_losses(model, frozen_forward, pair_batch, general_batch, cfg: SeerConfi
 
 def seer_finetune(model, pairs: PairSampler, general_stream, cfg: SeerConfig, target_layers, seed,
                   ckpt: StageCheckpoint, every: int, probe=None, log=print):
-    """Returns (merged model, history). probe = (ids, mask, labels) for the logged same/diff cosine."""
+    """Returns (merged model, history). probe = (ids, mask, labels) of held-out prompts (never trained
+    on) for the logged same/different-concept cosine."""
     frozen = copy.deepcopy(model).eval()
     for p in frozen.parameters():
         p.requires_grad_(False)
@@ -109,20 +112,20 @@ def seer_finetune(model, pairs: PairSampler, general_stream, cfg: SeerConfig, ta
         params = apply_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout)
     else:
         params = list(model.parameters())
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=cfg.adam_betas)
     start, history = _resume(model, opt, ckpt, "seer", log)
     t0 = time.time()
     for step in range(start, cfg.steps):
-        rng = _reseed(seed + 1, step)
+        rng = reseed(seed + 1, step)
         for g in opt.param_groups:
-            g["lr"] = _lr(step, cfg.steps, cfg.lr, min(50, cfg.steps // 10 + 1))
+            g["lr"] = learning_rate(step, cfg.steps, cfg.lr, cfg.warmup)
         model.train()
         pair_batch = pairs.sample(cfg.pairs_per_batch, rng)
         general = stream_windows(general_stream, cfg.general_batch_size, cfg.general_seq_len, rng)
         loss, contrast, retain, kl = seer_losses(model, frozen, pair_batch, general, cfg, target_layers)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
         opt.step()
         if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
             entry = {"step": step + 1, "loss": round(loss.item(), 4), "contrastive": round(contrast.item(), 4),

@@ -24,7 +24,11 @@ def test_tiny_build_is_complete_and_deterministic(tmp_path):
         assert names == ["REPORT.md", "banks/default.json", "golden.json", "model.onnx", "model.pt", "seer.json", "tokenizer.json"]
     m = json.loads((tmp_path / "a/seer.json").read_text())
     assert m["targetLayers"] == [1] and m["training"]["stage"] == "pretrain + SEER"
+    config = json.loads(TINY_CONFIG.read_text())
+    assert m["promptTemplate"] == config["prompt"]["template"] != "User: {prompt}\nAssistant:"
     assert any(l.startswith("[seer] step 6/6") for l in logs)
+    # the logged same/different cosine is measured on held-out prompts
+    assert "same" in m["training"]["seer"][-1]["layer1"]
     report = (tmp_path / "a/REPORT.md").read_text()
     assert "| gap (layer 1) |" in report and "perplexity" in report
     # from scratch again (fresh checkpoint dir): byte-identical model

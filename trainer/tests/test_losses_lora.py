@@ -2,8 +2,10 @@ import copy
 import math
 
 import torch
+import torch.nn.functional as F
 
-from conftest import TINY
+from conftest import REPO, TINY
+from seer_trainer.config import load_config
 from seer_trainer.lora import LoRALinear, apply_lora, merge_lora
 from seer_trainer.losses import info_nce, kl_to_frozen, retain_l2, same_different_cosine
 
@@ -34,8 +36,49 @@ def test_retain_and_kl_are_zero_at_init_with_lora(tiny_model):
     assert retain_l2(out.hidden_states, ref.hidden_states, mask).item() == 0.0
     assert abs(kl_to_frozen(out.logits, ref.logits, mask).item()) < 1e-7
     shifted = tuple(h + 0.5 for h in out.hidden_states)
-    # every real token of each layer 1..L moved by 0.5 in all H dims: squared distance 0.25 * H
-    assert abs(retain_l2(shifted, ref.hidden_states, mask).item() - 0.25 * TINY.hidden_size) < 1e-4
+    # every real token of each layer 1..L moved by 0.5 in every hidden unit: 0.25 per unit
+    assert abs(retain_l2(shifted, ref.hidden_states, mask).item() - 0.25) < 1e-6
+
+
+def _states(width, layers=3, seed=0):
+    torch.manual_seed(seed)
+    return tuple(torch.randn(2, 5, width) for _ in range(layers))
+
+
+def test_retain_does_not_grow_with_width():
+    mask = torch.tensor([[1] * 5, [1] * 3 + [0] * 2])
+    errors = [torch.randn(2, 5, 16) for _ in range(3)]
+    ref, wide_ref = _states(16), _states(32)
+    # the same per-unit errors, each unit's twice in the 2x wider model
+    narrow = retain_l2(tuple(r + e for r, e in zip(ref, errors)), ref, mask)
+    wide = retain_l2(tuple(r + torch.cat([e, e], -1) for r, e in zip(wide_ref, errors)), wide_ref, mask)
+    assert narrow.item() > 0 and abs(wide.item() - narrow.item()) < 1e-6
+
+
+def test_default_retain_weight_keeps_the_committed_models_objective():
+    # models/default was trained with retain = squared distance summed over hidden units, weight 1.0
+    cfg = load_config(REPO / "trainer/configs/default.json")
+    ref = _states(cfg.model.hidden_size)
+    moved = tuple(h + 0.1 * torch.randn_like(h) for h in ref)
+    mask = torch.tensor([[1] * 5, [1] * 2 + [0] * 3])
+    m = mask.unsqueeze(-1).float()
+    summed = torch.stack([(((h - f) ** 2) * m).sum() / m.sum() for h, f in zip(moved[1:], ref[1:])]).mean()
+    assert torch.allclose(cfg.seer.retain_weight * retain_l2(moved, ref, mask), summed, rtol=1e-6)
+
+
+def test_kl_matches_torch_kl_div_on_perturbed_logits():
+    torch.manual_seed(3)
+    frozen = torch.randn(2, 6, 11)
+    trained = frozen + 0.7 * torch.randn_like(frozen)
+    mask = torch.tensor([[1] * 6, [1] * 4 + [0] * 2])
+    # KL(frozen || trained) per token: kl_div(input=log q_trained, target=log p_frozen, log_target=True)
+    per_token = F.kl_div(trained.log_softmax(-1), frozen.log_softmax(-1), reduction="none", log_target=True).sum(-1)
+    expected = per_token[mask.bool()].mean()
+    kl = kl_to_frozen(trained, frozen, mask)
+    assert kl.item() > 0.01
+    assert abs(kl.item() - expected.item()) < 1e-6
+    swapped = kl_to_frozen(frozen, trained, mask)  # KL(trained || frozen): another number
+    assert abs(swapped.item() - kl.item()) > 1e-3
 
 
 def test_same_different_cosine_by_loops():

@@ -1,5 +1,7 @@
 // Turns a rendered chart into a standalone SVG or PNG. The chart is styled by the theme's CSS
 // variables, which mean nothing outside the webview, so resolved colours and fonts are inlined.
+import { SVG_NS } from '../../common/charts/markup';
+
 const INLINED = ['fill', 'stroke', 'stroke-width', 'stroke-dasharray', 'opacity', 'font-size', 'font-family', 'font-weight'];
 
 export function serializeSvg(svg: SVGSVGElement): string {
@@ -15,14 +17,14 @@ export function serializeSvg(svg: SVGSVGElement): string {
     });
     const bg = view.getComputedStyle(svg.ownerDocument.body).getPropertyValue('background-color');
     if (bg) {
-      const rect = svg.ownerDocument.createElementNS('http://www.w3.org/2000/svg', 'rect');
+      const rect = svg.ownerDocument.createElementNS(SVG_NS, 'rect');
       rect.setAttribute('width', '100%');
       rect.setAttribute('height', '100%');
       rect.setAttribute('fill', bg);
       clone.insertBefore(rect, clone.firstChild);
     }
   }
-  clone.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
+  clone.setAttribute('xmlns', SVG_NS);
   return new XMLSerializer().serializeToString(clone);
 }
 

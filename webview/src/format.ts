@@ -1,4 +1,4 @@
-export const fmt = (v: number, digits = 3): string => (Number.isFinite(v) ? v.toFixed(digits) : '–');
+export { fmt } from '../../common/charts/markup';
 export const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
 
 /** Makes whitespace in a token visible so that every heatmap row has a readable label. */

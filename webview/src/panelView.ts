@@ -1,9 +1,10 @@
 // Renders one ExplainResult into the panel: the headline and five charts sharing one layer slider
 // and one set of concept toggles. Knows nothing about the VS Code API (main.ts wires messages).
 import type { ChartId, ExplainResult, LayerStats, PanelSettings } from '../../common/protocol';
-import { conceptColor } from './charts/colors';
-import { renderHeatmap, type Heatmap, type HeatmapSpec } from './charts/heatmap';
-import { renderLineChart } from './charts/lineChart';
+import { seriesColor as conceptColor } from '../../common/charts/colors';
+import { lineChartMarkup } from '../../common/charts/lineChart';
+import { renderHeatmap, type Heatmap, type PanelHeatmapSpec } from './charts/heatmap';
+import { mountSvg } from './charts/mount';
 import { fmt, pct, visibleToken } from './format';
 import { attachTooltip, createTooltip, type TipResolver } from './tooltip';
 
@@ -153,7 +154,7 @@ export class PanelView {
     switch (id) {
       case 'layers': {
         const key = this.state.metric === 'probability' ? 'probs' : 'cosine';
-        svg = renderLineChart(host, {
+        svg = mountSvg(host, lineChartMarkup({
           chartId: id, label: CHART_TITLES[id], xs: layers, width,
           yLabel: this.state.metric === 'probability' ? 'probability' : 'cosine',
 
@@ -161,7 +162,7 @@ export class PanelView {
           series: r.concepts
             .map((name, c) => ({ name, color: conceptColor(c), values: r.layers.map((l) => l[key][c]) }))
             .filter((s) => !this.state.hiddenConcepts.includes(s.name)),
-        });
+        }));
         break;
       }
       case 'prototypes': {
@@ -207,11 +208,11 @@ export class PanelView {
       case 'calibration': {
         const stats = [...r.bankStats].sort((a, b) => a.layer - b.layer);
         if (stats.length === 0) return this.note(host, 'The bank carries no calibration statistics.');
-        svg = renderLineChart(host, {
+        svg = mountSvg(host, lineChartMarkup({
           chartId: id, label: CHART_TITLES[id], xs: stats.map((s) => s.layer), width, height: 220,
           yLabel: 'mean cosine', marker: { x: r.targetLayer, label: `target layer ${r.targetLayer}` },
           series: CALIBRATION_SERIES.map((c, i) => ({ name: c.name, color: conceptColor(i), dashed: c.dashed, values: stats.map(c.value) })),
-        });
+        }));
         break;
       }
     }
@@ -219,7 +220,7 @@ export class PanelView {
   }
 
   /** The layer-dependent part of the prototype and token heatmaps, or undefined when the layer has no data. */
-  private layerHeatmap(id: 'prototypes' | 'tokens'): Pick<HeatmapSpec, 'values' | 'tip' | 'label'> | undefined {
+  private layerHeatmap(id: 'prototypes' | 'tokens'): Pick<PanelHeatmapSpec, 'values' | 'tip' | 'label'> | undefined {
     const r = this.result!;
     const L = this.state.layer;
     if (id === 'prototypes') {
@@ -257,7 +258,9 @@ export class PanelView {
     const head = el('header', 'headline');
     const top = el('div', 'headline-top');
     top.append(el('span', 'concept', r.headline.concept));
-    const badge = el('vscode-badge', r.headline.safe ? 'safe' : 'unsafe', r.headline.safe ? 'safe' : 'unsafe');
+    // null: the bank has no safe list, so safety is unknown (not unsafe).
+    const safety = r.headline.safe === null ? 'safety unknown' : r.headline.safe ? 'safe' : 'unsafe';
+    const badge = el('vscode-badge', r.headline.safe === null ? 'unknown' : safety, safety);
     top.append(badge);
     const actions = el('div', 'actions');
     for (const format of ['json', 'csv'] as const) {
@@ -286,6 +289,7 @@ export class PanelView {
       head.append(el('p', 'warning', `Truncated: kept ${r.truncation.keptTokens} of ${r.truncation.originalTokens} tokens ` +
         `(${r.truncation.side === 'left' ? 'start' : 'end'} dropped).`));
     }
+    for (const w of r.warnings ?? []) head.append(el('p', 'warning', w));
     const preview = r.text.length > 400 ? `${r.text.slice(0, 400)}…` : r.text;
     head.append(el('blockquote', 'prompt', preview));
     return head;

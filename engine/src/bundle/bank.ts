@@ -31,14 +31,20 @@ export interface ConceptBank {
   hiddenSize: number;
   pooling: Pooling;
   concepts: string[];
+  /** Empty when safety is unknown. */
   safeConcepts: string[];
+  /** false when the bank was calibrated without a safe list: then no concept is called safe or unsafe. */
+  safetyKnown: boolean;
   source: BankSource;
   /** numLayers + 1 entries, layer 0..numLayers in order. */
   layers: BankLayer[];
 }
 
 export function parseBank(json: Json, file: string, manifest: Manifest): ConceptBank {
-  const c = new JsonChecker(file, 'BANK_INVALID', 'Recreate the bank with `seer calibrate` (or `npm run build:model` for the default bank); see docs/bundle-format.md.');
+  const c = new JsonChecker(file, 'BANK_INVALID', {
+    cli: 'Recreate the bank with `seer calibrate` (or `npm run build:model` for the default bank); see docs/bundle-format.md.',
+    editor: 'Recreate the bank with "SEER: Calibrate Concepts from Dataset…" (or `npm run build:model` for the default bank); see docs/bundle-format.md.',
+  });
   const root = c.object(json, '');
   if (root.format !== BANK_FORMAT) c.fail('format', `must be "${BANK_FORMAT}", got ${JSON.stringify(root.format)}`);
   if (root.formatVersion !== BANK_FORMAT_VERSION) c.fail('formatVersion', `must be ${BANK_FORMAT_VERSION}, got ${JSON.stringify(root.formatVersion)}`);
@@ -52,12 +58,20 @@ export function parseBank(json: Json, file: string, manifest: Manifest): Concept
       'BANK_MODEL_MISMATCH',
       `${file}: this concept bank was made for another model (bank: ${numLayers} layers × ${hiddenSize}, model ${short(modelSha256)}; ` +
         `bundle: ${wantLayers} layers × ${wantHidden}, model ${short(manifest.modelSha256)}).`,
-      { file, fix: 'Recalibrate the bank for this bundle with `seer calibrate --bundle <dir> --data <csv>`, or use the bundle it was made for.' },
+      {
+        file,
+        fix: {
+          cli: 'Recalibrate the bank for this bundle with `seer calibrate DATA --label COLUMN --bundle DIR`, or use the bundle it was made for.',
+          editor: 'Recalibrate the bank for this bundle with "SEER: Calibrate Concepts from Dataset…", or use the bundle it was made for.',
+        },
+      },
     );
   }
 
   const concepts = c.stringArray(root, 'concepts', '', { nonEmpty: true, unique: true });
-  const safeConcepts = c.stringArray(root, 'safeConcepts', '', { unique: true });
+  // safeConcepts null (or absent): unknown safety; a list (even empty) says which concepts are safe.
+  const safetyKnown = root.safeConcepts !== null && root.safeConcepts !== undefined;
+  const safeConcepts = safetyKnown ? c.stringArray(root, 'safeConcepts', '', { unique: true }) : [];
   safeConcepts.forEach((s, i) => {
     if (!concepts.includes(s)) c.fail(`safeConcepts[${i}]`, `"${s}" is not one of the concepts`);
   });
@@ -99,6 +113,7 @@ export function parseBank(json: Json, file: string, manifest: Manifest): Concept
     pooling: c.oneOf(root, 'pooling', '', ['last', 'mean'] as const),
     concepts,
     safeConcepts,
+    safetyKnown,
     source,
     layers,
   };
@@ -115,7 +130,7 @@ export function bankToJson(bank: ConceptBank): Json {
     hiddenSize: bank.hiddenSize,
     pooling: bank.pooling,
     concepts: bank.concepts,
-    safeConcepts: bank.safeConcepts,
+    safeConcepts: bank.safetyKnown ? bank.safeConcepts : null,
     source: bank.source,
     layers: bank.layers.map(({ layer, prototypes, stats: { layer: _omit, ...stats } }) => ({
       layer,
@@ -134,9 +149,15 @@ export function bankInfo(bank: ConceptBank): BankInfo {
     name: bank.name,
     concepts: bank.concepts,
     safeConcepts: bank.safeConcepts,
+    safetyKnown: bank.safetyKnown,
     pooling: bank.pooling,
     stats: bank.layers.map((l) => l.stats),
   };
+}
+
+/** Prototypes compare like with like: a representation pooled otherwise than the bank's is a different measurement. */
+export function poolingWarning(bankName: string, bankPooling: Pooling, used: Pooling): string {
+  return `Bank "${bankName}" was calibrated with ${bankPooling} pooling, but this explanation uses ${used} pooling: its scores are not comparable with the bank's statistics. Use ${bankPooling} pooling, or calibrate a bank with ${used} pooling.`;
 }
 
 function short(sha: string): string {

@@ -2,17 +2,20 @@
 // which is checked when a session is opened (engine/src/runtime/modelSession.ts).
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import type { EngineErrorCode } from '../../../common/errorCodes';
 import type { BundleInfo } from '../../../common/protocol';
 import { SeerError } from '../errors';
 import { type ConceptBank, parseBank } from './bank';
 import { type Manifest, parseManifest } from './manifest';
 import { BundleTokenizer } from './tokenizer';
+import { addUserBanks, userBankFolder } from './userBanks';
 
 export { BANK_FORMAT, BANK_FORMAT_VERSION, bankInfo, bankToJson, parseBank, writeBankAtomic } from './bank';
 export type { BankLayer, BankSource, ConceptBank } from './bank';
 export type { Architecture, Manifest } from './manifest';
 export { BUNDLE_FORMAT_VERSION, parseManifest } from './manifest';
 export { BundleTokenizer } from './tokenizer';
+export { defaultUserBankRoot, userBankFolder } from './userBanks';
 export type { EncodedPrompt } from './tokenizer';
 
 export interface LoadedBundle {
@@ -21,19 +24,33 @@ export interface LoadedBundle {
   manifestFile: string;
   modelFile: string;
   tokenizer: BundleTokenizer;
-  /** Banks by name: those in the manifest, then any other banks/*.json (e.g. written by `seer calibrate`). */
+  /** Banks by name: those in the manifest, then any other banks/*.json, then the user's banks (userBanks.ts). */
   banks: Map<string, ConceptBank>;
+  /** Which of `banks` came from the user's bank folder (calibrate writes there and may replace them). */
+  userBanks: Set<string>;
+  /** Root of the user's banks, when the engine was given one (calibrate writes there by default). */
+  userBankDir?: string;
 }
 
 export const MANIFEST_FILE = 'seer.json';
 
-export async function loadBundle(dir: string): Promise<LoadedBundle> {
+export interface LoadOptions {
+  /** Root of the user's banks (see userBanks.ts); those of this bundle are loaded after its own. */
+  userBankDir?: string;
+  /** Why a user bank was left out. */
+  onWarning?: (message: string) => void;
+}
+
+export async function loadBundle(dir: string, opts: LoadOptions = {}): Promise<LoadedBundle> {
   const bundleDir = path.resolve(dir);
   const stat = await fs.stat(bundleDir).catch(() => null);
   if (!stat?.isDirectory()) {
     throw new SeerError('BUNDLE_NOT_FOUND', `No SEER bundle folder at ${bundleDir}.`, {
       file: bundleDir,
-      fix: 'Choose a folder containing seer.json (CLI: --bundle DIR; VS Code: "SEER: Select SEER Model Bundle…"), or rebuild the default bundle with `npm run build:model`.',
+      fix: {
+        cli: 'Pass --bundle DIR with a folder containing seer.json, or rebuild the default bundle with `npm run build:model`.',
+        editor: 'Run "SEER: Select SEER Model Bundle…" and choose a folder containing seer.json, or rebuild the default bundle with `npm run build:model`.',
+      },
     });
   }
   const manifestFile = path.join(bundleDir, MANIFEST_FILE);
@@ -52,7 +69,12 @@ export async function loadBundle(dir: string): Promise<LoadedBundle> {
     const bank = await readBankFile(file, manifest);
     if (!banks.has(bank.name)) banks.set(bank.name, bank);
   }
-  return { dir: bundleDir, manifest, manifestFile, modelFile, tokenizer, banks };
+  const userBanks = new Set<string>();
+  if (opts.userBankDir) {
+    const folder = userBankFolder(opts.userBankDir, manifest);
+    for (const name of await addUserBanks(folder, banks, (f) => readBankFile(f, manifest), opts.onWarning ?? (() => undefined))) userBanks.add(name);
+  }
+  return { dir: bundleDir, manifest, manifestFile, modelFile, tokenizer, banks, userBanks, userBankDir: opts.userBankDir };
 }
 
 export async function readBankFile(file: string, manifest: Manifest): Promise<ConceptBank> {
@@ -79,7 +101,7 @@ export function bundleInfo(bundle: LoadedBundle): BundleInfo {
   };
 }
 
-async function readJson(file: string, code: string): Promise<unknown> {
+async function readJson(file: string, code: EngineErrorCode): Promise<unknown> {
   const text = await readable(file, path.basename(file), (f) => fs.readFile(f, 'utf8'));
   try {
     return JSON.parse(text);

@@ -1,14 +1,15 @@
 // Small typed readers for validating parsed JSON: each failure is one SeerError naming the file, the JSON
 // path and the fix. Used by the manifest and bank schemas (the bundle format's single source of truth in code).
-import { SeerError } from '../errors';
+import type { EngineErrorCode } from '../../../common/errorCodes';
+import { type Fix, SeerError } from '../errors';
 
 export type Json = unknown;
 
 export class JsonChecker {
   constructor(
     readonly file: string,
-    readonly code: string,
-    readonly fix: string,
+    readonly code: EngineErrorCode,
+    readonly fix: Fix,
   ) {}
 
   fail(path: string, problem: string): never {

@@ -1,8 +1,9 @@
-// Where a calibrated bank goes: by default into the bundle (banks/<name>.json, registered in seer.json's
-// `banks` map), or to an explicit --out path. Both files are written atomically (temp file + rename).
-import { promises as fs } from 'node:fs';
+// Where a calibrated bank goes. By default a user folder (bundle/userBanks.ts), so a shipped bundle is never
+// modified; an explicit --out file; or, when asked (--into-bundle), <bundle>/banks/<name>.json registered in
+// seer.json's `banks` map. An existing bank is never replaced without `force`. Writes are atomic.
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { type ConceptBank, MANIFEST_FILE, writeBankAtomic } from '../bundle';
+import { type ConceptBank, MANIFEST_FILE, defaultUserBankRoot, userBankFolder, writeBankAtomic } from '../bundle';
 import { SeerError } from '../errors';
 import { writeFileAtomic } from '../fsAtomic';
 import type { ModelFacts } from './representer';
@@ -12,42 +13,69 @@ const BANK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export function checkBankName(name: string): void {
   if (BANK_NAME.test(name)) return;
   throw new SeerError('BANK_NAME_INVALID', `"${name}" is not a valid bank name.`, {
-    fix: 'Use letters, digits, "-", "_" or "." (e.g. --bank-name safety), at most 64 characters.',
+    fix: 'Use letters, digits, "-", "_" or "." (e.g. "safety"), at most 64 characters.',
   });
 }
 
 export interface SaveOptions {
-  /** Explicit output file; the bundle is then left untouched. */
+  /** Explicit output file; the bundle is left untouched. */
   out?: string;
-  /** Allow replacing the bundle's default bank. */
+  /** Write into the bundle and register the bank in seer.json. */
+  intoBundle?: boolean;
+  /** Replace an existing bank of that name. */
   force?: boolean;
+  /** Root of the user's banks (default: defaultUserBankRoot()). */
+  userBankDir?: string;
 }
 
-/** The checks saveBank makes before writing, callable before any model work so a bad name fails at once. */
-export function checkSaveTarget(name: string, model: ModelFacts, opts: SaveOptions = {}): void {
+export interface BankTarget {
+  file: string;
+  /** Registered in seer.json's banks map as this bundle-relative path. */
+  register?: string;
+}
+
+/** Where saveBank would write, after the checks it makes: callable before any model work, so a bad target fails at once. */
+export function checkSaveTarget(name: string, model: ModelFacts, opts: SaveOptions = {}): BankTarget {
   checkBankName(name);
-  if (!opts.out && name === model.defaultBank && !opts.force) {
-    throw new SeerError('BANK_EXISTS', `Bank "${name}" is the default bank of ${model.dir}; calibrating would replace it.`, {
-      fix: 'Choose another --bank-name (e.g. --bank-name math), write elsewhere with --out FILE, or pass --force to replace it.',
+  if (opts.out && opts.intoBundle) {
+    throw new SeerError('INVALID_ARGUMENT', 'A bank goes either to an explicit output file or into the bundle, not both.', {
+      fix: 'Give only one of the output file and "into the bundle".',
     });
   }
+  const target = bankTarget(name, model, opts);
+  const exists = existsSync(target.file) || (target.register !== undefined && model.bundleBanks.includes(name));
+  if (exists && !opts.force) {
+    throw new SeerError('BANK_EXISTS', `A bank "${name}" already exists (${target.file}); calibrating would replace it.`, {
+      file: target.file,
+      fix: {
+        cli: 'Choose another --bank-name, or pass --force to replace the existing bank.',
+        editor: 'Choose another bank name, or confirm that the existing bank should be replaced.',
+      },
+    });
+  }
+  if (!opts.out && !target.register && model.bundleBanks.includes(name)) {
+    throw new SeerError('BANK_EXISTS', `The bundle ${model.dir} has its own bank "${name}"; a user bank of that name would be hidden by it.`, {
+      fix: { cli: 'Choose another --bank-name (or write into the bundle with --into-bundle --force).', editor: 'Choose another bank name.' },
+    });
+  }
+  return target;
+}
+
+function bankTarget(name: string, model: ModelFacts, opts: SaveOptions): BankTarget {
+  if (opts.out) return { file: path.resolve(opts.out) };
+  if (opts.intoBundle) return { file: path.join(model.dir, 'banks', `${name}.json`), register: `banks/${name}.json` };
+  return { file: path.join(userBankFolder(opts.userBankDir ?? defaultUserBankRoot(), model), `${name}.json`) };
 }
 
 /** Writes the bank and returns its path. */
 export async function saveBank(bank: ConceptBank, model: ModelFacts, opts: SaveOptions = {}): Promise<string> {
-  checkSaveTarget(bank.name, model, opts);
-  if (opts.out) {
-    const file = path.resolve(opts.out);
-    await explainWriteErrors(file, () => writeBankAtomic(file, bank));
-    return file;
-  }
-  const rel = `banks/${bank.name}.json`;
-  const file = path.join(model.dir, rel);
-  await explainWriteErrors(file, async () => {
-    await writeBankAtomic(file, bank);
-    await registerBank(model.dir, bank.name, rel);
+  const target = checkSaveTarget(bank.name, model, opts);
+  await explainWriteErrors(target.file, async () => {
+    await fs.mkdir(path.dirname(target.file), { recursive: true });
+    await writeBankAtomic(target.file, bank);
+    if (target.register) await registerBank(model.dir, bank.name, target.register);
   });
-  return file;
+  return target.file;
 }
 
 /** File-system failures (read-only bundle, missing folder, full disk) as a SeerError with a way out. */
@@ -59,17 +87,88 @@ export async function explainWriteErrors(file: string, write: () => Promise<void
     if (!code) throw err;
     throw new SeerError('WRITE_FAILED', `Cannot write ${file} (${code}: ${(err as Error).message}).`, {
       file,
-      fix: 'Write somewhere you can write to (e.g. --out ~/banks/NAME.json), or fix the folder permissions.',
+      fix: 'Write somewhere you can write to, or fix the folder permissions.',
       cause: err,
     });
   }
 }
 
-/** Adds name → rel to seer.json's `banks` map (rewritten atomically; other fields kept as they are). */
+/** Adds name → rel to seer.json's `banks` map; every byte outside that map stays as it was. */
 export async function registerBank(bundleDir: string, name: string, rel: string): Promise<void> {
   const manifestFile = path.join(bundleDir, MANIFEST_FILE);
-  const manifest = JSON.parse(await fs.readFile(manifestFile, 'utf8')) as { banks?: Record<string, string> };
-  if (manifest.banks?.[name] === rel) return;
-  manifest.banks = { ...manifest.banks, [name]: rel };
-  await writeFileAtomic(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  const text = await fs.readFile(manifestFile, 'utf8');
+  const updated = withBankEntry(text, name, rel);
+  if (updated !== text) await writeFileAtomic(manifestFile, updated);
+}
+
+/**
+ * The manifest text with banks[name] = rel. Only the `banks` value is rewritten (JSON.stringify of the whole
+ * manifest would change how numbers such as 10.0 or 1e-5 are written); one-line or indented, as it was.
+ */
+export function withBankEntry(text: string, name: string, rel: string): string {
+  const manifest = JSON.parse(text) as { banks?: Record<string, string> };
+  if (manifest.banks?.[name] === rel) return text;
+  const banks = { ...manifest.banks, [name]: rel };
+  const span = topLevelValue(text, 'banks');
+  if (!span) {
+    const close = text.lastIndexOf('}');
+    const body = text.slice(0, close).trimEnd();
+    const sep = body.endsWith('{') ? '' : ',';
+    return `${body}${sep}\n  "banks": ${formatMap(banks, '  ', true)}\n${text.slice(close)}`;
+  }
+  const lineStart = text.lastIndexOf('\n', span.keyStart) + 1;
+  const indent = /^[ \t]*/.exec(text.slice(lineStart))![0];
+  const multiline = text.slice(span.start, span.end).includes('\n');
+  return text.slice(0, span.start) + formatMap(banks, indent, multiline) + text.slice(span.end);
+}
+
+function formatMap(map: Record<string, string>, indent: string, multiline: boolean): string {
+  const entries = Object.entries(map).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`);
+  if (!entries.length) return '{}';
+  return multiline ? `{\n${entries.map((e) => `${indent}  ${e}`).join(',\n')}\n${indent}}` : `{ ${entries.join(', ')} }`;
+}
+
+/** Span of a top-level key's value in valid JSON text (a small scanner: strings, nesting, nothing else). */
+function topLevelValue(text: string, key: string): { keyStart: number; start: number; end: number } | undefined {
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') {
+      const end = stringEnd(text, i);
+      if (depth === 1 && expectKey && JSON.parse(text.slice(i, end)) === key) {
+        let start = text.indexOf(':', end) + 1;
+        while (/\s/.test(text[start])) start++;
+        return { keyStart: i, start, end: valueEnd(text, start) };
+      }
+      expectKey = false;
+      i = end - 1;
+    } else if (ch === '{' || ch === '[') {
+      depth++;
+      expectKey = depth === 1;
+    } else if (ch === '}' || ch === ']') depth--;
+    else if (ch === ',' && depth === 1) expectKey = true;
+  }
+  return undefined;
+}
+
+/** Index just after the string starting at i. */
+function stringEnd(text: string, i: number): number {
+  for (let j = i + 1; j < text.length; j++) {
+    if (text[j] === '\\') j++;
+    else if (text[j] === '"') return j + 1;
+  }
+  return text.length;
+}
+
+function valueEnd(text: string, start: number): number {
+  if (text[start] === '"') return stringEnd(text, start);
+  if (text[start] !== '{' && text[start] !== '[') return start + /^[^,}\]\s]*/.exec(text.slice(start))![0].length;
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    if (text[i] === '"') i = stringEnd(text, i) - 1;
+    else if (text[i] === '{' || text[i] === '[') depth++;
+    else if ((text[i] === '}' || text[i] === ']') && --depth === 0) return i + 1;
+  }
+  return text.length;
 }

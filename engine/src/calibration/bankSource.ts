@@ -13,6 +13,9 @@ export async function resolveBank(bundle: LoadedBundle, nameOrFile: string): Pro
     return { kind: 'bank', bank, name: path.basename(nameOrFile, '.json') };
   }
   throw new SeerError('UNKNOWN_BANK', `Bundle ${bundle.dir} has no concept bank "${nameOrFile}" (it has: ${[...bundle.banks.keys()].join(', ') || 'none'}).`, {
-    fix: 'Pass one of those names, a path to a bank .json made for this bundle, or create the bank with `seer calibrate --bank-name NAME`.',
+    fix: {
+      cli: 'Pass one of those names, a path to a bank .json made for this bundle, or create the bank with `seer calibrate --bank-name NAME`.',
+      editor: 'Use one of those names or a bank .json made for this bundle, or create the bank with "SEER: Calibrate Concepts from Dataset…".',
+    },
   });
 }

@@ -1,22 +1,16 @@
-// Builds a concept bank from a labelled dataset in one streamed model pass. Memory: running sums per concept
-// and layer, plus a held-out sample of at most HELD_OUT_MAX rows per concept (for held-out accuracy and the
-// silhouette); no other hidden state is kept. Nothing is written here: see bankFile.ts.
-import type { CalibrateParams, CalibrateResult, LayerStats, Pooling } from '../../../common/protocol';
-import type { BankLayer, ConceptBank } from '../bundle';
+// Builds a concept bank from a labelled dataset in one streamed model pass (the statistics: bankBuilder.ts).
+// Nothing is written here: see bankFile.ts.
+import type { CalibrateParams, CalibrateResult, DatasetSpec, Pooling } from '../../../common/protocol';
+import type { ConceptBank } from '../bundle';
 import { throwIfAborted } from '../errors';
-import { accuracy, emptyConfusion, nearestPrototype } from './classification';
-import { ConceptSums } from './conceptSums';
+import { BankBuilder, DEFAULT_HELD_OUT_FRACTION, DEFAULT_SEED } from './bankBuilder';
 import { readDataset } from './datasetReader';
 import { SINGLETON_REASON, checkSafeConcepts, conceptsWithPairs, requireTwoConcepts, scanDataset, singletonWarning } from './datasetScan';
-import { type SampledExample, pairwiseCosines, prototypeSimilarity, silhouette } from './layerStatistics';
 import { ProgressMeter, type ProgressListener } from './progress';
 import { type ModelFacts, type Representer, representInChunks } from './representer';
 import { RowAccountant } from './rowAccounting';
-import { SelectionSampler, seedFor } from './seededSampling';
 
-/** Held-out rows per concept (bounded: these are the only representations kept in memory). */
-export const HELD_OUT_MAX = 64;
-export const DEFAULT_HELD_OUT_FRACTION = 0.2;
+export { DEFAULT_HELD_OUT_FRACTION, HELD_OUT_MAX } from './bankBuilder';
 export const DEFAULT_BATCH_SIZE = 16;
 
 export interface CalibrationOutcome {
@@ -29,38 +23,39 @@ export interface RunOptions {
   onProgress?: ProgressListener;
 }
 
+/** What a pass over a dataset (calibrate, evaluate) starts with: the clock, the dataset's columns, no warnings. */
+export function startRun(params: DatasetSpec): { started: number; spec: DatasetSpec; warnings: string[] } {
+  return { started: Date.now(), spec: { path: params.path, textColumns: params.textColumns, labelColumn: params.labelColumn }, warnings: [] };
+}
+
 export async function calibrate(
   representer: Representer,
   model: ModelFacts,
   params: CalibrateParams,
   opts: RunOptions = {},
 ): Promise<CalibrationOutcome> {
-  const started = Date.now();
-  const spec = { path: params.path, textColumns: params.textColumns, labelColumn: params.labelColumn };
+  const { started, spec, warnings } = startRun(params);
   const pooling: Pooling = params.pooling ?? model.representation;
-  const seed = params.seed ?? 1;
-  const warnings: string[] = [];
 
   const scan = await scanDataset(spec, opts.signal);
   const { concepts, singletons } = conceptsWithPairs(scan);
   requireTwoConcepts(spec, scan, concepts);
   if (singletons.length) warnings.push(singletonWarning(singletons));
+  // Without a safe list, safety is unknown: no concept is called safe or unsafe.
+  const safetyKnown = params.safeConcepts !== undefined;
   const safeConcepts = params.safeConcepts ?? [];
   checkSafeConcepts(safeConcepts, concepts, spec.path);
 
-  // Held-out rows per concept: a fixed-size uniform sample, chosen as rows stream past; at least one row
-  // of every concept stays in the prototype part.
-  const fraction = params.heldOutFraction ?? DEFAULT_HELD_OUT_FRACTION;
-  const heldOutPicker = concepts.map((c) => {
-    const n = scan.labelCounts.get(c)!;
-    const k = Math.min(HELD_OUT_MAX, Math.floor(n * fraction), n - 1);
-    return new SelectionSampler(k, n, seedFor(seed, c));
-  });
-
+  // The statistics' definition (held-out split, prototypes, measures) lives in bankBuilder.ts.
+  const builder = new BankBuilder(
+    concepts,
+    concepts.map((c) => scan.labelCounts.get(c)!),
+    model.layerCount,
+    model.hiddenSize,
+    { fraction: params.heldOutFraction ?? DEFAULT_HELD_OUT_FRACTION, seed: params.seed ?? DEFAULT_SEED },
+  );
   const conceptIndex = new Map(concepts.map((c, i) => [c, i]));
   const rows = new RowAccountant();
-  const train = new ConceptSums(concepts, model.layerCount, model.hiddenSize);
-  const heldOut: SampledExample[] = [];
   const total = concepts.reduce((a, c) => a + scan.labelCounts.get(c)!, 0);
   const meter = new ProgressMeter(total, opts.onProgress);
   let done = 0;
@@ -79,35 +74,12 @@ export async function calibrate(
     rows.used();
     if (r.truncated) rows.truncatedRow();
     tokens += r.tokenCount;
-    if (heldOutPicker[r.item.concept].next()) heldOut.push({ concept: r.item.concept, layers: r.layers });
-    else train.add(r.item.concept, r.layers);
+    builder.add(r.item.concept, r.layers);
     done++;
     if (r.lastInChunk) meter.update(done, 'calibrating');
   }
   throwIfAborted(opts.signal);
-
-  // Held-out accuracy uses prototypes without the held-out rows; the bank's prototypes then use every row.
-  const heldOutAccuracy = Array.from({ length: model.layerCount }, (_, l) => {
-    const protos = train.prototypes(l);
-    const confusion = emptyConfusion(concepts.length);
-    for (const ex of heldOut) confusion[ex.concept][nearestPrototype(ex.layers[l], protos)]++;
-    return accuracy(confusion);
-  });
-  const all = train;
-  for (const ex of heldOut) all.add(ex.concept, ex.layers);
-
-  const layers: BankLayer[] = Array.from({ length: model.layerCount }, (_, l) => {
-    const prototypes = all.prototypes(l);
-    const stats: LayerStats = {
-      layer: l,
-      ...pairwiseCosines(all, l),
-      silhouette: heldOut.length ? silhouette(all, l, heldOut) : undefined,
-      heldOutAccuracy: heldOut.length ? heldOutAccuracy[l] : undefined,
-      prototypeSimilarity: prototypeSimilarity(prototypes),
-      counts: [...all.counts],
-    };
-    return { layer: l, prototypes, stats };
-  });
+  const layers = builder.layers();
 
   const acct = rows.snapshot();
   const bank: ConceptBank = {
@@ -118,6 +90,7 @@ export async function calibrate(
     pooling,
     concepts,
     safeConcepts,
+    safetyKnown,
     source: { dataset: spec.path, rowsUsed: acct.rowsUsed, rowsSkipped: acct.rowsSkipped, skipped: acct.skipped },
     layers,
   };
@@ -126,7 +99,7 @@ export async function calibrate(
     bank,
     result: {
       warnings,
-      bank: { name: bank.name, concepts, safeConcepts, pooling, stats: layers.map((l) => l.stats) },
+      bank: { name: bank.name, concepts, safeConcepts, safetyKnown, pooling, stats: layers.map((l) => l.stats) },
       rows: acct,
       seconds,
       examplesPerSecond: done / seconds,

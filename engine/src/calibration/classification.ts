@@ -1,5 +1,5 @@
 // Nearest-prototype classification and its scores: accuracy, macro-F1, and the binary safe/unsafe view.
-import { dot } from './vectors';
+import { dot } from '../vectors';
 
 /** Index of the prototype with the highest cosine to the unit vector x. */
 export function nearestPrototype(x: ArrayLike<number>, prototypes: readonly ArrayLike<number>[]): number {

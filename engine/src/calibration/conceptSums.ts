@@ -1,6 +1,6 @@
 // Running sums of unit-normalised representations per concept and layer: everything the prototypes and
 // the pairwise statistics need, in O(concepts × layers × hidden) memory however many rows stream past.
-import { addInto, unit } from './vectors';
+import { addInto, unit } from '../vectors';
 
 export class ConceptSums {
   readonly counts: number[];

@@ -19,7 +19,10 @@ export async function scanDataset(spec: DatasetSpec, signal?: AbortSignal): Prom
     const why = Object.entries(acct.skipped).map(([r, n]) => `${r}: ${n}`).join('; ');
     throw new SeerError('DATASET_NO_ROWS', `${spec.path} has no usable rows (${acct.rowsRead} read${why ? `; skipped — ${why}` : ''}).`, {
       file: spec.path,
-      fix: `Check --text (${spec.textColumns.join(',')}) and --label (${spec.labelColumn}) name the columns holding the text and the concept.`,
+      fix: {
+        cli: `Check --text (${spec.textColumns.join(',')}) and --label (${spec.labelColumn}) name the columns holding the text and the concept.`,
+        editor: `Check that the text column(s) ${spec.textColumns.join(', ')} and the label column ${spec.labelColumn} hold the text and the concept.`,
+      },
     });
   }
   return { labelCounts };
@@ -46,15 +49,18 @@ export function requireTwoConcepts(spec: DatasetSpec, scan: DatasetScan, concept
   const found = [...scan.labelCounts].map(([l, n]) => `"${l}" (${n})`).join(', ');
   throw new SeerError('DATASET_TOO_FEW_CONCEPTS', `${spec.path}: need at least two concepts with two or more examples each; found ${found || 'none'}.`, {
     file: spec.path,
-    fix: `Check that --label ${spec.labelColumn} is the concept column, and add examples for more concepts.`,
+    fix: {
+      cli: `Check that --label ${spec.labelColumn} is the concept column, and add examples for more concepts.`,
+      editor: `Check that ${spec.labelColumn} is the concept column, and add examples for more concepts.`,
+    },
   });
 }
 
 export function checkSafeConcepts(safe: string[], concepts: string[], where: string): void {
   const unknown = safe.filter((s) => !concepts.includes(s));
   if (unknown.length === 0) return;
-  throw new SeerError('SAFE_CONCEPT_UNKNOWN', `--safe names concept(s) not in ${where}: ${unknown.map((s) => `"${s}"`).join(', ')}.`, {
-    fix: `Choose --safe from: ${concepts.join(', ')}.`,
+  throw new SeerError('SAFE_CONCEPT_UNKNOWN', `The safe concepts include concept(s) not in ${where}: ${unknown.map((s) => `"${s}"`).join(', ')}.`, {
+    fix: { cli: `Choose --safe from: ${concepts.join(', ')}.`, editor: `Choose the safe concepts from: ${concepts.join(', ')}.` },
   });
 }
 

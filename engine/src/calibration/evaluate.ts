@@ -9,7 +9,7 @@ import { ConceptSums } from './conceptSums';
 import { readDataset } from './datasetReader';
 import type { FullEvaluateReport } from './fullReport';
 import { type DatasetScan, SINGLETON_REASON, checkSafeConcepts, conceptsWithPairs, requireTwoConcepts, scanDataset, singletonWarning } from './datasetScan';
-import { HELD_OUT_MAX, DEFAULT_BATCH_SIZE, type RunOptions } from './calibrate';
+import { HELD_OUT_MAX, DEFAULT_BATCH_SIZE, type RunOptions, startRun } from './calibrate';
 import { type SampledExample, crossViewCosines, pairwiseCosines, prototypeSimilarity, silhouette } from './layerStatistics';
 import { ProgressMeter } from './progress';
 import { type ModelFacts, type Representer, reportLayer, representInChunks } from './representer';
@@ -34,19 +34,21 @@ export async function evaluate(
   source: PrototypeSource,
   opts: RunOptions = {},
 ): Promise<FullEvaluateReport> {
-  const started = Date.now();
-  const spec = { path: params.path, textColumns: params.textColumns, labelColumn: params.labelColumn };
   const split = params.split ?? DEFAULT_SPLIT;
   if (!(split > 0 && split < 1)) {
-    throw new SeerError('OPTION_INVALID', `--split must be between 0 and 1 (exclusive), got ${split}.`, { fix: 'Use e.g. --split 0.5.' });
+    throw new SeerError('INVALID_ARGUMENT', `The split must be between 0 and 1 (exclusive), got ${split}.`, { fix: { cli: 'Use e.g. --split 0.5.', editor: 'Use e.g. 0.5.' } });
   }
   const seed = params.seed ?? 1;
   if (params.layer !== undefined && !(Number.isInteger(params.layer) && params.layer >= 0 && params.layer < model.layerCount)) {
-    throw new SeerError('OPTION_INVALID', `--layer must be a layer from 0 to ${model.layerCount - 1}, got ${params.layer}.`, {
-      fix: `Pick a layer 0…${model.layerCount - 1} (0 is the embedding output), or leave --layer out for the target layer.`,
+    throw new SeerError('INVALID_ARGUMENT', `The layer must be from 0 to ${model.layerCount - 1}, got ${params.layer}.`, {
+      fix: {
+        cli: `Pick a layer 0…${model.layerCount - 1} (0 is the embedding output), or leave --layer out for the target layer.`,
+        editor: `Pick a layer 0…${model.layerCount - 1} (0 is the embedding output), or leave the layer unset for the target layer.`,
+      },
     });
   }
-  const warnings: string[] = [];
+  // Options are checked before the clock starts: a bad one fails at once.
+  const { started, spec, warnings } = startRun(params);
   const scan = await scanDataset(spec, opts.signal);
   const concepts = source.kind === 'bank' ? bankConcepts(spec.path, scan, source, warnings) : splitConcepts(spec, scan, warnings);
   const pooling: Pooling = params.pooling ?? (source.kind === 'bank' ? source.bank.pooling : model.representation);
@@ -191,7 +193,13 @@ function bankConcepts(file: string, scan: DatasetScan, source: { bank: ConceptBa
     throw new SeerError(
       'LABELS_MISMATCH',
       `${file} has labels that bank "${source.name}" does not know: ${shown}. The bank's concepts are: ${concepts.join(', ')}.`,
-      { file, fix: 'Evaluate with a bank calibrated on these labels (--bank NAME), drop --bank to build prototypes from the data, or filter the rows.' },
+      {
+        file,
+        fix: {
+          cli: 'Evaluate with a bank calibrated on these labels (--bank NAME), drop --bank to build prototypes from the data, or filter the rows.',
+          editor: 'Evaluate with a bank calibrated on these labels, or without a bank to build prototypes from the data, or filter the rows.',
+        },
+      },
     );
   }
   const absent = concepts.filter((c) => !scan.labelCounts.has(c));

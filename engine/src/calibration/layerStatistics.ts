@@ -1,7 +1,7 @@
 // The paper's per-layer measures, computed exactly from running sums (no pairwise loop over examples):
 // for unit vectors, Σ_{i≠j} x_i·x_j = |Σx|² − n, and the mean cosine between two groups is S_a·S_b / (n_a n_b).
 import type { ConceptSums } from './conceptSums';
-import { dot } from './vectors';
+import { dot } from '../vectors';
 
 /** One example kept in memory (a bounded sample per concept) for the per-example measures. */
 export interface SampledExample {
@@ -58,17 +58,19 @@ export function crossViewCosines(a: ConceptSums, b: ConceptSums, layer: number):
 }
 
 /**
- * Mean silhouette with cosine distance (1 − cos) over sampled examples that are members of `s`:
- * a = mean distance to the other members of its concept, b = smallest mean distance to another concept,
- * score = (b − a) / max(a, b). The means come from the full sums, so only the sample is in memory.
+ * Mean silhouette with cosine distance (1 − cos) over sampled examples: a = mean distance to the examples
+ * of its concept in `s`, b = smallest mean distance to another concept's, score = (b − a) / max(a, b).
+ * The means come from the sums, so only the sample is in memory. `members`: the sample is part of `s`
+ * (its own distance 0 is left out of a); otherwise it is held out from `s` (docs/bundle-format.md).
  */
-export function silhouette(s: ConceptSums, layer: number, sample: readonly SampledExample[]): number {
+export function silhouette(s: ConceptSums, layer: number, sample: readonly SampledExample[], members = true): number {
   const scores: number[] = [];
+  const self = members ? 1 : 0;
   for (const ex of sample) {
-    const n = s.counts[ex.concept];
-    if (n < 2) continue;
+    const n = s.counts[ex.concept] - self;
+    if (n < 1) continue;
     const x = ex.layers[layer];
-    const a = 1 - (dot(x, s.sums[ex.concept][layer]) - 1) / (n - 1);
+    const a = 1 - (dot(x, s.sums[ex.concept][layer]) - self) / n;
     let b = Infinity;
     for (let d = 0; d < s.concepts.length; d++) {
       if (d === ex.concept || s.counts[d] === 0) continue;

@@ -3,7 +3,7 @@ import type { Pooling } from '../../../common/protocol';
 import type { LoadedBundle } from '../bundle';
 import type { Representation, RepresentOptions } from '../engine';
 import { throwIfAborted } from '../errors';
-import { unit } from './vectors';
+import { unit } from '../vectors';
 
 export type { Representation, RepresentOptions };
 
@@ -23,6 +23,8 @@ export interface ModelFacts {
   targetLayers: number[];
   representation: Pooling;
   defaultBank: string;
+  /** Names of the banks the bundle itself holds (seer.json's map and banks/*.json), not the user's. */
+  bundleBanks: string[];
 }
 
 export function modelFacts(bundle: LoadedBundle): ModelFacts {
@@ -36,6 +38,7 @@ export function modelFacts(bundle: LoadedBundle): ModelFacts {
     targetLayers: m.targetLayers,
     representation: m.representation,
     defaultBank: m.defaultBank,
+    bundleBanks: [...bundle.banks.keys()].filter((name) => !bundle.userBanks.has(name)),
   };
 }
 

@@ -6,7 +6,6 @@ export class RowAccountant {
   private rowsUsed = 0;
   private readonly skipped = new Map<string, number>();
   private truncated = 0;
-  private invalidUtf8 = 0;
 
   read(): void {
     this.rowsRead++;
@@ -18,11 +17,6 @@ export class RowAccountant {
 
   skip(reason: string, count = 1): void {
     this.skipped.set(reason, (this.skipped.get(reason) ?? 0) + count);
-  }
-
-  /** A row kept after its bytes were not valid UTF-8 (decoded with U+FFFD replacement characters). */
-  replacedInvalidUtf8(): void {
-    this.invalidUtf8++;
   }
 
   truncatedRow(): void {
@@ -37,7 +31,6 @@ export class RowAccountant {
       rowsSkipped: [...this.skipped.values()].reduce((a, b) => a + b, 0),
       skipped,
       truncated: this.truncated,
-      invalidUtf8: this.invalidUtf8,
     };
   }
 }
@@ -48,6 +41,5 @@ export function describeRows(rows: RowAccounting): string {
   const parts = [`${rows.rowsRead} rows read`, `${rows.rowsUsed} used`, `${rows.rowsSkipped} skipped`];
   let line = parts.join(', ') + (reasons.length ? ` (${reasons.join('; ')})` : '');
   if (rows.truncated) line += `, ${rows.truncated} truncated to the context`;
-  if (rows.invalidUtf8) line += `, ${rows.invalidUtf8} with invalid UTF-8 replaced by U+FFFD`;
   return line;
 }

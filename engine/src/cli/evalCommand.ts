@@ -6,16 +6,16 @@ import { explainWriteErrors } from '../calibration/bankFile';
 import { resolveBank } from '../calibration/bankSource';
 import { DEFAULT_BATCH_SIZE } from '../calibration/calibrate';
 import { DEFAULT_SPLIT, evaluate, type PrototypeSource } from '../calibration/evaluate';
-import { renderEvaluationHtml } from '../calibration/htmlReport';
+import { renderEvaluationHtml } from '../report/htmlReport';
 import { modelFacts } from '../calibration/representer';
-import { abortOnInterrupt, progressBar } from '../calibration/terminalProgress';
-import { renderEvaluation } from '../calibration/terminalReport';
+import { abortOnInterrupt, progressBar } from '../report/terminalProgress';
+import { renderEvaluation } from '../report/terminalReport';
 import { type LoadedBundle, loadBundle } from '../bundle';
 import { Engine } from '../engine';
 import { SeerError } from '../errors';
 import { writeFileAtomic } from '../fsAtomic';
-import { columnList, singleDataset } from './calibrateCommand';
-import { type Command, ENGINE_OPTIONS, ENGINE_USAGE, engineConfigFromArgs, oneOf, parseCommandArgs, positiveInt } from './shared';
+import { datasetCommand } from './datasetOptions';
+import { ENGINE_USAGE, engineConfigFromArgs } from './shared';
 
 const USAGE = `seer eval DATA --label COLUMN [options]
   DATA                  labelled .csv, .tsv or .jsonl file (streamed; any size)
@@ -34,48 +34,24 @@ const USAGE = `seer eval DATA --label COLUMN [options]
   --json                print the EvaluateReport as JSON (an array of two with --compare-*)
 ${ENGINE_USAGE}`;
 
-export const evalCommand: Command = {
+export const evalCommand = datasetCommand({
   name: 'eval',
   summary: 'evaluate concept classification per layer on labelled data (optionally vs another bundle or bank)',
   usage: USAGE,
-  async run(argv) {
-    const { values, positionals } = parseCommandArgs(
-      argv,
-      {
-        ...ENGINE_OPTIONS,
-        label: { type: 'string' },
-        text: { type: 'string', default: 'prompt' },
-        bank: { type: 'string' },
-        split: { type: 'string' },
-        seed: { type: 'string', default: '1' },
-        safe: { type: 'string' },
-        pooling: { type: 'string' },
-        batch: { type: 'string' },
-        layer: { type: 'string' },
-        'compare-bundle': { type: 'string' },
-        'compare-bank': { type: 'string' },
-        html: { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-      USAGE,
-    );
-    const data = singleDataset(positionals, USAGE);
-    if (!values.label) throw new SeerError('BAD_ARGS', 'Missing --label: which column holds the concept of each row?', { fix: `Usage:\n${USAGE}` });
+  options: {
+    bank: { type: 'string' },
+    split: { type: 'string' },
+    layer: { type: 'string' },
+    'compare-bundle': { type: 'string' },
+    'compare-bank': { type: 'string' },
+    html: { type: 'string' },
+  },
+  async run(values, dataset) {
     if (values['compare-bundle'] && values['compare-bank']) {
-      throw new SeerError('BAD_ARGS', '--compare-bundle and --compare-bank cannot be combined.', { fix: 'Compare one thing at a time.' });
+      throw new SeerError('INVALID_ARGUMENT', '--compare-bundle and --compare-bank cannot be combined.', { fix: 'Compare one thing at a time.' });
     }
     const split = values.split === undefined ? undefined : Number(values.split);
-    const params: EvaluateParams = {
-      path: data,
-      textColumns: columnList(values.text!),
-      labelColumn: values.label,
-      split,
-      seed: positiveInt('--seed', values.seed!, USAGE),
-      safeConcepts: values.safe ? columnList(values.safe) : undefined,
-      pooling: oneOf('--pooling', values.pooling, ['last', 'mean'] as const, USAGE),
-      batchSize: values.batch === undefined ? undefined : positiveInt('--batch', values.batch, USAGE),
-      layer: values.layer === undefined ? undefined : Number(values.layer),
-    };
+    const params: EvaluateParams = { ...dataset, split, layer: values.layer === undefined ? undefined : Number(values.layer) };
     const config = engineConfigFromArgs(values, USAGE);
     const controller = new AbortController();
     const unhook = abortOnInterrupt(controller);
@@ -117,4 +93,4 @@ export const evalCommand: Command = {
       unhook();
     }
   },
-};
+});

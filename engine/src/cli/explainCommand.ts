@@ -2,14 +2,16 @@
 import type { ExplainOptions } from '../../../common/protocol';
 import { Engine } from '../engine';
 import { SeerError } from '../errors';
-import { readPromptFile, readStdin } from './input';
-import { renderBatchLine, renderReport } from './report';
+import { renderBatchLine, renderReport } from '../report/explanationReport';
+import { styleFor } from '../report/terminalStyle';
+import { readPromptFile } from '../input/promptFile';
+import { readStdin } from './input';
 import { type Command, ENGINE_OPTIONS, ENGINE_USAGE, engineConfigFromArgs, oneOf, parseCommandArgs, positiveInt } from './shared';
-import { styleFor } from './style';
 
 const USAGE = `seer explain "TEXT" [options]      explain one prompt
 seer explain - [options]             read one prompt from stdin
-seer explain --file F [options]      one prompt per line (.jsonl: a string or {"text": …} per line)
+seer explain --file F [options]      a file of prompts: one per paragraph (.txt, .md), per line (.jsonl:
+                                     a string or {"prompt"|"text"|"input": …}) or per row (.csv, .tsv)
   --json                full results as JSON (one object, or an array for --file)
   --pooling last|mean   representation: last token (the paper, default: the bank's) or mean of tokens
   --bank NAME           concept bank inside the bundle (default: the bundle's default bank)
@@ -52,6 +54,7 @@ export const explainCommand: Command = {
       else if (fromFile) process.stdout.write(`${results.map((r) => renderBatchLine(r, style)).join('\n')}\n`);
       else process.stdout.write(`${renderReport(results[0], style)}\n`);
       if (results[0].provider.fellBackToCpu) process.stderr.write(`warning: ${results[0].provider.fellBackToCpu}\n`);
+      for (const w of results[0]?.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
       return 0;
     } finally {
       await engine.dispose();
@@ -62,12 +65,12 @@ export const explainCommand: Command = {
 async function readPrompts(positionals: string[], file: string | undefined): Promise<{ prompts: string[]; fromFile: boolean }> {
   const fix = `Usage:\n${USAGE}`;
   if (file !== undefined) {
-    if (positionals.length) throw new SeerError('BAD_ARGS', 'Give either TEXT or --file, not both.', { fix });
-    const { prompts, blankLines } = await readPromptFile(file);
-    if (blankLines) process.stderr.write(`${file}: skipped ${blankLines} blank line(s)\n`);
-    return { prompts, fromFile: true };
+    if (positionals.length) throw new SeerError('INVALID_ARGUMENT', 'Give either TEXT or --file, not both.', { fix });
+    const { prompts, skipped } = await readPromptFile(file);
+    for (const s of skipped) process.stderr.write(`skipped line ${s.line}: ${s.reason}\n`);
+    return { prompts: prompts.map((p) => p.text), fromFile: true };
   }
-  if (positionals.length === 0) throw new SeerError('BAD_ARGS', 'No prompt given.', { fix });
+  if (positionals.length === 0) throw new SeerError('INVALID_ARGUMENT', 'No prompt given.', { fix });
   if (positionals.length === 1 && positionals[0] === '-') return { prompts: [await readStdin()], fromFile: false };
   // `seer explain how do I …` without quotes is one prompt.
   return { prompts: [positionals.join(' ')], fromFile: false };
@@ -77,7 +80,7 @@ function tokenLayers(value: string | undefined): ExplainOptions['tokenLayers'] {
   if (value === undefined || value === 'all' || value === 'target') return value;
   const layers = value.split(',').map((v) => Number(v.trim()));
   if (layers.some((l) => !Number.isInteger(l) || l < 0)) {
-    throw new SeerError('BAD_ARGS', `--token-layers must be all, target or comma-separated layer numbers, got "${value}".`, { fix: `Usage:\n${USAGE}` });
+    throw new SeerError('INVALID_ARGUMENT', `--token-layers must be all, target or comma-separated layer numbers, got "${value}".`, { fix: `Usage:\n${USAGE}` });
   }
   return layers;
 }

@@ -1,8 +1,8 @@
 // `seer info`: the bundle, its concepts and banks, and the execution provider that would run.
 import { Engine } from '../engine';
-import { renderInfo } from './report';
+import { renderInfo } from '../report/explanationReport';
+import { styleFor } from '../report/terminalStyle';
 import { type Command, ENGINE_OPTIONS, ENGINE_USAGE, engineConfigFromArgs, parseCommandArgs } from './shared';
-import { styleFor } from './style';
 
 const USAGE = `seer info [--json]
 ${ENGINE_USAGE}`;

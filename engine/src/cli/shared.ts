@@ -34,14 +34,14 @@ export function parseCommandArgs<O extends Options>(argv: string[], options: O, 
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new SeerError('BAD_ARGS', (err as Error).message.split('\n')[0], { fix: `Usage:\n${usage}` });
+    throw new SeerError('INVALID_ARGUMENT', (err as Error).message.split('\n')[0], { fix: `Usage:\n${usage}` });
   }
 }
 
 export function engineConfigFromArgs(values: { bundle?: string; provider?: string; threads?: string }, usage: string): EngineConfig {
   const provider = values.provider ?? 'auto';
   if (!['auto', 'cpu', 'cuda', 'webgpu'].includes(provider)) {
-    throw new SeerError('BAD_ARGS', `--provider must be auto, cpu, cuda or webgpu, got "${provider}".`, { fix: `Usage:\n${usage}` });
+    throw new SeerError('INVALID_ARGUMENT', `--provider must be auto, cpu, cuda or webgpu, got "${provider}".`, { fix: `Usage:\n${usage}` });
   }
   return {
     bundleDir: values.bundle ? path.resolve(values.bundle) : defaultBundleDir(),
@@ -52,12 +52,12 @@ export function engineConfigFromArgs(values: { bundle?: string; provider?: strin
 
 export function positiveInt(flag: string, value: string, usage: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new SeerError('BAD_ARGS', `${flag} must be a positive integer, got "${value}".`, { fix: `Usage:\n${usage}` });
+  if (!Number.isInteger(n) || n < 1) throw new SeerError('INVALID_ARGUMENT', `${flag} must be a positive integer, got "${value}".`, { fix: `Usage:\n${usage}` });
   return n;
 }
 
 export function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], usage: string): T | undefined {
   if (value === undefined) return undefined;
-  if (!allowed.includes(value as T)) throw new SeerError('BAD_ARGS', `${flag} must be ${allowed.join(' or ')}, got "${value}".`, { fix: `Usage:\n${usage}` });
+  if (!allowed.includes(value as T)) throw new SeerError('INVALID_ARGUMENT', `${flag} must be ${allowed.join(' or ')}, got "${value}".`, { fix: `Usage:\n${usage}` });
   return value as T;
 }

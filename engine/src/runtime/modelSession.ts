@@ -21,28 +21,45 @@ export interface ForwardOutput {
 
 type Session = Pick<ort.InferenceSession, 'run' | 'release' | 'inputMetadata' | 'outputMetadata' | 'inputNames' | 'outputNames'>;
 
+interface SessionParts {
+  session: Session;
+  report: ProviderReport;
+  manifest: Manifest;
+  /** Reads the model again, to reopen it on CPU after a GPU failure. */
+  modelBytes: () => Promise<Uint8Array>;
+  settings: SessionSettings;
+  /** Computes last-position logits in JS so ORT need not produce batch × seq × vocab logits; null: use ORT's. */
+  head: LastTokenHead | null;
+}
+
 export class ModelSession {
-  private constructor(
-    private session: Session,
-    readonly report: ProviderReport,
-    private readonly manifest: Manifest,
-    private readonly modelBytes: () => Promise<Uint8Array>,
-    private readonly settings: SessionSettings,
-    /** Computes last-position logits in JS so ORT need not produce batch × seq × vocab logits; null: use ORT's. */
-    readonly head: LastTokenHead | null,
-  ) {}
+  private session: Session;
+  readonly report: ProviderReport;
+  private readonly manifest: Manifest;
+  private readonly modelBytes: () => Promise<Uint8Array>;
+  private readonly settings: SessionSettings;
+  readonly head: LastTokenHead | null;
+
+  private constructor(parts: SessionParts) {
+    this.session = parts.session;
+    this.report = parts.report;
+    this.manifest = parts.manifest;
+    this.modelBytes = parts.modelBytes;
+    this.settings = parts.settings;
+    this.head = parts.head;
+  }
 
   static async open(manifest: Manifest, modelFile: string, choice: ProviderChoice, settings: SessionSettings): Promise<ModelSession> {
     const bytes = await readModel(modelFile, manifest);
     const opened = await openWithProvider(bytes, modelFile, choice, settings);
     checkSignature(opened.session, manifest, modelFile);
-    const model = new ModelSession(opened.session, opened.report, manifest, () => fs.readFile(modelFile), settings, null);
+    const model = new ModelSession({ session: opened.session, report: opened.report, manifest, modelBytes: () => fs.readFile(modelFile), settings, head: null });
     return (await model.verifiedHead(bytes)) ?? model;
   }
 
   /** For tests: wraps an existing session (e.g. one that fails) with a report and a way to reopen on CPU. */
   static wrap(session: Session, report: ProviderReport, manifest: Manifest, modelBytes: () => Promise<Uint8Array>): ModelSession {
-    return new ModelSession(session, report, manifest, modelBytes, {}, null);
+    return new ModelSession({ session, report, manifest, modelBytes, settings: {}, head: null });
   }
 
   /** This session with the JS head, if the head reproduces ORT's logits on a probe input (else null). */
@@ -60,7 +77,7 @@ export class ModelSession {
     const mine = await head.logits(reference.hidden, [(numLayers * reference.seq + probe[0].length - 1) * hiddenSize]); // batch of 1
     let maxDiff = 0;
     for (let v = 0; v < vocabSize; v++) maxDiff = Math.max(maxDiff, Math.abs(mine[v] - reference.lastLogits![v]));
-    if (maxDiff <= 1e-3) return new ModelSession(this.session, this.report, this.manifest, this.modelBytes, this.settings, head);
+    if (maxDiff <= 1e-3) return new ModelSession({ session: this.session, report: this.report, manifest: this.manifest, modelBytes: this.modelBytes, settings: this.settings, head });
     await head.release();
     return null;
   }

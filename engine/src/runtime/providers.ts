@@ -46,7 +46,9 @@ export async function openWithProvider(model: Uint8Array, file: string, choice: 
   const why = attempts.map((a) => `${a.provider}: ${a.reason}`).join('; ');
   throw new SeerError('PROVIDER_UNAVAILABLE', `The ${choice === 'auto' ? 'execution providers' : `${choice} execution provider`} could not start for ${file} (${why}).`, {
     file,
-    fix: choice === 'auto' ? 'Check that onnxruntime-node is installed (`npm ci`).' : 'Use --provider auto or --provider cpu (or the seer.provider setting).',
+    fix: choice === 'auto'
+      ? 'Check that onnxruntime-node is installed (`npm ci`).'
+      : { cli: 'Use --provider auto or --provider cpu.', editor: 'Set seer.executionProvider to "auto" or "cpu".' },
   });
 }
 

@@ -1,6 +1,6 @@
 // For the CLI: a progress bar with ETA on stderr (redrawn in place on a terminal, a line every few seconds
 // otherwise), and Ctrl-C wired to an AbortSignal so a run stops cleanly with nothing half-written.
-import type { ProgressListener } from './progress';
+import type { ProgressListener } from '../calibration/progress';
 
 export function progressBar(stream: NodeJS.WriteStream = process.stderr): { listener: ProgressListener; finish(): void } {
   const width = 28;

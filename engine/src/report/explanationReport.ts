@@ -1,13 +1,13 @@
 // The readable terminal report of an ExplainResult (and the one-line form used for batches).
 import type { ExplainResult, LoadResult, ProviderReport } from '../../../common/protocol';
-import { percent, sparkline, type Style } from './style';
+import { percent, sparkline, type Style } from './terminalStyle';
 
 const TOP_CONCEPTS = 3;
 
 export function renderReport(r: ExplainResult, s: Style): string {
   const h = r.headline;
   const out: string[] = [];
-  const verdict = h.safe ? s.green('safe') : s.red(s.bold('UNSAFE'));
+  const verdict = h.safe === null ? s.dim('safety unknown') : h.safe ? s.green('safe') : s.red(s.bold('UNSAFE'));
   out.push(s.bold(`${s.cyan(h.concept)}  ${percent(h.confidence)}`) + `  margin ${h.margin.toFixed(2)}  ${verdict}  ${s.dim(`(layer ${h.layer}, bank ${r.bank}, ${r.pooling}-token representation)`)}`);
   out.push(`prompt: ${JSON.stringify(excerpt(r.text, 100))}  ${s.dim(`${r.tokens.filter((t) => t.fromPrompt).length} prompt + ${r.tokens.filter((t) => !t.fromPrompt).length} template tokens`)}`);
   if (r.truncation) {
@@ -56,7 +56,7 @@ function tokenConcepts(r: ExplainResult, s: Style): string | null {
 
 export function renderBatchLine(r: ExplainResult, s: Style): string {
   const h = r.headline;
-  const verdict = h.safe ? s.green('safe  ') : s.red('UNSAFE');
+  const verdict = h.safe === null ? s.dim('?     ') : h.safe ? s.green('safe  ') : s.red('UNSAFE');
   return `${verdict} ${h.concept.padEnd(16)} ${percent(h.confidence).padStart(6)}  ${JSON.stringify(excerpt(r.text, 70))}${r.truncation ? s.yellow(' (truncated)') : ''}`;
 }
 

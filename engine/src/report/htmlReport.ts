@@ -1,10 +1,13 @@
 // The evaluation report as one self-contained HTML page (inline CSS and SVG, no script, no external
 // resource): the CLI writes it with --html and the VS Code extension shows the same string in a panel.
 // Several reports (e.g. SEER vs its baseline twin) are drawn in the same charts and side by side.
-import type { EvaluateReport } from '../../../common/protocol';
-import { type FullEvaluateReport, completeReport } from './fullReport';
-import { describeRows } from './rowAccounting';
-import { type Series, escapeXml, heatmap, legend, lineChart, seriesColor } from './svgCharts';
+import { cosineScale, rowShareScale, seriesColor } from '../../../common/charts/colors';
+import { type HeatmapSpec, heatmapMarkup } from '../../../common/charts/heatmap';
+import { type LineChartSpec, type Series, lineChartMarkup } from '../../../common/charts/lineChart';
+import { escapeXml } from '../../../common/charts/markup';
+import type { EvaluateReport, HeatmapScheme } from '../../../common/protocol';
+import { type FullEvaluateReport, completeReport } from '../calibration/fullReport';
+import { describeRows } from '../calibration/rowAccounting';
 
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(1)}%`);
 const num = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(3));
@@ -14,6 +17,8 @@ export interface HtmlOptions {
   contentSecurityPolicy?: string;
   /** Nonce of the one <style> element, for a policy like style-src 'nonce-…'. */
   styleNonce?: string;
+  /** Colour scale of the cosine heatmaps, as the panel's `seer.heatmapScheme` setting (default diverging). */
+  heatmapScheme?: HeatmapScheme;
 }
 
 export function renderEvaluationHtml(given: EvaluateReport[], options: HtmlOptions = {}): string {
@@ -37,8 +42,8 @@ ${notes(reports)}
 <p class="hint">Nearest-prototype classification of the held-out rows, and the paper's measures: representations of one concept should aggregate (high same-concept cosine) and different concepts disentangle (low different-concept cosine). The dashed line marks the target layer.</p>
 ${layerCharts(reports)}
 <h2>Confusion and concept similarity</h2>
-<p class="hint">Rows: true concept; columns: predicted concept (colour: share of the row). Prototype similarity: cosine between concept prototypes at the target layer (colour spans the off-diagonal range: dark = the most similar pair).</p>
-<div class="side-by-side">${reports.map(matrices).join('')}</div>
+<p class="hint">Rows: true concept; columns: predicted concept (colour: share of the row). Prototype similarity: cosine between concept prototypes at the target layer, coloured as in the panel's heatmaps.</p>
+<div class="side-by-side">${reports.map((r) => matrices(r, options.heatmapScheme ?? 'diverging')).join('')}</div>
 </body></html>
 `;
 }
@@ -76,19 +81,15 @@ function layerCharts(reports: FullEvaluateReport[]): string {
   const xs = reports[0].perLayer.map((l) => l.layer);
   const target = reports[0].targetLayer;
   const marker = { x: target, label: `target ${target}` };
+  const chart = (title: string, rest: Pick<LineChartSpec, 'series' | 'yDomain' | 'includeZero'>) =>
+    lineChartMarkup({ label: title, title, xs, marker, width: 420, height: 240, nativeTips: true, ...rest });
   const metric = (title: string, pick: (l: EvaluateReport['perLayer'][number]) => number | undefined, yDomain?: [number, number]) =>
-    lineChart({
-      title,
-      xs,
+    chart(title, {
       yDomain,
-      marker,
       series: reports.map((r, i): Series => ({ name: r.label, color: seriesColor(i), values: r.perLayer.map((l) => pick(l) ?? NaN) })),
     });
-  const twoView = lineChart({
-    title: 'Two-view cosine: same (solid) / different (dashed)',
-    xs,
+  const twoView = chart('Two-view cosine: same (solid) / different (dashed)', {
     includeZero: false,
-    marker,
     series: reports.flatMap((r, i): Series[] => [
       { name: `${r.label} same`, color: seriesColor(i), values: r.perLayer.map((l) => l.samePairCos) },
       { name: `${r.label} different`, color: seriesColor(i), dashed: true, values: r.perLayer.map((l) => l.differentPairCos) },
@@ -105,19 +106,33 @@ function layerCharts(reports: FullEvaluateReport[]): string {
   return legend(reports.map((r, i) => ({ name: r.label, color: seriesColor(i) }))) + `<div class="charts">${charts.join('\n')}</div>`;
 }
 
-function matrices(r: FullEvaluateReport): string {
-  const confusion = (title: string, values: number[][]) =>
-    heatmap({ title, rowLabels: r.concepts, colLabels: r.concepts, values, kind: 'counts', rowAxis: 'true', colAxis: 'predicted' });
-  const binary = (title: string, values: number[][] | undefined) =>
-    values ? heatmap({ title, rowLabels: ['safe', 'unsafe'], colLabels: ['safe', 'unsafe'], values, kind: 'counts', rowAxis: 'true', colAxis: 'predicted' }) : '';
+function matrices(r: FullEvaluateReport, scheme: HeatmapScheme): string {
+  const matrix = (title: string, labels: string[], values: number[][], cells: Pick<HeatmapSpec, 'color' | 'tip' | 'formatValue' | 'rowAxis' | 'colAxis'>) =>
+    heatmapMarkup({ label: title, title, rows: labels, cols: labels, values, width: 0, rowHeight: 30, showValues: true, nativeTips: true, ...cells });
+  const counts = (title: string, labels: string[], values: number[][] | undefined) => {
+    if (!values) return '';
+    const totals = values.map((row) => row.reduce((a, b) => a + b, 0));
+    const tip = (t: number, p: number, n: number) => `${labels[t]} → ${labels[p]}: ${n}${totals[t] ? ` (${((100 * n) / totals[t]).toFixed(1)}% of row)` : ''}`;
+    return matrix(title, labels, values, { color: rowShareScale(values), tip, formatValue: String, rowAxis: 'true', colAxis: 'predicted' });
+  };
+  const similarity = r.prototypeSimilarityTarget;
   const parts = [
-    confusion(`Confusion at best layer ${r.bestLayer}`, r.confusionBest),
-    r.targetLayer !== r.bestLayer ? confusion(`Confusion at layer ${r.targetLayer}`, r.confusionTarget) : '',
-    heatmap({ title: `Prototype similarity at layer ${r.targetLayer}`, rowLabels: r.concepts, colLabels: r.concepts, values: r.prototypeSimilarityTarget, kind: 'cosine' }),
-    binary(`Safe / unsafe at layer ${r.bestLayer}`, r.binaryConfusionBest),
-    r.targetLayer !== r.bestLayer ? binary(`Safe / unsafe at layer ${r.targetLayer}`, r.binaryConfusionTarget) : '',
+    counts(`Confusion at best layer ${r.bestLayer}`, r.concepts, r.confusionBest),
+    r.targetLayer !== r.bestLayer ? counts(`Confusion at layer ${r.targetLayer}`, r.concepts, r.confusionTarget) : '',
+    matrix(`Prototype similarity at layer ${r.targetLayer}`, r.concepts, similarity, {
+      color: cosineScale(similarity.flat(), scheme),
+      tip: (a, b, v) => `${r.concepts[a]} · ${r.concepts[b]}: cosine ${v.toFixed(3)}`,
+    }),
+    counts(`Safe / unsafe at layer ${r.bestLayer}`, ['safe', 'unsafe'], r.binaryConfusionBest),
+    r.targetLayer !== r.bestLayer ? counts(`Safe / unsafe at layer ${r.targetLayer}`, ['safe', 'unsafe'], r.binaryConfusionTarget) : '',
   ];
   return `<section class="run"><h3>${escapeXml(r.label)}</h3>${parts.filter(Boolean).join('\n')}</section>`;
+}
+
+function legend(series: Array<{ name: string; color: string }>): string {
+  return `<div class="legend">${series
+    .map((s) => `<span><svg width="26" height="10"><line x1="0" x2="26" y1="5" y2="5" stroke="${s.color}" stroke-width="2"/></svg>${escapeXml(s.name)}</span>`)
+    .join('')}</div>`;
 }
 
 // VS Code webviews define the --vscode-* variables; a browser uses the fallbacks.
@@ -139,8 +154,11 @@ table.summary th { font-weight: 600; }
 svg text { fill: currentColor; font-size: 11px; }
 svg .chart-title { font-size: 12.5px; font-weight: 600; }
 svg .axis-label { font-size: 10.5px; opacity: .75; }
-svg .grid { stroke: currentColor; opacity: .12; }
-svg .marker { stroke: currentColor; opacity: .45; stroke-dasharray: 3 3; }
+svg .axis path, svg .axis line { stroke-opacity: .45; }
+svg .grid line { stroke-opacity: .12; }
+svg .marker { stroke-opacity: .45; stroke-dasharray: 3 3; }
 svg .marker-label { font-size: 10px; opacity: .7; }
-svg text.cell { fill: #1f2328; font-size: 10.5px; } svg text.cell.on-dark { fill: #fff; } svg text.cell.small { font-size: 9px; }
+svg .dot { stroke: var(--vscode-editor-background, #fff); stroke-width: 1; }
+svg text.cell-value { font-size: 10px; pointer-events: none; } svg text.on-dark { fill: #fff; } svg text.on-light { fill: #1f2328; }
+svg text.row-label { font-family: var(--vscode-editor-font-family, ui-monospace, monospace); }
 `;

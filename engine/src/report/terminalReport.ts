@@ -1,7 +1,7 @@
 // Plain-text summaries of a calibration and an evaluation for the terminal.
 import type { CalibrateResult, EvaluateReport } from '../../../common/protocol';
-import { completeReport } from './fullReport';
-import { describeRows } from './rowAccounting';
+import { completeReport } from '../calibration/fullReport';
+import { describeRows } from '../calibration/rowAccounting';
 
 const f3 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '    –' : x.toFixed(3).padStart(6));
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '    –' : `${(100 * x).toFixed(1)}%`.padStart(6));

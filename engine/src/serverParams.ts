@@ -1,0 +1,132 @@
+// The engine server's parameter checks: JSON from the host is untrusted, so every request's params are
+// checked here, once, before a handler sees them. A bad field is an INVALID_ARGUMENT error naming it.
+// Each schema lists every field of its protocol type (a field added to the type fails tsc here until
+// it is checked); unknown fields are rejected too, so a misspelt option is not silently ignored.
+import type {
+  CalibrateParams,
+  EngineConfig,
+  EvaluateParams,
+  ExplainBatchParams,
+  ExplainOptions,
+  ExplainParams,
+  Pooling,
+  ProviderChoice,
+  TruncationSide,
+} from '../../common/protocol';
+import { SeerError } from './errors';
+
+type Check<T> = (value: unknown, field: string) => T;
+
+function invalid(field: string, expected: string, value: unknown): SeerError {
+  return new SeerError('INVALID_ARGUMENT', `${field} must be ${expected}, got ${describe(value)}.`, { fix: `Send ${field} as ${expected}.` });
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(value).slice(0, 80);
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'an object' : String(value);
+}
+
+const text: Check<string> = (v, f) => {
+  if (typeof v !== 'string') throw invalid(f, 'a string', v);
+  return v;
+};
+const nonEmptyText: Check<string> = (v, f) => {
+  if (typeof v !== 'string' || v === '') throw invalid(f, 'a non-empty string', v);
+  return v;
+};
+const integer = (min: number): Check<number> => (v, f) => {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw invalid(f, `an integer ≥ ${min}`, v);
+  return v;
+};
+/** A fraction in [0, 1), or in (0, 1) when 0 is not allowed. */
+const fraction = (closedAtZero: boolean): Check<number> => (v, f) => {
+  if (typeof v !== 'number' || !(closedAtZero ? v >= 0 : v > 0) || !(v < 1)) throw invalid(f, `a number in ${closedAtZero ? '[0' : '(0'}, 1)`, v);
+  return v;
+};
+const oneOf = <T extends string>(...allowed: T[]): Check<T> => (v, f) => {
+  if (!allowed.includes(v as T)) throw invalid(f, `one of ${allowed.map((a) => `"${a}"`).join(', ')}`, v);
+  return v as T;
+};
+const listOf = <T>(item: Check<T>, nonEmpty = false): Check<T[]> => (v, f) => {
+  if (!Array.isArray(v) || (nonEmpty && v.length === 0)) throw invalid(f, nonEmpty ? 'a non-empty list' : 'a list', v);
+  return v.map((x, i) => item(x, `${f}[${i}]`));
+};
+const flag: Check<boolean> = (v, f) => {
+  if (typeof v !== 'boolean') throw invalid(f, 'true or false', v);
+  return v;
+};
+const optional = <T>(check: Check<T>): Check<T | undefined> => (v, f) => (v === undefined ? undefined : check(v, f));
+
+/** One check per field of T, required or optional as T declares it. */
+type Shape<T> = { [K in keyof T]-?: Check<T[K]> };
+
+const object = <T>(shape: Shape<T>): Check<T> => (v, f) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(f, 'an object', v);
+  const fields = v as Record<string, unknown>;
+  const unknown = Object.keys(fields).find((k) => !(k in shape));
+  if (unknown !== undefined) {
+    throw new SeerError('INVALID_ARGUMENT', `${f} has an unknown field "${unknown}".`, { fix: `Use only: ${Object.keys(shape).join(', ')}.` });
+  }
+  const out: Partial<T> = {};
+  for (const key of Object.keys(shape) as (keyof T & string)[]) {
+    const value = shape[key](fields[key], `${f}.${key}`);
+    if (value !== undefined) out[key] = value;
+  }
+  return out as T;
+};
+
+const pooling: Check<Pooling> = oneOf('last', 'mean');
+const truncation: Check<TruncationSide> = oneOf('left', 'right');
+const provider: Check<ProviderChoice> = oneOf('auto', 'cpu', 'cuda', 'webgpu');
+const layer = integer(0);
+const layerPair: Check<[number, number]> = (v, f) => {
+  if (!Array.isArray(v) || v.length !== 2) throw invalid(f, 'a [from, to] pair of layers', v);
+  return [layer(v[0], `${f}[0]`), layer(v[1], `${f}[1]`)];
+};
+const tokenLayers: Check<ExplainOptions['tokenLayers']> = (v, f) =>
+  v === undefined || v === 'all' || v === 'target' ? v : listOf(layer)(v, f);
+
+const explainOptions = object<ExplainOptions>({
+  pooling: optional(pooling),
+  bank: optional(nonEmptyText),
+  maxTokens: optional(integer(1)),
+  truncation: optional(truncation),
+  tokenLayers,
+  layerRange: optional(layerPair),
+  topNextTokens: optional(integer(0)),
+});
+
+const datasetFields = {
+  path: nonEmptyText,
+  textColumns: listOf(nonEmptyText, true),
+  labelColumn: nonEmptyText,
+  safeConcepts: optional(listOf(nonEmptyText)),
+  pooling: optional(pooling),
+  batchSize: optional(integer(1)),
+  seed: optional(integer(0)),
+  progressToken: optional(text),
+};
+
+/** One checker per request, each returning the params typed as the protocol declares them. */
+export const checkParams = {
+  load: object<EngineConfig>({ bundleDir: nonEmptyText, provider, intraOpThreads: optional(integer(1)), userBankDir: optional(nonEmptyText) }),
+  explain: object<ExplainParams>({ text, options: optional(explainOptions) }),
+  explainBatch: object<ExplainBatchParams>({ texts: listOf(text), options: optional(explainOptions), progressToken: optional(text) }),
+  calibrate: object<CalibrateParams>({
+    ...datasetFields,
+    bankName: optional(nonEmptyText),
+    out: optional(nonEmptyText),
+    intoBundle: optional(flag),
+    force: optional(flag),
+    heldOutFraction: optional(fraction(true)),
+  }),
+  evaluate: object<EvaluateParams>({
+    ...datasetFields,
+    bank: optional(nonEmptyText),
+    split: optional(fraction(false)),
+    layer: optional(layer),
+  }),
+};
