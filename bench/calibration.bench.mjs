@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, SHARED, TMP, fmt, requireBuild, seerJson } from './calibration.common.mjs';
+import { ROOT, SHARED, TMP, fmt, requireBuild, seerJson, writeResults } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -72,7 +72,5 @@ const md = [
   summary + '.',
   '',
 ].join('\n');
-const mdFile = path.join(ROOT, 'bench', 'RESULTS-calibration.md');
-writeFileSync(`${mdFile}.tmp`, md);
-renameSync(`${mdFile}.tmp`, mdFile);
-console.log(`written: ${path.relative(ROOT, json)}, ${path.relative(ROOT, mdFile)}`);
+console.log(`written: ${path.relative(ROOT, json)}`);
+writeResults('RESULTS-calibration.md', md);

@@ -2,11 +2,11 @@
 // ../shared/datasets (MATH, MMLU, XSTest) with `seer eval`, times `seer calibrate` on MATH, and writes the
 // README table to bench/RESULTS-shared-eval.md (HTML reports to bench/tmp/). Skips when ../shared is absent.
 // Usage: node bench/calibration.shared-eval.mjs [--bundle DIR] [--baseline DIR] [--only math,mmlu,xstest]
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, SHARED, TMP, fmt, pct, requireBuild, seerJson } from './calibration.common.mjs';
+import { ROOT, SHARED, TMP, fmt, pct, requireBuild, seerJson, writeResults } from './common.mjs';
 
 const DATASETS = [
   { id: 'math', name: 'MATH (7 types)', file: 'math/math-7concepts.csv', label: 'value', text: 'prompt' },
@@ -86,8 +86,4 @@ const md = [
   calibrationLine,
   '',
 ].join('\n');
-const mdFile = path.join(ROOT, 'bench', 'RESULTS-shared-eval.md');
-writeFileSync(`${mdFile}.tmp`, md);
-renameSync(`${mdFile}.tmp`, mdFile);
-console.log(md);
-console.log(`written: ${rel(mdFile)}`);
+writeResults('RESULTS-shared-eval.md', md);

@@ -44,6 +44,7 @@ export const ERROR_CATEGORY = {
   DATASET_NO_ROWS: 'input',
   DATASET_COLUMN_MISSING: 'input',
   DATASET_TOO_FEW_CONCEPTS: 'input',
+  DATASET_TOO_MANY_CONCEPTS: 'input',
   WRITE_FAILED: 'input',
   // The execution provider.
   PROVIDER_UNAVAILABLE: 'provider',

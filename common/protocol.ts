@@ -107,6 +107,12 @@ export interface Truncation {
   side: TruncationSide;
   originalTokens: number;
   keptTokens: number;
+  /**
+   * Set when the prompt was longer than the engine tokenizes (engine/src/limits.ts): it was cut to keptChars of
+   * its originalChars characters first, and originalTokens counts the tokens of that cut text.
+   */
+  originalChars?: number;
+  keptChars?: number;
 }
 
 export interface NextToken {

@@ -6,6 +6,7 @@ import { type BatchLimits, DEFAULT_LIMITS, planBatches } from './batching';
 import { bankInfo, bundleInfo, defaultUserBankRoot, type EncodedPrompt, loadBundle, type LoadedBundle } from './bundle/index';
 import { SeerError, throwIfAborted } from './errors';
 import { buildExplainResult, type ResolvedOptions } from './explain';
+import { LIMITS } from './limits';
 import { pool } from './representation';
 import { ModelSession, type ForwardOutput } from './runtime/modelSession';
 
@@ -70,7 +71,7 @@ export class Engine {
     await this.runBatches(texts, run, (batch, encoded, out, tokenizeMs, forwardMs) => {
       batch.forEach((i, row) => {
         results[i] = buildExplainResult(this.bundle, opts, {
-          text: texts[i],
+          text: encoded[i].text,
           encoded: encoded[i],
           out,
           row,
@@ -107,16 +108,20 @@ export class Engine {
   private async runBatches(
     texts: string[],
     { maxPrompt, side, wantLogits, limits, signal, onProgress }: BatchRun,
-    use: (batch: number[], encoded: EncodedPrompt[], out: ForwardOutput, tokenizeMs: number[], forwardMs: number) => void,
+    use: (batch: number[], encoded: CutPrompt[], out: ForwardOutput, tokenizeMs: number[], forwardMs: number) => void,
   ): Promise<void> {
     if (!Array.isArray(texts) || texts.length === 0) throw new SeerError('EMPTY_INPUT', 'No prompts were given.', { fix: 'Pass at least one prompt.' });
+    throwIfAborted(signal);
     const tokenizeMs: number[] = [];
+    // Cut before tokenizing: a prompt's cost is bounded by what the model can read, not by its length.
+    const maxChars = Math.min(maxPrompt, this.bundle.manifest.architecture.maxContext) * LIMITS.promptCharsPerToken;
     const encoded = texts.map((text, i) => {
       checkText(text, i, texts.length);
       const t0 = performance.now();
-      const enc = this.bundle.tokenizer.encodePrompt(text, maxPrompt, side);
+      const kept = cutPrompt(text, maxChars, side);
+      const enc = this.bundle.tokenizer.encodePrompt(kept, maxPrompt, side);
       tokenizeMs.push(performance.now() - t0);
-      return enc;
+      return withCut(enc, text, kept, side);
     });
     const batches = planBatches(encoded.map((e) => e.ids.length), limits);
     let done = 0;
@@ -124,6 +129,7 @@ export class Engine {
       throwIfAborted(signal);
       const t0 = performance.now();
       const out = await this.serialised(() => {
+        // Checked again at its turn: a request cancelled while it waited behind another never runs.
         throwIfAborted(signal);
         return this.model.forward(batch.map((i) => encoded[i].ids), this.bundle.tokenizer.padId, wantLogits);
       });
@@ -131,6 +137,7 @@ export class Engine {
       done += batch.length;
       onProgress?.(done, texts.length);
     }
+    throwIfAborted(signal);
   }
 
   private serialised<T>(fn: () => Promise<T>): Promise<T> {
@@ -165,14 +172,52 @@ export class Engine {
     if (o.truncation !== undefined && o.truncation !== 'left' && o.truncation !== 'right') throw badOption('truncation', o.truncation, '"left" or "right"');
     const isLayer = (l: unknown) => Number.isInteger(l) && (l as number) >= 0 && (l as number) <= numLayers;
     const [from, to] = o.layerRange ?? [0, numLayers];
-    if (!isLayer(from) || !isLayer(to) || from > to) throw badOption('layerRange', JSON.stringify(o.layerRange), `[from, to] with 0 ≤ from ≤ to ≤ ${numLayers}`);
+    if (!isLayer(from) || !isLayer(to) || from > to) throw badOption('layerRange', describeList(o.layerRange), `[from, to] with 0 ≤ from ≤ to ≤ ${numLayers}`);
     const tl = o.tokenLayers ?? 'target';
-    const tokenLayers = tl === 'all' ? range(0, numLayers) : tl === 'target' ? [m.targetLayers[0]] : tl;
-    if (!Array.isArray(tokenLayers) || !tokenLayers.every(isLayer)) throw badOption('tokenLayers', JSON.stringify(tl), `"all", "target" or layer indices 0..${numLayers}`);
+    const requested = tl === 'all' ? range(0, numLayers) : tl === 'target' ? [m.targetLayers[0]] : tl;
+    if (!Array.isArray(requested) || !requested.every(isLayer)) throw badOption('tokenLayers', describeList(tl), `"all", "target" or layer indices 0..${numLayers}`);
+    // Each layer once (in the order asked): the token × concept matrix is the biggest part of a result.
+    const tokenLayers = [...new Set(requested)];
     const topNextTokens = o.topNextTokens ?? DEFAULT_TOP_NEXT;
-    if (!Number.isInteger(topNextTokens) || topNextTokens < 0) throw badOption('topNextTokens', topNextTokens, 'a non-negative integer');
+    if (!Number.isInteger(topNextTokens) || topNextTokens < 0 || topNextTokens > LIMITS.topNextTokens) {
+      throw badOption('topNextTokens', topNextTokens, `an integer from 0 to ${LIMITS.topNextTokens}`);
+    }
     return { pooling, bank, layers: range(from, to), tokenLayers, topNextTokens: Math.min(topNextTokens, m.architecture.vocabSize) };
   }
+}
+
+/** An encoded prompt and the text it was encoded from (the prompt itself, or its kept part when it was cut). */
+type CutPrompt = EncodedPrompt & { text: string };
+
+/**
+ * At most `maxChars` characters of `text`, from the end that truncation keeps: the start when `side` (the
+ * side dropped) is right, the end when it is left. A surrogate pair is never split.
+ */
+export function cutPrompt(text: string, maxChars: number, side: TruncationSide): string {
+  if (text.length <= maxChars) return text;
+  if (side === 'right') {
+    const end = isHighSurrogate(text.charCodeAt(maxChars - 1)) ? maxChars - 1 : maxChars;
+    return text.slice(0, end);
+  }
+  const start = text.length - maxChars;
+  return text.slice(isLowSurrogate(text.charCodeAt(start)) ? start + 1 : start);
+}
+
+const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
+const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+
+/** The encoding of a cut prompt, its truncation recording the characters cut before tokenizing. */
+function withCut(enc: EncodedPrompt, text: string, kept: string, side: TruncationSide): CutPrompt {
+  if (kept === text) return { ...enc, text };
+  const promptTokens = enc.tokens.filter((t) => t.fromPrompt).length;
+  const tokens = enc.truncation ?? { side, originalTokens: promptTokens, keptTokens: promptTokens };
+  return { ...enc, text: kept, truncation: { ...tokens, originalChars: text.length, keptChars: kept.length } };
+}
+
+/** A list option in an error message, short even when the list is long. */
+function describeList(value: unknown): string {
+  const json = JSON.stringify(value) ?? String(value);
+  return json.length > 80 ? `${json.slice(0, 77)}…` : json;
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -183,7 +228,7 @@ function checkText(text: unknown, index: number, total: number): void {
   if (LONE_SURROGATE.test(text)) {
     throw new SeerError('INVALID_UTF8', `${which} contains invalid Unicode (an unpaired surrogate).`, { fix: 'Re-encode the text as valid UTF-8.' });
   }
-  if (text.trim() === '') throw new SeerError('EMPTY_INPUT', `${which} is empty or only whitespace.`, { fix: 'Type or select some text to explain.' });
+  if (!/\S/.test(text)) throw new SeerError('EMPTY_INPUT', `${which} is empty or only whitespace.`, { fix: 'Type or select some text to explain.' });
 }
 
 function badOption(name: string, value: unknown, allowed: string): SeerError {

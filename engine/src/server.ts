@@ -2,14 +2,14 @@
 // type of common/engineProtocol.ts has one handler here; its params are checked (serverParams.ts) before
 // the handler runs. Requests run with cancellation (the JSON-RPC CancellationToken becomes an AbortSignal)
 // and progress notifications; every failure is a JSON-RPC error whose data is EngineErrorData (with the
-// fix worded for VS Code), so the host never sees a crash.
+// fix worded for VS Code), so the host never sees a crash. A malformed frame ends the process (see below).
 import { CancellationToken, createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import type { RequestType } from 'vscode-jsonrpc';
 import { EngineProgress, EngineRequests } from '../../common/engineProtocol';
 import type { EngineErrorData } from '../../common/protocol';
 import { calibrateRequest, evaluateRequest } from './calibration/requests';
 import { Engine } from './engine';
-import { asSeerError, SeerError } from './errors';
+import { asSeerError, SeerError, throwIfAborted } from './errors';
 import { checkParams } from './serverParams';
 
 /** JSON-RPC error codes: -32800 is the LSP RequestCancelled code, -32000 a generic server error. */
@@ -17,7 +17,8 @@ const REQUEST_CANCELLED = -32800;
 const SERVER_ERROR = -32000;
 
 const log = (line: string) => process.stderr.write(`[seer-engine] ${line}\n`);
-const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+const reader = new StreamMessageReader(process.stdin);
+const connection = createMessageConnection(reader, new StreamMessageWriter(process.stdout));
 
 let engine: Engine | null = null;
 
@@ -36,8 +37,12 @@ function serve<P, R>(type: RequestType<P, R, EngineErrorData>, check: (raw: unkn
   connection.onRequest(type, async (...args: unknown[]): Promise<R | ResponseError<EngineErrorData>> => {
     const token = args[args.length - 1] as CancellationToken;
     const controller = new AbortController();
+    // A request cancelled before it was dispatched arrives with an already-cancelled token whose event
+    // never fires: read the flag too, or it would run to completion.
+    if (token.isCancellationRequested) controller.abort();
     const sub = token.onCancellationRequested(() => controller.abort());
     try {
+      throwIfAborted(controller.signal);
       const params = check(args.length > 1 ? args[0] : undefined, 'params');
       const progressToken = (params as { progressToken?: string }).progressToken;
       const ctx: HandlerContext = {
@@ -85,6 +90,16 @@ connection.onRequest(EngineRequests.shutdown, async () => {
 // A bug must not take the process down silently: log it and keep serving.
 process.on('uncaughtException', (err) => log(`uncaught: ${err.stack ?? err}`));
 process.on('unhandledRejection', (err) => log(`unhandled rejection: ${(err as Error)?.stack ?? err}`));
+// A malformed frame (a missing or non-numeric Content-Length, a body that is not JSON) or a broken pipe: the
+// stream is out of step, so no later message can be read reliably. Say why and exit; the extension reports
+// the engine stopped and restarts it at the next request, instead of waiting on a server gone silent.
+const MALFORMED_FRAME_EXIT = 3;
+connection.onError(([error]) => {
+  log(`cannot read the host's messages (${error.message.split('\n')[0]}); exiting`);
+  process.exit(MALFORMED_FRAME_EXIT);
+});
+// A Content-Length longer than what came is waited for (the rest may still be in the pipe); say so meanwhile.
+reader.onPartialMessage(({ waitingTime }) => log(`a message from the host is still incomplete after ${Math.round(waitingTime / 1000)} s`));
 connection.onClose(() => process.exit(0));
 connection.listen();
 log('ready');

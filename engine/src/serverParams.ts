@@ -14,6 +14,7 @@ import type {
   TruncationSide,
 } from '../../common/protocol';
 import { SeerError } from './errors';
+import { LIMITS, maxIntraOpThreads, overLimit } from './limits';
 
 type Check<T> = (value: unknown, field: string) => T;
 
@@ -29,16 +30,25 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'an object' : String(value);
 }
 
+/** Over a bound of engine/src/limits.ts: the message names the bound. */
+function tooBig(field: string, got: number, max: number, unit = ''): SeerError {
+  return overLimit(`${field}${unit}`, got, max, `Send ${field} within the engine's limit of ${max} (engine/src/limits.ts).`);
+}
+
+/** A prompt: any length (the engine cuts a long one before tokenizing, see LIMITS.promptCharsPerToken). */
 const text: Check<string> = (v, f) => {
   if (typeof v !== 'string') throw invalid(f, 'a string', v);
   return v;
 };
+/** A path, name or column: short. */
 const nonEmptyText: Check<string> = (v, f) => {
   if (typeof v !== 'string' || v === '') throw invalid(f, 'a non-empty string', v);
+  if (v.length > LIMITS.nameChars) throw tooBig(f, v.length, LIMITS.nameChars, "'s length");
   return v;
 };
-const integer = (min: number): Check<number> => (v, f) => {
+const integer = (min: number, max: number): Check<number> => (v, f) => {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw invalid(f, `an integer ≥ ${min}`, v);
+  if (v > max) throw tooBig(f, v, max);
   return v;
 };
 /** A fraction in [0, 1), or in (0, 1) when 0 is not allowed. */
@@ -50,8 +60,9 @@ const oneOf = <T extends string>(...allowed: T[]): Check<T> => (v, f) => {
   if (!allowed.includes(v as T)) throw invalid(f, `one of ${allowed.map((a) => `"${a}"`).join(', ')}`, v);
   return v as T;
 };
-const listOf = <T>(item: Check<T>, nonEmpty = false): Check<T[]> => (v, f) => {
+const listOf = <T>(item: Check<T>, { nonEmpty = false, max = LIMITS.listEntries }: { nonEmpty?: boolean; max?: number } = {}): Check<T[]> => (v, f) => {
   if (!Array.isArray(v) || (nonEmpty && v.length === 0)) throw invalid(f, nonEmpty ? 'a non-empty list' : 'a list', v);
+  if (v.length > max) throw tooBig(f, v.length, max, "'s length");
   return v.map((x, i) => item(x, `${f}[${i}]`));
 };
 const flag: Check<boolean> = (v, f) => {
@@ -81,40 +92,40 @@ const object = <T>(shape: Shape<T>): Check<T> => (v, f) => {
 const pooling: Check<Pooling> = oneOf('last', 'mean');
 const truncation: Check<TruncationSide> = oneOf('left', 'right');
 const provider: Check<ProviderChoice> = oneOf('auto', 'cpu', 'cuda', 'webgpu');
-const layer = integer(0);
+const layer = integer(0, LIMITS.layerIndex);
 const layerPair: Check<[number, number]> = (v, f) => {
   if (!Array.isArray(v) || v.length !== 2) throw invalid(f, 'a [from, to] pair of layers', v);
   return [layer(v[0], `${f}[0]`), layer(v[1], `${f}[1]`)];
 };
 const tokenLayers: Check<ExplainOptions['tokenLayers']> = (v, f) =>
-  v === undefined || v === 'all' || v === 'target' ? v : listOf(layer)(v, f);
+  v === undefined || v === 'all' || v === 'target' ? v : listOf(layer, { max: LIMITS.layerIndex })(v, f);
 
 const explainOptions = object<ExplainOptions>({
   pooling: optional(pooling),
   bank: optional(nonEmptyText),
-  maxTokens: optional(integer(1)),
+  maxTokens: optional(integer(1, LIMITS.maxTokens)),
   truncation: optional(truncation),
   tokenLayers,
   layerRange: optional(layerPair),
-  topNextTokens: optional(integer(0)),
+  topNextTokens: optional(integer(0, LIMITS.topNextTokens)),
 });
 
 const datasetFields = {
   path: nonEmptyText,
-  textColumns: listOf(nonEmptyText, true),
+  textColumns: listOf(nonEmptyText, { nonEmpty: true }),
   labelColumn: nonEmptyText,
-  safeConcepts: optional(listOf(nonEmptyText)),
+  safeConcepts: optional(listOf(nonEmptyText, { max: LIMITS.conceptsPerBank })),
   pooling: optional(pooling),
-  batchSize: optional(integer(1)),
-  seed: optional(integer(0)),
-  progressToken: optional(text),
+  batchSize: optional(integer(1, LIMITS.batchSize)),
+  seed: optional(integer(0, LIMITS.seed)),
+  progressToken: optional(nonEmptyText),
 };
 
 /** One checker per request, each returning the params typed as the protocol declares them. */
 export const checkParams = {
-  load: object<EngineConfig>({ bundleDir: nonEmptyText, provider, intraOpThreads: optional(integer(1)), userBankDir: optional(nonEmptyText) }),
+  load: object<EngineConfig>({ bundleDir: nonEmptyText, provider, intraOpThreads: optional(integer(1, maxIntraOpThreads())), userBankDir: optional(nonEmptyText) }),
   explain: object<ExplainParams>({ text, options: optional(explainOptions) }),
-  explainBatch: object<ExplainBatchParams>({ texts: listOf(text), options: optional(explainOptions), progressToken: optional(text) }),
+  explainBatch: object<ExplainBatchParams>({ texts: listOf(text, { max: LIMITS.batchTexts }), options: optional(explainOptions), progressToken: optional(nonEmptyText) }),
   calibrate: object<CalibrateParams>({
     ...datasetFields,
     bankName: optional(nonEmptyText),

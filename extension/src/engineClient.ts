@@ -45,6 +45,12 @@ export interface EngineClientOptions {
 }
 
 const RPC_CANCELLED = -32800;
+/**
+ * How long a cancelled calibrate/evaluate/explainBatch waits for the engine's own answer: the engine stops
+ * between batches, and a request that had already written its result answers with it, so what the user is
+ * told matches what is on disk. Past this, it is reported as cancelled anyway.
+ */
+const CANCEL_GRACE_MS = 5000;
 
 export class EngineClient {
   private proc?: ChildProcess;
@@ -110,7 +116,7 @@ export class EngineClient {
   /** Any other engine request (calibrate, evaluate, explainBatch), with its own time limit. */
   async request<P, R>(type: RequestType<P, R, EngineErrorData>, params: P, token?: CancellationToken, timeoutMs?: number): Promise<R> {
     await this.ensureLoaded();
-    return this.call(type, params, token, timeoutMs ?? this.opts.requestTimeoutMs);
+    return this.call(type, params, token, timeoutMs ?? this.opts.requestTimeoutMs, CANCEL_GRACE_MS);
   }
 
   /** Drops the process (e.g. the bundle or provider setting changed); the next request starts anew. */
@@ -220,8 +226,11 @@ export class EngineClient {
       : new EngineError('Replaced by a newer request.', 'SUPERSEDED');
   }
 
-  /** One request, rejected early on cancellation, on the process dying, or after `timeoutMs` (a hang). */
-  private call<P, R>(type: RequestType<P, R, EngineErrorData>, params: P, token: CancellationToken | undefined, timeoutMs: number): Promise<R> {
+  /**
+   * One request, rejected on cancellation (at once, or when the engine answers within `cancelGraceMs`), on the
+   * process dying, or after `timeoutMs` (a hang).
+   */
+  private call<P, R>(type: RequestType<P, R, EngineErrorData>, params: P, token: CancellationToken | undefined, timeoutMs: number, cancelGraceMs = 0): Promise<R> {
     const { method } = type;
     const conn = this.conn;
     const proc = this.proc;
@@ -232,6 +241,7 @@ export class EngineClient {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        clearTimeout(graceTimer);
         sub?.dispose();
         this.pending.delete(onDeath);
         fn();
@@ -246,7 +256,12 @@ export class EngineClient {
         this.failPending(new EngineError('The SEER engine was restarted after a hang.', 'ENGINE_TIMEOUT'));
         this.opts.onCrash?.(`it did not answer ${method} within ${Math.round(timeoutMs / 1000)} s`);
       }, timeoutMs);
-      const sub = token?.onCancellationRequested(() => finish(() => reject(new EngineError('Cancelled.', 'CANCELLED'))));
+      const cancelled = () => finish(() => reject(new EngineError('Cancelled.', 'CANCELLED')));
+      let graceTimer: NodeJS.Timeout | undefined;
+      const sub = token?.onCancellationRequested(() => {
+        if (cancelGraceMs > 0) graceTimer ??= setTimeout(cancelled, cancelGraceMs);
+        else cancelled();
+      });
       conn.sendRequest(type, params, token).then(
         (r) => finish(() => resolve(r)),
         (e: unknown) => finish(() => reject(toEngineError(e))),

@@ -21,7 +21,7 @@ export function activate(context: vscode.ExtensionContext): SeerApi {
   const activatedAt = performance.now();
   const log = vscode.window.createOutputChannel('SEER', { log: true });
   const storage = context.storageUri ?? context.globalStorageUri;
-  const store = new HistoryStore(path.join(storage.fsPath, 'history'));
+  const store = new HistoryStore(path.join(storage.fsPath, 'history'), { warn: (line) => log.warn(line) });
   const sidebar = new SeerSidebar(store);
   const status = new ModelStatusView(context.extensionPath, sidebar);
   const showError = createErrorReporter(log, (problem) => status.show(undefined, problem));

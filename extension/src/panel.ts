@@ -1,5 +1,6 @@
 // The inspection panel: one WebviewPanel per session beside the editor, restored after a reload by
 // the serializer from the state the webview saved. Messages from the webview are validated here.
+import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import {
   isFromWebviewMessage,
@@ -134,7 +135,7 @@ export class SeerPanel {
 
   private html(): string {
     const webview = this.panel.webview;
-    const nonce = Array.from({ length: 32 }, () => Math.floor(Math.random() * 36).toString(36)).join('');
+    const nonce = randomBytes(16).toString('base64'); // Unguessable, so an injected script cannot carry it.
     const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview.js'));
     const style = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'panel.css'));
     const csp = [

@@ -9,7 +9,7 @@ import { Engine } from '../../engine/src/engine';
 import { SeerError } from '../../engine/src/errors';
 import { ModelSession } from '../../engine/src/runtime/modelSession';
 import { unavailableReason } from '../../engine/src/runtime/providers';
-import { BUNDLE_DIR, copyBundle } from './helpers';
+import { BUNDLE_DIR, copyBundle, editJson } from './helpers';
 
 const made: string[] = [];
 afterEach(async () => {
@@ -42,12 +42,6 @@ async function loadError(dir: string, provider: 'auto' | 'cpu' | 'cuda' | 'webgp
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
-async function editJson(file: string, edit: (json: any) => void): Promise<void> {
-  const json = JSON.parse(await fs.readFile(file, 'utf8'));
-  edit(json);
-  await fs.writeFile(file, JSON.stringify(json));
-}
 
 describe('broken bundles', () => {
   it('a missing bundle folder', async () => {

@@ -1,10 +1,12 @@
 // The `seer` CLI as users run it: `node bin/seer.js …` (built by `npm run build`), checking output and exit codes.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExplainResult, LoadResult } from '../../common/protocol';
+import { FILE_CHUNK } from '../../engine/src/cli/explainCommand';
+import { LIMITS } from '../../engine/src/limits';
 import { BUNDLE_DIR, readManifest, ROOT } from './helpers';
 
 const BIN = path.join(ROOT, 'bin', 'seer.js');
@@ -17,6 +19,7 @@ function seer(args: string[], input?: string | Buffer) {
     encoding: 'utf8',
     env: { ...process.env, NO_COLOR: '1' },
     timeout: 60_000,
+    maxBuffer: 256 * 2 ** 20,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -81,6 +84,53 @@ describe('seer CLI', () => {
     const j = seer(['explain', '--file', jsonl, '--json']);
     expect(j.code).toBe(0);
     expect((JSON.parse(j.stdout) as ExplainResult[]).map((x) => x.text)).toEqual(['a string prompt', 'an object prompt']);
+  });
+
+  it('streams the results of a file: JSON Lines with --jsonl, a JSON array with --json, in prompt order', async () => {
+    // More than two chunks of FILE_CHUNK prompts, so results are written before the last is ready.
+    const prompts = Array.from({ length: 2 * FILE_CHUNK + 10 }, (_, i) => `prompt ${i}: ${i % 3 ? 'how do I bake bread' : 'where is the train station'}`);
+    const file = path.join(tmp, 'many.jsonl');
+    await fs.writeFile(file, prompts.map((p) => JSON.stringify(p)).join('\n'));
+    const child = spawn(process.execPath, [BIN, 'explain', '--file', file, '--jsonl', '--bundle', BUNDLE_DIR, '--threads', '1'], { env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    let stderrAtFirstResult: string | undefined;
+    child.stdout.on('data', (d) => {
+      stderrAtFirstResult ??= stderr;
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    expect(await new Promise((resolve) => child.on('close', resolve)), stderr).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as ExplainResult).text)).toEqual(prompts);
+    // The first results were out while later prompts were still being explained.
+    expect(stderrAtFirstResult).toContain(`explained ${FILE_CHUNK}/${prompts.length}`);
+    expect(stderrAtFirstResult).not.toContain(`explained ${prompts.length}/${prompts.length}`);
+
+    const j = seer(['explain', '--file', file, '--json']);
+    expect(j.code).toBe(0);
+    expect((JSON.parse(j.stdout) as ExplainResult[]).map((x) => x.text)).toEqual(prompts);
+  });
+
+  it('--jsonl on one prompt prints one line; --json with --jsonl is refused', () => {
+    const r = seer(['explain', '--jsonl', 'hello there']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(1);
+    expect((JSON.parse(r.stdout) as ExplainResult).text).toBe('hello there');
+    expectCleanError(seer(['explain', '--json', '--jsonl', 'hello']), /either --json or --jsonl/);
+  });
+
+  it('bounds numeric flags, naming the limit', () => {
+    expectCleanError(seer(['explain', '--threads', '1000000000', '--bundle', BUNDLE_DIR, 'hi']), new RegExp(`--threads is 1000000000; the limit is ${os.availableParallelism()}`));
+    expectCleanError(seer(['explain', '--max-tokens', String(LIMITS.maxTokens + 1), 'hi']), new RegExp(`the limit is ${LIMITS.maxTokens}`));
+  });
+
+  it('cuts a 10 MB prompt from stdin before tokenizing and says so', () => {
+    const text = `start ${'lorem ipsum '.repeat(900_000)}end`;
+    const r = seer(['explain', '-'], text);
+    expect(r.code, r.stderr).toBe(0);
+    const kept = readManifest().architecture.maxContext * LIMITS.promptCharsPerToken;
+    expect(r.stdout).toMatch(new RegExp(`truncated: kept \\d+ of \\d+ prompt tokens, tokenized from ${kept} of its ${text.length} characters \\(dropped from the right\\)`));
   });
 
   it('states truncation of an over-long prompt', () => {

@@ -2,8 +2,9 @@
 // truncation stated in the result, bad text and options rejected with clear errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExplainResult } from '../../common/protocol';
-import { Engine } from '../../engine/src/engine';
+import { cutPrompt, Engine } from '../../engine/src/engine';
 import { SeerError } from '../../engine/src/errors';
+import { LIMITS } from '../../engine/src/limits';
 import { BUNDLE_DIR, readManifest } from './helpers';
 
 const PROMPTS = [
@@ -188,5 +189,32 @@ describe('Engine.explain', () => {
     });
     expect(seen[seen.length - 1]).toBe(PROMPTS.length);
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
+  });
+});
+
+describe('cutPrompt: a long prompt cut before tokenizing', () => {
+  it('keeps the start when the end is dropped, the end when the start is dropped, and never halves a surrogate pair', () => {
+    expect(cutPrompt('abcdef', 10, 'right')).toBe('abcdef');
+    expect(cutPrompt('abcdef', 4, 'right')).toBe('abcd');
+    expect(cutPrompt('abcdef', 4, 'left')).toBe('cdef');
+    // '😀' is two UTF-16 code units: a cut through it drops the whole character.
+    expect(cutPrompt('ab😀cd', 3, 'right')).toBe('ab');
+    expect(cutPrompt('ab😀cd', 3, 'left')).toBe('cd');
+    expect(cutPrompt('ab😀cd', 4, 'left')).toBe('😀cd');
+  });
+
+  it('reads the same tokens as the whole prompt would give', async () => {
+    const engine = await Engine.load({ bundleDir: BUNDLE_DIR, provider: 'cpu', intraOpThreads: 1 });
+    try {
+      const long = 'tell me about the sea and the mountains. '.repeat(2000);
+      const [cut] = await engine.explainBatch([long], { maxTokens: 64 });
+      expect(cut.truncation).toMatchObject({ keptTokens: 64, originalChars: long.length, keptChars: 64 * LIMITS.promptCharsPerToken });
+      // The tokens the model reads are those of the whole prompt tokenized, then truncated.
+      const whole = engine.bundle.tokenizer.encodePrompt(long, 64, 'right');
+      expect(cut.tokens.map((t) => t.id)).toEqual(whole.ids);
+      expect(cut.truncation!.originalTokens).toBeLessThan(whole.truncation!.originalTokens);
+    } finally {
+      await engine.dispose();
+    }
   });
 });

@@ -33,3 +33,10 @@ export async function copyBundle(): Promise<string> {
   await fs.cp(BUNDLE_DIR, dir, { recursive: true });
   return dir;
 }
+
+/** Rewrites a JSON file through `edit` (to break a copied bundle in one place). */
+export async function editJson(file: string, edit: (json: any) => void): Promise<void> {
+  const json = JSON.parse(await fs.readFile(file, 'utf8'));
+  edit(json);
+  await fs.writeFile(file, JSON.stringify(json));
+}

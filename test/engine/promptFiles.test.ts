@@ -203,3 +203,37 @@ describe('prompt files through the CLI (`seer explain --file`)', () => {
     expect(r.stdout).toBe('');
   });
 });
+
+// A prompt file or dataset the user names can be anything: each is opened as a regular file only (the same
+// reader as bundle files), so a FIFO, a device or a sparse huge file is refused at once, never read or waited on.
+describe('hostile prompt files and datasets', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'seer-hostile-input-'));
+  });
+  afterAll(() => fs.rm(dir, { recursive: true, force: true }));
+
+  const canMakeFifo = process.platform !== 'win32' && spawnSync('mkfifo', ['--version']).status === 0;
+  const cases: [string, (target: string) => Promise<void> | void, RegExp, string | false][] = [
+    ['a FIFO', (t) => void spawnSync('mkfifo', [t]), /FIFO/, !canMakeFifo && 'mkfifo is not available'],
+    ['a link to /dev/zero', (t) => fs.symlink('/dev/zero', t), /character device/, process.platform === 'win32' && 'no /dev/zero'],
+    ['a folder', (t) => fs.mkdir(t), /folder/, false],
+    ['a sparse 100 GB file', async (t) => { await fs.writeFile(t, ''); await fs.truncate(t, 100 * 2 ** 30); }, /100\.0 GB/, false],
+  ];
+  for (const [what, make, message, skip] of cases) {
+    it.skipIf(skip)(`refuses ${what} as a prompt file and as a dataset, at once`, async () => {
+      const target = path.join(dir, `${what.replace(/\W+/g, '-')}.csv`);
+      await make(target);
+      const started = Date.now();
+      const prompt = await readPromptFile(target).then(() => undefined, (e: unknown) => e);
+      expect(prompt).toBeInstanceOf(SeerError);
+      expect((prompt as SeerError).message).toMatch(message);
+      const { datasetColumns } = await import('../../engine/src/api');
+      const dataset = await datasetColumns(target).then(() => undefined, (e: unknown) => e);
+      expect(dataset).toBeInstanceOf(SeerError);
+      // A sparse file is a regular file: as a dataset it is streamed, and its zero bytes are not text.
+      expect((dataset as SeerError).message).toMatch(what.startsWith('a sparse') ? /binary|NUL|not text|UTF/i : message);
+      expect(Date.now() - started).toBeLessThan(5000);
+    });
+  }
+});

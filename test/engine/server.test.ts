@@ -2,13 +2,14 @@
 // typed requests of common/engineProtocol.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancellationTokenSource, createMessageConnection, type MessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import { EngineProgress, EngineRequests } from '../../common/engineProtocol';
 import { ERROR_CATEGORY, type EngineErrorCode } from '../../common/errorCodes';
 import type { EngineErrorData, ExplainResult, ProgressParams } from '../../common/protocol';
+import { LIMITS } from '../../engine/src/limits';
 import { BUNDLE_DIR, readManifest, ROOT } from './helpers';
 
 const SERVER = path.join(ROOT, 'dist', 'engine-server.js');
@@ -112,12 +113,70 @@ describe('engine server (child process, JSON-RPC over stdio)', () => {
     ['seer/evaluate', { path: 'd.csv', textColumns: ['t'] }, 'params.labelColumn'],
     ['seer/evaluate', { path: 'd.csv', textColumns: ['t'], labelColumn: 'label', split: 0 }, 'params.split'],
     ['seer/evaluate', { path: 'd.csv', textColumns: ['t'], labelColumn: 'label', layer: -1 }, 'params.layer'],
+    ['seer/explain', { text: 'ok', options: null }, 'params.options'],
+    ['seer/load', { bundleDir: 42, provider: 'cpu' }, 'params.bundleDir'],
+    ['seer/explain', null, 'params'],
   ])('rejects bad params of %s (%j) as input naming %s', async (method, params, field) => {
     const e = await rpcError(sendUntyped(rpc, method, params));
     expect(e.data?.code).toBe('INVALID_ARGUMENT');
     expect(ERROR_CATEGORY[e.data!.code]).toBe('input');
     expect(e.message).toContain(field);
     expect(`${e.message} ${e.data?.fix}`).not.toMatch(CLI_FLAG);
+  });
+
+  // Each bound of engine/src/limits.ts, over the wire: refused at once, naming the field and the limit.
+  it.each([
+    ['seer/load', { bundleDir: '/x', provider: 'cpu', intraOpThreads: 1e9 }, 'params.intraOpThreads', String(availableParallelism())],
+    ['seer/explain', { text: 'ok', options: { tokenLayers: Array(10_000).fill(1) } }, 'params.options.tokenLayers', String(LIMITS.layerIndex)],
+    ['seer/explain', { text: 'ok', options: { topNextTokens: 1e7 } }, 'params.options.topNextTokens', String(LIMITS.topNextTokens)],
+    ['seer/explain', { text: 'ok', options: { maxTokens: 1e12 } }, 'params.options.maxTokens', String(LIMITS.maxTokens)],
+    ['seer/explain', { text: 'ok', options: { layerRange: [0, 1e9] } }, 'params.options.layerRange[1]', String(LIMITS.layerIndex)],
+    ['seer/explainBatch', { texts: Array(LIMITS.batchTexts + 1).fill('hi') }, 'params.texts', String(LIMITS.batchTexts)],
+    ['seer/calibrate', { path: 'd.csv', textColumns: ['t'], labelColumn: 'label', batchSize: 1e9 }, 'params.batchSize', String(LIMITS.batchSize)],
+    ['seer/calibrate', { path: 'd.csv', textColumns: ['t'], labelColumn: 'label', seed: 2 ** 40 }, 'params.seed', String(LIMITS.seed)],
+    ['seer/evaluate', { path: 'x'.repeat(LIMITS.nameChars + 1), textColumns: ['t'], labelColumn: 'label' }, 'params.path', String(LIMITS.nameChars)],
+  ])('bounds %s: %j is refused naming %s and its limit', async (method, params, field, limit) => {
+    const e = await rpcError(sendUntyped(rpc, method, params));
+    expect(e.data?.code).toBe('INVALID_ARGUMENT');
+    expect(e.message).toContain(field);
+    expect(e.message).toContain(`the limit is ${limit}`);
+    expect(`${e.message} ${e.data?.fix}`).not.toMatch(CLI_FLAG);
+  });
+
+  it('scores each requested token layer once', async () => {
+    const target = readManifest().targetLayers[0] as number;
+    const r = await rpc.sendRequest(EngineRequests.explain, { text: 'hello there', options: { tokenLayers: [target, ...Array(500).fill(target), 0] } });
+    expect(r.tokenScoreLayers).toEqual([target, 0]);
+    expect(r.tokenScores).toHaveLength(2);
+  });
+
+  it.each(['right', 'left'] as const)('cuts a 10 MB prompt before tokenizing (truncation %s) and says so', async (side) => {
+    const maxContext = readManifest().architecture.maxContext as number;
+    const keptChars = maxContext * LIMITS.promptCharsPerToken;
+    const head = 'the start of a very long prompt ';
+    const tail = ' and this is where it ends';
+    const text = head + 'word '.repeat(2_000_000) + tail;
+    const r = await rpc.sendRequest(EngineRequests.explain, { text, options: { truncation: side, tokenLayers: [] } });
+    expect(r.truncation).toMatchObject({ side, keptTokens: expect.any(Number), originalChars: text.length, keptChars });
+    expect(r.truncation!.keptTokens).toBeLessThan(r.truncation!.originalTokens);
+    // The result carries the part that was read, from the end truncation keeps.
+    expect(r.text).toHaveLength(keptChars);
+    if (side === 'right') expect(r.text.startsWith(head)).toBe(true);
+    else expect(r.text.endsWith(tail)).toBe(true);
+  });
+
+  it('never runs explains cancelled while they wait behind another request', async () => {
+    const long = Array.from({ length: 192 }, (_, i) => `queued prompt ${i}: ${'a long sentence about rivers, mountains and weather '.repeat(6)}`);
+    const blocker = rpc.sendRequest(EngineRequests.explainBatch, { texts: long });
+    const sources = Array.from({ length: 24 }, () => new CancellationTokenSource());
+    const queued = sources.map((source, i) => rpc.sendRequest(EngineRequests.explain, { text: `cancelled ${i}` }, source.token));
+    // Half cancelled in the same tick (the server has not dispatched them yet), half once dispatched and queued.
+    sources.slice(0, 12).forEach((s) => s.cancel());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    sources.slice(12).forEach((s) => s.cancel());
+    const answers = await Promise.all(queued.map((p) => p.then(() => 'ran', (e: ResponseError<EngineErrorData>) => e.data?.code ?? e.code)));
+    expect(answers).toEqual(Array(24).fill('CANCELLED'));
+    expect(await blocker).toHaveLength(long.length);
   });
 
   it('words every error a request can raise for VS Code: its code and category, a fix, and no command-line flag', async () => {
@@ -127,6 +186,9 @@ describe('engine server (child process, JSON-RPC over stdio)', () => {
     const spec = { path: csv, textColumns: ['prompt'], labelColumn: 'label' };
     const defaultBank = readManifest().defaultBank as string;
     const out = path.join(dataDir, 'bank.json');
+    const manyConcepts = path.join(dataDir, 'many-concepts.csv');
+    const labels = Array.from({ length: LIMITS.conceptsPerBank + 1 }, (_, i) => `topic${i}`);
+    writeFileSync(manyConcepts, `prompt,label\n${labels.flatMap((l) => [`first ${l},${l}`, `second ${l},${l}`]).join('\n')}\n`);
     // Sent one at a time (a thunk each): the engine runs requests in order anyway.
     const cases: Array<[EngineErrorCode, () => Promise<unknown>]> = [
       ['EMPTY_INPUT', () => rpc.sendRequest(EngineRequests.explain, { text: '   ' })],
@@ -136,6 +198,7 @@ describe('engine server (child process, JSON-RPC over stdio)', () => {
       ['DATASET_NOT_FOUND', () => rpc.sendRequest(EngineRequests.calibrate, { ...spec, path: path.join(dataDir, 'missing.csv'), out })],
       ['DATASET_COLUMN_MISSING', () => rpc.sendRequest(EngineRequests.calibrate, { ...spec, labelColumn: 'nope', out })],
       ['SAFE_CONCEPT_UNKNOWN', () => rpc.sendRequest(EngineRequests.calibrate, { ...spec, safeConcepts: ['gardening'], out })],
+      ['DATASET_TOO_MANY_CONCEPTS', () => rpc.sendRequest(EngineRequests.calibrate, { ...spec, path: manyConcepts, out })],
       ['BANK_NAME_INVALID', () => rpc.sendRequest(EngineRequests.calibrate, { ...spec, bankName: 'not a name', out })],
       ['WRITE_FAILED', () => rpc.sendRequest(EngineRequests.calibrate, { ...spec, out: path.join(csv, 'under-a-file', 'b.json') })],
       ['UNKNOWN_BANK', () => rpc.sendRequest(EngineRequests.evaluate, { ...spec, bank: 'no-such-bank' })],
@@ -177,5 +240,28 @@ describe('engine server (child process, JSON-RPC over stdio)', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     await rpc.sendRequest(EngineRequests.shutdown);
     expect(await exited).toBe(0);
+  });
+});
+
+describe('engine server: a malformed frame', () => {
+  /** Writes raw bytes to a fresh server's stdin; resolves with its exit code and stderr. */
+  function sendRaw(bytes: string): Promise<{ code: number | null; stderr: string }> {
+    const child = spawn(process.execPath, [SERVER], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.stdin!.write(bytes);
+    // stdin stays open: a server that ignored the frame would wait here until the test timed out.
+    return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+  }
+
+  it.each([
+    ['a non-numeric Content-Length', 'Content-Length: abc\r\n\r\n{}'],
+    ['no Content-Length', 'Content-Type: application/json\r\n\r\n{}'],
+    ['a Content-Length shorter than the body', 'Content-Length: 9\r\n\r\n{"jsonrpc":"2.0","id":1,"method":"seer/explain","params":{"text":"x"}}'],
+    ['a header line without a colon', 'hello engine\r\n\r\n'],
+  ])('with %s: the server says why on stderr and exits (the extension restarts it)', async (_, frame) => {
+    const { code, stderr } = await sendRaw(frame);
+    expect(code).toBe(3);
+    expect(stderr).toContain("cannot read the host's messages");
   });
 });

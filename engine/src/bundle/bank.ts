@@ -89,7 +89,7 @@ export function parseBank(json: Json, file: string, manifest: Manifest): Concept
     const p = `layers[${i}]`;
     const layer = c.object(l, p);
     if (layer.layer !== i) c.fail(`${p}.layer`, `must be ${i} (layers are listed 0..${numLayers} in order), got ${JSON.stringify(layer.layer)}`);
-    const prototypes = c.array(layer.prototypes, `${p}.prototypes`, k).map((v, j) => c.vector(v, `${p}.prototypes[${j}]`, hiddenSize));
+    const prototypes = c.array(layer.prototypes, `${p}.prototypes`, k).map((v, j) => unitVector(c, v, `${p}.prototypes[${j}]`, hiddenSize, concepts[j]));
     const s = c.object(layer.stats, `${p}.stats`);
     const sp = `${p}.stats`;
     const stats: LayerStats = {
@@ -106,7 +106,7 @@ export function parseBank(json: Json, file: string, manifest: Manifest): Concept
   });
 
   return {
-    name: c.string(root, 'name', '', { nonEmpty: true }),
+    name: c.name(root.name, 'name'),
     modelSha256,
     numLayers,
     hiddenSize,
@@ -117,6 +117,19 @@ export function parseBank(json: Json, file: string, manifest: Manifest): Concept
     source,
     layers,
   };
+}
+
+/** How far a prototype's length may be from 1: rounding to 7 digits (the trainer) moves it by about 1e-7. */
+const UNIT_LENGTH_TOLERANCE = 1e-3;
+
+/** A prototype: finite as float32 and unit length (the renormalised mean, docs/bundle-format.md), so cosines stay finite. */
+function unitVector(c: JsonChecker, v: Json, path: string, hiddenSize: number, concept: string): Float32Array {
+  const vector = c.vector(v, path, hiddenSize, `concept "${concept}"`);
+  let sq = 0;
+  for (const x of vector) sq += x * x;
+  const length = Math.sqrt(sq);
+  if (!(Math.abs(length - 1) <= UNIT_LENGTH_TOLERANCE)) c.fail(path, `(concept "${concept}") must have length 1, has ${length.toPrecision(4)}`);
+  return vector;
 }
 
 /** The bank as written to disk (format version 1). */

@@ -6,6 +6,8 @@ import type { EngineErrorCode } from '../../../common/errorCodes';
 import type { BundleInfo } from '../../../common/protocol';
 import { SeerError } from '../errors';
 import { type ConceptBank, parseBank } from './bank';
+import { bankLimit, checkBundleFile, type FileLimit, MANIFEST_LIMIT, modelLimit, readBundleFile, realPathInside, TOKENIZER_LIMIT } from './bundleFile';
+import { parseJson } from './jsonCheck';
 import { type Manifest, parseManifest } from './manifest';
 import { BundleTokenizer } from './tokenizer';
 import { addUserBanks, userBankFolder } from './userBanks';
@@ -53,20 +55,23 @@ export async function loadBundle(dir: string, opts: LoadOptions = {}): Promise<L
       },
     });
   }
+  // Every file is read through its real path, which must be inside the bundle's real folder (bundleFile.ts).
+  const realDir = await fs.realpath(bundleDir);
   const manifestFile = path.join(bundleDir, MANIFEST_FILE);
-  const manifest = parseManifest(await readJson(manifestFile, 'BUNDLE_INVALID'), manifestFile);
+  const manifest = parseManifest(await readJson(await realPathInside(realDir, manifestFile), 'BUNDLE_INVALID', MANIFEST_LIMIT), manifestFile);
+  const bundleFile = (rel: string) => realPathInside(realDir, inside(bundleDir, rel, manifestFile));
 
-  const modelFile = inside(bundleDir, manifest.files.model, manifestFile);
-  await readable(modelFile, 'the ONNX model', (f) => fs.access(f));
-  const tokenizerFile = inside(bundleDir, manifest.files.tokenizer, manifestFile);
-  const tokenizer = new BundleTokenizer(await readJson(tokenizerFile, 'TOKENIZER_INVALID'), manifest, tokenizerFile);
+  const modelFile = await bundleFile(manifest.files.model);
+  await checkBundleFile(modelFile, modelLimit(manifest.architecture)); // read (and checked again) when the session opens
+  const tokenizerFile = await bundleFile(manifest.files.tokenizer);
+  const tokenizer = new BundleTokenizer(await readJson(tokenizerFile, 'TOKENIZER_INVALID', TOKENIZER_LIMIT), manifest, tokenizerFile);
 
   const banks = new Map<string, ConceptBank>();
   for (const [name, rel] of Object.entries(manifest.banks)) {
-    banks.set(name, await readBankFile(inside(bundleDir, rel, manifestFile), manifest));
+    banks.set(name, await readBankFile(await bundleFile(rel), manifest));
   }
   for (const file of await extraBankFiles(bundleDir, manifest)) {
-    const bank = await readBankFile(file, manifest);
+    const bank = await readBankFile(await realPathInside(realDir, file), manifest);
     if (!banks.has(bank.name)) banks.set(bank.name, bank);
   }
   const userBanks = new Set<string>();
@@ -77,8 +82,9 @@ export async function loadBundle(dir: string, opts: LoadOptions = {}): Promise<L
   return { dir: bundleDir, manifest, manifestFile, modelFile, tokenizer, banks, userBanks, userBankDir: opts.userBankDir };
 }
 
+/** A bank file (the bundle's, the user's, or one named on the command line): a regular file within the bank size limit. */
 export async function readBankFile(file: string, manifest: Manifest): Promise<ConceptBank> {
-  return parseBank(await readJson(file, 'BANK_INVALID'), file, manifest);
+  return parseBank(await readJson(file, 'BANK_INVALID', bankLimit(manifest.architecture)), file, manifest);
 }
 
 export function bundleInfo(bundle: LoadedBundle): BundleInfo {
@@ -101,32 +107,11 @@ export function bundleInfo(bundle: LoadedBundle): BundleInfo {
   };
 }
 
-async function readJson(file: string, code: EngineErrorCode): Promise<unknown> {
-  const text = await readable(file, path.basename(file), (f) => fs.readFile(f, 'utf8'));
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new SeerError(code, `${file} is not valid JSON: ${(err as Error).message}`, {
-      file,
-      fix: 'The file is damaged: rebuild the bundle (`npm run build:model`) or restore the file.',
-      cause: err,
-    });
-  }
+async function readJson(file: string, code: EngineErrorCode, limit: FileLimit): Promise<unknown> {
+  return parseJson((await readBundleFile(file, limit)).toString('utf8'), file, code);
 }
 
-async function readable<T>(file: string, what: string, read: (file: string) => Promise<T>): Promise<T> {
-  try {
-    return await read(file);
-  } catch (err) {
-    throw new SeerError('BUNDLE_INVALID', `Missing ${what}: ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`, {
-      file,
-      fix: 'Restore the file or rebuild the bundle with `npm run build:model`.',
-      cause: err,
-    });
-  }
-}
-
-/** Resolves a manifest-relative path, refusing paths that leave the bundle folder. */
+/** Resolves a manifest-relative path, refusing paths that leave the bundle folder as written (links: realPathInside). */
 function inside(dir: string, rel: string, manifestFile: string): string {
   const full = path.resolve(dir, rel);
   if (!full.startsWith(dir + path.sep)) {

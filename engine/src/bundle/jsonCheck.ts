@@ -1,9 +1,109 @@
-// Small typed readers for validating parsed JSON: each failure is one SeerError naming the file, the JSON
-// path and the fix. Used by the manifest and bank schemas (the bundle format's single source of truth in code).
+// Parsing a bundle's JSON files (position-only syntax errors, bounded nesting) and small typed readers for
+// validating them: each failure is one SeerError naming the file, the JSON path and the fix. Used by the
+// manifest and bank schemas (the bundle format's single source of truth in code).
 import type { EngineErrorCode } from '../../../common/errorCodes';
 import { type Fix, SeerError } from '../errors';
 
 export type Json = unknown;
+
+/** Nesting deeper than any bundle file needs; deeper JSON would overflow the stack of what walks it. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Parses a bundle file's text. Errors give the position only, never a snippet of the text (JSON.parse quotes
+ * one, and a file that is not what it should be can hold anything), and refuse nesting over MAX_JSON_DEPTH.
+ */
+export function parseJson(text: string, file: string, code: EngineErrorCode): Json {
+  const fail = (problem: string): never => {
+    throw new SeerError(code, `${file} is not valid JSON: ${problem}.`, {
+      file,
+      fix: 'The file is damaged: rebuild the bundle (`npm run build:model`) or restore the file.',
+    });
+  };
+  let json: Json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    const at = syntaxErrorOffset(text);
+    fail(text.trim() === '' ? 'it is empty' : `syntax error at ${lineColumn(text, at)}`);
+  }
+  if (nestsDeeperThan(json, MAX_JSON_DEPTH)) fail(`it nests more than ${MAX_JSON_DEPTH} levels deep`);
+  return json;
+}
+
+function lineColumn(text: string, pos: number): string {
+  const before = text.slice(0, pos);
+  return `line ${before.split('\n').length}, column ${pos - before.lastIndexOf('\n')}`;
+}
+
+const SCALAR = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
+const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+
+/**
+ * Offset of the first character where `text` stops being JSON, for a message that locates the error without
+ * quoting the text (V8's JSON.parse messages quote it). Called only after JSON.parse failed; a state machine
+ * with an explicit stack, so nesting cannot overflow it.
+ */
+function syntaxErrorOffset(text: string): number {
+  let i = 0;
+  const closers: string[] = [];
+  let state: 'value' | 'valueOrEnd' | 'key' | 'keyOrEnd' | 'after' = 'value';
+  const token = (re: RegExp): boolean => {
+    re.lastIndex = i;
+    if (!re.test(text)) return false;
+    i = re.lastIndex;
+    return true;
+  };
+  const skipSpace = (): void => {
+    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
+  };
+  const close = (): void => {
+    closers.pop();
+    i++;
+    state = 'after';
+  };
+  for (;;) {
+    skipSpace();
+    const c = text[i];
+    if (state === 'after') {
+      if (closers.length === 0) return i;
+      if (c === closers[closers.length - 1]) close();
+      else if (c !== ',') return i;
+      else {
+        i++;
+        state = closers[closers.length - 1] === '}' ? 'key' : 'value';
+      }
+    } else if (state === 'keyOrEnd' && c === '}') close();
+    else if (state === 'key' || state === 'keyOrEnd') {
+      if (!token(STRING)) return i;
+      skipSpace();
+      if (text[i] !== ':') return i;
+      i++;
+      state = 'value';
+    } else if (state === 'valueOrEnd' && c === ']') close();
+    else if (c === '{' || c === '[') {
+      closers.push(c === '{' ? '}' : ']');
+      i++;
+      state = c === '{' ? 'keyOrEnd' : 'valueOrEnd';
+    } else if (token(STRING) || token(SCALAR)) state = 'after';
+    else return i;
+  }
+}
+
+/** Whether `v` nests deeper than `max` (arrays and objects), walked without recursion. */
+function nestsDeeperThan(v: Json, max: number): boolean {
+  const stack: Array<[Json, number]> = [[v, 0]];
+  while (stack.length > 0) {
+    const [x, depth] = stack.pop()!;
+    if (typeof x !== 'object' || x === null) continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(x) ? x : Object.values(x)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** Keys that are properties of every object: as a bank name they would read or replace what is not a bank. */
+const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString', 'valueOf']);
 
 export class JsonChecker {
   constructor(
@@ -78,9 +178,21 @@ export class JsonChecker {
     return arr as number[];
   }
 
-  /** Exactly `length` finite numbers, as a Float32Array (hidden-state space vectors). */
-  vector(v: Json, path: string, length: number): Float32Array {
-    return Float32Array.from(this.numbers(v, path, length));
+  /** Exactly `length` numbers that stay finite as float32 (hidden-state space vectors); `label` says whose. */
+  vector(v: Json, path: string, length: number, label?: string): Float32Array {
+    const numbers = this.numbers(v, path, length);
+    const vector = Float32Array.from(numbers);
+    vector.forEach((x, i) => {
+      if (!Number.isFinite(x)) this.fail(`${path}[${i}]`, `${label ? `(${label}) ` : ''}is ${numbers[i]}, outside the float32 range (±3.4e38)`);
+    });
+    return vector;
+  }
+
+  /** A name used as a key (a bank name): not empty, and not a property every object has. */
+  name(v: Json, path: string): string {
+    if (typeof v !== 'string' || v.trim() === '') this.fail(path, `must be a non-empty name, got ${describe(v)}`);
+    if (RESERVED_NAMES.has(v)) this.fail(path, `"${v}" is a reserved name`);
+    return v;
   }
 
   /** A rows × cols matrix of finite numbers. */

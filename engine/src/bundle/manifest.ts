@@ -38,6 +38,9 @@ export interface Manifest {
 export const ONNX_INPUTS = ['input_ids', 'attention_mask'] as const;
 export const ONNX_OUTPUTS = ['logits', 'hidden_states'] as const;
 
+/** Far above any model this engine can run (the largest are ~128 layers, 16k hidden, 256k vocabulary): sizes are allocated from these. */
+export const MAX_ARCHITECTURE = { numLayers: 1024, hiddenSize: 65536, numHeads: 1024, intermediateSize: 262144, vocabSize: 1 << 22, maxContext: 1 << 24 };
+
 /** Validates parsed seer.json; `file` is its path (used in every message). */
 export function parseManifest(json: Json, file: string): Manifest {
   const c = new JsonChecker(file, 'BUNDLE_INVALID', 'Rebuild the bundle with `npm run build:model`, or fix seer.json as described in docs/bundle-format.md.');
@@ -51,12 +54,12 @@ export function parseManifest(json: Json, file: string): Manifest {
   const a = c.object(root.architecture, 'architecture');
   const architecture: Architecture = {
     type: c.string(a, 'type', 'architecture', { nonEmpty: true }),
-    numLayers: c.number(a, 'numLayers', 'architecture', { integer: true, min: 1 }),
-    hiddenSize: c.number(a, 'hiddenSize', 'architecture', { integer: true, min: 1 }),
-    numHeads: c.number(a, 'numHeads', 'architecture', { integer: true, min: 1 }),
-    intermediateSize: c.number(a, 'intermediateSize', 'architecture', { integer: true, min: 1 }),
-    vocabSize: c.number(a, 'vocabSize', 'architecture', { integer: true, min: 2 }),
-    maxContext: c.number(a, 'maxContext', 'architecture', { integer: true, min: 2 }),
+    numLayers: c.number(a, 'numLayers', 'architecture', { integer: true, min: 1, max: MAX_ARCHITECTURE.numLayers }),
+    hiddenSize: c.number(a, 'hiddenSize', 'architecture', { integer: true, min: 1, max: MAX_ARCHITECTURE.hiddenSize }),
+    numHeads: c.number(a, 'numHeads', 'architecture', { integer: true, min: 1, max: MAX_ARCHITECTURE.numHeads }),
+    intermediateSize: c.number(a, 'intermediateSize', 'architecture', { integer: true, min: 1, max: MAX_ARCHITECTURE.intermediateSize }),
+    vocabSize: c.number(a, 'vocabSize', 'architecture', { integer: true, min: 2, max: MAX_ARCHITECTURE.vocabSize }),
+    maxContext: c.number(a, 'maxContext', 'architecture', { integer: true, min: 2, max: MAX_ARCHITECTURE.maxContext }),
     ropeTheta: c.number(a, 'ropeTheta', 'architecture', { min: 0 }),
     normEps: c.number(a, 'normEps', 'architecture', { min: 0 }),
     tiedEmbeddings: c.boolean(a, 'tiedEmbeddings', 'architecture'),
@@ -98,18 +101,21 @@ export function parseManifest(json: Json, file: string): Manifest {
     pad: c.string(s, 'pad', 'specialTokens', { nonEmpty: true }),
   };
 
-  const concepts = c.stringArray(root, 'concepts', '', { nonEmpty: true, unique: true });
+  // Empty for a bundle without a concept bank yet (issue 9 item 5: `seer import` writes one); see `banks` below.
+  const concepts = c.stringArray(root, 'concepts', '', { unique: true });
   const safeConcepts = c.stringArray(root, 'safeConcepts', '', { unique: true });
   safeConcepts.forEach((sc, i) => {
     if (!concepts.includes(sc)) c.fail(`safeConcepts[${i}]`, `"${sc}" is not one of the concepts`);
   });
 
   const b = c.object(root.banks, 'banks');
-  const banks: Record<string, string> = {};
-  for (const name of Object.keys(b)) banks[name] = c.string(b, name, 'banks', { nonEmpty: true });
-  if (Object.keys(banks).length === 0) c.fail('banks', 'must name at least one bank');
-  const defaultBank = c.string(root, 'defaultBank', '');
-  if (!(defaultBank in banks)) c.fail('defaultBank', `"${defaultBank}" is not one of the banks (${Object.keys(banks).join(', ')})`);
+  // Own keys only, and no reserved names: a bank named "__proto__" must not pass as a bank every object has.
+  const banks: Record<string, string> = Object.fromEntries(Object.keys(b).map((name) => [c.name(name, `banks.${name}`), c.string(b, name, 'banks', { nonEmpty: true })]));
+  // A bundle without banks is valid (an imported model before calibration, issue 9 item 5): it loads, and
+  // explaining asks for the bank `defaultBank` names (UNKNOWN_BANK: "create it with `seer calibrate`"), which a
+  // user bank of that name (`seer calibrate --bank-name <defaultBank>`) then provides.
+  const defaultBank = c.name(root.defaultBank, 'defaultBank');
+  if (Object.keys(banks).length > 0 && !Object.hasOwn(banks, defaultBank)) c.fail('defaultBank', `"${defaultBank}" is not one of the banks (${Object.keys(banks).join(', ')})`);
 
   const modelSha256 = c.string(root, 'modelSha256', '');
   if (!/^[0-9a-f]{64}$/.test(modelSha256)) c.fail('modelSha256', 'must be 64 lowercase hex digits (sha256 of the model file)');

@@ -3,8 +3,8 @@
 // seer.json's `banks` map. An existing bank is never replaced without `force`. Writes are atomic.
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { type ConceptBank, MANIFEST_FILE, defaultUserBankRoot, userBankFolder, writeBankAtomic } from '../bundle';
-import { SeerError } from '../errors';
+import { type ConceptBank, MANIFEST_FILE, bankToJson, defaultUserBankRoot, userBankFolder } from '../bundle';
+import { SeerError, throwIfAborted } from '../errors';
 import { writeFileAtomic } from '../fsAtomic';
 import type { ModelFacts } from './representer';
 
@@ -26,6 +26,8 @@ export interface SaveOptions {
   force?: boolean;
   /** Root of the user's banks (default: defaultUserBankRoot()). */
   userBankDir?: string;
+  /** Once aborted, nothing is written (and a save under way is undone). */
+  signal?: AbortSignal;
 }
 
 export interface BankTarget {
@@ -67,13 +69,33 @@ function bankTarget(name: string, model: ModelFacts, opts: SaveOptions): BankTar
   return { file: path.join(userBankFolder(opts.userBankDir ?? defaultUserBankRoot(), model), `${name}.json`) };
 }
 
-/** Writes the bank and returns its path. */
+/**
+ * Writes the bank (and, into a bundle, its seer.json entry) and returns its path. All or nothing: both texts
+ * are prepared before the first write; once `opts.signal` is aborted nothing is written; and a save that
+ * fails or is cancelled halfway puts back every byte it changed.
+ */
 export async function saveBank(bank: ConceptBank, model: ModelFacts, opts: SaveOptions = {}): Promise<string> {
   const target = checkSaveTarget(bank.name, model, opts);
   await explainWriteErrors(target.file, async () => {
-    await fs.mkdir(path.dirname(target.file), { recursive: true });
-    await writeBankAtomic(target.file, bank);
-    if (target.register) await registerBank(model.dir, bank.name, target.register);
+    const bankText = `${JSON.stringify(bankToJson(bank))}\n`;
+    const manifest = target.register ? await manifestUpdate(model.dir, bank.name, target.register) : undefined;
+    const bankBefore = await fs.readFile(target.file).catch(() => undefined);
+    throwIfAborted(opts.signal);
+    const undo: Array<() => Promise<unknown>> = [];
+    try {
+      const createdDir = await fs.mkdir(path.dirname(target.file), { recursive: true });
+      if (createdDir) undo.push(() => fs.rm(createdDir, { recursive: true, force: true }));
+      undo.push(() => (bankBefore ? writeFileAtomic(target.file, bankBefore) : fs.rm(target.file, { force: true })));
+      await writeFileAtomic(target.file, bankText);
+      if (manifest && manifest.after !== manifest.before) {
+        undo.push(() => writeFileAtomic(manifest.file, manifest.before));
+        await writeFileAtomic(manifest.file, manifest.after);
+      }
+      throwIfAborted(opts.signal);
+    } catch (err) {
+      for (const step of undo.reverse()) await step().catch(() => undefined);
+      throw err;
+    }
   });
   return target.file;
 }
@@ -84,7 +106,7 @@ export async function explainWriteErrors(file: string, write: () => Promise<void
     await write();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (!code) throw err;
+    if (!code || err instanceof SeerError) throw err;
     throw new SeerError('WRITE_FAILED', `Cannot write ${file} (${code}: ${(err as Error).message}).`, {
       file,
       fix: 'Write somewhere you can write to, or fix the folder permissions.',
@@ -93,12 +115,11 @@ export async function explainWriteErrors(file: string, write: () => Promise<void
   }
 }
 
-/** Adds name → rel to seer.json's `banks` map; every byte outside that map stays as it was. */
-export async function registerBank(bundleDir: string, name: string, rel: string): Promise<void> {
-  const manifestFile = path.join(bundleDir, MANIFEST_FILE);
-  const text = await fs.readFile(manifestFile, 'utf8');
-  const updated = withBankEntry(text, name, rel);
-  if (updated !== text) await writeFileAtomic(manifestFile, updated);
+/** seer.json's text before and after adding name → rel to its `banks` map (every byte outside that map stays as it was). */
+async function manifestUpdate(bundleDir: string, name: string, rel: string): Promise<{ file: string; before: string; after: string }> {
+  const file = path.join(bundleDir, MANIFEST_FILE);
+  const before = await fs.readFile(file, 'utf8');
+  return { file, before, after: withBankEntry(before, name, rel) };
 }
 
 /**

@@ -5,7 +5,7 @@ import type { ConceptBank } from '../bundle';
 import { throwIfAborted } from '../errors';
 import { BankBuilder, DEFAULT_HELD_OUT_FRACTION, DEFAULT_SEED } from './bankBuilder';
 import { readDataset } from './datasetReader';
-import { SINGLETON_REASON, checkSafeConcepts, conceptsWithPairs, requireTwoConcepts, scanDataset, singletonWarning } from './datasetScan';
+import { SINGLETON_REASON, checkSafeConcepts, conceptsWithPairs, requireConceptLimit, requireTwoConcepts, scanDataset, singletonWarning } from './datasetScan';
 import { ProgressMeter, type ProgressListener } from './progress';
 import { type ModelFacts, type Representer, representInChunks } from './representer';
 import { RowAccountant } from './rowAccounting';
@@ -40,6 +40,7 @@ export async function calibrate(
   const scan = await scanDataset(spec, opts.signal);
   const { concepts, singletons } = conceptsWithPairs(scan);
   requireTwoConcepts(spec, scan, concepts);
+  requireConceptLimit(spec, concepts);
   if (singletons.length) warnings.push(singletonWarning(singletons));
   // Without a safe list, safety is unknown: no concept is called safe or unsafe.
   const safetyKnown = params.safeConcepts !== undefined;

@@ -2,6 +2,7 @@
 // its total (progress, ETA), split each concept exactly, and reject a wrong label set before any compute.
 import type { DatasetSpec } from '../../../common/protocol';
 import { SeerError } from '../errors';
+import { LIMITS } from '../limits';
 import { readDataset } from './datasetReader';
 import { RowAccountant } from './rowAccounting';
 
@@ -52,6 +53,19 @@ export function requireTwoConcepts(spec: DatasetSpec, scan: DatasetScan, concept
     fix: {
       cli: `Check that --label ${spec.labelColumn} is the concept column, and add examples for more concepts.`,
       editor: `Check that ${spec.labelColumn} is the concept column, and add examples for more concepts.`,
+    },
+  });
+}
+
+/** A bank's statistics grow with the square of its concepts (engine/src/limits.ts): refuse more before any model work. */
+export function requireConceptLimit(spec: DatasetSpec, concepts: string[]): void {
+  const max = LIMITS.conceptsPerBank;
+  if (concepts.length <= max) return;
+  throw new SeerError('DATASET_TOO_MANY_CONCEPTS', `${spec.path}: ${concepts.length} concepts (labels with two or more examples); a bank holds at most ${max}.`, {
+    file: spec.path,
+    fix: {
+      cli: `Check that --label ${spec.labelColumn} is the concept column, or merge labels (or split the data into several banks) to ${max} concepts or fewer.`,
+      editor: `Check that ${spec.labelColumn} is the concept column, or merge labels (or split the data into several banks) to ${max} concepts or fewer.`,
     },
   });
 }

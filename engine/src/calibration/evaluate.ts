@@ -8,7 +8,7 @@ import { accuracy, binaryConfusion, emptyConfusion, macroF1, nearestPrototype } 
 import { ConceptSums } from './conceptSums';
 import { readDataset } from './datasetReader';
 import type { FullEvaluateReport } from './fullReport';
-import { type DatasetScan, SINGLETON_REASON, checkSafeConcepts, conceptsWithPairs, requireTwoConcepts, scanDataset, singletonWarning } from './datasetScan';
+import { type DatasetScan, SINGLETON_REASON, checkSafeConcepts, conceptsWithPairs, requireConceptLimit, requireTwoConcepts, scanDataset, singletonWarning } from './datasetScan';
 import { HELD_OUT_MAX, DEFAULT_BATCH_SIZE, type RunOptions, startRun } from './calibrate';
 import { type SampledExample, crossViewCosines, pairwiseCosines, prototypeSimilarity, silhouette } from './layerStatistics';
 import { ProgressMeter } from './progress';
@@ -180,6 +180,7 @@ export async function evaluate(
 function splitConcepts(spec: { path: string; labelColumn: string; textColumns: string[] }, scan: DatasetScan, warnings: string[]): string[] {
   const { concepts, singletons } = conceptsWithPairs(scan);
   requireTwoConcepts(spec, scan, concepts);
+  requireConceptLimit(spec, concepts);
   if (singletons.length) warnings.push(singletonWarning(singletons));
   return concepts;
 }

@@ -15,7 +15,8 @@ export async function calibrateRequest(engine: Engine, params: CalibrateParams, 
   const save = { out: params.out, intoBundle: params.intoBundle, force: params.force, userBankDir: engine.bundle.userBankDir };
   checkSaveTarget(params.bankName ?? 'custom', model, save);
   const outcome = await calibrate(engine, model, params, { signal, onProgress });
-  const bankPath = await saveBank(outcome.bank, model, save);
+  // A calibrate cancelled at any point before its reply writes nothing: saveBank checks the signal.
+  const bankPath = await saveBank(outcome.bank, model, { ...save, signal });
   if (!params.out) {
     // The new bank is usable by explain right away, without reloading the bundle.
     engine.bundle.banks.set(outcome.bank.name, outcome.bank);

@@ -55,7 +55,7 @@ export const calibrateCommand = datasetCommand({
       checkSaveTarget(values['bank-name']!, model, save);
       const outcome = await calibrate(engine, model, { ...dataset, bankName: values['bank-name'], heldOutFraction: heldOut }, { signal: controller.signal, onProgress: bar.listener });
       bar.finish();
-      const bankPath = await saveBank(outcome.bank, model, save);
+      const bankPath = await saveBank(outcome.bank, model, { ...save, signal: controller.signal });
       const result = { bankPath, ...outcome.result };
       for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
       process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderCalibration(result)}\n`);

@@ -2,6 +2,7 @@
 // pooling, batch size and seed, parsed into the DatasetSpec fields of their requests.
 import type { DatasetSpec, Pooling } from '../../../common/protocol';
 import { SeerError } from '../errors';
+import { LIMITS } from '../limits';
 import { type Command, ENGINE_OPTIONS, oneOf, parseCommandArgs, positiveInt } from './shared';
 
 export const DATASET_OPTIONS = {
@@ -62,8 +63,8 @@ export function datasetArgs(values: DatasetValues, positionals: string[], usage:
     labelColumn: values.label,
     safeConcepts: values.safe ? columnList(values.safe) : undefined,
     pooling: oneOf('--pooling', values.pooling, ['last', 'mean'] as const, usage),
-    batchSize: values.batch === undefined ? undefined : positiveInt('--batch', values.batch, usage),
-    seed: positiveInt('--seed', values.seed ?? '1', usage),
+    batchSize: values.batch === undefined ? undefined : positiveInt('--batch', values.batch, usage, LIMITS.batchSize),
+    seed: positiveInt('--seed', values.seed ?? '1', usage, LIMITS.seed),
   };
 }
 

@@ -1,7 +1,10 @@
-// `seer explain "TEXT" | - | --file F`: explains prompts with the bundle's model; a readable report or --json.
+// `seer explain "TEXT" | - | --file F`: explains prompts with the bundle's model; a readable report, --json or
+// --jsonl. A file's results are written as they are ready, a chunk of prompts at a time, so memory does not
+// grow with the number of prompts.
 import type { ExplainOptions } from '../../../common/protocol';
 import { Engine } from '../engine';
 import { SeerError } from '../errors';
+import { LIMITS } from '../limits';
 import { renderBatchLine, renderReport } from '../report/explanationReport';
 import { styleFor } from '../report/terminalStyle';
 import { readPromptFile } from '../input/promptFile';
@@ -12,7 +15,9 @@ const USAGE = `seer explain "TEXT" [options]      explain one prompt
 seer explain - [options]             read one prompt from stdin
 seer explain --file F [options]      a file of prompts: one per paragraph (.txt, .md), per line (.jsonl:
                                      a string or {"prompt"|"text"|"input": …}) or per row (.csv, .tsv)
-  --json                full results as JSON (one object, or an array for --file)
+  --json                full results as JSON: one object; for --file an array, written one result per line
+                        as each is ready
+  --jsonl               full results as JSON Lines: one compact object per line, written as each is ready
   --pooling last|mean   representation: last token (the paper, default: the bank's) or mean of tokens
   --bank NAME           concept bank inside the bundle (default: the bundle's default bank)
   --max-tokens N        keep at most N prompt tokens (default and cap: the model context)
@@ -23,6 +28,7 @@ ${ENGINE_USAGE}`;
 const OPTIONS = {
   ...ENGINE_OPTIONS,
   json: { type: 'boolean', default: false },
+  jsonl: { type: 'boolean', default: false },
   file: { type: 'string' },
   pooling: { type: 'string' },
   bank: { type: 'string' },
@@ -40,27 +46,56 @@ export const explainCommand: Command = {
     const options: ExplainOptions = {
       pooling: oneOf('--pooling', values.pooling, ['last', 'mean'] as const, USAGE),
       bank: values.bank,
-      maxTokens: values['max-tokens'] === undefined ? undefined : positiveInt('--max-tokens', values['max-tokens'], USAGE),
+      maxTokens: values['max-tokens'] === undefined ? undefined : positiveInt('--max-tokens', values['max-tokens'], USAGE, LIMITS.maxTokens),
       truncation: oneOf('--truncate', values.truncate, ['left', 'right'] as const, USAGE),
       tokenLayers: tokenLayers(values['token-layers']),
     };
+    if (values.json && values.jsonl) throw new SeerError('INVALID_ARGUMENT', 'Give either --json or --jsonl, not both.', { fix: `Usage:\n${USAGE}` });
     const { prompts, fromFile } = await readPrompts(positionals, values.file);
     const engine = await Engine.load(engineConfigFromArgs(values, USAGE));
     try {
-      const progress = fromFile ? progressPrinter(prompts.length) : undefined;
-      const results = await engine.explainBatch(prompts, options, undefined, progress);
       const style = styleFor(process.stdout);
-      if (values.json) process.stdout.write(`${JSON.stringify(fromFile ? results : results[0], null, 2)}\n`);
-      else if (fromFile) process.stdout.write(`${results.map((r) => renderBatchLine(r, style)).join('\n')}\n`);
-      else process.stdout.write(`${renderReport(results[0], style)}\n`);
-      if (results[0].provider.fellBackToCpu) process.stderr.write(`warning: ${results[0].provider.fellBackToCpu}\n`);
-      for (const w of results[0]?.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
+      if (!fromFile) {
+        const [result] = await engine.explainBatch(prompts, options);
+        if (values.jsonl) await write(`${JSON.stringify(result)}\n`);
+        else await write(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderReport(result, style)}\n`);
+        warn(result.provider.fellBackToCpu ? [result.provider.fellBackToCpu, ...(result.warnings ?? [])] : result.warnings ?? []);
+        return 0;
+      }
+      const warnings = new Set<string>();
+      const progress = progressPrinter(prompts.length);
+      if (values.json) await write('[\n');
+      // A chunk per explainBatch call: enough prompts to batch those of similar length, few enough to hold.
+      for (let start = 0; start < prompts.length; start += FILE_CHUNK) {
+        const results = await engine.explainBatch(prompts.slice(start, start + FILE_CHUNK), options, undefined, (done) => progress(start + done));
+        for (const [i, r] of results.entries()) {
+          const first = start + i === 0;
+          if (values.json) await write(`${first ? '' : ',\n'}${JSON.stringify(r)}`);
+          else await write(`${values.jsonl ? JSON.stringify(r) : renderBatchLine(r, style)}\n`);
+          for (const w of [r.provider.fellBackToCpu ?? [], r.warnings ?? []].flat()) warnings.add(w);
+        }
+      }
+      if (values.json) await write(prompts.length ? '\n]\n' : ']\n');
+      warn([...warnings]);
       return 0;
     } finally {
       await engine.dispose();
     }
   },
 };
+
+/** Prompts per explainBatch call for --file (results are written before the next chunk starts). */
+export const FILE_CHUNK = 64;
+
+/** Writes to stdout, waiting when it is full (a slow reader must not make us buffer every result). */
+function write(text: string): Promise<void> {
+  if (process.stdout.write(text)) return Promise.resolve();
+  return new Promise((resolve) => process.stdout.once('drain', () => resolve()));
+}
+
+function warn(warnings: string[]): void {
+  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+}
 
 async function readPrompts(positionals: string[], file: string | undefined): Promise<{ prompts: string[]; fromFile: boolean }> {
   const fix = `Usage:\n${USAGE}`;
@@ -85,7 +120,7 @@ function tokenLayers(value: string | undefined): ExplainOptions['tokenLayers'] {
   return layers;
 }
 
-function progressPrinter(total: number): (done: number, total: number) => void {
+function progressPrinter(total: number): (done: number) => void {
   const tty = process.stderr.isTTY;
   return (done) => {
     if (tty) process.stderr.write(`\rexplained ${done}/${total}${done === total ? '\n' : ''}`);

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { EngineConfig, ProviderChoice } from '../../../common/protocol';
 import { SeerError } from '../errors';
+import { maxIntraOpThreads } from '../limits';
 
 export interface Command {
   name: string;
@@ -46,13 +47,15 @@ export function engineConfigFromArgs(values: { bundle?: string; provider?: strin
   return {
     bundleDir: values.bundle ? path.resolve(values.bundle) : defaultBundleDir(),
     provider: provider as ProviderChoice,
-    intraOpThreads: values.threads === undefined ? undefined : positiveInt('--threads', values.threads, usage),
+    intraOpThreads: values.threads === undefined ? undefined : positiveInt('--threads', values.threads, usage, maxIntraOpThreads()),
   };
 }
 
-export function positiveInt(flag: string, value: string, usage: string): number {
+/** A positive integer flag, at most `max` (a bound of engine/src/limits.ts). */
+export function positiveInt(flag: string, value: string, usage: string, max: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new SeerError('INVALID_ARGUMENT', `${flag} must be a positive integer, got "${value}".`, { fix: `Usage:\n${usage}` });
+  if (n > max) throw new SeerError('INVALID_ARGUMENT', `${flag} is ${n}; the limit is ${max}.`, { fix: `Use ${flag} ${max} or less.` });
   return n;
 }
 

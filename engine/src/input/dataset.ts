@@ -2,6 +2,7 @@
 // that both the calibration row reader (calibration/datasetReader.ts) and the column listing use.
 import { createReadStream, promises as fs } from 'node:fs';
 import { SeerError } from '../errors';
+import { openRegularFile, RegularFileError } from '../regularFile';
 import { decodeTextStream, notTextReason, SNIFF_BYTES } from './encoding';
 import { type DelimitedRecord, delimitedRecords, formatOfFile, type JsonLine, jsonLines, MalformedFileError } from './records';
 
@@ -93,10 +94,12 @@ async function* withLineErrors(file: string, format: 'csv' | 'tsv', records: Asy
 async function checkText(file: string): Promise<void> {
   let handle: fs.FileHandle;
   try {
-    handle = await fs.open(file, 'r');
+    // A regular file only: a FIFO would block the read below forever, a device never end.
+    ({ handle } = await openRegularFile(file));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new SeerError('DATASET_NOT_FOUND', `Cannot open dataset ${file} (${code ?? String(err)}).`, {
+    if (!(err instanceof RegularFileError)) throw err;
+    if (err.kind === 'not-a-file') throw new SeerError('DATASET_FORMAT', `Dataset ${file} ${err.message}.`, { file, fix: 'Give a CSV, TSV or JSONL file.' });
+    throw new SeerError('DATASET_NOT_FOUND', `Cannot open dataset ${file}: it ${err.message}.`, {
       file,
       fix: 'Check the path (relative paths are resolved from the current directory).',
     });

@@ -9,8 +9,8 @@
 //   at the cursor in the editor, so a file explains the same prompts as clicking each of its paragraphs.
 // Prompts are kept exactly as written. A line or row that yields no prompt (bad JSON, no prompt field, an empty
 // cell, bytes that are not UTF-8) is skipped and reported by its line; blank lines are not reported.
-import { promises as fs } from 'node:fs';
 import { SeerError } from '../errors';
+import { readRegularFile, RegularFileError } from '../regularFile';
 import { convertToUtf8Fix, decodeText, NOT_UTF8, notTextReason, unusableTextReason } from './encoding';
 import { delimitedRecordsOf, formatOfFile, type InputFormat, jsonLinesOf, MalformedFileError } from './records';
 
@@ -54,22 +54,21 @@ function checkText(c: Candidate): Candidate {
   return reason === undefined ? c : { line: c.line, reason };
 }
 
-/** Reads and parses a prompt file from disk. */
+/** Reads and parses a prompt file from disk: a regular file only (not a FIFO or a device), of bounded size. */
 export async function readPromptFile(file: string): Promise<PromptFile> {
   let bytes: Buffer;
   try {
-    const { size } = await fs.stat(file);
-    if (size > MAX_PROMPT_FILE_BYTES) {
-      throw new SeerError('BAD_INPUT', `${file} is ${(size / 2 ** 20).toFixed(1)} MB; a prompt file is read whole, up to ${MAX_PROMPT_FILE_BYTES / 2 ** 20} MB.`, {
+    bytes = await readRegularFile(file, MAX_PROMPT_FILE_BYTES);
+  } catch (err) {
+    if (!(err instanceof RegularFileError)) throw err;
+    if (err.kind === 'too-large') {
+      throw new SeerError('BAD_INPUT', `${file} ${err.message}; a prompt file is read whole, up to ${MAX_PROMPT_FILE_BYTES / 2 ** 20} MB.`, {
         file,
         fix: 'Split it into smaller prompt files.',
       });
     }
-    bytes = await fs.readFile(file);
-  } catch (err) {
-    if (err instanceof SeerError) throw err;
-    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new SeerError('FILE_NOT_FOUND', `Cannot read ${file} (${why}).`, { file, fix: 'Check the path.' });
+    if (err.kind === 'not-a-file') throw new SeerError('BAD_INPUT', `${file} ${err.message}.`, { file, fix: 'Give a text file of prompts.' });
+    throw new SeerError('FILE_NOT_FOUND', `Cannot read ${file} (${(err.cause as NodeJS.ErrnoException | undefined)?.code ?? err.message}).`, { file, fix: 'Check the path.' });
   }
   return parsePromptFile(file, bytes);
 }

@@ -12,7 +12,8 @@ export function renderReport(r: ExplainResult, s: Style): string {
   out.push(`prompt: ${JSON.stringify(excerpt(r.text, 100))}  ${s.dim(`${r.tokens.filter((t) => t.fromPrompt).length} prompt + ${r.tokens.filter((t) => !t.fromPrompt).length} template tokens`)}`);
   if (r.truncation) {
     const t = r.truncation;
-    out.push(s.yellow(`truncated: kept ${t.keptTokens} of ${t.originalTokens} prompt tokens (dropped from the ${t.side})`));
+    const cut = t.originalChars === undefined ? '' : `, tokenized from ${t.keptChars} of its ${t.originalChars} characters`;
+    out.push(s.yellow(`truncated: kept ${t.keptTokens} of ${t.originalTokens} prompt tokens${cut} (dropped from the ${t.side})`));
   }
   out.push('');
   out.push(s.dim(`${h.concept} over layers: `) + sparkline(h.trajectory) + s.dim(`  (${r.layers[0]?.layer}…${r.layers[r.layers.length - 1]?.layer})`));

@@ -6,6 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import type { Manifest } from '../bundle/manifest';
 import { matmulModelBytes } from './matmulModel';
+import { allFields, fields } from './onnxProto';
 
 export const EMBEDDING = 'model.embed_tokens.weight';
 export const FINAL_NORM = 'model.norm.weight';
@@ -82,47 +83,4 @@ export function readFloatInitializers(bytes: Uint8Array, names: Set<string>): Ma
     }
   }
   return found;
-}
-
-interface Field {
-  field: number;
-  wire: number;
-  /** Varint value (wire type 0). */
-  value: number;
-  /** Payload range (wire type 2). */
-  start: number;
-  end: number;
-}
-
-function* fields(bytes: Uint8Array, start: number, end: number, wanted: number): Generator<Field> {
-  for (const f of allFields(bytes, start, end)) if (f.field === wanted && f.wire === 2) yield f;
-}
-
-function* allFields(bytes: Uint8Array, start: number, end: number): Generator<Field> {
-  let pos = start;
-  const varint = (): number => {
-    let result = 0;
-    let mult = 1;
-    for (;;) {
-      if (pos >= end) throw new Error('truncated protobuf');
-      const b = bytes[pos++];
-      result += (b & 0x7f) * mult;
-      if (b < 0x80) return result;
-      mult *= 128;
-    }
-  };
-  while (pos < end) {
-    const key = varint();
-    const field = Math.floor(key / 8);
-    const wire = key % 8;
-    if (wire === 0) yield { field, wire, value: varint(), start: pos, end: pos };
-    else if (wire === 2) {
-      const len = varint();
-      if (pos + len > end) throw new Error('truncated protobuf');
-      yield { field, wire, value: 0, start: pos, end: pos + len };
-      pos += len;
-    } else if (wire === 1) pos += 8;
-    else if (wire === 5) pos += 4;
-    else throw new Error(`unsupported protobuf wire type ${wire}`);
-  }
 }

@@ -1,13 +1,14 @@
 // The ONNX model as the engine uses it: opened on a provider, its inputs/outputs checked against the
 // manifest, run on right-padded batches. A provider that fails mid-run is replaced by CPU once.
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import type { ProviderChoice, ProviderReport } from '../../../common/protocol';
+import { modelLimit, readBundleFile } from '../bundle/bundleFile';
 import type { Manifest } from '../bundle/manifest';
 import { SeerError } from '../errors';
 import { LastTokenHead } from './lastTokenHead';
-import { createSession, firstLine, openWithProvider, type SessionSettings } from './providers';
+import { externalDataTensors } from './onnxProto';
+import { createSession, firstLine, invalidModel, openWithProvider, type SessionSettings } from './providers';
 
 /** One forward pass over a right-padded batch. */
 export interface ForwardOutput {
@@ -53,7 +54,7 @@ export class ModelSession {
     const bytes = await readModel(modelFile, manifest);
     const opened = await openWithProvider(bytes, modelFile, choice, settings);
     checkSignature(opened.session, manifest, modelFile);
-    const model = new ModelSession({ session: opened.session, report: opened.report, manifest, modelBytes: () => fs.readFile(modelFile), settings, head: null });
+    const model = new ModelSession({ session: opened.session, report: opened.report, manifest, modelBytes: () => readModel(modelFile, manifest), settings, head: null });
     return (await model.verifiedHead(bytes)) ?? model;
   }
 
@@ -140,13 +141,33 @@ export class ModelSession {
   }
 }
 
+/**
+ * The model's bytes, checked before onnxruntime sees them: a regular file within the size the architecture
+ * implies (bundle/bundleFile.ts), the manifest's sha256, and no external data. ORT is given bytes, not a path,
+ * so it would resolve an external-data location against the process's working folder; our exports never
+ * write external data (trainer/seer_trainer/export.py exports to memory, one file), so a model that asks
+ * for it is refused.
+ */
 async function readModel(file: string, manifest: Manifest): Promise<Uint8Array> {
-  const bytes = await fs.readFile(file);
+  const bytes = await readBundleFile(file, modelLimit(manifest.architecture));
   const sha = createHash('sha256').update(bytes).digest('hex');
   if (sha !== manifest.modelSha256) {
     throw new SeerError('MODEL_CHANGED', `${file} does not match seer.json's modelSha256 (file ${sha.slice(0, 12)}…, manifest ${manifest.modelSha256.slice(0, 12)}…): it is damaged, truncated or from another build.`, {
       file,
       fix: 'Restore the model file, or rebuild the whole bundle with `npm run build:model` so that model, manifest and banks agree.',
+    });
+  }
+  let external: string[];
+  try {
+    external = externalDataTensors(bytes);
+  } catch (err) {
+    throw invalidModel(file, err);
+  }
+  if (external.length > 0) {
+    const names = external.slice(0, 3).map((n) => JSON.stringify(n.length > 60 ? `${n.slice(0, 60)}…` : n)).join(', ');
+    throw new SeerError('MODEL_INVALID', `${file} keeps ${external.length} tensor(s) in external data files (${names}${external.length > 3 ? ', …' : ''}); a SEER bundle's model must be one self-contained file, and no file outside it is read.`, {
+      file,
+      fix: 'Export the model as a single .onnx file (e.g. onnx.save_model(model, path, save_as_external_data=False)), or rebuild the bundle with `npm run build:model`.',
     });
   }
   return bytes;

@@ -1,13 +1,41 @@
-// Shared by the calibration benchmark and the shared-data evaluation: running the built `seer` CLI
-// (dist/cli.js via bin/seer.js) and locating ../shared/datasets.
+// Shared by the benchmarks: running the built `seer` CLI (dist/cli.js via bin/seer.js) or engine server,
+// locating ../shared/datasets, and writing a results file atomically.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SHARED = path.resolve(ROOT, '..', 'shared', 'datasets');
 export const TMP = path.join(ROOT, 'bench', 'tmp');
+
+/** The built engine server (dist/engine-server.js), or exit with how to build it. */
+export function requireServer() {
+  const server = path.join(ROOT, 'dist', 'engine-server.js');
+  if (!existsSync(server)) {
+    console.error('dist/engine-server.js is missing: run `npm run build` first.');
+    process.exit(1);
+  }
+  return server;
+}
+
+/** Memory is read from /proc (Linux): exit with a clear message elsewhere. */
+export function requireProcMemory(what) {
+  if (!existsSync('/proc/self/status')) {
+    console.error(`${what} reads memory from /proc (Linux).`);
+    process.exit(1);
+  }
+}
+
+/** Writes bench/NAME atomically (temp file + rename), prints it and where it went; returns the path. */
+export function writeResults(name, text) {
+  const file = path.join(ROOT, 'bench', name);
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+  console.log(text);
+  console.log(`written: ${path.relative(ROOT, file)}`);
+  return file;
+}
 
 export function requireBuild() {
   if (!existsSync(path.join(ROOT, 'dist', 'cli.js'))) {
