@@ -16,6 +16,7 @@ import type { EngineErrorData } from '../../common/protocol';
 import { Engine } from '../../engine/src/engine';
 import { SeerError } from '../../engine/src/errors';
 import { externalDataTensors } from '../../engine/src/runtime/onnxProto';
+import { LIMITS } from '../../engine/src/limits';
 import { BUNDLE_DIR, editJson, readManifest, ROOT } from './helpers';
 
 const SECRET = 'root:x:0:0:SECRET-OUTSIDE-THE-BUNDLE';
@@ -199,6 +200,18 @@ describe('crafted JSON', () => {
     expect(e.message).toContain('layers[3].prototypes[1]');
     expect(e.message).toContain(`concept "${bank.concepts[1]}"`);
     expect(e.message).toMatch(problem);
+  });
+
+  it('a bank with more concepts than the limit is refused before its matrices are read', async () => {
+    const dir = await copyBundle();
+    const file = path.join(dir, manifest.banks[manifest.defaultBank]);
+    const bank = JSON.parse(await fs.readFile(file, 'utf8'));
+    bank.concepts = Array.from({ length: LIMITS.conceptsPerBank + 1 }, (_, i) => `c${i}`);
+    bank.safeConcepts = null;
+    await fs.writeFile(file, JSON.stringify(bank));
+    const e = await expectRefused(dir, file);
+    expect(e.code).toBe('BANK_INVALID');
+    expect(e.message).toContain(`the limit is ${LIMITS.conceptsPerBank}`);
   });
 });
 

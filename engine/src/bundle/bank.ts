@@ -4,6 +4,7 @@
 import type { BankInfo, LayerStats, Pooling } from '../../../common/protocol';
 import { SeerError } from '../errors';
 import { writeFileAtomic } from '../fsAtomic';
+import { LIMITS } from '../limits';
 import { JsonChecker, type Json } from './jsonCheck';
 import type { Manifest } from './manifest';
 
@@ -76,6 +77,8 @@ export function parseBank(json: Json, file: string, manifest: Manifest): Concept
     if (!concepts.includes(s)) c.fail(`safeConcepts[${i}]`, `"${s}" is not one of the concepts`);
   });
   const k = concepts.length;
+  // The concept × concept matrices grow with k²: the same bound as calibration (engine/src/limits.ts).
+  if (k > LIMITS.conceptsPerBank) c.fail('concepts', `has ${k} concepts; the limit is ${LIMITS.conceptsPerBank} (engine/src/limits.ts)`);
 
   const src = root.source === undefined ? {} : c.object(root.source, 'source');
   const source: BankSource = {
