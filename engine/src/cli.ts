@@ -4,6 +4,7 @@ import { calibrateCommand } from './cli/calibrateCommand';
 import { evalCommand } from './cli/evalCommand';
 import { explainCommand } from './cli/explainCommand';
 import { infoCommand } from './cli/infoCommand';
+import { representCommand } from './cli/representCommand';
 import type { Command } from './cli/shared';
 import { asSeerError } from './errors';
 
@@ -12,6 +13,7 @@ const COMMANDS: Command[] = [
   infoCommand,
   calibrateCommand,
   evalCommand,
+  representCommand,
 ];
 
 function help(): string {

@@ -16,6 +16,11 @@ export interface Representation {
   truncated: boolean;
 }
 
+/** A representation with the token ids the model read: the prompt template applied, after truncation. */
+export interface TokenizedRepresentation extends Representation {
+  ids: number[];
+}
+
 export interface RepresentOptions {
   pooling: Pooling;
   maxTokens?: number;
@@ -83,17 +88,17 @@ export class Engine {
     return results;
   }
 
-  async represent(texts: string[], opts: RepresentOptions, signal?: AbortSignal): Promise<Representation[]> {
+  async represent(texts: string[], opts: RepresentOptions, signal?: AbortSignal): Promise<TokenizedRepresentation[]> {
     const maxPrompt = this.maxPromptTokens(opts.maxTokens);
     const numLayers = this.bundle.manifest.architecture.numLayers;
     const hidden = this.bundle.manifest.architecture.hiddenSize;
     const limits = { ...DEFAULT_LIMITS, maxRows: opts.batchSize ?? DEFAULT_LIMITS.maxRows };
-    const reps = new Array<Representation>(texts.length);
+    const reps = new Array<TokenizedRepresentation>(texts.length);
     await this.runBatches(texts, { maxPrompt, side: opts.truncation ?? DEFAULT_TRUNCATION, wantLogits: false, limits, signal }, (batch, encoded, out) => {
       batch.forEach((i, row) => {
         const len = encoded[i].ids.length;
         const layers = Array.from({ length: numLayers + 1 }, (_, l) => pool(out, { hiddenSize: hidden, layer: l, row, tokens: len, pooling: opts.pooling }));
-        reps[i] = { layers, tokenCount: len, truncated: encoded[i].truncation !== null };
+        reps[i] = { ids: encoded[i].ids, layers, tokenCount: len, truncated: encoded[i].truncation !== null };
       });
     });
     return reps;
@@ -160,7 +165,17 @@ export class Engine {
     const bankName = o.bank ?? m.defaultBank;
     const bank = this.bundle.banks.get(bankName);
     if (!bank) {
-      throw new SeerError('UNKNOWN_BANK', `The bundle has no concept bank "${bankName}" (it has ${[...this.bundle.banks.keys()].join(', ')}).`, {
+      const names = [...this.bundle.banks.keys()];
+      // An imported model has no bank until it is calibrated: then the one way forward is to calibrate.
+      if (names.length === 0) {
+        throw new SeerError('UNKNOWN_BANK', 'This bundle has no concept bank yet: explaining needs one.', {
+          fix: {
+            cli: `Create it from labelled data with \`seer calibrate DATA --label COLUMN --bank-name ${m.defaultBank}\`.`,
+            editor: 'Create it from labelled data with "SEER: Calibrate Concepts from Dataset…".',
+          },
+        });
+      }
+      throw new SeerError('UNKNOWN_BANK', `The bundle has no concept bank "${bankName}" (it has ${names.join(', ')}).`, {
         fix: {
           cli: 'Pick one of the listed banks with --bank, or create it with `seer calibrate`.',
           editor: 'Set seer.bank to one of the listed banks (empty: the default bank), or create it with "SEER: Calibrate Concepts from Dataset…".',

@@ -1,4 +1,4 @@
-"""Command line: `python -m seer_trainer build-default | calibrate | hf-train`. Input errors are
+"""Command line: `python -m seer_trainer build-default | calibrate | hf-train | import`. Input errors are
 reported as one clear message (exit code 2), never as a traceback."""
 import argparse
 import sys
@@ -22,6 +22,11 @@ def _calibrate(a):
 def _hf_train(a):
     from .hf import run_hf
     run_hf(a)
+
+
+def _import(a):
+    from .hf_import import run_import
+    run_import(a)
 
 
 def parser():
@@ -55,6 +60,12 @@ def parser():
     h.add_argument("--out", required=True)
     h.add_argument("--ckpt-dir", default=str(ROOT / "trainer/.ckpt/hf"))
     h.set_defaults(func=_hf_train)
+
+    i = sub.add_parser("import", help="turn a Hugging Face checkpoint folder (Llama, Mistral, Qwen2/3, Gemma 2) into a SEER bundle, without transformers")
+    i.add_argument("hf_dir", metavar="HF_DIR", help="checkpoint folder: config.json, *.safetensors, tokenizer.json, tokenizer_config.json")
+    i.add_argument("--out", required=True, help="bundle folder to create")
+    i.add_argument("--force", action="store_true", help="replace an existing --out folder (refused otherwise)")
+    i.set_defaults(func=_import)
     return p
 
 
@@ -66,6 +77,6 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; rerun the same command to resume from the last checkpoint", file=sys.stderr)
+        print("interrupted; rerun the same command (training resumes from the last checkpoint; import starts clean)", file=sys.stderr)
         return 130
     return 0

@@ -24,20 +24,27 @@ class OnnxWrapper(nn.Module):
         return out.logits, torch.stack(out.hidden_states, 0)
 
 
-def export_onnx(model, path, opset=OPSET) -> str:
-    """Exports and returns the sha256 of the written file."""
+def export_onnx(model, path, opset=OPSET, to_file=False) -> str:
+    """Exports and returns the sha256 of the written file. to_file: torch writes `path` itself, without our
+    buffer's copy of the serialised model; the caller makes that atomic (hf_import: a temp folder, renamed)."""
     model.eval()
     ids = torch.tensor([[1, 5, 6, 7], [1, 8, 9, 0]], dtype=torch.long)
     mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]], dtype=torch.long)
-    buf = io.BytesIO()
+    target = str(path) if to_file else io.BytesIO()
     with torch.no_grad():
         torch.onnx.export(
-            OnnxWrapper(model), (ids, mask), buf, opset_version=opset, do_constant_folding=True,
+            OnnxWrapper(model), (ids, mask), target, opset_version=opset, do_constant_folding=True,
             input_names=["input_ids", "attention_mask"], output_names=["logits", "hidden_states"],
             dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
                           "logits": {0: "batch", 1: "seq"}, "hidden_states": {1: "batch", 2: "seq"}},
         )
-    data = buf.getvalue()
+    if to_file:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+    data = target.getvalue()
     write_bytes_atomic(path, data)
     return hashlib.sha256(data).hexdigest()
 

@@ -48,7 +48,7 @@ export function reportLayer(facts: ModelFacts): number {
 }
 
 /** Rows per represent() call: 256, fewer for big models so a chunk's representations stay under ~64 MiB. */
-function chunkRows(layerBytes = 0): number {
+export function chunkRows(layerBytes = 0): number {
   return Math.max(16, Math.min(256, Math.floor((64 * 2 ** 20) / Math.max(1, layerBytes))));
 }
 

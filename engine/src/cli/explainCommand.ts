@@ -88,7 +88,7 @@ export const explainCommand: Command = {
 export const FILE_CHUNK = 64;
 
 /** Writes to stdout, waiting when it is full (a slow reader must not make us buffer every result). */
-function write(text: string): Promise<void> {
+export function write(text: string): Promise<void> {
   if (process.stdout.write(text)) return Promise.resolve();
   return new Promise((resolve) => process.stdout.once('drain', () => resolve()));
 }

@@ -1,0 +1,121 @@
+// `seer represent "TEXT" | - | --file F`: the model's hidden representation of a prompt at every layer, for a
+// user's own analysis. Layer 0 is the embedding output and layer i the residual stream after block i, before the
+// final norm (trainer/seer_trainer/model.py). The prompt template is applied as explain applies it. A file's
+// results are written a chunk of prompts at a time, so memory does not grow with the number of prompts.
+import type { Pooling } from '../../../common/protocol';
+import { chunkRows } from '../calibration/representer';
+import { Engine, type RepresentOptions, type TokenizedRepresentation } from '../engine';
+import { SeerError } from '../errors';
+import { readPromptFile } from '../input/promptFile';
+import { LIMITS } from '../limits';
+import { norm } from '../vectors';
+import { write } from './explainCommand';
+import { readStdin } from './input';
+import { type Command, ENGINE_OPTIONS, ENGINE_USAGE, engineConfigFromArgs, oneOf, parseCommandArgs, positiveInt } from './shared';
+
+const USAGE = `seer represent "TEXT" [options]    the prompt's representation at every layer
+seer represent - [options]           read one prompt from stdin
+seer represent --file F [options]    a file of prompts (the rules of seer explain --file), one result each
+  --json                JSON: {"ids", "position", "truncated", "layers": [layer 0..L][hidden]}, one compact
+                        object per line; with --file each also has its "line", written as each is ready
+  --jsonl               the same as --json
+  --pooling last|mean   read the last token (default: the bundle's representation) or the mean of tokens
+  --max-tokens N        keep at most N prompt tokens (default and cap: the model context)
+  --truncate left|right which end of a too-long prompt is dropped (default right)
+${ENGINE_USAGE}`;
+
+const OPTIONS = {
+  ...ENGINE_OPTIONS,
+  json: { type: 'boolean', default: false },
+  jsonl: { type: 'boolean', default: false },
+  file: { type: 'string' },
+  pooling: { type: 'string' },
+  'max-tokens': { type: 'string' },
+  truncate: { type: 'string' },
+} as const;
+
+/** One prompt to represent, with the file line it starts on (none for TEXT or stdin). */
+interface Prompt {
+  text: string;
+  line?: number;
+}
+
+export const representCommand: Command = {
+  name: 'represent',
+  summary: 'print a prompt\'s hidden representation at every layer (JSON for your own analysis)',
+  usage: USAGE,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, OPTIONS, USAGE);
+    const pooling = oneOf('--pooling', values.pooling, ['last', 'mean'] as const, USAGE);
+    const maxTokens = values['max-tokens'] === undefined ? undefined : positiveInt('--max-tokens', values['max-tokens'], USAGE, LIMITS.maxTokens);
+    const truncation = oneOf('--truncate', values.truncate, ['left', 'right'] as const, USAGE);
+    const json = values.json || values.jsonl;
+    const prompts = await readPrompts(positionals, values.file);
+    const engine = await Engine.load(engineConfigFromArgs(values, USAGE));
+    try {
+      const { numLayers, hiddenSize } = engine.bundle.manifest.architecture;
+      const options: RepresentOptions = { pooling: pooling ?? engine.bundle.manifest.representation, maxTokens, truncation };
+      // Few enough prompts per call that one chunk's representations stay small, whatever the model's size.
+      const chunk = chunkRows(4 * (numLayers + 1) * hiddenSize);
+      for (let start = 0; start < prompts.length; start += chunk) {
+        const part = prompts.slice(start, start + chunk);
+        const reps = await engine.represent(part.map((p) => p.text), options);
+        for (const [i, rep] of reps.entries()) {
+          const { line } = part[i];
+          if (rep.truncated) process.stderr.write(`warning: ${line === undefined ? 'the prompt' : `the prompt of line ${line}`} was truncated to ${rep.tokenCount} tokens\n`);
+          await write(json ? `${JSON.stringify(toJson(rep, options.pooling, line))}\n` : summary(rep, options.pooling, line));
+        }
+      }
+      return 0;
+    } finally {
+      await engine.dispose();
+    }
+  },
+};
+
+/**
+ * The token the representation is read at: the last for `last` pooling (engine/src/representation.ts), none for
+ * `mean`, which averages every token the model read (template tokens included).
+ */
+function readOutPosition(rep: TokenizedRepresentation, pooling: Pooling): number | null {
+  return pooling === 'last' ? rep.tokenCount - 1 : null;
+}
+
+function toJson(rep: TokenizedRepresentation, pooling: Pooling, line: number | undefined) {
+  return {
+    ...(line === undefined ? {} : { line }),
+    ids: rep.ids,
+    position: readOutPosition(rep, pooling),
+    truncated: rep.truncated,
+    layers: rep.layers.map((layer) => Array.from(layer)),
+  };
+}
+
+/** The human summary: token count, read-out position and each layer's norm (the vectors need --json). */
+function summary(rep: TokenizedRepresentation, pooling: Pooling, line: number | undefined): string {
+  const position = readOutPosition(rep, pooling);
+  const where = position === null ? `mean of all ${rep.tokenCount} tokens` : `position ${position} (the last token)`;
+  const norms = rep.layers.map((l) => norm(l).toFixed(3));
+  if (line !== undefined) return `line ${line}: ${rep.ids.length} tokens, ${where}, norm by layer 0..${norms.length - 1}: ${norms.join(' ')}\n`;
+  return [
+    `${rep.ids.length} tokens (prompt template applied), read at ${where}`,
+    'layer  norm',
+    ...norms.map((n, l) => `${String(l).padStart(5)}  ${n}`),
+    `(${rep.layers.length} layers × ${rep.layers[0].length} floats: --json prints them)`,
+    '',
+  ].join('\n');
+}
+
+async function readPrompts(positionals: string[], file: string | undefined): Promise<Prompt[]> {
+  const fix = `Usage:\n${USAGE}`;
+  if (file !== undefined) {
+    if (positionals.length) throw new SeerError('INVALID_ARGUMENT', 'Give either TEXT or --file, not both.', { fix });
+    const { prompts, skipped } = await readPromptFile(file);
+    for (const s of skipped) process.stderr.write(`skipped line ${s.line}: ${s.reason}\n`);
+    return prompts;
+  }
+  if (positionals.length === 0) throw new SeerError('INVALID_ARGUMENT', 'No prompt given.', { fix });
+  if (positionals.length === 1 && positionals[0] === '-') return [{ text: await readStdin() }];
+  // `seer represent how do I …` without quotes is one prompt, as for explain.
+  return [{ text: positionals.join(' ') }];
+}
