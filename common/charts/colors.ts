@@ -1,6 +1,5 @@
 // The colour vocabulary of every chart: series colours and the heatmap cell scales, the same in the
 // panel and the HTML report (d3-scale-chromatic computes the colours; nothing here touches a DOM).
-import { extent } from 'd3-array';
 import { interpolateBlues, interpolateRdBu, interpolateViridis, schemeTableau10 } from 'd3-scale-chromatic';
 import type { HeatmapScheme } from '../protocol';
 
@@ -16,41 +15,55 @@ export interface CellColor {
 /** A cell's colour from its value and position (a row share needs the row). */
 export type CellColorScale = (v: number, row: number, col: number) => CellColor;
 
+/** What a colour bar draws: the ramp, the domain it spans and what the values are. */
+export interface ColorLegend {
+  /** The bar's caption, which also states the domain's meaning (e.g. values clamped at an end). */
+  label: string;
+  domain: [number, number];
+  interpolate: (t: number) => string;
+}
+
+/** A scale with a fixed domain, so one value has one colour whatever else is on screen (the layer slider). */
+export interface FixedScale {
+  color: (v: number) => CellColor;
+  legend: ColorLegend;
+}
+
 const STEPS = 256;
 const MISSING: CellColor = { fill: 'transparent', dark: false };
 
 /**
- * `interpolate` over [lo, hi], quantized to 256 precomputed colours (a 2,000-token heatmap has 14,000
- * cells); values outside the domain take the end colours, non-finite ones no colour.
+ * The legend's ramp over its domain, quantized to 256 precomputed colours (a 2,000-token heatmap has
+ * 14,000 cells); values outside the domain take the end colours, non-finite ones no colour.
  */
-function quantized(interpolate: (t: number) => string, lo: number, hi: number): (v: number) => CellColor {
+function quantized(legend: ColorLegend): FixedScale {
   const palette = Array.from({ length: STEPS }, (_, i): CellColor => {
-    const fill = interpolate(i / (STEPS - 1));
+    const fill = legend.interpolate(i / (STEPS - 1));
     return { fill, dark: isDark(fill) };
   });
-  const span = hi > lo ? hi - lo : 1e-6;
-  return (v) => (Number.isFinite(v) ? palette[Math.max(0, Math.min(STEPS - 1, Math.round(((v - lo) / span) * (STEPS - 1))))] : MISSING);
+  const [lo, hi] = legend.domain;
+  const span = hi - lo;
+  const color = (v: number): CellColor =>
+    Number.isFinite(v) ? palette[Math.max(0, Math.min(STEPS - 1, Math.round(((v - lo) / span) * (STEPS - 1))))] : MISSING;
+  return { color, legend };
 }
+
+/** Blue (−1) – neutral (0) – red (+1). */
+const DIVERGING = quantized({ label: 'cosine', domain: [-1, 1], interpolate: (t) => interpolateRdBu(1 - t) });
+/** Viridis over 0…1: cosines between concept directions are mostly positive, so the ramp is spent there. */
+const SEQUENTIAL = quantized({ label: 'cosine (below 0 as 0)', domain: [0, 1], interpolate: interpolateViridis });
+const ROW_SHARE = quantized({ label: 'share of the row', domain: [0, 1], interpolate: interpolateBlues });
 
 /**
- * Cosine colours for a set of values. Diverging: blue (negative) – neutral (0) – red (positive) over a
- * domain symmetric around 0; sequential: viridis over the values' own range, which shows small
- * differences better.
+ * The cosine colours of every heatmap, over a fixed domain: diverging over −1…1, sequential (viridis)
+ * over 0…1 with negative cosines at its low end. The same cosine has the same colour at every layer.
  */
-export function cosineScale(values: number[], scheme: HeatmapScheme): (v: number) => CellColor {
-  const [min = -1, max = 1] = extent(values.filter(Number.isFinite));
-  if (scheme === 'diverging') {
-    const hi = Math.max(Math.abs(min), Math.abs(max), 1e-6);
-    return quantized((t) => interpolateRdBu(1 - t), -hi, hi);
-  }
-  return quantized(interpolateViridis, min, max);
-}
+export const cosineScale = (scheme: HeatmapScheme): FixedScale => (scheme === 'diverging' ? DIVERGING : SEQUENTIAL);
 
 /** Count colours by share of the row (confusion matrices: rows are the true class). */
-export function rowShareScale(values: number[][]): CellColorScale {
-  const share = quantized(interpolateBlues, 0, 1);
+export function rowShareScale(values: number[][]): { color: CellColorScale; legend: ColorLegend } {
   const totals = values.map((row) => row.reduce((a, b) => a + b, 0));
-  return (v, row) => share(totals[row] ? v / totals[row] : 0);
+  return { color: (v, row) => ROW_SHARE.color(totals[row] ? v / totals[row] : 0), legend: ROW_SHARE.legend };
 }
 
 /** d3's interpolators give `rgb(r, g, b)` (RdBu, Blues) or `#rrggbb` (viridis). */

@@ -178,6 +178,21 @@ try {
   // VS Code injects its own default styles (#_defaultStyles) into every webview; ours must add none.
   const styleTags = await panelFrame.locator('style:not(#_defaultStyles)').count();
   if (styleTags > 0) fail(`${styleTags} inline <style> element(s) in the panel: the CSP blocks them`);
+  // Nothing overflows sideways at the default panel width: line charts fit their card, wide heatmaps
+  // scroll inside their own host; and every heatmap carries its colour bar.
+  const overflows = await panelFrame.evaluate(() => {
+    const over = (el) => el.scrollWidth > el.clientWidth;
+    const de = document.documentElement;
+    const found = over(de) ? [`document ${de.scrollWidth} px > ${de.clientWidth} px`] : [];
+    for (const el of document.querySelectorAll('.card, .chart-host:has(> svg.line-chart)')) {
+      if (over(el)) found.push(`${el.className} ${el.closest('.card')?.dataset.chart}: ${el.scrollWidth} px > ${el.clientWidth} px`);
+    }
+    return found;
+  });
+  if (overflows.length) fail(`the panel overflows sideways: ${overflows.join('; ')}`);
+  const heatmaps = await panelFrame.locator('svg.heatmap').count();
+  const colorBars = await panelFrame.locator('svg.heatmap g.color-bar linearGradient').count();
+  if (heatmaps < 3 || colorBars !== heatmaps) fail(`${colorBars} colour bars for ${heatmaps} heatmaps`);
   log(`checks passed: ${concepts.length} concepts, ${numLayers + 1} layers, ${tokenRows} tokens, headline "${headline}" `);
 
   // Hide the side bar so that the panel gets more room for the screenshots.

@@ -1,5 +1,5 @@
 // The `seer` CLI as users run it: `node bin/seer.js …` (built by `npm run build`), checking output and exit codes.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -7,21 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExplainResult, LoadResult } from '../../common/protocol';
 import { FILE_CHUNK } from '../../engine/src/cli/explainCommand';
 import { LIMITS } from '../../engine/src/limits';
-import { BUNDLE_DIR, readManifest, ROOT } from './helpers';
+import { BUNDLE_DIR, readManifest, ROOT, runSeer } from './helpers';
 
 const BIN = path.join(ROOT, 'bin', 'seer.js');
 let tmp: string;
 
 function seer(args: string[], input?: string | Buffer) {
   const engineArgs = ['explain', 'info'].includes(args[0]) && !args.includes('--bundle') ? ['--bundle', BUNDLE_DIR, '--threads', '1'] : [];
-  const r = spawnSync(process.execPath, [BIN, ...args, ...engineArgs], {
-    input,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-    timeout: 60_000,
-    maxBuffer: 256 * 2 ** 20,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runSeer([...args, ...engineArgs], { input });
 }
 
 function expectCleanError(r: { code: number | null; stderr: string }, pattern: RegExp) {

@@ -1,5 +1,6 @@
 // Shared by the engine tests: the bundle under test (models/default, or SEER_TEST_BUNDLE), temp copies of it
 // to damage, and loading golden.json.
+import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -39,4 +40,16 @@ export async function editJson(file: string, edit: (json: any) => void): Promise
   const json = JSON.parse(await fs.readFile(file, 'utf8'));
   edit(json);
   await fs.writeFile(file, JSON.stringify(json));
+}
+
+/** Runs the built CLI (`bin/seer.js`, after `npm run build`) with plain (uncoloured) output. */
+export function runSeer(args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'seer.js'), ...args], {
+    input: opts.input,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+    timeout: opts.timeoutMs ?? 60_000,
+    maxBuffer: 256 * 2 ** 20,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -1,14 +1,12 @@
 // `seer represent` as users run it (`node bin/seer.js`, built by `npm run build`): its layers against the trainer's
 // PyTorch hidden states in golden.json, --file's JSON Lines across chunks, and clean errors.
-import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkRows } from '../../engine/src/calibration/representer';
-import { BUNDLE_DIR, type Golden, readGolden, readManifest, ROOT } from './helpers';
+import { BUNDLE_DIR, type Golden, readGolden, readManifest, ROOT, runSeer } from './helpers';
 
-const BIN = path.join(ROOT, 'bin', 'seer.js');
 const TOLERANCE = 1e-4;
 
 interface Represented {
@@ -20,14 +18,7 @@ interface Represented {
 }
 
 function seer(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [BIN, 'represent', ...args, '--bundle', BUNDLE_DIR, '--threads', '1'], {
-    input,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-    timeout: 120_000,
-    maxBuffer: 256 * 2 ** 20,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runSeer(['represent', ...args, '--bundle', BUNDLE_DIR, '--threads', '1'], { input, timeoutMs: 120_000 });
 }
 
 /** Largest absolute difference between `got` and golden's every layer at token `t` (or the mean over tokens when t is null). */

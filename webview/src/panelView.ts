@@ -29,6 +29,13 @@ const CHART_TITLES: Record<ChartId, string> = {
 };
 
 const MAX_TOKEN_LABEL = 18;
+/** Line charts never get narrower than this (a narrower card scales them down, see panel.css). */
+const MIN_CHART_WIDTH = 300;
+/** Token heatmaps print their values in the cells up to this many cells (beyond, hover only: DOM cost). */
+const MAX_PRINTED_TOKEN_CELLS = 3000;
+const HEATMAPS = ['prototypes', 'tokens', 'layer-concept'] as const;
+/** A layer whose shown concepts' cosines all lie within this of each other cannot tell them apart. */
+const ALIKE_SPREAD = 0.05;
 
 const CALIBRATION_SERIES: { name: string; dashed: boolean; hint: string; value: (s: LayerStats) => number }[] = [
   { name: 'same concept', dashed: false, hint: 'Mean cosine between examples of the same concept', value: (s) => s.sameConceptCos },
@@ -123,6 +130,7 @@ export class PanelView {
     else hidden.add(concept);
     this.state.hiddenConcepts = [...hidden];
     this.draw('layers');
+    for (const id of HEATMAPS) this.draw(id);
     this.callbacks.viewChanged(this.viewState);
   }
 
@@ -131,13 +139,22 @@ export class PanelView {
     for (const id of this.hosts.keys()) this.draw(id);
   }
 
-  /** Read once per full render: reading clientWidth forces a layout, costly next to 14,000 cells. */
+  /**
+   * The width of a card's chart area (all cards are as wide), read once per full render: reading
+   * clientWidth forces a layout, costly next to 14,000 cells.
+   */
   private width(): number {
     if (this.chartWidth === undefined) {
-      const w = this.root.clientWidth;
-      this.chartWidth = Math.max(420, (w > 0 ? w : 760) - 34);
+      const w = this.hosts.values().next().value?.clientWidth ?? 0;
+      this.chartWidth = Math.max(MIN_CHART_WIDTH, w > 0 ? Math.floor(w) : 760);
     }
     return this.chartWidth;
+  }
+
+  /** Indices of the concepts not hidden with the toggles, in bank order. */
+  private shownConcepts(): number[] {
+    const hidden = new Set(this.state.hiddenConcepts);
+    return this.result!.concepts.flatMap((name, c) => (hidden.has(name) ? [] : [c]));
   }
 
   private draw(id: ChartId): void {
@@ -151,13 +168,17 @@ export class PanelView {
     const L = this.state.layer;
     let svg: SVGSVGElement | undefined;
     let tipFor: TipResolver | undefined;
+    const shown = this.shownConcepts();
+    const names = shown.map((c) => r.concepts[c]);
+    if (shown.length === 0 && id !== 'layers' && id !== 'calibration') return this.note(host, 'Every concept is hidden: tick one above the first chart.');
     switch (id) {
       case 'layers': {
         const key = this.state.metric === 'probability' ? 'probs' : 'cosine';
         svg = mountSvg(host, lineChartMarkup({
           chartId: id, label: CHART_TITLES[id], xs: layers, width,
           yLabel: this.state.metric === 'probability' ? 'probability' : 'cosine',
-
+          // Probabilities keep 0–1 whatever is hidden, so a line's height means the same in every view.
+          yDomain: this.state.metric === 'probability' ? [0, 1] : undefined,
           marker: { x: r.targetLayer, label: `target layer ${r.targetLayer}` },
           series: r.concepts
             .map((name, c) => ({ name, color: conceptColor(c), values: r.layers.map((l) => l[key][c]) }))
@@ -169,21 +190,32 @@ export class PanelView {
         const spec = this.layerHeatmap(id);
         if (!spec) return this.note(host, `The bank has no calibration statistics for layer ${L}.`);
         const map = renderHeatmap(host, {
-          chartId: id, rows: r.concepts, cols: r.concepts, scheme: this.settings.heatmapScheme,
-          width: Math.min(width, 140 + 64 * r.concepts.length), rowHeight: 30, showValues: true, ...spec,
+          chartId: id, rows: names, cols: names, scheme: this.settings.heatmapScheme,
+          width: Math.min(width, 140 + 64 * names.length), rowHeight: 30, showValues: true, ...spec,
         });
         this.heatmaps.set(id, map);
         ({ svg, tipFor } = map);
         break;
       }
       case 'layer-concept': {
+        // With one concept shown there is nothing to tell apart.
+        const alike = shown.length < 2 ? [] : r.layers.flatMap((l, row) => {
+          const cos = shown.map((c) => l.cosine[c]);
+          return Math.max(...cos) - Math.min(...cos) < ALIKE_SPREAD ? [row] : [];
+        });
         ({ svg, tipFor } = renderHeatmap(host, {
-          chartId: id, label: CHART_TITLES[id], rows: layers.map((l) => `layer ${l}`), cols: r.concepts,
-          values: r.layers.map((l) => l.cosine), scheme: this.settings.heatmapScheme,
-          width: Math.min(width, 140 + 64 * r.concepts.length), rowHeight: 24, showValues: true,
+          mutedRows: new Set(alike),
+          chartId: id, label: CHART_TITLES[id], rows: layers.map((l) => `layer ${l}`), cols: names,
+          values: r.layers.map((l) => shown.map((c) => l.cosine[c])), scheme: this.settings.heatmapScheme,
+          width: Math.min(width, 140 + 64 * names.length), rowHeight: 24, showValues: true,
           highlightRow: layers.indexOf(r.targetLayer),
-          tip: (row, c, v) => `layer ${layers[row]} · ${r.concepts[c]}: cosine ${fmt(v)}, p ${pct(r.layers[row].probs[c])}`,
+          tip: (row, c, v) => `layer ${layers[row]} · ${names[c]}: cosine ${fmt(v)}, p ${pct(r.layers[row].probs[shown[c]])}`,
         }));
+        if (alike.length > 0) {
+          const which = alike.map((row) => layers[row]);
+          this.note(host, `Faded: at layer${which.length === 1 ? '' : 's'} ${layerList(which)} every concept scores within ` +
+            `${ALIKE_SPREAD} cosine of the others, so these layers do not tell the concepts apart.`);
+        }
         break;
       }
       case 'tokens': {
@@ -197,9 +229,10 @@ export class PanelView {
           return s.length > MAX_TOKEN_LABEL ? `${s.slice(0, MAX_TOKEN_LABEL - 1)}…` : s;
         });
         const map = renderHeatmap(host, {
-          chartId: id, rows: labels, cols: r.concepts, scheme: this.settings.heatmapScheme, rowHeight: 18,
+          chartId: id, rows: labels, cols: names, scheme: this.settings.heatmapScheme, rowHeight: 18,
           dimRows: new Set(r.tokens.flatMap((t, i) => (t.fromPrompt ? [] : [i]))),
-          width: Math.min(width, 170 + 72 * r.concepts.length), ...spec,
+          showValues: labels.length * names.length <= MAX_PRINTED_TOKEN_CELLS,
+          width: Math.min(width, 170 + 72 * names.length), ...spec,
         });
         this.heatmaps.set(id, map);
         ({ svg, tipFor } = map);
@@ -219,24 +252,29 @@ export class PanelView {
     if (svg) attachTooltip(svg, this.tooltip, tipFor);
   }
 
-  /** The layer-dependent part of the prototype and token heatmaps, or undefined when the layer has no data. */
+  /**
+   * The layer-dependent part of the prototype and token heatmaps (shown concepts only), or undefined when
+   * the layer has no data.
+   */
   private layerHeatmap(id: 'prototypes' | 'tokens'): Pick<PanelHeatmapSpec, 'values' | 'tip' | 'label'> | undefined {
     const r = this.result!;
     const L = this.state.layer;
+    const shown = this.shownConcepts();
+    const pick = (row: number[]): number[] => shown.map((c) => row[c]);
     if (id === 'prototypes') {
       const stats = r.bankStats.find((s) => s.layer === L);
       return stats && {
-        values: stats.prototypeSimilarity,
+        values: shown.map((a) => pick(stats.prototypeSimilarity[a])),
         label: `${CHART_TITLES[id]} at layer ${L}`,
-        tip: (a, b, v) => `${r.concepts[a]} · ${r.concepts[b]} at layer ${L}: cosine ${fmt(v)}`,
+        tip: (a, b, v) => `${r.concepts[shown[a]]} · ${r.concepts[shown[b]]} at layer ${L}: cosine ${fmt(v)}`,
       };
     }
     const k = r.tokenScoreLayers.indexOf(L);
     return k < 0 ? undefined : {
-      values: r.tokenScores[k],
+      values: r.tokenScores[k].map(pick),
       label: `${CHART_TITLES[id]} at layer ${L}`,
       tip: (t, c, v) => `token ${t} “${r.tokens[t].text}”${r.tokens[t].fromPrompt ? '' : ' (template)'} · ` +
-        `${r.concepts[c]} at layer ${L}: cosine ${fmt(v)}`,
+        `${r.concepts[shown[c]]} at layer ${L}: cosine ${fmt(v)}`,
     };
   }
 
@@ -274,16 +312,20 @@ export class PanelView {
     head.append(top);
 
     const facts = el('dl', 'facts');
-    const fact = (k: string, v: string, wide = false): void => {
+    const fact = (k: string, v: string | HTMLElement[], wide = false): void => {
       const pair = el('div', wide ? 'fact wide' : 'fact');
-      pair.append(el('dt', '', k), el('dd', '', v));
+      const dd = el('dd', '');
+      dd.append(...(typeof v === 'string' ? [v] : v));
+      pair.append(el('dt', '', k), dd);
       facts.append(pair);
     };
     fact('confidence', pct(r.headline.confidence));
     fact('margin', pct(r.headline.margin));
     fact('target layer', String(r.headline.layer));
     fact('tokens', String(r.tokens.length));
-    fact('next token', r.nextTokens.slice(0, 5).map((t) => `“${t.text}” ${pct(t.prob)}`).join('   ') || '–', true);
+    // One unbreakable item per token: a narrow panel wraps between them, never inside one.
+    const next = r.nextTokens.slice(0, 5).map((t) => el('span', 'next-token', `“${t.text}” ${pct(t.prob)}`));
+    fact('next token', next.length ? next : '–', true);
     head.append(facts);
     if (r.truncation) {
       head.append(el('p', 'warning', `Truncated: kept ${r.truncation.keptTokens} of ${r.truncation.originalTokens} tokens ` +
@@ -418,4 +460,15 @@ export class PanelView {
     wrap.append(label, input, out);
     return wrap;
   }
+}
+
+/** Layers as ranges: [0, 1, 2, 5] → "0–2, 5". */
+export function layerList(layers: number[]): string {
+  const runs: [number, number][] = [];
+  for (const l of layers) {
+    const last = runs.at(-1);
+    if (last && l === last[1] + 1) last[1] = l;
+    else runs.push([l, l]);
+  }
+  return runs.map(([a, b]) => (a === b ? String(a) : `${a}–${b}`)).join(', ');
 }

@@ -4,12 +4,10 @@
 import type { ExplainOptions } from '../../../common/protocol';
 import { Engine } from '../engine';
 import { SeerError } from '../errors';
-import { LIMITS } from '../limits';
 import { renderBatchLine, renderReport } from '../report/explanationReport';
 import { styleFor } from '../report/terminalStyle';
-import { readPromptFile } from '../input/promptFile';
-import { readStdin } from './input';
-import { type Command, ENGINE_OPTIONS, ENGINE_USAGE, engineConfigFromArgs, oneOf, parseCommandArgs, positiveInt } from './shared';
+import { readCliPrompts } from './input';
+import { type Command, ENGINE_USAGE, PROMPT_OPTIONS, engineConfigFromArgs, parseCommandArgs, promptReadingFromArgs } from './shared';
 
 const USAGE = `seer explain "TEXT" [options]      explain one prompt
 seer explain - [options]             read one prompt from stdin
@@ -26,14 +24,8 @@ seer explain --file F [options]      a file of prompts: one per paragraph (.txt,
 ${ENGINE_USAGE}`;
 
 const OPTIONS = {
-  ...ENGINE_OPTIONS,
-  json: { type: 'boolean', default: false },
-  jsonl: { type: 'boolean', default: false },
-  file: { type: 'string' },
-  pooling: { type: 'string' },
+  ...PROMPT_OPTIONS,
   bank: { type: 'string' },
-  'max-tokens': { type: 'string' },
-  truncate: { type: 'string' },
   'token-layers': { type: 'string' },
 } as const;
 
@@ -43,15 +35,10 @@ export const explainCommand: Command = {
   usage: USAGE,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, OPTIONS, USAGE);
-    const options: ExplainOptions = {
-      pooling: oneOf('--pooling', values.pooling, ['last', 'mean'] as const, USAGE),
-      bank: values.bank,
-      maxTokens: values['max-tokens'] === undefined ? undefined : positiveInt('--max-tokens', values['max-tokens'], USAGE, LIMITS.maxTokens),
-      truncation: oneOf('--truncate', values.truncate, ['left', 'right'] as const, USAGE),
-      tokenLayers: tokenLayers(values['token-layers']),
-    };
+    const options: ExplainOptions = { ...promptReadingFromArgs(values, USAGE), bank: values.bank, tokenLayers: tokenLayers(values['token-layers']) };
     if (values.json && values.jsonl) throw new SeerError('INVALID_ARGUMENT', 'Give either --json or --jsonl, not both.', { fix: `Usage:\n${USAGE}` });
-    const { prompts, fromFile } = await readPrompts(positionals, values.file);
+    const { prompts: read, fromFile } = await readCliPrompts(positionals, values.file, USAGE);
+    const prompts = read.map((p) => p.text);
     const engine = await Engine.load(engineConfigFromArgs(values, USAGE));
     try {
       const style = styleFor(process.stdout);
@@ -95,20 +82,6 @@ export function write(text: string): Promise<void> {
 
 function warn(warnings: string[]): void {
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-}
-
-async function readPrompts(positionals: string[], file: string | undefined): Promise<{ prompts: string[]; fromFile: boolean }> {
-  const fix = `Usage:\n${USAGE}`;
-  if (file !== undefined) {
-    if (positionals.length) throw new SeerError('INVALID_ARGUMENT', 'Give either TEXT or --file, not both.', { fix });
-    const { prompts, skipped } = await readPromptFile(file);
-    for (const s of skipped) process.stderr.write(`skipped line ${s.line}: ${s.reason}\n`);
-    return { prompts: prompts.map((p) => p.text), fromFile: true };
-  }
-  if (positionals.length === 0) throw new SeerError('INVALID_ARGUMENT', 'No prompt given.', { fix });
-  if (positionals.length === 1 && positionals[0] === '-') return { prompts: [await readStdin()], fromFile: false };
-  // `seer explain how do I …` without quotes is one prompt.
-  return { prompts: [positionals.join(' ')], fromFile: false };
 }
 
 function tokenLayers(value: string | undefined): ExplainOptions['tokenLayers'] {

@@ -5,13 +5,10 @@
 import type { Pooling } from '../../../common/protocol';
 import { chunkRows } from '../calibration/representer';
 import { Engine, type RepresentOptions, type TokenizedRepresentation } from '../engine';
-import { SeerError } from '../errors';
-import { readPromptFile } from '../input/promptFile';
-import { LIMITS } from '../limits';
 import { norm } from '../vectors';
 import { write } from './explainCommand';
-import { readStdin } from './input';
-import { type Command, ENGINE_OPTIONS, ENGINE_USAGE, engineConfigFromArgs, oneOf, parseCommandArgs, positiveInt } from './shared';
+import { readCliPrompts } from './input';
+import { type Command, ENGINE_USAGE, PROMPT_OPTIONS, engineConfigFromArgs, parseCommandArgs, promptReadingFromArgs } from './shared';
 
 const USAGE = `seer represent "TEXT" [options]    the prompt's representation at every layer
 seer represent - [options]           read one prompt from stdin
@@ -24,54 +21,39 @@ seer represent --file F [options]    a file of prompts (the rules of seer explai
   --truncate left|right which end of a too-long prompt is dropped (default right)
 ${ENGINE_USAGE}`;
 
-const OPTIONS = {
-  ...ENGINE_OPTIONS,
-  json: { type: 'boolean', default: false },
-  jsonl: { type: 'boolean', default: false },
-  file: { type: 'string' },
-  pooling: { type: 'string' },
-  'max-tokens': { type: 'string' },
-  truncate: { type: 'string' },
-} as const;
-
-/** One prompt to represent, with the file line it starts on (none for TEXT or stdin). */
-interface Prompt {
-  text: string;
-  line?: number;
-}
-
 export const representCommand: Command = {
   name: 'represent',
   summary: 'print a prompt\'s hidden representation at every layer (JSON for your own analysis)',
   usage: USAGE,
-  async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, OPTIONS, USAGE);
-    const pooling = oneOf('--pooling', values.pooling, ['last', 'mean'] as const, USAGE);
-    const maxTokens = values['max-tokens'] === undefined ? undefined : positiveInt('--max-tokens', values['max-tokens'], USAGE, LIMITS.maxTokens);
-    const truncation = oneOf('--truncate', values.truncate, ['left', 'right'] as const, USAGE);
-    const json = values.json || values.jsonl;
-    const prompts = await readPrompts(positionals, values.file);
-    const engine = await Engine.load(engineConfigFromArgs(values, USAGE));
-    try {
-      const { numLayers, hiddenSize } = engine.bundle.manifest.architecture;
-      const options: RepresentOptions = { pooling: pooling ?? engine.bundle.manifest.representation, maxTokens, truncation };
-      // Few enough prompts per call that one chunk's representations stay small, whatever the model's size.
-      const chunk = chunkRows(4 * (numLayers + 1) * hiddenSize);
-      for (let start = 0; start < prompts.length; start += chunk) {
-        const part = prompts.slice(start, start + chunk);
-        const reps = await engine.represent(part.map((p) => p.text), options);
-        for (const [i, rep] of reps.entries()) {
-          const { line } = part[i];
-          if (rep.truncated) process.stderr.write(`warning: ${line === undefined ? 'the prompt' : `the prompt of line ${line}`} was truncated to ${rep.tokenCount} tokens\n`);
-          await write(json ? `${JSON.stringify(toJson(rep, options.pooling, line))}\n` : summary(rep, options.pooling, line));
-        }
-      }
-      return 0;
-    } finally {
-      await engine.dispose();
-    }
-  },
+  run: (argv) => represent(parseCommandArgs(argv, PROMPT_OPTIONS, USAGE)),
 };
+
+type Args = ReturnType<typeof parseCommandArgs<typeof PROMPT_OPTIONS>>;
+
+async function represent({ values, positionals }: Args): Promise<number> {
+  const { pooling, maxTokens, truncation } = promptReadingFromArgs(values, USAGE);
+  const json = values.json || values.jsonl;
+  const { prompts } = await readCliPrompts(positionals, values.file, USAGE);
+  const engine = await Engine.load(engineConfigFromArgs(values, USAGE));
+  try {
+    const { numLayers, hiddenSize } = engine.bundle.manifest.architecture;
+    const options: RepresentOptions = { pooling: pooling ?? engine.bundle.manifest.representation, maxTokens, truncation };
+    // Few enough prompts per call that one chunk's representations stay small, whatever the model's size.
+    const chunk = chunkRows(4 * (numLayers + 1) * hiddenSize);
+    for (let start = 0; start < prompts.length; start += chunk) {
+      const part = prompts.slice(start, start + chunk);
+      const reps = await engine.represent(part.map((p) => p.text), options);
+      for (const [i, rep] of reps.entries()) {
+        const { line } = part[i];
+        if (rep.truncated) process.stderr.write(`warning: ${line === undefined ? 'the prompt' : `the prompt of line ${line}`} was truncated to ${rep.tokenCount} tokens\n`);
+        await write(json ? `${JSON.stringify(toJson(rep, options.pooling, line))}\n` : summary(rep, options.pooling, line));
+      }
+    }
+    return 0;
+  } finally {
+    await engine.dispose();
+  }
+}
 
 /**
  * The token the representation is read at: the last for `last` pooling (engine/src/representation.ts), none for
@@ -106,16 +88,3 @@ function summary(rep: TokenizedRepresentation, pooling: Pooling, line: number | 
   ].join('\n');
 }
 
-async function readPrompts(positionals: string[], file: string | undefined): Promise<Prompt[]> {
-  const fix = `Usage:\n${USAGE}`;
-  if (file !== undefined) {
-    if (positionals.length) throw new SeerError('INVALID_ARGUMENT', 'Give either TEXT or --file, not both.', { fix });
-    const { prompts, skipped } = await readPromptFile(file);
-    for (const s of skipped) process.stderr.write(`skipped line ${s.line}: ${s.reason}\n`);
-    return prompts;
-  }
-  if (positionals.length === 0) throw new SeerError('INVALID_ARGUMENT', 'No prompt given.', { fix });
-  if (positionals.length === 1 && positionals[0] === '-') return [{ text: await readStdin() }];
-  // `seer represent how do I …` without quotes is one prompt, as for explain.
-  return [{ text: positionals.join(' ') }];
-}

@@ -2,9 +2,9 @@
 // (--bundle, --provider, --threads), the default bundle location and the command table entry type.
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { EngineConfig, ProviderChoice } from '../../../common/protocol';
+import type { EngineConfig, Pooling, ProviderChoice, TruncationSide } from '../../../common/protocol';
 import { SeerError } from '../errors';
-import { maxIntraOpThreads } from '../limits';
+import { LIMITS, maxIntraOpThreads } from '../limits';
 
 export interface Command {
   name: string;
@@ -21,6 +21,29 @@ export const ENGINE_OPTIONS = {
   provider: { type: 'string', default: 'auto' },
   threads: { type: 'string' },
 } as const satisfies Options;
+
+/** The options of the commands that read prompts and run them (explain, represent). */
+export const PROMPT_OPTIONS = {
+  ...ENGINE_OPTIONS,
+  json: { type: 'boolean', default: false },
+  jsonl: { type: 'boolean', default: false },
+  file: { type: 'string' },
+  pooling: { type: 'string' },
+  'max-tokens': { type: 'string' },
+  truncate: { type: 'string' },
+} as const satisfies Options;
+
+/** --pooling, --max-tokens and --truncate of PROMPT_OPTIONS, checked (undefined: the default). */
+export function promptReadingFromArgs(
+  values: { pooling?: string; 'max-tokens'?: string; truncate?: string },
+  usage: string,
+): { pooling?: Pooling; maxTokens?: number; truncation?: TruncationSide } {
+  return {
+    pooling: oneOf('--pooling', values.pooling, ['last', 'mean'] as const, usage),
+    maxTokens: values['max-tokens'] === undefined ? undefined : positiveInt('--max-tokens', values['max-tokens'], usage, LIMITS.maxTokens),
+    truncation: oneOf('--truncate', values.truncate, ['left', 'right'] as const, usage),
+  };
+}
 
 export const ENGINE_USAGE = `  --bundle DIR          SEER bundle folder (default: models/default of this package)
   --provider P          auto | cpu | cuda | webgpu (default auto: cuda, then webgpu, then cpu)

@@ -107,20 +107,20 @@ function layerCharts(reports: FullEvaluateReport[]): string {
 }
 
 function matrices(r: FullEvaluateReport, scheme: HeatmapScheme): string {
-  const matrix = (title: string, labels: string[], values: number[][], cells: Pick<HeatmapSpec, 'color' | 'tip' | 'formatValue' | 'rowAxis' | 'colAxis'>) =>
+  const matrix = (title: string, labels: string[], values: number[][], cells: Pick<HeatmapSpec, 'color' | 'legend' | 'tip' | 'formatValue' | 'rowAxis' | 'colAxis'>) =>
     heatmapMarkup({ label: title, title, rows: labels, cols: labels, values, width: 0, rowHeight: 30, showValues: true, nativeTips: true, ...cells });
   const counts = (title: string, labels: string[], values: number[][] | undefined) => {
     if (!values) return '';
     const totals = values.map((row) => row.reduce((a, b) => a + b, 0));
     const tip = (t: number, p: number, n: number) => `${labels[t]} → ${labels[p]}: ${n}${totals[t] ? ` (${((100 * n) / totals[t]).toFixed(1)}% of row)` : ''}`;
-    return matrix(title, labels, values, { color: rowShareScale(values), tip, formatValue: String, rowAxis: 'true', colAxis: 'predicted' });
+    return matrix(title, labels, values, { ...rowShareScale(values), tip, formatValue: String, rowAxis: 'true', colAxis: 'predicted' });
   };
   const similarity = r.prototypeSimilarityTarget;
   const parts = [
     counts(`Confusion at best layer ${r.bestLayer}`, r.concepts, r.confusionBest),
     r.targetLayer !== r.bestLayer ? counts(`Confusion at layer ${r.targetLayer}`, r.concepts, r.confusionTarget) : '',
     matrix(`Prototype similarity at layer ${r.targetLayer}`, r.concepts, similarity, {
-      color: cosineScale(similarity.flat(), scheme),
+      ...cosineScale(scheme),
       tip: (a, b, v) => `${r.concepts[a]} · ${r.concepts[b]}: cosine ${v.toFixed(3)}`,
     }),
     counts(`Safe / unsafe at layer ${r.bestLayer}`, ['safe', 'unsafe'], r.binaryConfusionBest),
@@ -160,5 +160,7 @@ svg .marker { stroke-opacity: .45; stroke-dasharray: 3 3; }
 svg .marker-label { font-size: 10px; opacity: .7; }
 svg .dot { stroke: var(--vscode-editor-background, #fff); stroke-width: 1; }
 svg text.cell-value { font-size: 10px; pointer-events: none; } svg text.on-dark { fill: #fff; } svg text.on-light { fill: #1f2328; }
+svg .color-bar-label { font-size: 10.5px; opacity: .8; }
+svg rect.cell.muted { fill-opacity: .25; } svg text.cell-value.muted { fill: currentColor; }
 svg text.row-label { font-family: var(--vscode-editor-font-family, ui-monospace, monospace); }
 `;

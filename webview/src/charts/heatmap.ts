@@ -7,7 +7,7 @@ import { mountSvg } from './mount';
 
 export type CellTip = (row: number, col: number, v: number) => string;
 
-export interface PanelHeatmapSpec extends Omit<HeatmapSpec, 'color' | 'tip' | 'nativeTips' | 'title'> {
+export interface PanelHeatmapSpec extends Omit<HeatmapSpec, 'color' | 'legend' | 'tip' | 'nativeTips' | 'title'> {
   chartId: string;
   scheme: HeatmapScheme;
   /** Tooltip text of a cell, built on hover only. */
@@ -23,7 +23,9 @@ export interface Heatmap {
 }
 
 export function renderHeatmap(parent: HTMLElement, spec: PanelHeatmapSpec): Heatmap {
-  const svg = mountSvg(parent, heatmapMarkup({ ...spec, color: cosineScale(spec.values.flat(), spec.scheme) }));
+  // A fixed domain: recolouring for another layer keeps one colour per cosine.
+  const scale = cosineScale(spec.scheme);
+  const svg = mountSvg(parent, heatmapMarkup({ ...spec, color: scale.color, legend: scale.legend }));
   const cells = svg.querySelector('g.cells')!;
   const valueTexts = svg.querySelector('g.cell-values')!;
   const nCols = spec.cols.length;
@@ -39,16 +41,15 @@ export function renderHeatmap(parent: HTMLElement, spec: PanelHeatmapSpec): Heat
     values = next;
     tip = nextTip;
     svg.setAttribute('aria-label', label);
-    const recolor = cosineScale(next.flat(), spec.scheme);
     const rectEls = cells.children;
     const textEls = valueTexts.children;
     for (let r = 0; r < next.length; r++) {
       for (let c = 0; c < nCols; c++) {
         const i = r * nCols + c;
-        const { fill, dark } = recolor(next[r][c]);
+        const { fill, dark } = scale.color(next[r][c]);
         rectEls[i].setAttribute('fill', fill);
-        if (spec.showValues) {
-          textEls[i].setAttribute('class', cellValueClass(dark));
+        if (textEls.length > 0) {
+          if (!spec.mutedRows?.has(r)) textEls[i].setAttribute('class', cellValueClass(dark));
           textEls[i].textContent = fmt(next[r][c], 2);
         }
       }
