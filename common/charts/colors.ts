@@ -66,8 +66,8 @@ export function rowShareScale(values: number[][]): { color: CellColorScale; lege
   return { color: (v, row) => ROW_SHARE.color(totals[row] ? v / totals[row] : 0), legend: ROW_SHARE.legend };
 }
 
-/** d3's interpolators give `rgb(r, g, b)` (RdBu, Blues) or `#rrggbb` (viridis). */
-function isDark(color: string): boolean {
+/** Whether text on this colour should be light. d3's interpolators give `rgb(r, g, b)` (RdBu, Blues) or `#rrggbb` (viridis, Tableau10). */
+export function isDark(color: string): boolean {
   const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color);
   const rgb = hex ? hex.slice(1).map((h) => parseInt(h, 16)) : color.match(/\d+(\.\d+)?/g)?.map(Number);
   if (!rgb || rgb.length < 3) return false;

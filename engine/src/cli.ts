@@ -1,6 +1,7 @@
 // The `seer` command line: dispatches subcommands from one table. User-facing failures (SeerError) print
 // `error: …` and `fix: …` and exit 1 without a stack trace; anything else is reported as an internal error.
 import { calibrateCommand } from './cli/calibrateCommand';
+import { doctorCommand } from './cli/doctorCommand';
 import { evalCommand } from './cli/evalCommand';
 import { explainCommand } from './cli/explainCommand';
 import { infoCommand } from './cli/infoCommand';
@@ -14,6 +15,7 @@ const COMMANDS: Command[] = [
   calibrateCommand,
   evalCommand,
   representCommand,
+  doctorCommand,
 ];
 
 function help(): string {

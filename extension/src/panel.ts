@@ -90,7 +90,10 @@ export class SeerPanel {
     this.post({ type: 'busy', message });
   }
 
+  /** A failed explain: the webview clears the previous result, and so does the host (exports included). */
   showError(message: string): void {
+    this.result = undefined;
+    this.panel.title = 'SEER';
     this.post({ type: 'error', message });
   }
 

@@ -1,4 +1,4 @@
-// The SEER activity-bar container: Model (bundle, layers, concepts, provider and why), Concepts,
+// The SEER activity-bar container: Model (bundle, layers, concepts, provider; skipped providers below it), Concepts,
 // and History (click an entry to reopen it in the panel).
 import * as vscode from 'vscode';
 import type { LoadResult } from '../../common/protocol';
@@ -14,6 +14,16 @@ function item(label: string, description?: string, icon?: string, tooltip?: stri
   return it;
 }
 
+/** Children of the few expandable items (the Provider item's skipped providers). */
+const CHILDREN = new WeakMap<Node, Node[]>();
+
+function parent(node: Node, children: Node[]): Node {
+  if (children.length === 0) return node;
+  node.collapsibleState = vscode.TreeItemCollapsibleState.Collapsed;
+  CHILDREN.set(node, children);
+  return node;
+}
+
 class ListProvider implements vscode.TreeDataProvider<Node> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
@@ -25,7 +35,7 @@ class ListProvider implements vscode.TreeDataProvider<Node> {
     return n;
   }
   getChildren(n?: Node): Node[] | Promise<Node[]> {
-    return n ? [] : this.build();
+    return n ? CHILDREN.get(n) ?? [] : this.build();
   }
 }
 
@@ -80,15 +90,15 @@ export class SeerSidebar implements vscode.Disposable {
     }
     const { bundle, provider } = s.load;
     const a = bundle.architecture;
-    const why = provider.attempts.map((t) => `${t.provider}: ${t.ok ? 'ok' : t.reason ?? 'failed'}`).join('; ');
     items.push(
       item('Bundle', bundle.name, 'package', `${bundle.name}\n${bundle.dir}\n${bundle.description}`),
       item('Layers', `${a.numLayers} (target ${bundle.targetLayers.join(', ')})`, 'layers'),
       item('Architecture', `${a.type}, hidden ${a.hiddenSize}, ${a.numHeads} heads, context ${a.maxContext}`, 'circuit-board'),
       item('Concepts', `${bundle.concepts.length} in bank “${bundle.defaultBank}”`, 'symbol-enum'),
-      item('Provider', `${provider.used} (asked ${provider.requested})`, 'server-process', why || undefined),
+      // What runs comes first; providers that were skipped are one level down, in neutral words.
+      parent(item('Provider', `${provider.used} (asked ${provider.requested})`, 'server-process'),
+        provider.attempts.filter((t) => !t.ok).map((t) => item(t.provider, skippedProvider(t.reason), 'circle-slash', `${t.provider}: ${t.reason ?? 'did not start'}`))),
     );
-    if (why) items.push(item('Why', why, 'question'));
     if (provider.fellBackToCpu) items.push(item('Fell back to CPU', provider.fellBackToCpu, 'warning'));
     return items;
   }
@@ -109,6 +119,15 @@ export class SeerSidebar implements vscode.Disposable {
       return item(c, `${label}${stats ? ` · ${stats.counts[i]} examples` : ''}`, icon);
     });
   }
+}
+
+/** A skipped provider in a few calm words; the full reason is in the tooltip, the fix in `seer doctor`. */
+function skippedProvider(reason = ''): string {
+  const what = /providers_cuda/.test(reason) ? 'not installed'
+    : /libvulkan/.test(reason) ? 'no Vulkan on this system'
+      : /earlier in this process/.test(reason) ? 'did not start earlier'
+        : 'did not start';
+  return `${what} — see seer doctor`;
 }
 
 function historyItem(e: HistoryEntry): Node {

@@ -46,6 +46,78 @@ const poll = async (what, fn, timeoutMs = 60_000, everyMs = 250) => {
   }
 };
 
+// Text contrast (WCAG 2): each checked text's colour, and the backgrounds behind it blended down to the
+// first opaque one, from the computed styles of the real theme; 4.5:1 is the bar for normal-size text.
+const MIN_CONTRAST = 4.5;
+const CONTRAST_TARGETS = {
+  'verdict badge': '.headline vscode-badge',
+  'target-layer label': 'svg.line-chart .marker-label',
+  'target-layer row label': 'svg[data-chart="layer-concept"] text.row-label.highlight',
+  'fact name': '.facts dt',
+  'calibration legend': 'section[data-chart="calibration"] .legend-item',
+};
+async function checkContrast(frame, theme) {
+  const measured = await frame.evaluate(({ targets }) => {
+    const parse = (c) => {
+      const m = /^rgba?\(([^)]*)\)$/.exec(c.trim());
+      if (!m) return undefined;
+      const [r, g, b, a = 1] = m[1].split(/[\s,/]+/).filter(Boolean).map(Number);
+      return [r, g, b, a];
+    };
+    const over = (top, bottom) => [0, 1, 2].map((i) => top[i] * top[3] + bottom[i] * (1 - top[3])).concat(1);
+    const luminance = (c) => {
+      const [r, g, b] = c.slice(0, 3).map((v) => {
+        const s = v / 255;
+        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    // Up the composed tree: out of a shadow root to its host.
+    const parentOf = (el) => el.parentElement ?? el.getRootNode().host ?? null;
+    const out = [];
+    for (const [what, selector] of Object.entries(targets)) {
+      const found = [...document.querySelectorAll(selector)];
+      if (found.length === 0) out.push({ what, problem: `nothing matches ${selector}` });
+      for (const host of found) {
+        // A web component draws its text in its shadow root's first element.
+        const el = host.shadowRoot?.firstElementChild ?? host;
+        const style = getComputedStyle(el);
+        const isSvgText = el instanceof SVGElement;
+        let text = parse(isSvgText ? style.fill : style.color);
+        const layers = [];
+        let opacity = isSvgText ? Number(style.fillOpacity) : 1;
+        for (let e = el; e; e = parentOf(e)) {
+          const s = getComputedStyle(e);
+          opacity *= Number(s.opacity);
+          const bg = parse(s.backgroundColor);
+          if (bg && bg[3] > 0) layers.push(bg);
+          if (bg && bg[3] >= 1) break;
+        }
+        if (!text || layers.length === 0 || layers.at(-1)[3] < 1) {
+          out.push({ what, problem: `unreadable colours: text ${isSvgText ? style.fill : style.color}, backgrounds ${layers.length}` });
+          continue;
+        }
+        const background = layers.reverse().reduce((below, layer) => over(layer, below));
+        text = over([...text.slice(0, 3), text[3] * opacity], background);
+        const [hi, lo] = [luminance(text), luminance(background)].sort((a, b) => b - a);
+        out.push({ what, text: el.textContent.trim().slice(0, 30), ratio: (hi + 0.05) / (lo + 0.05),
+          colours: `${isSvgText ? style.fill : style.color} on rgb(${background.slice(0, 3).map(Math.round).join(', ')})` });
+      }
+    }
+    return out;
+  }, { targets: CONTRAST_TARGETS });
+  const bad = measured.filter((m) => m.problem || m.ratio < MIN_CONTRAST);
+  const worst = Object.keys(CONTRAST_TARGETS).map((what) => {
+    const ratios = measured.filter((m) => m.what === what && m.ratio).map((m) => m.ratio);
+    return `${what} ${ratios.length ? Math.min(...ratios).toFixed(1) : '–'}`;
+  });
+  log(`contrast in ${theme} (lowest per kind, need ${MIN_CONTRAST}:1): ${worst.join(', ')}`);
+  if (bad.length) {
+    fail(`text contrast below ${MIN_CONTRAST}:1 in ${theme}: ` +
+      bad.map((m) => m.problem ? `${m.what}: ${m.problem}` : `${m.what} "${m.text}" ${m.ratio.toFixed(2)}:1 (${m.colours})`).join('; '));
+  }
+}
+
 // ── package and install ──
 log('packaging the .vsix');
 execFileSync(process.execPath, ['extension/package-vsix.mjs'], { cwd: root, stdio: 'inherit' });
@@ -167,8 +239,13 @@ try {
   if (layerRows !== numLayers + 1) fail(`layer × concept heatmap has ${layerRows} rows, expected ${numLayers + 1}`);
   const protoCells = await panelFrame.locator('svg[data-chart="prototypes"] rect.cell').count();
   if (protoCells !== concepts.length ** 2) fail(`prototype heatmap has ${protoCells} cells, expected ${concepts.length ** 2}`);
-  const tokenRows = await panelFrame.locator('svg[data-chart="tokens"] .row-labels text').count();
-  if (tokenRows < 10) fail(`token heatmap has only ${tokenRows} rows for a ${PROMPT.split(' ').length}-word prompt`);
+  // The token chart opens as text: one span per token, the read-out token marked, a colour bar.
+  const tokenRows = await panelFrame.locator('section[data-chart="tokens"] .token-text .tok').count();
+  if (tokenRows < 10) fail(`token text has only ${tokenRows} tokens for a ${PROMPT.split(' ').length}-word prompt`);
+  const readOuts = await panelFrame.locator('.token-text .tok.read-out + .read-out-label').count();
+  if (readOuts !== 1) fail(`${readOuts} read-out tokens marked in the token text, expected 1`);
+  const tokenBars = await panelFrame.locator('svg.token-color-bar g.color-bar linearGradient').count();
+  if (tokenBars !== 1) fail(`the token text has ${tokenBars} colour bars, expected 1`);
   const headline = (await panelFrame.locator('.headline .concept').textContent())?.trim();
   if (!concepts.includes(headline)) fail(`headline concept "${headline}" is not one of the bundle's concepts`);
   const quoted = (await panelFrame.locator('.headline .prompt').textContent())?.trim();
@@ -192,8 +269,9 @@ try {
   if (overflows.length) fail(`the panel overflows sideways: ${overflows.join('; ')}`);
   const heatmaps = await panelFrame.locator('svg.heatmap').count();
   const colorBars = await panelFrame.locator('svg.heatmap g.color-bar linearGradient').count();
-  if (heatmaps < 3 || colorBars !== heatmaps) fail(`${colorBars} colour bars for ${heatmaps} heatmaps`);
+  if (heatmaps < 2 || colorBars !== heatmaps) fail(`${colorBars} colour bars for ${heatmaps} heatmaps`);
   log(`checks passed: ${concepts.length} concepts, ${numLayers + 1} layers, ${tokenRows} tokens, headline "${headline}" `);
+  await checkContrast(panelFrame, 'Dark Modern');
 
   // Hide the side bar so that the panel gets more room for the screenshots.
   await page.keyboard.press('Control+B');
@@ -277,12 +355,34 @@ try {
   await toggleTheme();
   await poll('the webview to switch to the light theme', async () => /vscode-light/.test((await panelFrame.locator('body').getAttribute('class')) ?? ''), 20_000);
   await page.waitForTimeout(500);
+  await checkContrast(panelFrame, 'Light Modern');
   await page.screenshot({ path: path.join(shots, 'light.png') });
   await panelScreenshot('panel-light.png');
   await toggleTheme();
   await poll('the webview to switch back to dark', async () => /vscode-dark/.test((await panelFrame.locator('body').getAttribute('class')) ?? ''), 20_000);
   await page.waitForTimeout(500);
   await panelScreenshot('panel-dark.png');
+
+  // ── both high-contrast themes, picked as a user does ("Preferences: Color Theme"), then back to Dark Modern ──
+  const pickTheme = async (name, bodyClass) => {
+    await firstLine.click();
+    // Rows are clicked by name: Enter could take a near match ("Browse Color Themes in Marketplace").
+    const row = (text) => page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
+    await page.keyboard.press('F1');
+    await page.keyboard.type('Preferences: Color Theme');
+    await row('Preferences: Color Theme').click({ timeout: 10_000 });
+    await page.waitForTimeout(600); // the theme list replaces the command list
+    await page.keyboard.type(name);
+    await row(name).click({ timeout: 10_000 });
+    await page.mouse.move(0, 0);
+    await poll(`the webview to switch to ${name}`, async () => bodyClass.test((await panelFrame.locator('body').getAttribute('class')) ?? ''), 20_000);
+    await page.waitForTimeout(500);
+  };
+  await pickTheme('Dark High Contrast', /vscode-high-contrast(?!-light)/);
+  await checkContrast(panelFrame, 'Dark High Contrast');
+  await pickTheme('Light High Contrast', /vscode-high-contrast-light/);
+  await checkContrast(panelFrame, 'Light High Contrast');
+  await pickTheme('Dark Modern', /vscode-dark/);
 
   // ── reload the window: the serializer restores the panel from the webview's saved state ──
   await page.reload();

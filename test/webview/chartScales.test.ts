@@ -12,6 +12,8 @@ function panel(r: ExplainResult, scheme: 'diverging' | 'sequential' = 'diverging
   const root = document.getElementById('root')!;
   const view = new PanelView(root, { exportChart: () => {}, exportResult: () => {}, viewChanged: () => {} });
   view.render(r, { heatmapScheme: scheme });
+  // These tests look at the token matrix (the token text, the default view: tokenText.test.ts).
+  root.querySelector<HTMLElement>('.token-view-toggle button[data-view="matrix"]')!.click();
   const chart = (id: string) => root.querySelector<SVGSVGElement>(`svg[data-chart="${id}"]`)!;
   const hide = (concept: string) => {
     const box = root.querySelector<HTMLElement & { checked: boolean }>(`.concept-toggle[data-concept="${concept}"]`)!;

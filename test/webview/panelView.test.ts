@@ -18,6 +18,8 @@ function setup() {
 }
 
 const chart = (root: HTMLElement, id: string) => root.querySelector<SVGSVGElement>(`svg[data-chart="${id}"]`)!;
+/** The token chart opens as text (test/webview/tokenText.test.ts); these tests look at its matrix. */
+const showTokenMatrix = (root: HTMLElement) => root.querySelector<HTMLElement>('.token-view-toggle button[data-view="matrix"]')!.click();
 
 describe('PanelView', () => {
   let ctx: ReturnType<typeof setup>;
@@ -33,7 +35,8 @@ describe('PanelView', () => {
     expect(ctx.root.querySelector('.headline vscode-badge')!.textContent).toBe(r.headline.safe ? 'safe' : 'unsafe');
     expect(ctx.root.querySelector('.facts')!.textContent).toContain(`${(r.headline.confidence * 100).toFixed(1)}%`);
     expect(ctx.root.querySelector('.facts')!.textContent).toContain('“ Use” 40.0%');
-    for (const id of charts) expect(chart(ctx.root, id), id).not.toBeNull();
+    for (const id of charts.filter((c) => c !== 'tokens')) expect(chart(ctx.root, id), id).not.toBeNull();
+    expect(ctx.root.querySelectorAll('section[data-chart="tokens"] .token-text .tok')).toHaveLength(r.tokens.length);
   });
 
   it('draws one line per concept, one dot per layer, and marks the target layer', () => {
@@ -72,6 +75,7 @@ describe('PanelView', () => {
   it('fills the heatmaps with concept × concept, layer × concept and token × concept cells, values readable on their colour', () => {
     const r = makeResult({ tokens: 30 });
     ctx.view.render(r, { heatmapScheme: 'sequential' });
+    showTokenMatrix(ctx.root);
     expect(chart(ctx.root, 'prototypes').querySelectorAll('rect.cell')).toHaveLength(16);
     expect(chart(ctx.root, 'layer-concept').querySelectorAll('rect.cell')).toHaveLength(7 * 4);
     const tokens = chart(ctx.root, 'tokens');
@@ -116,6 +120,7 @@ describe('PanelView', () => {
 
   it('asks the host to export charts and results', () => {
     ctx.view.render(makeResult(), { heatmapScheme: 'diverging' });
+    showTokenMatrix(ctx.root);
     ctx.root.querySelector<HTMLElement>('section[data-chart="tokens"] .export-chart[data-format="png"]')!.click();
     ctx.root.querySelector<HTMLElement>('.export-result[data-format="csv"]')!.click();
     expect(ctx.calls.charts).toEqual([['tokens', 'png']]);
@@ -138,12 +143,67 @@ describe('PanelView', () => {
     expect(ctx.root.querySelector('section[data-chart="tokens"] .note')!.textContent).toContain('layer 4');
   });
 
-  it('renders a 2,000-token prompt with every token row', () => {
-    const r = makeResult({ tokens: 2000, concepts: ['a', 'b', 'c', 'd', 'e', 'f', 'g'] });
-    const t0 = performance.now();
+  it('replaces the previous result with the error when an explain fails, and renders the next result whole', () => {
+    const r = makeResult();
     ctx.view.render(r, { heatmapScheme: 'diverging' });
+    ctx.view.showMessage('busy', 'Explaining the selection…');
+    // Busy keeps the previous result on screen; the failure does not.
+    expect(ctx.root.querySelector('.headline .concept')!.textContent).toBe(r.headline.concept);
+    ctx.view.showError('The bundle at /x has no seer.json.');
+    const banner = ctx.root.querySelector('.status')!;
+    expect(banner.className).toBe('status error');
+    expect(banner.getAttribute('role')).toBe('alert');
+    expect(banner.textContent).toBe('The bundle at /x has no seer.json.');
+    expect(ctx.root.querySelector('.headline')).toBeNull();
+    expect(ctx.root.querySelector('svg')).toBeNull();
+    expect(ctx.root.textContent).not.toContain(r.headline.concept);
+    // The slider of the cleared result must not redraw anything, nor report a view.
+    ctx.view.setLayer(2);
+    expect(ctx.root.querySelector('svg')).toBeNull();
+    ctx.view.render(r, { heatmapScheme: 'diverging' });
+    expect(ctx.root.querySelector('.status')).toBeNull();
+    expect(ctx.root.querySelector('.headline .concept')!.textContent).toBe(r.headline.concept);
+  });
+
+  it('keeps the result when a transient message (a failed PNG export) is shown', () => {
+    ctx.view.render(makeResult(), { heatmapScheme: 'diverging' });
+    ctx.view.showMessage('error', 'PNG export failed: no canvas');
+    expect(ctx.root.querySelector('.status.error')!.textContent).toBe('PNG export failed: no canvas');
+    expect(chart(ctx.root, 'layers')).not.toBeNull();
+  });
+
+  it('defines its words: the facts carry their meaning, the glossary states the bundle\'s logit scale', () => {
+    const r = makeResult();
+    r.logitScale = 7.5;
+    ctx.view.render(r, { heatmapScheme: 'diverging' });
+    const titles = Object.fromEntries([...ctx.root.querySelectorAll('.facts dt')].map((dt) => [dt.textContent, dt.getAttribute('title')]));
+    expect(titles.confidence).toMatch(/probability at the target layer/);
+    expect(titles.margin).toMatch(/runner-up/);
+    expect(titles['target layer']).toMatch(/verdict/);
+    const terms = [...ctx.root.querySelectorAll('.glossary dt')].map((dt) => dt.textContent);
+    expect(terms).toEqual(['cosine', 'probability', 'confidence', 'margin', 'target layer', 'same / different-concept cosine']);
+    const probability = ctx.root.querySelectorAll('.glossary dd')[1].textContent!;
+    expect(probability).toContain('softmax(7.5 · cosine)');
+    expect(probability).toContain(`${r.concepts.length} concepts`);
+  });
+
+  it('labels an unknown safety verdict as such, never as unsafe', () => {
+    const r = makeResult();
+    r.headline.safe = null;
+    ctx.view.render(r, { heatmapScheme: 'diverging' });
+    const badge = ctx.root.querySelector('.headline vscode-badge')!;
+    expect(badge.className).toBe('unknown');
+    expect(badge.textContent).toBe('safety unknown');
+    expect(badge.getAttribute('title')).toMatch(/no safe concepts/);
+  });
+
+  it('renders a 2,000-token prompt with every token row in the matrix view', () => {
+    const r = makeResult({ tokens: 2000, concepts: ['a', 'b', 'c', 'd', 'e', 'f', 'g'] });
+    ctx.view.render(r, { heatmapScheme: 'diverging' });
+    const t0 = performance.now();
+    showTokenMatrix(ctx.root);
     const ms = performance.now() - t0;
     expect(chart(ctx.root, 'tokens').querySelectorAll('rect.cell')).toHaveLength(14000);
-    console.log(`happy-dom render of a 2,000-token result: ${ms.toFixed(0)} ms`);
+    console.log(`happy-dom render of a 2,000-token × 7-concept matrix: ${ms.toFixed(0)} ms`);
   });
 });

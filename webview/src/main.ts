@@ -62,8 +62,12 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
       view.applySettings(msg.settings);
       break;
     case 'busy':
-    case 'error':
       view.showMessage(msg.type, msg.message);
+      break;
+    case 'error':
+      // The failed explain replaces the previous result, in the saved state too (a reload must not revive it).
+      vscode.setState({ ...vscode.getState(), result: undefined });
+      view.showError(msg.message);
       break;
   }
 });

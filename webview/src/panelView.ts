@@ -7,6 +7,7 @@ import { renderHeatmap, type Heatmap, type PanelHeatmapSpec } from './charts/hea
 import { mountSvg } from './charts/mount';
 import { fmt, pct, visibleToken } from './format';
 import { attachTooltip, createTooltip, type TipResolver } from './tooltip';
+import { readOutToken, renderTokenText, type TokenColoring, type TokenText } from './tokenText';
 
 export interface ViewState {
   layer: number;
@@ -53,6 +54,12 @@ export class PanelView {
   private chartWidth?: number;
   /** Heatmaps the layer slider recolours in place. */
   private readonly heatmaps = new Map<ChartId, Heatmap>();
+  /** The token chart shows the prompt as coloured text (default) or the token × concept matrix. */
+  private tokenView: 'text' | 'matrix' = 'text';
+  /** What the token text is coloured by, kept across results; unset (or a hidden concept): the headline concept. */
+  private tokenColorBy?: { concept: string } | 'nearest';
+  /** The token text the layer slider and the colour choice recolour in place. */
+  private tokenText?: TokenText;
 
   constructor(private readonly root: HTMLElement, private readonly callbacks: PanelCallbacks) {
     this.tooltip = createTooltip(root.ownerDocument);
@@ -69,6 +76,22 @@ export class PanelView {
     el.setAttribute('role', kind === 'error' ? 'alert' : 'status');
     el.textContent = message;
     if (!existing) this.root.prepend(el);
+  }
+
+  /**
+   * A failed explain: the previous prompt's result goes, so that neither is read as the other's
+   * (a transient problem, like a failed PNG export, uses showMessage and keeps the result).
+   */
+  showError(message: string): void {
+    this.result = undefined;
+    this.hosts.clear();
+    this.heatmaps.clear();
+    this.layerLabel = undefined;
+    const empty = this.root.ownerDocument.createElement('p');
+    empty.className = 'empty';
+    empty.textContent = 'No result: the last explain failed. Fix the problem above, then run Explain with SEER again.';
+    this.root.replaceChildren(empty);
+    this.showMessage('error', message);
   }
 
   /** Renders everything; returns the ids of the charts drawn. */
@@ -113,9 +136,11 @@ export class PanelView {
   }
 
   setLayer(layer: number): void {
+    if (!this.result) return; // cleared by an error while the slider's frame was pending
     this.state.layer = layer;
     if (this.layerLabel) this.layerLabel.textContent = this.layerText(layer);
     for (const id of ['prototypes', 'tokens'] as const) {
+      if (id === 'tokens' && this.recolorTokenText()) continue;
       const spec = this.layerHeatmap(id);
       const shown = this.heatmaps.get(id);
       if (spec && shown) shown.update(spec.values, spec.tip, spec.label);
@@ -163,6 +188,7 @@ export class PanelView {
     if (!host || !r) return;
     host.replaceChildren();
     this.heatmaps.delete(id);
+    if (id === 'tokens') this.tokenText = undefined;
     const width = this.width();
     const layers = r.layers.map((l) => l.layer);
     const L = this.state.layer;
@@ -224,6 +250,14 @@ export class PanelView {
           return this.note(host, `Token scores were computed for layer${r.tokenScoreLayers.length === 1 ? '' : 's'} ` +
             `${r.tokenScoreLayers.join(', ') || '(none)'}; move the slider there.`);
         }
+        host.append(this.tokenControls());
+        host.classList.toggle('scroll', this.tokenView === 'matrix');
+        // The text view has no chart to export (its SVG/PNG buttons hide); the matrix view exports the matrix.
+        host.closest('.card')?.classList.toggle('text-view', this.tokenView === 'text');
+        if (this.tokenView === 'text') {
+          this.drawTokenText(host, r.tokenScores[r.tokenScoreLayers.indexOf(L)]);
+          break;
+        }
         const labels = r.tokens.map((t) => {
           const s = visibleToken(t.text);
           return s.length > MAX_TOKEN_LABEL ? `${s.slice(0, MAX_TOKEN_LABEL - 1)}…` : s;
@@ -278,6 +312,85 @@ export class PanelView {
     };
   }
 
+  /** The Text | Matrix toggle and, for the text, what colours the tokens. */
+  private tokenControls(): HTMLElement {
+    const r = this.result!;
+    const doc = this.root.ownerDocument;
+    const bar = doc.createElement('div');
+    bar.className = 'token-controls';
+    const toggle = doc.createElement('div');
+    toggle.className = 'token-view-toggle';
+    toggle.setAttribute('role', 'group');
+    toggle.setAttribute('aria-label', 'Show the tokens as');
+    for (const [view, name] of [['text', 'Text'], ['matrix', 'Matrix']] as const) {
+      const b = doc.createElement('button');
+      b.type = 'button';
+      b.dataset.view = view;
+      b.textContent = name;
+      b.setAttribute('aria-pressed', String(this.tokenView === view));
+      b.addEventListener('click', () => {
+        if (this.tokenView === view) return;
+        this.tokenView = view;
+        this.draw('tokens');
+      });
+      toggle.append(b);
+    }
+    bar.append(toggle);
+    if (this.tokenView === 'text') {
+      const label = doc.createElement('label');
+      label.textContent = 'Colour by ';
+      const select = doc.createElement('select');
+      select.className = 'token-color-by';
+      for (const c of this.shownConcepts()) {
+        const option = doc.createElement('option');
+        option.value = String(c);
+        option.textContent = c === r.headline.conceptIndex ? `${r.concepts[c]} (headline)` : r.concepts[c];
+        select.append(option);
+      }
+      const nearest = doc.createElement('option');
+      nearest.value = 'nearest';
+      nearest.textContent = 'nearest concept';
+      select.append(nearest);
+      select.value = String(this.tokenColoring());
+      select.addEventListener('change', () => {
+        this.tokenColorBy = select.value === 'nearest' ? 'nearest' : { concept: r.concepts[Number(select.value)] };
+        this.recolorTokenText();
+      });
+      label.append(select);
+      bar.append(label);
+    }
+    return bar;
+  }
+
+  private drawTokenText(host: HTMLElement, scores: number[][]): void {
+    const r = this.result!;
+    const text = renderTokenText(host.ownerDocument, {
+      tokens: r.tokens, concepts: r.concepts, shown: this.shownConcepts(), scores, layer: this.state.layer,
+      colorBy: this.tokenColoring(), scheme: this.settings.heatmapScheme, readOut: readOutToken(r),
+    });
+    host.append(text.element);
+    attachTooltip(text.element, this.tooltip, text.tipFor);
+    this.tokenText = text;
+  }
+
+  /** Recolours the token text for the current layer and colour choice; false when there is none to recolour. */
+  private recolorTokenText(): boolean {
+    const r = this.result;
+    const k = r ? r.tokenScoreLayers.indexOf(this.state.layer) : -1;
+    if (!r || !this.tokenText || k < 0) return false;
+    this.tokenText.update(r.tokenScores[k], this.state.layer, this.tokenColoring());
+    return true;
+  }
+
+  /** The chosen colouring while its concept is shown, else the headline concept, else the first shown one. */
+  private tokenColoring(): TokenColoring {
+    if (this.tokenColorBy === 'nearest') return 'nearest';
+    const r = this.result!;
+    const shown = this.shownConcepts();
+    const wanted = [this.tokenColorBy?.concept, r.headline.concept].map((name) => (name === undefined ? -1 : r.concepts.indexOf(name)));
+    return wanted.find((c) => shown.includes(c)) ?? shown[0];
+  }
+
   private note(host: HTMLElement, text: string): void {
     const p = host.ownerDocument.createElement('p');
     p.className = 'note';
@@ -299,6 +412,8 @@ export class PanelView {
     // null: the bank has no safe list, so safety is unknown (not unsafe).
     const safety = r.headline.safe === null ? 'safety unknown' : r.headline.safe ? 'safe' : 'unsafe';
     const badge = el('vscode-badge', r.headline.safe === null ? 'unknown' : safety, safety);
+    badge.title = r.headline.safe === null ? 'The bank lists no safe concepts, so this verdict cannot say.'
+      : `The bank lists “${r.headline.concept}” as ${r.headline.safe ? 'a safe' : 'an unsafe'} concept.`;
     top.append(badge);
     const actions = el('div', 'actions');
     for (const format of ['json', 'csv'] as const) {
@@ -312,11 +427,15 @@ export class PanelView {
     head.append(top);
 
     const facts = el('dl', 'facts');
+    const words = glossary(r);
     const fact = (k: string, v: string | HTMLElement[], wide = false): void => {
       const pair = el('div', wide ? 'fact wide' : 'fact');
       const dd = el('dd', '');
       dd.append(...(typeof v === 'string' ? [v] : v));
-      pair.append(el('dt', '', k), dd);
+      const dt = el('dt', '', k);
+      const meaning = words.find(([term]) => term === k)?.[1];
+      if (meaning) dt.title = meaning;
+      pair.append(dt, dd);
       facts.append(pair);
     };
     fact('confidence', pct(r.headline.confidence));
@@ -326,7 +445,7 @@ export class PanelView {
     // One unbreakable item per token: a narrow panel wraps between them, never inside one.
     const next = r.nextTokens.slice(0, 5).map((t) => el('span', 'next-token', `“${t.text}” ${pct(t.prob)}`));
     fact('next token', next.length ? next : '–', true);
-    head.append(facts);
+    head.append(facts, this.glossaryBox(words));
     if (r.truncation) {
       head.append(el('p', 'warning', `Truncated: kept ${r.truncation.keptTokens} of ${r.truncation.originalTokens} tokens ` +
         `(${r.truncation.side === 'left' ? 'start' : 'end'} dropped).`));
@@ -335,6 +454,25 @@ export class PanelView {
     const preview = r.text.length > 400 ? `${r.text.slice(0, 400)}…` : r.text;
     head.append(el('blockquote', 'prompt', preview));
     return head;
+  }
+
+  /** The words of the headline and charts, defined once, folded away until asked for. */
+  private glossaryBox(words: [string, string][]): HTMLElement {
+    const doc = this.root.ownerDocument;
+    const box = doc.createElement('details');
+    box.className = 'glossary';
+    const summary = doc.createElement('summary');
+    summary.textContent = 'What these numbers mean';
+    const list = doc.createElement('dl');
+    for (const [term, meaning] of words) {
+      const dt = doc.createElement('dt');
+      dt.textContent = term;
+      const dd = doc.createElement('dd');
+      dd.textContent = meaning;
+      list.append(dt, dd);
+    }
+    box.append(summary, list);
+    return box;
   }
 
   private card(id: ChartId, extra?: HTMLElement): HTMLElement {
@@ -356,7 +494,7 @@ export class PanelView {
       b.title = `Save this chart as ${format.toUpperCase()}`;
       b.textContent = format.toUpperCase();
       b.addEventListener('click', () => {
-        const svg = host.querySelector('svg');
+        const svg = host.querySelector<SVGSVGElement>('svg:not(.token-color-bar)');
         if (svg) this.callbacks.exportChart(id, format, svg);
       });
       actions.append(b);
@@ -460,6 +598,20 @@ export class PanelView {
     wrap.append(label, input, out);
     return wrap;
   }
+}
+
+/** The terms the panel shows, each with a one-line definition (the facts' tooltips and the glossary). */
+export function glossary(r: ExplainResult): [string, string][] {
+  return [
+    ['cosine', 'Cosine similarity between the prompt\'s representation at a layer and a concept\'s prototype in the bank (−1 to 1).'],
+    ['probability', `softmax(${r.logitScale} · cosine) over the bank's ${r.concepts.length} concepts, at each layer ` +
+      `(${r.logitScale} is the bundle's logit scale); the concepts' probabilities sum to 1.`],
+    ['confidence', `The headline concept's probability at the target layer.`],
+    ['margin', 'The headline concept\'s probability minus the runner-up\'s, at the target layer: small means a close call.'],
+    ['target layer', 'The layer the bundle reads its verdict from (chosen when it was trained); the dashed line in the charts.'],
+    ['same / different-concept cosine', 'Mean cosine between the bank\'s calibration examples of the same concept, and of ' +
+      'different concepts; their gap says how well a layer keeps the concepts apart.'],
+  ];
 }
 
 /** Layers as ranges: [0, 1, 2, 5] → "0–2, 5". */

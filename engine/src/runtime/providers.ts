@@ -82,27 +82,35 @@ export function unavailableReason(provider: ProviderName): string | null {
     if (process.platform !== 'linux' && process.platform !== 'win32') return `CUDA is not supported on ${process.platform}`;
     const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
     const dir = ortBinaryDir();
-    if (!existsSync(path.join(dir, lib))) return `${lib} is not in ${dir}: this onnxruntime-node install has no CUDA provider (it is downloaded by onnxruntime-node's install script with network access)`;
+    if (!existsSync(path.join(dir, lib))) return `${lib} is not in ${dir}: this onnxruntime-node install has no CUDA provider (it is downloaded by onnxruntime-node's install script with network access; run seer doctor for the fix)`;
   }
-  if (provider === 'webgpu' && process.platform === 'linux' && !findSharedLibrary('libvulkan.so.1')) {
-    return 'libvulkan.so.1 was not found: WebGPU on Linux runs on Vulkan (install a GPU driver with Vulkan support, e.g. mesa-vulkan-drivers)';
+  if (provider === 'webgpu' && process.platform === 'linux' && findSharedLibrary('libvulkan.so.1') === null) {
+    return 'libvulkan.so.1 was not found: WebGPU on Linux runs on Vulkan (install a GPU driver with Vulkan support, e.g. mesa-vulkan-drivers; `seer doctor` lists what is missing)';
   }
   return null;
 }
 
-function findSharedLibrary(name: string): boolean {
-  const dirs = [
-    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
-    `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`,
-    '/usr/lib64',
-    '/usr/lib',
-    '/lib64',
-    '/lib',
-  ];
-  return dirs.some((d) => existsSync(path.join(d, name)));
+/** The standard library folders of the dynamic loader (after LD_LIBRARY_PATH), as absolute paths. */
+export function libraryDirs(arch: string = process.arch): string[] {
+  const triplet = arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
+  return [`/usr/lib/${triplet}`, `/lib/${triplet}`, '/usr/lib64', '/usr/lib', '/lib64', '/lib'];
 }
 
-function ortBinaryDir(): string {
+/**
+ * Where the dynamic loader would find `name` (e.g. libvulkan.so.1), or null: LD_LIBRARY_PATH, then the
+ * standard folders, looked up under `root` (the doctor's tests pass a fake root; '/' is the system).
+ */
+export function findSharedLibrary(name: string, root = '/', ldLibraryPath = process.env.LD_LIBRARY_PATH ?? '', arch: string = process.arch): string | null {
+  const dirs = [...ldLibraryPath.split(':').filter(Boolean), ...libraryDirs(arch)];
+  for (const dir of dirs) {
+    const file = path.join(root, dir, name);
+    if (existsSync(file)) return file;
+  }
+  return null;
+}
+
+/** onnxruntime-node's native binaries (its install script writes the CUDA provider here too). */
+export function ortBinaryDir(): string {
   const pkg = path.dirname(require.resolve('onnxruntime-node/package.json'));
   return path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
 }
