@@ -2,9 +2,9 @@
 // workspace with a prompt file, select text, right-click → Explain with SEER, wait for the panel and
 // check its charts against the bundle's concepts and layer count; screenshots in light and dark.
 // Also measures the extension's timings: written to bench/tmp/e2e-timings.json (git-ignored), and with
-// --record (`npm run bench:extension`) into bench/extension-results.json.
+// --record (`npm run bench:extension`) into bench/extension-results.json, with the README's screenshots (media/).
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, homedir } from 'node:os';
 import * as path from 'node:path';
@@ -351,7 +351,12 @@ try {
   log(`side bar: Model view rows ${JSON.stringify(model.map((r) => r.slice(0, 40)))}; History reopened the first prompt`);
   await page.keyboard.press('Control+B'); // hide the side bar again for the screenshots
 
-  // ── light theme ──
+  // ── light theme ── (the export notifications are cleared first: the screenshot is the README's)
+  await firstLine.click();
+  await page.keyboard.press('F1');
+  await page.keyboard.type('Notifications: Clear All Notifications');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Clear All Notifications' }).first().click({ timeout: 10_000 });
+  await page.waitForTimeout(300);
   await toggleTheme();
   await poll('the webview to switch to the light theme', async () => /vscode-light/.test((await panelFrame.locator('body').getAttribute('class')) ?? ''), 20_000);
   await page.waitForTimeout(500);
@@ -429,6 +434,8 @@ try {
   for (const f of ['dark.png', 'light.png', 'panel-dark.png', 'panel-light.png']) {
     if (!existsSync(path.join(shots, f))) fail(`screenshot ${f} missing`);
   }
+  // --record also refreshes the README's screenshots (a plain test run leaves the tree as it was).
+  if (record) for (const theme of ['dark', 'light']) copyFileSync(path.join(shots, `${theme}.png`), path.join(root, 'media', `screenshot-${theme}.png`));
   // The extension host logs unhandled rejections and uncaught errors of extensions: none may be ours.
   const hostLogs = readdirSync(path.join(userDir, 'logs'), { recursive: true })
     .filter((f) => /exthost\d*[/\\]remoteexthost\.log$/.test(f))
