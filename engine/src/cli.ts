@@ -4,6 +4,7 @@ import { calibrateCommand } from './cli/calibrateCommand';
 import { doctorCommand } from './cli/doctorCommand';
 import { evalCommand } from './cli/evalCommand';
 import { explainCommand } from './cli/explainCommand';
+import { importCommand } from './cli/importCommand';
 import { infoCommand } from './cli/infoCommand';
 import { representCommand } from './cli/representCommand';
 import type { Command } from './cli/shared';
@@ -15,6 +16,7 @@ const COMMANDS: Command[] = [
   calibrateCommand,
   evalCommand,
   representCommand,
+  importCommand,
   doctorCommand,
 ];
 

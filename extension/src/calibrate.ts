@@ -7,7 +7,9 @@ import type { CancellationToken as RpcToken, RequestType } from 'vscode-jsonrpc/
 import { EngineRequests } from '../../common/engineProtocol';
 import type { EngineErrorData, EvaluateReport, ProgressParams } from '../../common/protocol';
 import { type EngineClient, EngineError } from './engineClient';
-import { datasetColumns } from '../../engine/src/api';
+import { type DatasetPreview, datasetPreview } from '../../engine/src/api';
+import { preferredTextColumn, sampleValues } from './columnChoice';
+import { BACK, inputStep, pickStep } from './multiStepInput';
 import { readSettings } from './config';
 import { evaluationReportHtml } from './evaluationHtml';
 
@@ -36,31 +38,22 @@ async function calibrate({ engine, log, progressListeners }: Deps, uri?: vscode.
     filters: { 'Labelled data': ['csv', 'tsv', 'jsonl'] },
   }))?.[0];
   if (!file) return;
-  let columns: string[];
+  let preview: DatasetPreview;
   try {
-    columns = await datasetColumns(file.fsPath);
+    preview = await datasetPreview(file.fsPath, PREVIEW_ROWS);
   } catch (e) {
     void vscode.window.showErrorMessage(`SEER: cannot read the columns of ${file.fsPath}: ${(e as Error).message}. Use a CSV/TSV with a header row, or JSONL objects.`);
     return;
   }
+  const { columns } = preview;
   if (columns.length < 2) {
     void vscode.window.showErrorMessage(`SEER: ${file.fsPath} needs at least a text column and a label column (found ${columns.join(', ') || 'none'}).`);
     return;
   }
-  const text = await vscode.window.showQuickPick(columns.map((c) => ({ label: c, picked: /prompt|text/i.test(c) })), {
-    canPickMany: true, title: 'SEER: text column(s)', placeHolder: 'The columns joined into each example text',
-  });
-  if (!text?.length) return;
-  const label = await vscode.window.showQuickPick(columns.filter((c) => !text.some((t) => t.label === c)), {
-    title: 'SEER: label column', placeHolder: 'The column holding each example\'s concept',
-  });
-  if (!label) return;
-  const bankName = await vscode.window.showInputBox({
-    title: 'SEER: name of the concept bank', value: path.basename(file.fsPath).replace(/\.[^.]+$/, '').replace(/[^\w-]+/g, '-'),
-    validateInput: (v) => (/^[\w-]+$/.test(v) ? undefined : 'Letters, digits, - and _ only'),
-  });
-  if (!bankName) return;
-  const spec = { path: file.fsPath, textColumns: text.map((t) => t.label), labelColumn: label };
+  const answers = await askColumnsAndName(file.fsPath, preview);
+  if (!answers) return;
+  const { text, label, bankName } = answers;
+  const spec = { path: file.fsPath, textColumns: text, labelColumn: label };
 
   // The engine writes the bank to the user bank folder (global storage), never into the installed bundle.
   const run = (force: boolean) => withEngineProgress(engine, progressListeners, `SEER: calibrating “${bankName}”`,
@@ -99,6 +92,48 @@ async function calibrate({ engine, log, progressListeners }: Deps, uri?: vscode.
   const panel = vscode.window.createWebviewPanel('seer.evaluation', `SEER evaluation: ${bankName}`, vscode.ViewColumn.Beside,
     { enableScripts: false, localResourceRoots: [] });
   panel.webview.html = evaluationReportHtml([report], randomBytes(16).toString('base64'), readSettings().heatmapScheme);
+}
+
+/** Rows read for the column pickers: enough to tell a shared template from a varying text. */
+const PREVIEW_ROWS = 50;
+const STEPS = 3;
+
+/** Steps 1–3: text column(s), label column, bank name; Back returns to the step before with its answer kept. */
+async function askColumnsAndName(file: string, preview: DatasetPreview): Promise<{ text: string[]; label: string; bankName: string } | undefined> {
+  const columnItem = (c: string): vscode.QuickPickItem => ({ label: c, detail: sampleValues(preview, c) });
+  const items = preview.columns.map(columnItem);
+  const preferred = preferredTextColumn(preview);
+  let text = items.filter((i) => i.label === preferred);
+  let label: vscode.QuickPickItem | undefined;
+  let bankName = path.basename(file).replace(/\.[^.]+$/, '').replace(/[^\w-]+/g, '-');
+  for (let step = 1; step <= STEPS;) {
+    if (step === 1) {
+      const answer = await pickStep({ title: 'SEER: text column(s)', step, totalSteps: STEPS, items, canPickMany: true, selected: text,
+        placeholder: 'The columns joined into each example text' });
+      if (answer === undefined) return undefined;
+      if (answer !== BACK) text = [...answer];
+      step += answer === BACK ? -1 : 1;
+    } else if (step === 2) {
+      const labelItems = items.filter((i) => !text.includes(i));
+      const answer = await pickStep({ title: 'SEER: label column', step, totalSteps: STEPS, items: labelItems, selected: label ? [label] : [],
+        placeholder: 'The column holding each example\'s concept' });
+      if (answer === undefined) return undefined;
+      if (answer !== BACK) label = answer[0];
+      step += answer === BACK ? -1 : 1;
+    } else {
+      const answer = await inputStep({ title: 'SEER: name of the concept bank', step, totalSteps: STEPS, value: bankName,
+        validate: (v) => (/^[\w-]+$/.test(v) ? undefined : 'Letters, digits, - and _ only') });
+      if (answer === undefined) return undefined;
+      if (answer === BACK) {
+        step -= 1;
+        continue;
+      }
+      bankName = answer;
+      step += 1;
+    }
+  }
+  if (!label) return undefined;
+  return { text: text.map((t) => t.label), label: label.label, bankName };
 }
 
 function withEngineProgress<P, R>(

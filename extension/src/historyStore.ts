@@ -16,6 +16,8 @@ export interface HistoryEntry {
   concept: string;
   confidence: number;
   bundle: string;
+  /** The headline concept's safety; null when the bank has no safe list, absent in entries written before it was stored. */
+  safe?: boolean | null;
   /** Hash of bundle + prompt: explaining the same prompt again replaces its entry. */
   key: string;
 }
@@ -61,6 +63,7 @@ export class HistoryStore {
         preview: result.text.replace(/\s+/g, ' ').trim().slice(0, PREVIEW_CHARS),
         concept: result.headline.concept,
         confidence: result.headline.confidence,
+        safe: result.headline.safe,
         bundle: result.bundle.name,
         key: createHash('sha256').update(`${result.bundle.dir}\0${result.pooling}\0${result.text}`).digest('hex').slice(0, 32),
       };

@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import type { LoadResult } from '../../common/protocol';
 import type { HistoryEntry, HistoryStore } from './historyStore';
+import { historyRowDescription, safetyWord } from './historyRow';
 
 type Node = vscode.TreeItem;
 
@@ -131,8 +132,8 @@ function skippedProvider(reason = ''): string {
 }
 
 function historyItem(e: HistoryEntry): Node {
-  const it = item(e.preview || '(empty)', `${e.concept} ${(e.confidence * 100).toFixed(0)}%`, 'history',
-    `${e.concept} (${(e.confidence * 100).toFixed(1)}%) · ${e.bundle} · ${new Date(e.createdAt).toLocaleString()}\n\n${e.preview}`);
+  const it = item(e.preview || '(empty)', historyRowDescription(e), 'history',
+    `${e.concept} (${(e.confidence * 100).toFixed(1)}%) · ${safetyWord(e.safe)} · ${e.bundle} · ${new Date(e.createdAt).toLocaleString()}\n\n${e.preview}`);
   it.command = { command: 'seer.openHistoryEntry', title: 'Open in SEER panel', arguments: [e.id] };
   return it;
 }

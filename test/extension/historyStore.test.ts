@@ -24,6 +24,20 @@ describe('HistoryStore', () => {
     expect((await b.get(idOf('one')))!.text).toBe('prompt one');
   });
 
+  it('stores the headline\'s safety for the side bar, and reads older entries without it', async () => {
+    const dir = fresh();
+    const store = new HistoryStore(dir);
+    const unsafe = withId('bad');
+    await store.add({ ...unsafe, headline: { ...unsafe.headline, safe: false } });
+    const unknown = withId('unk');
+    await store.add({ ...unknown, headline: { ...unknown.headline, safe: null } });
+    const index = JSON.parse(readFileSync(path.join(dir, 'history.json'), 'utf8')) as { entries: Array<Record<string, unknown>> };
+    expect(index.entries.map((e) => e.safe)).toEqual([null, false]);
+    delete index.entries[1].safe; // as written before the field existed
+    writeFileSync(path.join(dir, 'history.json'), JSON.stringify(index));
+    expect((await new HistoryStore(dir).list()).map((e) => [e.id, e.safe])).toEqual([[idOf('unk'), null], [idOf('bad'), undefined]]);
+  });
+
   it('keeps at most maxEntries and deletes the dropped results', async () => {
     const dir = fresh();
     const store = new HistoryStore(dir, { maxEntries: 3 });

@@ -13,11 +13,18 @@ export class ProgressMeter {
   /** Call at coarse steps (each chunk of rows), not per row: every call is one notification. */
   update(done: number, label: string): void {
     if (!this.listener) return;
-    const seconds = (Date.now() - this.start) / 1000;
-    const rate = seconds > 0 ? done / seconds : 0;
-    const eta = rate > 0 ? (this.total - done) / rate : NaN;
-    this.listener(done, this.total, `${label} ${rate.toFixed(1)} rows/s, ETA ${formatSeconds(eta)}`);
+    this.listener(done, this.total, progressMessage(label, done, this.total, (Date.now() - this.start) / 1000));
   }
+}
+
+/**
+ * "calibrating 12.5 rows/s, ETA 1:04"; "calibrating starting…" until a row is done (no rate is known then,
+ * and "0.0 rows/s, ETA --:--" reads as stalled).
+ */
+export function progressMessage(label: string, done: number, total: number, seconds: number): string {
+  if (!(done > 0 && seconds > 0)) return `${label} starting…`;
+  const rate = done / seconds;
+  return `${label} ${rate.toFixed(1)} rows/s, ETA ${formatSeconds((total - done) / rate)}`;
 }
 
 export function formatSeconds(s: number): string {

@@ -60,6 +60,47 @@ export async function datasetColumns(file: string): Promise<string[]> {
   }
 }
 
+/** A dataset's first rows for a preview (the calibrate column pickers): every cell as text, '' when absent. */
+export interface DatasetPreview {
+  columns: string[];
+  rows: Array<Record<string, string>>;
+}
+
+/**
+ * The columns and up to `maxRows` rows. JSONL lines that are not objects are passed over (the calibration
+ * reader counts them as skipped rows); nested values show as JSON, as a user would recognise them.
+ */
+export async function datasetPreview(file: string, maxRows: number): Promise<DatasetPreview> {
+  const columns = await datasetColumns(file);
+  const dataset = await openDataset(file);
+  const rows: Array<Record<string, string>> = [];
+  try {
+    if (dataset.format !== 'jsonl') {
+      const header = await dataset.records.next();
+      const names = header.done ? [] : headerNames(header.value.fields);
+      for await (const { fields } of dataset.records) {
+        if (rows.length >= maxRows) break;
+        rows.push(Object.fromEntries(columns.map((c) => [c, fields[names.indexOf(c)] ?? ''])));
+      }
+    } else {
+      for await (const { value } of dataset.records) {
+        if (rows.length >= maxRows) break;
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+        const record = value as Record<string, unknown>;
+        rows.push(Object.fromEntries(columns.map((c) => [c, previewText(record[c])])));
+      }
+    }
+  } finally {
+    await dataset.records.return(undefined);
+  }
+  return { columns, rows };
+}
+
+function previewText(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 /** Column names as written in a header row, without surrounding spaces. */
 export function headerNames(fields: string[]): string[] {
   return fields.map((f) => f.trim());
