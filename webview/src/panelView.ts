@@ -8,6 +8,7 @@ import { mountSvg } from './charts/mount';
 import { fmt, pct, visibleToken } from './format';
 import { attachTooltip, createTooltip, type TipResolver } from './tooltip';
 import { readOutToken, renderTokenText, type TokenColoring, type TokenText } from './tokenText';
+import { el } from './dom';
 
 export interface ViewState {
   layer: number;
@@ -112,8 +113,7 @@ export class PanelView {
     this.root.append(this.card('layers', this.layerControls()));
     this.root.append(this.layerSlider(layers));
     this.root.append(this.card('prototypes'), this.card('tokens'), this.card('layer-concept'), this.card('calibration', this.calibrationLegend()));
-    const note = doc.createElement('p');
-    note.className = 'footnote';
+    const note = el(doc, 'p', 'footnote');
     note.textContent = `${result.bundle.name} · bank “${result.bank}” · ${result.pooling} pooling · ` +
       `${result.provider.used} · forward ${fmt(result.timingsMs.forward, 0)} ms, total ${fmt(result.timingsMs.total, 0)} ms`;
     this.root.append(note);
@@ -316,10 +316,8 @@ export class PanelView {
   private tokenControls(): HTMLElement {
     const r = this.result!;
     const doc = this.root.ownerDocument;
-    const bar = doc.createElement('div');
-    bar.className = 'token-controls';
-    const toggle = doc.createElement('div');
-    toggle.className = 'token-view-toggle';
+    const bar = el(doc, 'div', 'token-controls');
+    const toggle = el(doc, 'div', 'token-view-toggle');
     toggle.setAttribute('role', 'group');
     toggle.setAttribute('aria-label', 'Show the tokens as');
     for (const [view, name] of [['text', 'Text'], ['matrix', 'Matrix']] as const) {
@@ -339,8 +337,7 @@ export class PanelView {
     if (this.tokenView === 'text') {
       const label = doc.createElement('label');
       label.textContent = 'Colour by ';
-      const select = doc.createElement('select');
-      select.className = 'token-color-by';
+      const select = el(doc, 'select', 'token-color-by');
       for (const c of this.shownConcepts()) {
         const option = doc.createElement('option');
         option.value = String(c);
@@ -400,24 +397,18 @@ export class PanelView {
 
   private headline(r: ExplainResult): HTMLElement {
     const doc = this.root.ownerDocument;
-    const el = (tag: string, cls: string, text?: string): HTMLElement => {
-      const e = doc.createElement(tag);
-      e.className = cls;
-      if (text !== undefined) e.textContent = text;
-      return e;
-    };
-    const head = el('header', 'headline');
-    const top = el('div', 'headline-top');
-    top.append(el('span', 'concept', r.headline.concept));
+    const head = el(doc, 'header', 'headline');
+    const top = el(doc, 'div', 'headline-top');
+    top.append(el(doc, 'span', 'concept', r.headline.concept));
     // null: the bank has no safe list, so safety is unknown (not unsafe).
     const safety = r.headline.safe === null ? 'safety unknown' : r.headline.safe ? 'safe' : 'unsafe';
-    const badge = el('vscode-badge', r.headline.safe === null ? 'unknown' : safety, safety);
+    const badge = el(doc, 'vscode-badge', r.headline.safe === null ? 'unknown' : safety, safety);
     badge.title = r.headline.safe === null ? 'The bank lists no safe concepts, so this verdict cannot say.'
       : `The bank lists “${r.headline.concept}” as ${r.headline.safe ? 'a safe' : 'an unsafe'} concept.`;
     top.append(badge);
-    const actions = el('div', 'actions');
+    const actions = el(doc, 'div', 'actions');
     for (const format of ['json', 'csv'] as const) {
-      const b = el('vscode-button', 'export-result', `Export ${format.toUpperCase()}`);
+      const b = el(doc, 'vscode-button', 'export-result', `Export ${format.toUpperCase()}`);
       b.setAttribute('secondary', '');
       b.dataset.format = format;
       b.addEventListener('click', () => this.callbacks.exportResult(format));
@@ -426,13 +417,13 @@ export class PanelView {
     top.append(actions);
     head.append(top);
 
-    const facts = el('dl', 'facts');
+    const facts = el(doc, 'dl', 'facts');
     const words = glossary(r);
     const fact = (k: string, v: string | HTMLElement[], wide = false): void => {
-      const pair = el('div', wide ? 'fact wide' : 'fact');
-      const dd = el('dd', '');
+      const pair = el(doc, 'div', wide ? 'fact wide' : 'fact');
+      const dd = el(doc, 'dd', '');
       dd.append(...(typeof v === 'string' ? [v] : v));
-      const dt = el('dt', '', k);
+      const dt = el(doc, 'dt', '', k);
       const meaning = words.find(([term]) => term === k)?.[1];
       if (meaning) dt.title = meaning;
       pair.append(dt, dd);
@@ -443,24 +434,23 @@ export class PanelView {
     fact('target layer', String(r.headline.layer));
     fact('tokens', String(r.tokens.length));
     // One unbreakable item per token: a narrow panel wraps between them, never inside one.
-    const next = r.nextTokens.slice(0, 5).map((t) => el('span', 'next-token', `“${t.text}” ${pct(t.prob)}`));
+    const next = r.nextTokens.slice(0, 5).map((t) => el(doc, 'span', 'next-token', `“${t.text}” ${pct(t.prob)}`));
     fact('next token', next.length ? next : '–', true);
     head.append(facts, this.glossaryBox(words));
     if (r.truncation) {
-      head.append(el('p', 'warning', `Truncated: kept ${r.truncation.keptTokens} of ${r.truncation.originalTokens} tokens ` +
+      head.append(el(doc, 'p', 'warning', `Truncated: kept ${r.truncation.keptTokens} of ${r.truncation.originalTokens} tokens ` +
         `(${r.truncation.side === 'left' ? 'start' : 'end'} dropped).`));
     }
-    for (const w of r.warnings ?? []) head.append(el('p', 'warning', w));
+    for (const w of r.warnings ?? []) head.append(el(doc, 'p', 'warning', w));
     const preview = r.text.length > 400 ? `${r.text.slice(0, 400)}…` : r.text;
-    head.append(el('blockquote', 'prompt', preview));
+    head.append(el(doc, 'blockquote', 'prompt', preview));
     return head;
   }
 
   /** The words of the headline and charts, defined once, folded away until asked for. */
   private glossaryBox(words: [string, string][]): HTMLElement {
     const doc = this.root.ownerDocument;
-    const box = doc.createElement('details');
-    box.className = 'glossary';
+    const box = el(doc, 'details', 'glossary');
     const summary = doc.createElement('summary');
     summary.textContent = 'What these numbers mean';
     const list = doc.createElement('dl');
@@ -477,15 +467,12 @@ export class PanelView {
 
   private card(id: ChartId, extra?: HTMLElement): HTMLElement {
     const doc = this.root.ownerDocument;
-    const section = doc.createElement('section');
-    section.className = 'card';
+    const section = el(doc, 'section', 'card');
     section.dataset.chart = id;
-    const head = doc.createElement('div');
-    head.className = 'card-head';
+    const head = el(doc, 'div', 'card-head');
     const h2 = doc.createElement('h2');
     h2.textContent = CHART_TITLES[id];
-    const actions = doc.createElement('div');
-    actions.className = 'actions';
+    const actions = el(doc, 'div', 'actions');
     for (const format of ['svg', 'png'] as const) {
       const b = doc.createElement('vscode-button');
       b.className = 'export-chart';
@@ -502,8 +489,7 @@ export class PanelView {
     head.append(h2, actions);
     section.append(head);
     if (extra) section.append(extra);
-    const host = doc.createElement('div');
-    host.className = id === 'tokens' ? 'chart-host scroll' : 'chart-host';
+    const host = el(doc, 'div', id === 'tokens' ? 'chart-host scroll' : 'chart-host');
     section.append(host);
     this.hosts.set(id, host);
     return section;
@@ -512,13 +498,10 @@ export class PanelView {
   private layerControls(): HTMLElement {
     const r = this.result!;
     const doc = this.root.ownerDocument;
-    const bar = doc.createElement('div');
-    bar.className = 'legend';
+    const bar = el(doc, 'div', 'legend');
     r.concepts.forEach((name, c) => {
-      const item = doc.createElement('label');
-      item.className = 'legend-item';
-      const swatch = doc.createElement('span');
-      swatch.className = 'swatch';
+      const item = el(doc, 'label', 'legend-item');
+      const swatch = el(doc, 'span', 'swatch');
       swatch.style.backgroundColor = conceptColor(c);
       const box = doc.createElement('vscode-checkbox') as HTMLElement & { checked: boolean };
       box.className = 'concept-toggle';
@@ -545,14 +528,11 @@ export class PanelView {
 
   private calibrationLegend(): HTMLElement {
     const doc = this.root.ownerDocument;
-    const bar = doc.createElement('div');
-    bar.className = 'legend';
+    const bar = el(doc, 'div', 'legend');
     CALIBRATION_SERIES.forEach(({ name, dashed, hint }, i) => {
-      const item = doc.createElement('span');
-      item.className = 'legend-item';
+      const item = el(doc, 'span', 'legend-item');
       item.title = hint;
-      const swatch = doc.createElement('span');
-      swatch.className = dashed ? 'swatch line dashed' : 'swatch line';
+      const swatch = el(doc, 'span', dashed ? 'swatch line dashed' : 'swatch line');
       swatch.style.borderColor = conceptColor(i);
       item.append(swatch, doc.createTextNode(name));
       bar.append(item);
@@ -566,8 +546,7 @@ export class PanelView {
 
   private layerSlider(layers: number[]): HTMLElement {
     const doc = this.root.ownerDocument;
-    const wrap = doc.createElement('div');
-    wrap.className = 'layer-control';
+    const wrap = el(doc, 'div', 'layer-control');
     const label = doc.createElement('label');
     label.htmlFor = 'layer-slider';
     label.textContent = 'Layer for the heatmaps';

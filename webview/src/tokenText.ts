@@ -9,6 +9,7 @@ import { svgMarkup } from '../../common/charts/markup';
 import { mountSvg } from './charts/mount';
 import { fmt, visibleToken } from './format';
 import type { TipResolver } from './tooltip';
+import { el } from './dom';
 
 /** What colours the tokens: one concept's cosine (an index into the result's concepts), or each token's top concept. */
 export type TokenColoring = number | 'nearest';
@@ -86,12 +87,9 @@ export function renderTokenText(doc: Document, spec: TokenTextSpec): TokenText {
   const { tokens, concepts, shown, readOut } = spec;
   let { scores, layer, colorBy } = spec;
   const scale = cosineScale(spec.scheme);
-  const element = doc.createElement('div');
-  element.className = 'token-text-view';
-  const legend = doc.createElement('div');
-  legend.className = 'token-legend';
-  const text = doc.createElement('div');
-  text.className = 'token-text';
+  const element = el(doc, 'div', 'token-text-view');
+  const legend = el(doc, 'div', 'token-legend');
+  const text = el(doc, 'div', 'token-text');
   text.setAttribute('role', 'document');
 
   const frag = doc.createDocumentFragment();
@@ -108,8 +106,7 @@ export function renderTokenText(doc: Document, spec: TokenTextSpec): TokenText {
     spans.push(span);
     frag.append(span);
     if (i === readOut) {
-      const label = doc.createElement('span');
-      label.className = 'read-out-label';
+      const label = el(doc, 'span', 'read-out-label');
       label.textContent = 'read-out';
       label.title = 'The explanation is read from this token’s representation (last-token pooling).';
       frag.append(label);
@@ -127,10 +124,8 @@ export function renderTokenText(doc: Document, spec: TokenTextSpec): TokenText {
     if (colorBy === 'nearest') {
       legend.className = 'token-legend legend';
       for (const c of shown) {
-        const item = doc.createElement('span');
-        item.className = 'legend-item';
-        const swatch = doc.createElement('span');
-        swatch.className = 'swatch';
+        const item = el(doc, 'span', 'legend-item');
+        const swatch = el(doc, 'span', 'swatch');
         swatch.style.backgroundColor = seriesColor(c);
         item.append(swatch, doc.createTextNode(concepts[c]));
         legend.append(item);
