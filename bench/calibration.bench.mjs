@@ -46,8 +46,11 @@ if (existsSync(math)) {
 
 const results = [];
 const out = path.join(os.tmpdir(), `seer-bench-bank-${process.pid}.json`);
-process.on('exit', () => rmSync(data, { force: true }) ?? rmSync(out, { force: true }));
+const outMap = out.replace(/\.json$/, '.map.json'); // calibrate writes the bank's concept map beside it
+const removeBank = () => [out, outMap].forEach((f) => rmSync(f, { force: true }));
+process.on('exit', () => rmSync(data, { force: true }) ?? removeBank());
 for (const batch of batches) {
+  removeBank(); // each batch size calibrates afresh (calibrate never replaces a bank)
   const r = seerJson(['calibrate', data, '--label', 'value', '--bundle', values.bundle, '--out', out, '--batch', String(batch), '--provider', 'cpu']);
   results.push({ batch, seconds: r.seconds, examplesPerSecond: r.examplesPerSecond, tokensPerSecond: r.tokensPerSecond });
   console.log(`batch ${String(batch).padStart(3)}: ${fmt(r.examplesPerSecond, 1)} rows/s, ${Math.round(r.tokensPerSecond)} tokens/s (${fmt(r.seconds, 1)} s)`);

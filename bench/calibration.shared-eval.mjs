@@ -39,6 +39,8 @@ const datasets = DATASETS.filter((d) => !values.only || values.only.split(',').i
 
 const rel = (p) => path.relative(ROOT, path.resolve(p)) || '.';
 const lines = [];
+/** The issue's goals (#11), per dataset: said met or not, never enforced. */
+const goals = [];
 for (const d of datasets) {
   const file = path.join(SHARED, d.file);
   const html = path.join(TMP, `shared-eval-${d.id}.html`);
@@ -46,13 +48,24 @@ for (const d of datasets) {
   if (withBaseline) args.push('--compare-bundle', values.baseline);
   console.log(`seer ${args.map((a) => (path.isAbsolute(a) ? rel(a) : a)).join(' ')}`);
   const out = seerJson(args);
+  const [seer, twin] = Array.isArray(out) ? out : [out];
+  const accAt = (r, l) => r.perLayer[l].accuracy;
+  const vsWords = accAt(seer, seer.bestLayer) >= seer.baselines.tfidf.accuracy;
+  const vsTwin = twin ? accAt(seer, seer.targetLayer) > accAt(twin, twin.targetLayer) : undefined;
+  goals.push(
+    `- ${d.name}: ${seer.bundle.name} best layer ${pct(accAt(seer, seer.bestLayer))} vs TF-IDF ${pct(seer.baselines.tfidf.accuracy)} — ${vsWords ? 'met' : 'not met'}` +
+      (twin ? `; target layer ${pct(accAt(seer, seer.targetLayer))} vs ${twin.bundle.name} ${pct(accAt(twin, twin.targetLayer))} — ${vsTwin ? 'met' : 'not met'}` : ''),
+  );
   for (const r of Array.isArray(out) ? out : [out]) {
     const at = (l) => r.perLayer[l];
     const best = at(r.bestLayer);
     const t = at(r.targetLayer);
+    // Chance and the TF-IDF nearest-centroid baseline come with every `seer eval` report (same split, same rows).
+    const b = r.baselines;
     lines.push(
       `| ${d.name} | ${r.bundle.name} | ${r.concepts.length} | ${r.rows.rowsUsed}${r.rows.truncated ? ` (${r.rows.truncated} truncated)` : ''} | ` +
-        `${r.bestLayer}: ${pct(best.accuracy)} / ${fmt(best.macroF1)} | ${r.targetLayer}: ${pct(t.accuracy)} / ${fmt(t.macroF1)} | ` +
+        `${pct(b?.uniformChance)} / ${pct(b?.majority.accuracy)} | ${pct(b?.tfidf.accuracy)} / ${fmt(b?.tfidf.macroF1)} | ` +
+        `${r.bestLayer}: ${pct(best.accuracy)} / ${fmt(best.macroF1)} | ${r.targetLayer}: ${pct(t.accuracy)} / ${fmt(t.macroF1)} | ${fmt(r.reliability?.ece)} | ` +
         `${fmt(t.sameConceptCos)} / ${fmt(t.differentConceptCos)} (${fmt(t.gap)}) | ${fmt(t.silhouette)} | ${fmt(t.samePairCos)} / ${fmt(t.differentPairCos)} | ${fmt(r.seconds, 0)} |`,
     );
   }
@@ -76,12 +89,19 @@ const md = [
   `Measured by \`npm run eval:shared\` on ${new Date().toISOString().slice(0, 16)} UTC (${os.cpus().length} cores, CPU provider) with ` +
     `${[values.bundle, ...(withBaseline ? [values.baseline] : [])].map(modelId).join(' and ')}. ` +
     'Prototypes from a seeded half of each concept (`--split 0.5 --seed 1`), nearest-prototype classification of the other half. ' +
-    'Accuracy / macro-F1 at the best layer and at the target layer; cosines at the target layer: same / different concept (gap), ' +
+    'Chance: 1 / concepts and the majority class of the classified rows. TF-IDF: a bag-of-words nearest-centroid classifier fitted on the same ' +
+    'prototype half (the prompt text only) and tested on the same held-out rows — the representations should beat it. ' +
+    'Accuracy / macro-F1 at the best layer and at the target layer; ECE: expected calibration error of the headline probability at the target layer (10 bins); ' +
+    'cosines at the target layer: same / different concept (gap), ' +
     "silhouette, and the paper's two-view metric (same-pair / different-pair). HTML reports: `bench/tmp/shared-eval-*.html`.",
   '',
-  '| dataset | model | concepts | rows | best layer: acc / F1 | target layer: acc / F1 | same / diff cos (gap) | silhouette | two-view same / diff | s |',
-  '|---|---|---:|---:|---|---|---|---:|---|---:|',
+  '| dataset | model | concepts | rows | chance: uniform / majority | TF-IDF: acc / F1 | best layer: acc / F1 | target layer: acc / F1 | ECE | same / diff cos (gap) | silhouette | two-view same / diff | s |',
+  '|---|---|---:|---:|---|---|---|---|---:|---|---:|---|---:|',
   ...lines,
+  '',
+  'Goals (#11): the default\'s best-layer accuracy at least equals the TF-IDF baseline, and it beats its baseline twin at the target layer.',
+  '',
+  ...goals,
   '',
   calibrationLine,
   '',

@@ -4,6 +4,7 @@
 import * as ort from 'onnxruntime-node';
 import { Engine } from '../engine/src/engine';
 import { matmulModelBytes } from '../engine/src/runtime/matmulModel';
+import type { ModelSession } from '../engine/src/runtime/modelSession';
 
 const [bundleDir, threadsArg, ...flags] = process.argv.slice(2);
 const threads = Number(threadsArg);
@@ -48,6 +49,31 @@ async function matmulLimit(size: number, runs: number) {
   return { size, bestMs: best, gflops: (2 * size ** 3) / (best / 1000) / 1e9 };
 }
 
+/**
+ * Greedy `seer generate` speed with its per-token explanation (issue 13's goal: ≥ 20 tokens/s on CPU): each
+ * step re-runs the whole prefix (no KV cache in the graph) and scores the target layer against the bank.
+ * Tokens/s over every step of every run; a run may stop early at the model's eos.
+ */
+async function generationSpeed(engine: Engine, quick: boolean) {
+  const maxNewTokens = quick ? 16 : 64;
+  const runs = quick ? 2 : 5;
+  const prompts = Array.from({ length: runs + 1 }, (_, i) => text(i, 6 + i));
+  await engine.generate(prompts[runs], { maxNewTokens: 4 }); // warm-up
+  const stepMs: number[] = [];
+  let seconds = 0;
+  for (const prompt of prompts.slice(0, runs)) {
+    let last = performance.now();
+    const t0 = last;
+    await engine.generate(prompt, { maxNewTokens }, () => {
+      const now = performance.now();
+      stepMs.push(now - last);
+      last = now;
+    });
+    seconds += (performance.now() - t0) / 1000;
+  }
+  return { runs, maxNewTokens, tokens: stepMs.length, seconds, tokensPerSecond: stepMs.length / seconds, stepMs: stats(stepMs) };
+}
+
 async function main() {
   const engine = await Engine.load({ bundleDir, provider: 'cpu', intraOpThreads: threads });
   const templateTokens = engine.bundle.tokenizer.encodePrompt('x', 1, 'right').tokens.filter((t) => !t.fromPrompt).length;
@@ -66,8 +92,9 @@ async function main() {
     const tokens = (await engine.explain(prompt, opts)).tokens.length;
     const explainMs = await timeIt(() => engine.explain(prompt, opts), 5, len >= 512 ? Math.ceil(runs / 2) : runs);
     const ids = engine.bundle.tokenizer.encodePrompt(prompt, opts.maxTokens, 'right').ids;
-    const model = (engine as unknown as { model: { forward(r: number[][], pad: number, logits: boolean): Promise<unknown> } }).model;
-    const forwardMs = await timeIt(() => model.forward([ids], engine.bundle.tokenizer.padId, true), 3, len >= 512 ? Math.ceil(runs / 2) : runs);
+    const model = (engine as unknown as { model: ModelSession }).model;
+    const want = { positions: [ids.length - 1], logits: true, tokenLayers: engine.bundle.manifest.targetLayers.slice(0, 1) }; // what explain fetches
+    const forwardMs = await timeIt(() => model.forward([ids], engine.bundle.tokenizer.padId, want), 3, len >= 512 ? Math.ceil(runs / 2) : runs);
     latency[String(len)] = { tokens, explainMs: stats(explainMs), forwardMs: stats(forwardMs) };
   }
 
@@ -82,6 +109,7 @@ async function main() {
     throughput[String(size)] = { prompts: pool.length, seconds, promptsPerSecond: pool.length / seconds };
   }
   const promptTokens = pool.map((p) => engine.bundle.tokenizer.encodePrompt(p, Infinity, 'right').ids.length);
+  const generation = await generationSpeed(engine, quick);
   await engine.dispose();
 
   const matmul = [await matmulLimit(512, quick ? 3 : 10), await matmulLimit(1024, quick ? 2 : 6)];
@@ -93,6 +121,7 @@ async function main() {
       templateTokens,
       latency,
       throughput: { ...throughput, promptTokens: stats(promptTokens) },
+      generation,
       matmul,
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
     }),

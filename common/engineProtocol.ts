@@ -13,6 +13,9 @@ import type {
   ExplainBatchParams,
   ExplainParams,
   ExplainResult,
+  GenerateParams,
+  Generation,
+  GenerationStepParams,
   LoadResult,
   ProgressParams,
 } from './protocol';
@@ -27,9 +30,14 @@ export const EngineRequests = {
   calibrate: new RequestType<CalibrateParams, CalibrateResult, EngineErrorData>('seer/calibrate'),
   /** Per-layer accuracy and confusion on a labelled dataset; progress when params.progressToken is set. */
   evaluate: new RequestType<EvaluateParams, EvaluateReport, EngineErrorData>('seer/evaluate'),
+  /** Continues a prompt token by token (a step notification each when params.progressToken is set); cancelling keeps the steps so far. */
+  generate: new RequestType<GenerateParams, Generation, EngineErrorData>('seer/generate'),
   /** Releases the model and exits once the answer is written. */
   shutdown: new RequestType0<null, EngineErrorData>('seer/shutdown'),
 } as const;
 
 /** Engine → host, for requests that carried a progressToken (which the notification echoes). */
 export const EngineProgress = new NotificationType<ProgressParams>('seer/progress');
+
+/** Engine → host during seer/generate, per new token, for requests that carried a progressToken. */
+export const EngineGenerationStep = new NotificationType<GenerationStepParams>('seer/generationStep');

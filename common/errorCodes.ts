@@ -46,6 +46,10 @@ export const ERROR_CATEGORY = {
   DATASET_TOO_FEW_CONCEPTS: 'input',
   DATASET_TOO_MANY_CONCEPTS: 'input',
   WRITE_FAILED: 'input',
+  /** A `.seer-session.json` that is not JSON, not a session, or too large: left as it is, with a backup copy. */
+  SESSION_INVALID: 'input',
+  /** Another window held the session file's lock too long. */
+  SESSION_LOCKED: 'input',
   // The execution provider.
   PROVIDER_UNAVAILABLE: 'provider',
   FORWARD_FAILED: 'provider',
@@ -62,6 +66,8 @@ export const ERROR_CATEGORY = {
   ENGINE_CRASHED: 'engine',
   /** Extension only: the engine did not answer in time and was restarted. */
   ENGINE_TIMEOUT: 'engine',
+  /** Extension only: the engine was restarted for a new bundle or setting while the request ran (an explain is retried once on the new one). */
+  ENGINE_RESTARTED: 'engine',
   /** Extension only: the client was disposed (the extension is shutting down). */
   DISPOSED: 'engine',
   /** Extension only: an answer from the engine that carried no known code. */

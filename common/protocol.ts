@@ -8,8 +8,12 @@ import type { EngineErrorCode } from './errorCodes';
 
 export type ProviderName = 'cuda' | 'webgpu' | 'cpu';
 export type ProviderChoice = 'auto' | ProviderName;
-/** How a prompt's per-layer representation is read: the last token (the paper) or the mean over tokens. */
-export type Pooling = 'last' | 'mean';
+/**
+ * How a prompt's per-layer representation is read: the last token (the paper), the end-of-request token (the
+ * template token right after the prompt, e.g. <|eot_id|>; the last token when the template has none after the
+ * prompt; the paper's other choice) or the mean over tokens.
+ */
+export type Pooling = 'last' | 'mean' | 'request-end';
 export type TruncationSide = 'left' | 'right';
 
 export interface ProviderAttempt {
@@ -24,8 +28,12 @@ export interface ProviderReport {
   used: ProviderName;
   requested: ProviderChoice;
   attempts: ProviderAttempt[];
+  /** Why `auto` chose this provider (expected speed for the model's size, see engine/src/runtime/providerChoice.ts). */
+  reason?: string;
   /** Set when the requested provider failed mid-run and the run was redone on CPU. */
   fellBackToCpu?: string;
+  /** Milliseconds of the one tiny forward pass run at load on a GPU provider (shader compilation), so the first explain is not the slow one. */
+  warmUpMs?: number;
 }
 
 export interface ArchitectureInfo {
@@ -68,10 +76,24 @@ export interface LayerStats {
   silhouette?: number;
   /** Nearest-prototype accuracy on a held-out split, when computed. */
   heldOutAccuracy?: number;
+  /**
+   * 5th percentile over the held-out rows of their highest cosine to any prototype, when computed: a prompt
+   * below it is far from every concept seen in calibration (headline.lowConfidence).
+   */
+  heldOutMaxCosineP05?: number;
   /** Concept × concept cosine similarity of the prototypes. */
   prototypeSimilarity: number[][];
   /** Examples per concept used to build the prototypes. */
   counts: number[];
+}
+
+/** Why a headline is low-confidence: its best cosine at the target layer is below the bank's heldOutMaxCosineP05. */
+export interface LowConfidence {
+  reason: string;
+  /** The prompt's highest cosine to any prototype at the target layer. */
+  maxCosine: number;
+  /** The target layer's heldOutMaxCosineP05. */
+  threshold: number;
 }
 
 export interface BankInfo {
@@ -146,6 +168,8 @@ export interface ExplainResult {
   tokens: TokenInfo[];
   truncation: Truncation | null;
   pooling: Pooling;
+  /** The index in `tokens` the representation was read at (null for mean pooling); absent in results saved before it was added. */
+  readOut?: number | null;
   bank: string;
   concepts: string[];
   safeConcepts: string[];
@@ -165,6 +189,8 @@ export interface ExplainResult {
     safe: boolean | null;
     /** Probability of the headline concept at each entry of `layers`. */
     trajectory: number[];
+    /** Present when the prompt is far from every concept seen in calibration: then `confidence` means little. */
+    lowConfidence?: LowConfidence;
   };
   /** Token × concept cosine at selected layers: tokenScores[k] belongs to layer tokenScoreLayers[k]. */
   tokenScoreLayers: number[];
@@ -175,6 +201,34 @@ export interface ExplainResult {
   provider: ProviderReport;
   timingsMs: { tokenize: number; forward: number; score: number; total: number };
   bundle: { name: string; dir: string };
+  /** The bank's 2-D concept map with this prompt on it (absent in results made before it was added). */
+  conceptMap?: ConceptMapView | ConceptMapAbsent;
+}
+
+/**
+ * The bank's calibration examples projected to 2-D at one layer (UMAP, computed when the bank was
+ * calibrated: engine/src/calibration/conceptMap.ts), coloured by concept, and the prompt placed on it.
+ */
+export interface ConceptMapView {
+  status: 'ok';
+  bank: string;
+  layer: number;
+  /** The map's own concept names, when its points index those rather than the result's concepts (an evaluation
+   * that calibrated on its dataset shows the bundle's default bank's map). */
+  concepts?: string[];
+  /** One entry per example: its concept (an index into `concepts`, else the result's concepts), x and y in [0, 1], its text (cut). */
+  points: { concept: number[]; x: number[]; y: number[]; text: string[] };
+  /** How the map was made and the prompt placed, in words. */
+  method: string;
+  /** The prompt's place; null when it cannot be placed (`note` says why). */
+  prompt: { x: number; y: number; neighbours: number[]; nearestCosine: number } | null;
+  note?: string;
+}
+
+/** Why there is no map: the bank has none (calibrated before maps existed) or its map file is damaged. */
+export interface ConceptMapAbsent {
+  status: 'missing' | 'invalid';
+  message: string;
 }
 
 // ───────────────────────────── (2) engine JSON-RPC ─────────────────────────────
@@ -210,6 +264,53 @@ export interface ExplainBatchParams {
   options?: ExplainOptions;
   /** When set, the engine sends a progress notification with this token after each batch. */
   progressToken?: string;
+}
+
+/** Add `strength` × the concept's unit prototype at the target layer (negative: away from it); docs/cli.md#generate. */
+export interface SteeringTerm {
+  concept: string;
+  strength: number;
+}
+
+/** seer/generate: continue `text` token by token with the concept profile per token (engine/src/generate.ts). */
+export interface GenerateParams {
+  text: string;
+  maxNewTokens: number;
+  /** 0 (default): greedy. */
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  bank?: string;
+  steer?: SteeringTerm[];
+  /** When set, the engine sends a seer/generationStep notification with this token per new token. */
+  progressToken?: string;
+}
+
+/** One generated token and the model's concept profile as it chose it. */
+export interface GenerationStep {
+  token: string;
+  id: number;
+  /** The most probable concept (of `probs`). */
+  concept: string;
+  /** One per concept of the bank, in its order: at the target layer, at the last token before this one. */
+  probs: number[];
+}
+
+export type StopReason = 'eos' | 'max-new-tokens' | 'context' | 'cancelled';
+
+export interface Generation {
+  /** The generated continuation (the prompt not included), decoded as a whole. */
+  text: string;
+  concepts: string[];
+  steps: GenerationStep[];
+  stopReason: StopReason;
+}
+
+/** Engine → host during seer/generate: step `index` (0-based) of the request that carried `token`. */
+export interface GenerationStepParams {
+  token: string;
+  index: number;
+  step: GenerationStep;
 }
 
 export interface LoadResult {
@@ -333,13 +434,53 @@ export interface EvaluateReport {
   examplesPerSecond?: number;
   tokensPerSecond?: number;
   warnings?: string[];
+  /** What the accuracies are read against (added with issue #11; absent in older reports). */
+  baselines?: EvaluateBaselines;
+  /** Whether the headline probability at targetLayer means what it says (added with issue #11; absent in older reports). */
+  reliability?: Reliability;
+  /** The evaluated bank's 2-D concept map (no prompt placed), when the bank has one (issue #12). */
+  conceptMap?: ConceptMapView | ConceptMapAbsent;
+}
+
+/** Reference accuracies on the same data: a representation worth reading beats all three. */
+export interface EvaluateBaselines {
+  /** 1 / number of concepts: a uniform guess. */
+  uniformChance: number;
+  /** Always answering the most frequent concept among the classified rows: its share of them. */
+  majority: { concept: string; accuracy: number };
+  /**
+   * TF-IDF nearest-centroid on the same text (the prompt before the template), fitted on the prototype part of
+   * the split and tested on the held-out part (with a bank, the model classifies every row; the baseline still
+   * needs training rows, so it is tested on the held-out part only: rowsClassified says how many).
+   */
+  tfidf: { accuracy: number; macroF1: number; trainingRows: number; rowsClassified: number; vocabulary: number; recipe: string };
+}
+
+/** One equal-width bin of the headline probability: [from, to), the last bin including 1. */
+export interface ReliabilityBin {
+  from: number;
+  to: number;
+  count: number;
+  /** NaN (null in JSON) for an empty bin, as is accuracy. */
+  meanConfidence: number;
+  accuracy: number;
+}
+
+/** The headline probability softmax(logitScale · cosine) of each classified row at `layer`, against being right. */
+export interface Reliability {
+  layer: number;
+  logitScale: number;
+  /** Expected calibration error: Σ_bins (count / rows) · |accuracy − mean confidence|. */
+  ece: number;
+  rows: number;
+  bins: ReliabilityBin[];
 }
 
 // ───────────────────────────── (3) webview messages ─────────────────────────────
 // Added by the extension work: ToWebviewMessage / FromWebviewMessage unions with a `type` field.
 
 /** Charts the panel can export, one id per chart. */
-export const ChartIds = ['layers', 'prototypes', 'layer-concept', 'tokens', 'calibration'] as const;
+export const ChartIds = ['layers', 'prototypes', 'layer-concept', 'tokens', 'calibration', 'concept-map'] as const;
 export type ChartId = (typeof ChartIds)[number];
 export type HeatmapScheme = 'sequential' | 'diverging';
 
@@ -359,7 +500,28 @@ export type ToWebviewMessage =
   | { type: 'result'; result: ExplainResult; settings: PanelSettings }
   | { type: 'busy'; message: string }
   | { type: 'error'; message: string }
-  | { type: 'settings'; settings: PanelSettings };
+  | { type: 'settings'; settings: PanelSettings }
+  /** Generation (webview/src/generationView.ts): run 0 is plain, run 1 steered; a step as it comes, then the run's end. */
+  /** `id`: the PanelGenerateRequest's, so that a late message of an earlier generation is told apart. */
+  | { type: 'generationStep'; id: number; run: GenerationRun; index: number; step: GenerationStep }
+  | { type: 'generationEnd'; id: number; run: GenerationRun; generation: Generation }
+  | { type: 'generationError'; id: number; message: string };
+
+/** 0: the plain run; 1: the steered run (only when the panel asked for steering). */
+export type GenerationRun = 0 | 1;
+
+/** The panel's Generate: the host continues its current result's prompt (never text sent by the webview). */
+export interface PanelGenerateRequest {
+  /** Chosen by the webview, one per Generate press; echoed in the host's generation messages. */
+  id: number;
+  maxNewTokens: number;
+  temperature: number;
+  /** Steering: then a plain and a steered run side by side. */
+  steer?: SteeringTerm;
+}
+
+/** Bounds of the panel's generation controls (the host checks every message against them). */
+export const PANEL_GENERATION = { maxNewTokens: 1024, maxTemperature: 10, conceptChars: 200 } as const;
 
 export type FromWebviewMessage =
   | { type: 'ready' }
@@ -368,7 +530,10 @@ export type FromWebviewMessage =
   /** The webview serialized a chart; the host asks where to save it and writes the file. */
   | { type: 'exportChart'; chart: ChartId; format: 'svg' | 'png'; data: string }
   /** The host writes the current result itself: the webview sends no data. */
-  | { type: 'exportResult'; format: 'json' | 'csv' };
+  | { type: 'exportResult'; format: 'json' | 'csv' }
+  | ({ type: 'generate' } & PanelGenerateRequest)
+  /** Stops the generation; the tokens so far stay. */
+  | { type: 'stopGeneration' };
 
 /** Largest payload the host accepts from the webview (a PNG data URL of a big chart). */
 export const MAX_WEBVIEW_PAYLOAD = 32 * 1024 * 1024;
@@ -392,6 +557,17 @@ export function isFromWebviewMessage(v: unknown): v is FromWebviewMessage {
       return false;
     case 'exportResult':
       return v.format === 'json' || v.format === 'csv';
+    case 'generate': {
+      const n = v.maxNewTokens;
+      const t = v.temperature;
+      const s = v.steer;
+      const steerOk = s === undefined || (isObject(s) && typeof s.concept === 'string' && s.concept.length > 0 &&
+        s.concept.length <= PANEL_GENERATION.conceptChars && typeof s.strength === 'number' && Number.isFinite(s.strength));
+      return Number.isSafeInteger(v.id) && typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= PANEL_GENERATION.maxNewTokens &&
+        typeof t === 'number' && t >= 0 && t <= PANEL_GENERATION.maxTemperature && steerOk;
+    }
+    case 'stopGeneration':
+      return true;
     default:
       return false;
   }
@@ -408,6 +584,12 @@ export function isToWebviewMessage(v: unknown): v is ToWebviewMessage {
       return typeof v.message === 'string';
     case 'settings':
       return isObject(v.settings);
+    case 'generationStep':
+      return typeof v.id === 'number' && (v.run === 0 || v.run === 1) && typeof v.index === 'number' && isObject(v.step) && Array.isArray(v.step.probs);
+    case 'generationEnd':
+      return typeof v.id === 'number' && (v.run === 0 || v.run === 1) && isObject(v.generation) && Array.isArray(v.generation.steps);
+    case 'generationError':
+      return typeof v.id === 'number' && typeof v.message === 'string';
     default:
       return false;
   }

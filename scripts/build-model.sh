@@ -24,4 +24,20 @@ fi
 # Torch's own threads (the config's "threads") do the parallel work; a multi-threaded BLAS under them
 # oversubscribes the cores (measured 2x slower on 2 cores).
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
-PYTHONPATH=trainer exec "$PY" -u -m seer_trainer build-default "$@"
+PYTHONPATH=trainer "$PY" -u -m seer_trainer build-default "$@"
+
+# The banks' 2-D concept maps (<bank>.map.json, docs/bundle-format.md): computed by the engine, as `seer calibrate`
+# computes them, from the rows the trainer calibrated the banks on (it writes them to the checkpoint folder).
+out=models/default baseline=models/baseline ckpt=trainer/.ckpt
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[i]}" in
+    --out) out="${args[i + 1]}" ;; --out=*) out="${args[i]#*=}" ;;
+    --baseline-out) baseline="${args[i + 1]}" ;; --baseline-out=*) baseline="${args[i]#*=}" ;;
+    --ckpt-dir) ckpt="${args[i + 1]}" ;; --ckpt-dir=*) ckpt="${args[i]#*=}" ;;
+  esac
+done
+node esbuild.mjs
+for bundle in "$out" "$baseline"; do
+  node bin/seer.js concept-map "$ckpt/calibration-rows.jsonl" --text prompt --label concept --bundle "$bundle" --provider cpu
+done

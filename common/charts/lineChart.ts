@@ -22,6 +22,8 @@ export interface LineChartSpec {
   series: Series[];
   /** x value marked with a vertical rule (the target layer). */
   marker?: { x: number; label: string };
+  /** Horizontal reference lines (e.g. chance, a baseline's accuracy), dotted and labelled inside the plot. */
+  references?: Array<{ y: number; label: string }>;
   /** Fixed y range; otherwise fitted to the data, with 0 included unless includeZero is false. */
   yDomain?: [number, number];
   includeZero?: boolean;
@@ -45,7 +47,8 @@ export function lineChartMarkup(spec: LineChartSpec): string {
   const xMax = Math.max(...spec.xs);
   const x = scaleLinear().domain([xMin, xMax === xMin ? xMin + 1 : xMax]).range([0, w]);
   const finite = spec.series.flatMap((s) => s.values.filter(Number.isFinite));
-  const fitted = spec.includeZero === false ? finite : [0, ...finite];
+  const references = (spec.references ?? []).filter((r) => Number.isFinite(r.y));
+  const fitted = [...(spec.includeZero === false ? [] : [0]), ...finite, ...references.map((r) => r.y)];
   const [lo, hi] = spec.yDomain ?? [Math.min(...fitted), Math.max(...fitted)];
   const y = scaleLinear().domain([lo, hi > lo ? hi : lo + 1]).nice().range([h, 0]);
   const yTicks = y.ticks(5);
@@ -63,6 +66,15 @@ export function lineChartMarkup(spec: LineChartSpec): string {
     parts.push(`<line class="marker" x1="${mx}" x2="${mx}" y1="0" y2="${h}" stroke="currentColor"/>`,
       `<text class="marker-label" x="${mx + 4}" y="-4">${escapeXml(spec.marker.label)}</text>`);
   }
+  // Labels alternate between the right and the left end so that two close lines stay readable.
+  references.forEach((r, i) => {
+    const ry = y(r.y);
+    const right = i % 2 === 0;
+    const tip = `${r.label}: ${fmt(r.y)}`;
+    parts.push(`<g class="reference"${spec.nativeTips ? '' : ` data-tip="${escapeXml(tip)}"`}>${spec.nativeTips ? titleElement(tip) : ''}` +
+      `<line x1="0" x2="${w}" y1="${ry}" y2="${ry}" stroke="currentColor" stroke-opacity="0.7" stroke-dasharray="1 3"/>` +
+      `<text class="reference-label" x="${right ? w - 2 : 2}" y="${ry - 3}" text-anchor="${right ? 'end' : 'start'}">${escapeXml(r.label)}</text></g>`);
+  });
   const path = line<number>().x((_, i) => x(spec.xs[i])).y((v) => y(v)).defined(Number.isFinite);
   for (const s of spec.series) {
     const dots = s.values.flatMap((v, i) => {

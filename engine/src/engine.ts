@@ -1,13 +1,17 @@
 // The SEER engine: loads and validates a bundle, opens the model on an execution provider, and turns prompts
 // into explanations (explain/explainBatch) or raw per-layer representations (represent, for calibration).
 // Forward passes are serialised: one at a time keeps latency predictable and memory bounded.
-import type { EngineConfig, ExplainOptions, ExplainResult, LoadResult, Pooling, TruncationSide } from '../../common/protocol';
+import type { ConceptMapAbsent, EngineConfig, ExplainOptions, ExplainResult, LoadResult, Pooling, TruncationSide } from '../../common/protocol';
 import { type BatchLimits, DEFAULT_LIMITS, planBatches } from './batching';
-import { bankInfo, bundleInfo, defaultUserBankRoot, type EncodedPrompt, loadBundle, type LoadedBundle } from './bundle/index';
+import { bankInfo, bundleInfo, type ConceptBank, defaultUserBankRoot, type EncodedPrompt, loadBundle, type LoadedBundle } from './bundle/index';
+import { loadConceptMap } from './bundle/conceptMapFile';
+import { type ConceptMap, conceptMapView } from './calibration/conceptMap';
 import { SeerError, throwIfAborted } from './errors';
 import { buildExplainResult, type ResolvedOptions } from './explain';
+import { checkGenerateOptions, type GenerateOptions, type Generation, type GenerationStep, generate, steeringVector } from './generate';
 import { LIMITS } from './limits';
-import { pool } from './representation';
+import { POOLINGS } from './bundle/manifest';
+import { pooled, readOutPosition } from './representation';
 import { ModelSession, type ForwardOutput } from './runtime/modelSession';
 
 export interface Representation {
@@ -19,6 +23,8 @@ export interface Representation {
 /** A representation with the token ids the model read: the prompt template applied, after truncation. */
 export interface TokenizedRepresentation extends Representation {
   ids: number[];
+  /** The index in `ids` the representation was read at; null for mean pooling (every token). */
+  position: number | null;
 }
 
 export interface RepresentOptions {
@@ -32,7 +38,11 @@ export interface RepresentOptions {
 interface BatchRun {
   maxPrompt: number;
   side: TruncationSide;
-  wantLogits: boolean;
+  /** Where each row is read (representation.ts); the graph pools. */
+  pooling: Pooling;
+  logits: boolean;
+  /** Layers whose every-token states are fetched (the token view); empty for represent. */
+  tokenLayers: number[];
   limits: BatchLimits;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
@@ -44,6 +54,8 @@ const DEFAULT_TRUNCATION: TruncationSide = 'right';
 
 export class Engine {
   private queue: Promise<unknown> = Promise.resolve();
+  /** Each bank's concept map, read on its first explain (a recalibrated bank is a new object: its new map is read). */
+  private readonly conceptMaps = new WeakMap<ConceptBank, Promise<ConceptMap | ConceptMapAbsent>>();
 
   private constructor(
     readonly bundle: LoadedBundle,
@@ -55,10 +67,10 @@ export class Engine {
     const started = performance.now();
     // The user's calibrated banks: $XDG_DATA_HOME/seer/banks unless the host names its own folder.
     const bundle = await loadBundle(config.bundleDir, { userBankDir: config.userBankDir ?? defaultUserBankRoot(), onWarning: log });
-    const model = await ModelSession.open(bundle.manifest, bundle.modelFile, config.provider, { intraOpThreads: config.intraOpThreads });
+    const model = await ModelSession.open(bundle, config.provider, { intraOpThreads: config.intraOpThreads });
     const report = model.report;
     for (const a of report.attempts) log(`provider ${a.provider}: ${a.ok ? 'ok' : `skipped: ${a.reason}`}`);
-    log(`next-token logits: ${model.head ? 'last position only (final norm + LM head run separately)' : "the model's logits output"}`);
+    if (report.warmUpMs !== undefined) log(`warm-up forward pass on ${report.used}: ${report.warmUpMs} ms`);
     log(`loaded ${bundle.manifest.name} from ${bundle.dir} on ${report.used} in ${(performance.now() - started).toFixed(0)} ms`);
     const info: LoadResult = { bundle: bundleInfo(bundle), provider: report, banks: [...bundle.banks.values()].map(bankInfo) };
     return new Engine(bundle, model, info);
@@ -72,36 +84,80 @@ export class Engine {
     const opts = this.resolveOptions(options);
     const maxPrompt = this.maxPromptTokens(options.maxTokens);
     const results = new Array<ExplainResult>(texts.length);
-    const run = { maxPrompt, side: options.truncation ?? DEFAULT_TRUNCATION, wantLogits: true, limits: DEFAULT_LIMITS, signal, onProgress };
+    const side = options.truncation ?? DEFAULT_TRUNCATION;
+    const run = { maxPrompt, side, pooling: opts.pooling, logits: true, tokenLayers: opts.tokenLayers, limits: DEFAULT_LIMITS, signal, onProgress };
+    const map = await this.conceptMapOf(opts.bank);
+    const hidden = this.bundle.manifest.architecture.hiddenSize;
     await this.runBatches(texts, run, (batch, encoded, out, tokenizeMs, forwardMs) => {
       batch.forEach((i, row) => {
-        results[i] = buildExplainResult(this.bundle, opts, {
+        const conceptMap = 'vectors' in map ? conceptMapView(map, pooled(out, hidden, map.layer, row), opts.pooling) : map;
+        results[i] = { ...buildExplainResult(this.bundle, opts, {
           text: encoded[i].text,
           encoded: encoded[i],
           out,
           row,
           provider: this.model.report,
           timingsMs: { tokenize: tokenizeMs[i], forward: forwardMs / batch.length },
-        });
+        }), conceptMap };
       });
     });
     return results;
+  }
+
+  /** The bank's 2-D concept map (read once per bank, beside its file), or why it has none. */
+  private conceptMapOf(bank: ConceptBank): Promise<ConceptMap | ConceptMapAbsent> {
+    let map = this.conceptMaps.get(bank);
+    if (!map) {
+      map = loadConceptMap(bank, bank.file);
+      this.conceptMaps.set(bank, map);
+    }
+    return map;
   }
 
   async represent(texts: string[], opts: RepresentOptions, signal?: AbortSignal): Promise<TokenizedRepresentation[]> {
     const maxPrompt = this.maxPromptTokens(opts.maxTokens);
     const numLayers = this.bundle.manifest.architecture.numLayers;
     const hidden = this.bundle.manifest.architecture.hiddenSize;
+    const pooling = checkPooling(opts.pooling);
     const limits = { ...DEFAULT_LIMITS, maxRows: opts.batchSize ?? DEFAULT_LIMITS.maxRows };
     const reps = new Array<TokenizedRepresentation>(texts.length);
-    await this.runBatches(texts, { maxPrompt, side: opts.truncation ?? DEFAULT_TRUNCATION, wantLogits: false, limits, signal }, (batch, encoded, out) => {
+    const run = { maxPrompt, side: opts.truncation ?? DEFAULT_TRUNCATION, pooling, logits: false, tokenLayers: [], limits, signal };
+    await this.runBatches(texts, run, (batch, encoded, out) => {
       batch.forEach((i, row) => {
-        const len = encoded[i].ids.length;
-        const layers = Array.from({ length: numLayers + 1 }, (_, l) => pool(out, { hiddenSize: hidden, layer: l, row, tokens: len, pooling: opts.pooling }));
-        reps[i] = { ids: encoded[i].ids, layers, tokenCount: len, truncated: encoded[i].truncation !== null };
+        const layers = Array.from({ length: numLayers + 1 }, (_, l) => pooled(out, hidden, l, row));
+        const position = pooling === 'mean' ? null : out.positions[row];
+        reps[i] = { ids: encoded[i].ids, position, layers, tokenCount: encoded[i].ids.length, truncated: encoded[i].truncation !== null };
       });
     });
     return reps;
+  }
+
+  /**
+   * Writes a continuation of `text` (the prompt template applied) one token at a time, each with the model's
+   * concept profile at the target layer (generate.ts), steered when options.steer says so. Each step is one
+   * serialised forward pass, so explains interleave with a long generation. The prompt keeps its end when it
+   * is too long: at most the context minus maxNewTokens (or half the context, if more) of its tokens.
+   */
+  async generate(text: string, options: GenerateOptions, onStep?: (step: GenerationStep, index: number) => void): Promise<Generation> {
+    checkGenerateOptions(options);
+    checkText(text, 0, 1);
+    const { manifest, tokenizer } = this.bundle;
+    const { numLayers, hiddenSize, maxContext } = manifest.architecture;
+    const reader = { bank: this.resolveOptions({ bank: options.bank }).bank, layer: manifest.targetLayers[0], logitScale: manifest.logitScale };
+    const steering = steeringVector(reader, options.steer ?? [], numLayers, hiddenSize);
+    const room = maxContext - Math.min(options.maxNewTokens, Math.floor(maxContext / 2)); // template and bos included
+    const { ids } = tokenizer.encodePrompt(cutPrompt(text, room * LIMITS.promptCharsPerToken, 'left'), room, 'left', room);
+    const model = {
+      eosId: tokenizer.eosId,
+      maxContext,
+      tokenText: (id: number) => tokenizer.tokenText(id),
+      decode: (ids: number[]) => tokenizer.decode(ids),
+      next: async (prefix: number[]) => {
+        const out = await this.serialised(() => this.model.forward([prefix], tokenizer.padId, { positions: [prefix.length - 1], logits: true, steering }));
+        return { logits: out.lastLogits!, state: pooled(out, hiddenSize, reader.layer, 0) };
+      },
+    };
+    return generate(model, reader, ids, options, onStep);
   }
 
   async dispose(): Promise<void> {
@@ -112,7 +168,7 @@ export class Engine {
   /** Tokenizes, plans batches, runs them one after another (serialised with other requests), hands each to `use`. */
   private async runBatches(
     texts: string[],
-    { maxPrompt, side, wantLogits, limits, signal, onProgress }: BatchRun,
+    { maxPrompt, side, pooling, logits, tokenLayers, limits, signal, onProgress }: BatchRun,
     use: (batch: number[], encoded: CutPrompt[], out: ForwardOutput, tokenizeMs: number[], forwardMs: number) => void,
   ): Promise<void> {
     if (!Array.isArray(texts) || texts.length === 0) throw new SeerError('EMPTY_INPUT', 'No prompts were given.', { fix: 'Pass at least one prompt.' });
@@ -136,7 +192,8 @@ export class Engine {
       const out = await this.serialised(() => {
         // Checked again at its turn: a request cancelled while it waited behind another never runs.
         throwIfAborted(signal);
-        return this.model.forward(batch.map((i) => encoded[i].ids), this.bundle.tokenizer.padId, wantLogits);
+        const positions = batch.map((i) => readOutPosition(encoded[i].tokens, pooling));
+        return this.model.forward(batch.map((i) => encoded[i].ids), this.bundle.tokenizer.padId, { positions, mean: pooling === 'mean', logits, tokenLayers });
       });
       use(batch, encoded, out, tokenizeMs, performance.now() - t0);
       done += batch.length;
@@ -182,8 +239,7 @@ export class Engine {
         },
       });
     }
-    const pooling = o.pooling ?? bank.pooling;
-    if (pooling !== 'last' && pooling !== 'mean') throw badOption('pooling', pooling, '"last" or "mean"');
+    const pooling = checkPooling(o.pooling ?? bank.pooling);
     if (o.truncation !== undefined && o.truncation !== 'left' && o.truncation !== 'right') throw badOption('truncation', o.truncation, '"left" or "right"');
     const isLayer = (l: unknown) => Number.isInteger(l) && (l as number) >= 0 && (l as number) <= numLayers;
     const [from, to] = o.layerRange ?? [0, numLayers];
@@ -244,6 +300,11 @@ function checkText(text: unknown, index: number, total: number): void {
     throw new SeerError('INVALID_UTF8', `${which} contains invalid Unicode (an unpaired surrogate).`, { fix: 'Re-encode the text as valid UTF-8.' });
   }
   if (!/\S/.test(text)) throw new SeerError('EMPTY_INPUT', `${which} is empty or only whitespace.`, { fix: 'Type or select some text to explain.' });
+}
+
+function checkPooling(pooling: unknown): Pooling {
+  if (!(POOLINGS as readonly unknown[]).includes(pooling)) throw badOption('pooling', pooling, POOLINGS.map((p) => `"${p}"`).join(', '));
+  return pooling as Pooling;
 }
 
 function badOption(name: string, value: unknown, allowed: string): SeerError {

@@ -5,8 +5,9 @@ import type { ExplainResult, LayerScores, NextToken, Pooling, ProviderReport } f
 import { type ConceptBank, poolingWarning } from './bundle/bank';
 import type { LoadedBundle } from './bundle/index';
 import type { EncodedPrompt } from './bundle/tokenizer';
-import { hiddenOffset, pool } from './representation';
+import { pooled, tokenStateOffset } from './representation';
 import type { ForwardOutput } from './runtime/modelSession';
+import { lowConfidence } from './lowConfidence';
 import { cosineToAll, scoreLayer } from './scores';
 import { norm } from './vectors';
 
@@ -33,19 +34,22 @@ export function buildExplainResult(bundle: LoadedBundle, opts: ResolvedOptions, 
   const { manifest } = bundle;
   const { hiddenSize } = manifest.architecture;
   const { bank } = opts;
-  const len = ctx.encoded.ids.length;
   const targetLayer = manifest.targetLayers[0];
 
   const scoreAt = (layer: number): LayerScores =>
-    scoreLayer(layer, pool(ctx.out, { hiddenSize, layer, row: ctx.row, tokens: len, pooling: opts.pooling }), bank.layers[layer].prototypes, manifest.logitScale);
+    scoreLayer(layer, pooled(ctx.out, hiddenSize, layer, ctx.row), bank.layers[layer].prototypes, manifest.logitScale);
   const layers = opts.layers.map(scoreAt);
   const target = layers.find((l) => l.layer === targetLayer) ?? scoreAt(targetLayer);
   const concept = target.predicted;
+  // Far from every concept seen in calibration (the bank's own statistic at the target layer): say so.
+  const low = lowConfidence(target, bank.layers[targetLayer].stats);
+  const withLowConfidence = low ? { lowConfidence: low } : {};
 
-  const tokenScores = opts.tokenLayers.map((layer) => {
+  // The forward pass fetched every token's state at exactly these layers (engine.ts), in this order.
+  const tokenScores = opts.tokenLayers.map((layer, j) => {
     const prototypes = bank.layers[layer].prototypes;
     const norms = prototypes.map((p) => norm(p));
-    return ctx.encoded.ids.map((_, t) => cosineToAll(ctx.out.hidden, hiddenOffset(ctx.out, hiddenSize, layer, ctx.row, t), prototypes, norms));
+    return ctx.encoded.ids.map((_, t) => cosineToAll(ctx.out.tokenStates, tokenStateOffset(ctx.out, hiddenSize, j, ctx.row, t), prototypes, norms));
   });
 
   const vocab = manifest.architecture.vocabSize;
@@ -60,6 +64,7 @@ export function buildExplainResult(bundle: LoadedBundle, opts: ResolvedOptions, 
     tokens: ctx.encoded.tokens,
     truncation: ctx.encoded.truncation,
     pooling: opts.pooling,
+    readOut: opts.pooling === 'mean' ? null : ctx.out.positions[ctx.row],
     bank: bank.name,
     concepts: bank.concepts,
     safeConcepts: bank.safeConcepts,
@@ -75,6 +80,7 @@ export function buildExplainResult(bundle: LoadedBundle, opts: ResolvedOptions, 
       layer: targetLayer,
       safe: bank.safetyKnown ? bank.safeConcepts.includes(bank.concepts[concept]) : null,
       trajectory: layers.map((l) => l.probs[concept]),
+      ...withLowConfidence,
     },
     tokenScoreLayers: opts.tokenLayers,
     tokenScores,

@@ -24,12 +24,22 @@ export const LIMITS = {
   batchSize: 1024,
   /** Concepts per bank: a bank stores a concepts × concepts prototype similarity per layer, and every explain result carries it. */
   conceptsPerBank: 256,
+  /** Calibration examples in a bank's 2-D concept map (each keeps one hiddenSize vector: bundle/conceptMapFile.ts). */
+  conceptMapPoints: 400,
   /** Columns, safe concepts and other lists in a request. */
   listEntries: 1024,
   /** Characters of a path, a name or a column in a request. */
   nameChars: 4096,
   /** Seeds are 32-bit. */
   seed: 2 ** 32 - 1,
+  /** Bytes of a `.seer-session.json`: it is read whole on every change (merge-on-write), so it stays small. */
+  sessionFileBytes: 64 * 2 ** 20,
+  /** Entries in one session; past it the user exports and starts another session. */
+  sessionEntries: 20_000,
+  /** Characters of a prompt a session entry keeps (the rest is cut; the entry says how long the prompt was). */
+  sessionPromptChars: 20_000,
+  /** Characters of a session's name. */
+  sessionNameChars: 200,
 } as const;
 
 /** Intra-op threads: more than the machine's cores only slows the forward pass (and 1e9 fails inside onnxruntime). */

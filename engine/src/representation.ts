@@ -1,35 +1,31 @@
-// Reading a prompt's per-layer representation out of the [numLayers+1, batch, seq, hidden] hidden states:
-// the last real token (the paper) or the mean over real tokens. Right padding: row b's real tokens are 0..len-1.
-import type { Pooling } from '../../common/protocol';
+// Where a prompt's per-layer representation is read, and reading it out of a forward pass. The graph pools
+// (bundle format 2): `states` holds each row's state at its read-out token, `mean_states` the mean over its
+// real tokens; the engine only chooses the token. Right padding: row b's real tokens are 0..len-1.
+import type { Pooling, TokenInfo } from '../../common/protocol';
 import type { ForwardOutput } from './runtime/modelSession';
 
-/** Offset of hidden[layer][b][t][0] in the flat buffer. */
-export function hiddenOffset(out: ForwardOutput, hiddenSize: number, layer: number, b: number, t: number): number {
-  return ((layer * out.batch + b) * out.seq + t) * hiddenSize;
+/**
+ * The token a representation is read at: the last one for "last" (the paper) and for "mean" (fed to the graph,
+ * unused); for "request-end" the token right after the prompt's last token — the template's end-of-turn token,
+ * e.g. Llama 3's <|eot_id|> — or the last token when the template has nothing after the prompt.
+ */
+export function readOutPosition(tokens: readonly Pick<TokenInfo, 'fromPrompt'>[], pooling: Pooling): number {
+  const last = tokens.length - 1;
+  if (pooling !== 'request-end') return last;
+  let lastPrompt = -1;
+  tokens.forEach((t, i) => {
+    if (t.fromPrompt) lastPrompt = i;
+  });
+  return lastPrompt < 0 ? last : Math.min(lastPrompt + 1, last);
 }
 
-export interface PoolAt {
-  hiddenSize: number;
-  layer: number;
-  /** The batch row. */
-  row: number;
-  /** The row's real (unpadded) token count. */
-  tokens: number;
-  pooling: Pooling;
+/** Row `row`'s representation at `layer` (a copy, not normalised): at its read-out token, or its mean. */
+export function pooled(out: ForwardOutput, hiddenSize: number, layer: number, row: number): Float32Array {
+  const o = (layer * out.batch + row) * hiddenSize;
+  return out.states.slice(o, o + hiddenSize);
 }
 
-/** Pooled representation of one row at one layer, as a new Float32Array (not normalised). */
-export function pool(out: ForwardOutput, { hiddenSize, layer, row: b, tokens: len, pooling }: PoolAt): Float32Array {
-  if (pooling === 'last') {
-    const o = hiddenOffset(out, hiddenSize, layer, b, len - 1);
-    return out.hidden.slice(o, o + hiddenSize);
-  }
-  const acc = new Float64Array(hiddenSize);
-  for (let t = 0; t < len; t++) {
-    const o = hiddenOffset(out, hiddenSize, layer, b, t);
-    for (let i = 0; i < hiddenSize; i++) acc[i] += out.hidden[o + i];
-  }
-  const mean = new Float32Array(hiddenSize);
-  for (let i = 0; i < hiddenSize; i++) mean[i] = acc[i] / len;
-  return mean;
+/** Offset of token t's state in row `row` at the j-th of the token layers asked for (out.tokenLayers[j]). */
+export function tokenStateOffset(out: ForwardOutput, hiddenSize: number, j: number, row: number, t: number): number {
+  return ((j * out.batch + row) * out.seq + t) * hiddenSize;
 }

@@ -5,12 +5,14 @@
 // fix worded for VS Code), so the host never sees a crash. A malformed frame ends the process (see below).
 import { CancellationToken, createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import type { RequestType } from 'vscode-jsonrpc';
-import { EngineProgress, EngineRequests } from '../../common/engineProtocol';
+import { EngineGenerationStep, EngineProgress, EngineRequests } from '../../common/engineProtocol';
 import type { EngineErrorData } from '../../common/protocol';
 import { calibrateRequest, evaluateRequest } from './calibration/requests';
 import { Engine } from './engine';
 import { asSeerError, SeerError, throwIfAborted } from './errors';
 import { checkParams } from './serverParams';
+import { CUDA_LIBS_ENV, setUpCudaLibs } from './runtime/cudaSetup';
+import { ortBinaryDir } from './runtime/providers';
 
 /** JSON-RPC error codes: -32800 is the LSP RequestCancelled code, -32000 a generic server error. */
 const REQUEST_CANCELLED = -32800;
@@ -21,6 +23,13 @@ const reader = new StreamMessageReader(process.stdin);
 const connection = createMessageConnection(reader, new StreamMessageWriter(process.stdout));
 
 let engine: Engine | null = null;
+/**
+ * seer.cudaLibraryPath: the host started this process with the folder on LD_LIBRARY_PATH and in SEER_CUDA_LIBS;
+ * its CUDA provider is linked where onnxruntime looks (runtime/cudaSetup.ts) before the first load.
+ */
+const cudaLibsProblem: Promise<SeerError | null> = process.env[CUDA_LIBS_ENV]
+  ? setUpCudaLibs(process.env[CUDA_LIBS_ENV], ortBinaryDir()).then((lines) => (lines.forEach((l) => log(`CUDA provider: ${l}`)), null), (err: unknown) => asSeerError(err))
+  : Promise.resolve(null);
 
 export interface HandlerContext {
   signal: AbortSignal;
@@ -70,12 +79,20 @@ serve(EngineRequests.load, checkParams.load, async (config) => {
   const previous = engine;
   engine = null;
   await previous?.dispose();
+  const cudaProblem = await cudaLibsProblem;
+  if (cudaProblem && config.provider === 'cuda') throw cudaProblem;
+  if (cudaProblem) log(`CUDA libraries not used: ${cudaProblem.message}`);
   engine = await Engine.load(config, log);
   return engine.info;
 });
 serve(EngineRequests.explain, checkParams.explain, (p, ctx) => ctx.engine().explain(p.text, p.options, ctx.signal));
 serve(EngineRequests.explainBatch, checkParams.explainBatch, (p, ctx) =>
   ctx.engine().explainBatch(p.texts, p.options, ctx.signal, (done, total) => ctx.progress(done, total)));
+// Cancelling a generation answers with the steps so far (stopReason "cancelled"), not an error: nothing is lost.
+serve(EngineRequests.generate, checkParams.generate, ({ text, progressToken, ...options }, ctx) =>
+  ctx.engine().generate(text, { ...options, signal: ctx.signal }, (step, index) => {
+    if (progressToken !== undefined) void connection.sendNotification(EngineGenerationStep, { token: progressToken, index, step });
+  }));
 serve(EngineRequests.calibrate, checkParams.calibrate, (p, ctx) => calibrateRequest(ctx.engine(), p, ctx.signal, ctx.progress));
 serve(EngineRequests.evaluate, checkParams.evaluate, (p, ctx) => evaluateRequest(ctx.engine(), p, ctx.signal, ctx.progress));
 

@@ -9,6 +9,7 @@ import type {
   ExplainBatchParams,
   ExplainOptions,
   ExplainParams,
+  GenerateParams,
   Pooling,
   ProviderChoice,
   TruncationSide,
@@ -89,7 +90,7 @@ const object = <T>(shape: Shape<T>): Check<T> => (v, f) => {
   return out as T;
 };
 
-const pooling: Check<Pooling> = oneOf('last', 'mean');
+const pooling: Check<Pooling> = oneOf('last', 'mean', 'request-end');
 const truncation: Check<TruncationSide> = oneOf('left', 'right');
 const provider: Check<ProviderChoice> = oneOf('auto', 'cpu', 'cuda', 'webgpu');
 const layer = integer(0, LIMITS.layerIndex);
@@ -121,6 +122,12 @@ const datasetFields = {
   progressToken: optional(nonEmptyText),
 };
 
+/** Any finite number (its range is checked by the engine, engine/src/generate.ts). */
+const finite: Check<number> = (v, f) => {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(f, 'a finite number', v);
+  return v;
+};
+
 /** One checker per request, each returning the params typed as the protocol declares them. */
 export const checkParams = {
   load: object<EngineConfig>({ bundleDir: nonEmptyText, provider, intraOpThreads: optional(integer(1, maxIntraOpThreads())), userBankDir: optional(nonEmptyText) }),
@@ -133,6 +140,16 @@ export const checkParams = {
     intoBundle: optional(flag),
     force: optional(flag),
     heldOutFraction: optional(fraction(true)),
+  }),
+  generate: object<GenerateParams>({
+    text,
+    maxNewTokens: integer(1, LIMITS.maxTokens),
+    temperature: optional(finite),
+    topP: optional(finite),
+    seed: optional(integer(0, LIMITS.seed)),
+    bank: optional(nonEmptyText),
+    steer: optional(listOf(object({ concept: nonEmptyText, strength: finite }), { max: LIMITS.conceptsPerBank })),
+    progressToken: optional(nonEmptyText),
   }),
   evaluate: object<EvaluateParams>({
     ...datasetFields,

@@ -1,4 +1,6 @@
 // The user's `seer.*` settings as read from VS Code (the pure rules they feed live in settings.ts).
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { resolveBundleDir, type BundleLocation, type SeerSettings } from './settings';
 
@@ -26,4 +28,14 @@ export function bundleLocation(extensionPath: string): BundleLocation & { ignore
       workspaceFolders: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
     },
   );
+}
+
+/**
+ * seer.cudaLibraryPath (`~` expanded), or undefined when empty. A user setting only: the folder's native
+ * libraries are loaded into the engine, so a workspace cannot choose it (see engine/src/runtime/cudaSetup.ts).
+ */
+export function cudaLibraryPath(): string | undefined {
+  const value = vscode.workspace.getConfiguration('seer').inspect<string>('cudaLibraryPath')?.globalValue?.trim();
+  if (!value) return undefined;
+  return value === '~' || value.startsWith('~/') ? path.join(os.homedir(), value.slice(1)) : value;
 }

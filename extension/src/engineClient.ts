@@ -14,8 +14,8 @@ import {
   type RequestType,
 } from 'vscode-jsonrpc/node';
 import { errorCategory, isEngineErrorCode, type EngineErrorCode, type ErrorCategory } from '../../common/errorCodes';
-import { EngineProgress, EngineRequests } from '../../common/engineProtocol';
-import type { EngineConfig, EngineErrorData, ExplainOptions, ExplainResult, LoadResult, ProgressParams } from '../../common/protocol';
+import { EngineGenerationStep, EngineProgress, EngineRequests } from '../../common/engineProtocol';
+import type { EngineConfig, EngineErrorData, ExplainOptions, ExplainResult, GenerationStepParams, LoadResult, ProgressParams } from '../../common/protocol';
 
 /** An engine failure with the engine's stable code and, when it has them, the file and the fix. */
 export class EngineError extends Error {
@@ -42,6 +42,10 @@ export interface EngineClientOptions {
   onCrash?: (reason: string) => void;
   onLoaded?: (result: LoadResult) => void;
   onProgress?: (p: ProgressParams) => void;
+  /** Each new token of a seer/generate that carried a progressToken. */
+  onGenerationStep?: (p: GenerationStepParams) => void;
+  /** The engine process's environment, read at each start (e.g. seer.cudaLibraryPath on LD_LIBRARY_PATH); default: this process's. */
+  env?: () => NodeJS.ProcessEnv;
 }
 
 const RPC_CANCELLED = -32800;
@@ -101,9 +105,17 @@ export class EngineClient {
     this.currentExplain = mine;
     token?.onCancellationRequested(() => mine.cancel());
     try {
-      await this.ensureLoaded();
-      if (mine.token.isCancellationRequested) throw this.cancelled(mine);
-      return await this.call(EngineRequests.explain, { text, options }, mine.token, this.opts.requestTimeoutMs);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.ensureLoaded();
+          if (mine.token.isCancellationRequested) throw this.cancelled(mine);
+          return await this.call(EngineRequests.explain, { text, options }, mine.token, this.opts.requestTimeoutMs);
+        } catch (e) {
+          // The bundle or provider changed while this explain ran: explain again with the new engine, once.
+          if (attempt === 1 && e instanceof EngineError && e.code === 'ENGINE_RESTARTED' && !mine.token.isCancellationRequested) continue;
+          throw e;
+        }
+      }
     } catch (e) {
       if (mine.token.isCancellationRequested) throw this.cancelled(mine);
       throw e;
@@ -130,6 +142,8 @@ export class EngineClient {
     const conn = this.conn;
     if (!proc || !conn) return;
     this.detach();
+    // Requests still in flight belong to the old engine: say so clearly (an explain retries on the new one).
+    this.failPending(new EngineError('The SEER engine restarted with new settings while this request ran.', 'ENGINE_RESTARTED', undefined, 'Run it again.'));
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     try {
       await Promise.race([conn.sendRequest(EngineRequests.shutdown), delay(1000)]);
@@ -156,7 +170,7 @@ export class EngineClient {
   private start(): void {
     this.stderrTail = '';
     const proc = spawn(process.execPath, [this.opts.serverPath], {
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      env: { ...(this.opts.env?.() ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     // vscode-jsonrpc rejects unhandled (a throw inside an async Promise executor) when a request is
@@ -170,6 +184,7 @@ export class EngineClient {
     });
     const conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(toEngine));
     conn.onNotification(EngineProgress, (p) => this.opts.onProgress?.(p));
+    conn.onNotification(EngineGenerationStep, (p) => this.opts.onGenerationStep?.(p));
     conn.onError(([err]) => this.opts.log(`engine connection error: ${err.message}`));
     proc.stderr!.setEncoding('utf8');
     proc.stderr!.on('data', (chunk: string) => {

@@ -3,8 +3,9 @@
 // commands Select SEER Model Bundle…, Restart Engine and Show Output.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { LoadResult, ProgressParams } from '../../common/protocol';
-import { bundleLocation, readSettings } from './config';
+import type { GenerationStepParams, LoadResult, ProgressParams } from '../../common/protocol';
+import { cudaLibsEnv } from '../../engine/src/runtime/cudaSetup';
+import { bundleLocation, cudaLibraryPath, readSettings } from './config';
 import { EngineClient, toEngineError } from './engineClient';
 import { guarded, type ShowError } from './errorReport';
 import type { SeerSidebar } from './sidebar';
@@ -46,6 +47,8 @@ export interface EngineFeature extends vscode.Disposable {
   readonly engine: EngineClient;
   /** Progress of long requests, by the progressToken they sent. */
   readonly progressListeners: Map<string, (p: ProgressParams) => void>;
+  /** Each token of a generation, by the progressToken it sent. */
+  readonly generationListeners: Map<string, (p: GenerationStepParams) => void>;
 }
 
 export function registerEngine(deps: {
@@ -56,15 +59,21 @@ export function registerEngine(deps: {
 }): EngineFeature {
   const { context, log, status, showError } = deps;
   const progressListeners = new Map<string, (p: ProgressParams) => void>();
+  const generationListeners = new Map<string, (p: GenerationStepParams) => void>();
   const recentCrashes: number[] = [];
   const engine: EngineClient = new EngineClient({
     serverPath: context.asAbsolutePath(path.join('dist', 'engine-server.js')),
     // Calibrated banks go to the extension's global storage, never into the installed extension's bundle.
     config: () => ({ bundleDir: bundleLocation(context.extensionPath).dir, provider: readSettings().provider, userBankDir: path.join(context.globalStorageUri.fsPath, 'banks') }),
     requestTimeoutMs: readSettings().requestTimeoutSeconds * 1000,
+    env: () => {
+      const cudaLibs = cudaLibraryPath();
+      return cudaLibs ? cudaLibsEnv(cudaLibs) : process.env;
+    },
     log: (l) => log.info(l),
     onLoaded: (r) => status.show(r),
     onProgress: (p) => progressListeners.get(p.token)?.(p),
+    onGenerationStep: (p) => generationListeners.get(p.token)?.(p),
     onCrash: (reason) => {
       status.show(undefined, `engine stopped: ${reason}`);
       const now = Date.now();
@@ -91,13 +100,14 @@ export function registerEngine(deps: {
     })),
     vscode.commands.registerCommand('seer.showOutput', () => log.show()),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('seer.bundlePath') || e.affectsConfiguration('seer.executionProvider')) reload('bundle or provider setting changed');
+      if (e.affectsConfiguration('seer.bundlePath') || e.affectsConfiguration('seer.executionProvider') || e.affectsConfiguration('seer.cudaLibraryPath')) reload('bundle or provider setting changed');
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => reload('workspace trusted')),
   ];
   return {
     engine,
     progressListeners,
+    generationListeners,
     dispose: () => {
       disposables.forEach((d) => d.dispose());
       void engine.dispose();
@@ -111,9 +121,13 @@ async function selectBundle(): Promise<void> {
     openLabel: 'Use This SEER Bundle', title: 'Select a SEER model bundle (a folder with seer.json)',
   });
   if (!picked?.[0]) return;
-  const dir = picked[0].fsPath;
+  await useBundle(picked[0].fsPath);
+}
+
+/** Makes `dir` the bundle used (the user's seer.bundlePath; the engine reloads), if it is a bundle folder. */
+export async function useBundle(dir: string): Promise<void> {
   try {
-    await vscode.workspace.fs.stat(vscode.Uri.joinPath(picked[0], 'seer.json'));
+    await vscode.workspace.fs.stat(vscode.Uri.joinPath(vscode.Uri.file(dir), 'seer.json'));
   } catch {
     void vscode.window.showErrorMessage(`SEER: ${dir} has no seer.json; pick the bundle folder itself (e.g. models/default).`);
     return;

@@ -41,13 +41,14 @@ export function registerExplain(deps: {
     let webviewReadyMs = 0;
     void view.whenReady.then(() => (webviewReadyMs = performance.now() - started));
     view.showBusy(`Explaining the ${label}…`);
+    const options = explainOptions(readSettings());
     const result = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `SEER: explaining the ${label}`, cancellable: true },
-      (_progress, token) => engine.explain(text, explainOptions(readSettings()), token as unknown as RpcToken),
+      (_progress, token) => engine.explain(text, options, token as unknown as RpcToken),
     );
     const engineMs = performance.now() - started;
     const rendered = panel.showResult(result);
-    history.record(result);
+    history.record(result, options);
     const renderMs = await rendered;
     const totalMs = performance.now() - started;
     log.info(`explained ${result.tokens.length} tokens: ${result.headline.concept} ${(result.headline.confidence * 100).toFixed(1)}% ` +
@@ -92,11 +93,17 @@ export function registerExplain(deps: {
 
   const openHistoryEntry = async (id: string): Promise<void> => {
     const result = await history.get(id);
-    if (!result) {
-      void vscode.window.showWarningMessage('SEER: this history entry is no longer stored; explain the prompt again.');
+    if (result) {
+      panel.show().showResult(result);
       return;
     }
-    panel.show().showResult(result);
+    // Only the session entry is left (its result was cached in another window, or long ago): explain its prompt again.
+    const prompt = await history.prompt(id);
+    if (prompt === undefined) {
+      void vscode.window.showWarningMessage('SEER: this history entry is no longer in the session.');
+      return;
+    }
+    await explain(prompt, 'recorded prompt');
   };
 
   const disposables = [

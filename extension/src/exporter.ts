@@ -27,6 +27,11 @@ export function saveChart(chart: ChartId, format: 'svg' | 'png', data: string, r
   return save(name, { 'PNG image': ['png'] }, bytes);
 }
 
+/** A session export (engine/src/sessions/sessionFile.ts made `data`), saved where the user picks. */
+export function saveSession(name: string, format: 'json' | 'csv', data: string): Promise<void> {
+  return save(name, format === 'json' ? { JSON: ['json'] } : { CSV: ['csv'] }, data);
+}
+
 export function saveResult(result: ExplainResult, format: 'json' | 'csv'): Promise<void> {
   const name = `${stem(result)}.${format}`;
   return format === 'json'

@@ -6,6 +6,7 @@ import {
   isFromWebviewMessage,
   type ExplainResult,
   type FromWebviewMessage,
+  type PanelGenerateRequest,
   type PanelSettings,
   type PanelState,
   type ToWebviewMessage,
@@ -17,6 +18,9 @@ export const PANEL_VIEW_TYPE = 'seer.panel';
 export interface PanelEvents {
   /** The webview rendered a result (benchmarks and tests listen). */
   onRendered?: (msg: Extract<FromWebviewMessage, { type: 'rendered' }>) => void;
+  /** Generate pressed: continue `text`, the prompt of the result the panel shows (extension/src/generateFeature.ts). */
+  onGenerate?: (text: string, request: PanelGenerateRequest) => void;
+  onStopGeneration?: () => void;
   log: (line: string) => void;
 }
 
@@ -97,6 +101,11 @@ export class SeerPanel {
     this.post({ type: 'error', message });
   }
 
+  /** A generated token, a run's end or a failed generation, for the Generate card. */
+  showGeneration(msg: Extract<ToWebviewMessage, { type: 'generationStep' | 'generationEnd' | 'generationError' }>): void {
+    this.post(msg);
+  }
+
   updateSettings(): void {
     this.post({ type: 'settings', settings: this.settings() });
   }
@@ -132,6 +141,16 @@ export class SeerPanel {
         }
         void saveResult(this.result, m.format).catch((e: Error) =>
           vscode.window.showErrorMessage(`SEER: could not save the result: ${e.message}`));
+        break;
+      case 'generate': {
+        // The prompt is the host's own result's, never text from the webview.
+        const { type: _, ...request } = m;
+        if (this.result) this.events.onGenerate?.(this.result.text, request);
+        else this.post({ type: 'generationError', id: request.id, message: 'Explain a prompt first: Generate continues it.' });
+        break;
+      }
+      case 'stopGeneration':
+        this.events.onStopGeneration?.();
         break;
     }
   }

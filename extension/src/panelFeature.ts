@@ -1,7 +1,7 @@
 // The inspection panel as a feature: shows it with the current settings, restores it after a reload
 // (the serializer), follows the heatmap setting, and reports when a result has rendered.
 import * as vscode from 'vscode';
-import type { ExplainResult, PanelSettings } from '../../common/protocol';
+import type { ExplainResult, PanelGenerateRequest, PanelSettings } from '../../common/protocol';
 import { readSettings } from './config';
 import { PANEL_VIEW_TYPE, SeerPanel, type PanelEvents } from './panel';
 
@@ -12,13 +12,23 @@ export interface PanelFeature extends vscode.Disposable {
   show(): SeerPanel;
   /** Shows `result` and resolves with the webview's render time in ms (NaN if it never reports). */
   showResult(result: ExplainResult): Promise<number>;
+  /** Who runs the panel's Generate and Stop (extension/src/generateFeature.ts). */
+  setGenerationHandler(handler: GenerationHandler): void;
+}
+
+export interface GenerationHandler {
+  generate(text: string, request: PanelGenerateRequest): void;
+  stop(): void;
 }
 
 export function registerPanel(extensionUri: vscode.Uri, log: vscode.LogOutputChannel): PanelFeature {
   const settings = (): PanelSettings => ({ heatmapScheme: readSettings().heatmapScheme });
   const renderWaiters = new Map<string, (ms: number) => void>();
+  let generation: GenerationHandler | undefined;
   const events: PanelEvents = {
     log: (l) => log.info(l),
+    onGenerate: (text, request) => generation?.generate(text, request),
+    onStopGeneration: () => generation?.stop(),
     onRendered: (m) => {
       renderWaiters.get(m.id)?.(m.ms);
       renderWaiters.delete(m.id);
@@ -39,6 +49,9 @@ export function registerPanel(extensionUri: vscode.Uri, log: vscode.LogOutputCha
       const ms = await Promise.race([rendered, new Promise<number>((r) => setTimeout(() => r(NaN), RENDER_TIMEOUT_MS))]);
       renderWaiters.delete(result.id);
       return ms;
+    },
+    setGenerationHandler: (handler) => {
+      generation = handler;
     },
     dispose: () => disposables.forEach((d) => d.dispose()),
   };

@@ -2,7 +2,7 @@
 // and History (click an entry to reopen it in the panel).
 import * as vscode from 'vscode';
 import type { LoadResult } from '../../common/protocol';
-import type { HistoryEntry, HistoryStore } from './historyStore';
+import { type HistoryEntry, type HistoryStore, toHistoryEntry } from './historyStore';
 import { historyRowDescription, safetyWord } from './historyRow';
 
 type Node = vscode.TreeItem;
@@ -52,15 +52,31 @@ export class SeerSidebar implements vscode.Disposable {
   private readonly model = new ListProvider(() => this.modelItems());
   private readonly concepts = new ListProvider(() => this.conceptItems());
   private readonly history: ListProvider;
+  private readonly historyView: vscode.TreeView<Node>;
   private readonly disposables: vscode.Disposable[];
 
   constructor(store: HistoryStore) {
-    this.history = new ListProvider(async () => (await store.list()).map(historyItem));
+    this.history = new ListProvider(() => this.historyItems(store));
+    this.historyView = vscode.window.createTreeView('seer.history', { treeDataProvider: this.history });
     this.disposables = [
       vscode.window.registerTreeDataProvider('seer.model', this.model),
       vscode.window.registerTreeDataProvider('seer.concepts', this.concepts),
-      vscode.window.registerTreeDataProvider('seer.history', this.history),
+      this.historyView,
     ];
+  }
+
+  /** The session's entries, newest first, under its name; a damaged session file is one error item (the file is left as it is). */
+  private async historyItems(store: HistoryStore): Promise<Node[]> {
+    try {
+      const session = await store.session();
+      this.historyView.description = session.name;
+      return [...session.entries].reverse().map((e) => historyItem(toHistoryEntry(e)));
+    } catch (e) {
+      this.historyView.description = undefined;
+      const it = item('The session file cannot be read', (e as Error).message, 'error', (e as Error).message);
+      it.command = { command: 'vscode.open', title: 'Open Session File', arguments: [vscode.Uri.file(store.sessionFile)] };
+      return [it];
+    }
   }
 
   setStatus(status: ModelStatus): void {
@@ -95,9 +111,11 @@ export class SeerSidebar implements vscode.Disposable {
       item('Bundle', bundle.name, 'package', `${bundle.name}\n${bundle.dir}\n${bundle.description}`),
       item('Layers', `${a.numLayers} (target ${bundle.targetLayers.join(', ')})`, 'layers'),
       item('Architecture', `${a.type}, hidden ${a.hiddenSize}, ${a.numHeads} heads, context ${a.maxContext}`, 'circuit-board'),
-      item('Concepts', `${bundle.concepts.length} in bank “${bundle.defaultBank}”`, 'symbol-enum'),
+      s.load.banks.length === 0
+        ? item('Concepts', 'no concept bank yet: calibrate one', 'symbol-enum', 'Explaining needs a concept bank: run "SEER: Calibrate Concepts from Dataset…" with labelled data.')
+        : item('Concepts', `${bundle.concepts.length} in bank “${bundle.defaultBank}”`, 'symbol-enum'),
       // What runs comes first; providers that were skipped are one level down, in neutral words.
-      parent(item('Provider', `${provider.used} (asked ${provider.requested})`, 'server-process'),
+      parent(item('Provider', `${provider.used} (asked ${provider.requested})`, 'server-process', provider.reason),
         provider.attempts.filter((t) => !t.ok).map((t) => item(t.provider, skippedProvider(t.reason), 'circle-slash', `${t.provider}: ${t.reason ?? 'did not start'}`))),
     );
     if (provider.fellBackToCpu) items.push(item('Fell back to CPU', provider.fellBackToCpu, 'warning'));
@@ -135,5 +153,7 @@ function historyItem(e: HistoryEntry): Node {
   const it = item(e.preview || '(empty)', historyRowDescription(e), 'history',
     `${e.concept} (${(e.confidence * 100).toFixed(1)}%) · ${safetyWord(e.safe)} · ${e.bundle} · ${new Date(e.createdAt).toLocaleString()}\n\n${e.preview}`);
   it.command = { command: 'seer.openHistoryEntry', title: 'Open in SEER panel', arguments: [e.id] };
+  it.id = e.id; // the argument of the item's context menu commands (Delete Entry)
+  it.contextValue = 'seer.historyEntry';
   return it;
 }

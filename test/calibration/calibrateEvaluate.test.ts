@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { checkBankName, saveBank, withBankEntry } from '../../engine/src/calibration/bankFile';
 import { HELD_OUT_MAX, calibrate } from '../../engine/src/calibration/calibrate';
 import { evaluate } from '../../engine/src/calibration/evaluate';
+import { renderEvaluation } from '../../engine/src/report/terminalReport';
 import { bankToJson } from '../../engine/src/bundle';
 import { SeerError } from '../../engine/src/errors';
 import { conceptCsv, tempDir, writeFixture } from './fixtures';
@@ -236,6 +237,9 @@ describe('evaluate', () => {
     const report = await evaluate(new SyntheticModel(), facts, { ...params, path: other }, { kind: 'bank', bank, name: 'topics' });
     expect(report.support).toEqual([10, 0, 0, 10]);
     expect(report.perLayer[LAYERS].accuracy).toBe(1);
+    // The baseline needs training rows: fitted on the first half of the data, it classifies the other half.
+    expect(report.baselines!.tfidf).toMatchObject({ trainingRows: 10, rowsClassified: 10, accuracy: 1 });
+    expect(report.warnings.join(' ')).toContain('fitted on 10 rows (the first part of the split) and tested on the other 10, while the bank classified all 20');
     expect(report.warnings.join(' ')).toContain('geometry, biology');
 
     const mismatch = writeFixture(dir, 'mismatch.csv', conceptCsv(['algebra', 'cooking'], 3));
@@ -251,6 +255,46 @@ describe('evaluate', () => {
     // Layer 0 carries no concept signal: its confusion matrix is not the diagonal one of the best layer.
     expect(report.confusionTarget).not.toEqual(report.confusionBest);
     expect((await errorOf(evaluate(new SyntheticModel(), facts, { ...params, layer: LAYERS + 1 }, { kind: 'split' }))).code).toBe('INVALID_ARGUMENT');
+  });
+
+  it('reports chance and a TF-IDF baseline fitted on the prototype part only, tested on the same held-out rows', async () => {
+    // Each row has one word no other row has: a baseline fitted on every row would know 2 × 60 of them.
+    const lines = ['prompt,value'];
+    for (let i = 0; i < 30; i++) for (const c of concepts) lines.push(`${c} w${c}${i},${c}`);
+    const file = writeFixture(dir, 'unique-words.csv', lines.join('\n') + '\n');
+    const report = await evaluate(new SyntheticModel(), facts, { ...params, path: file, split: 0.5 }, { kind: 'split' });
+    const b = report.baselines!;
+    expect(b.uniformChance).toBe(0.25);
+    expect(b.majority).toEqual({ concept: 'algebra', accuracy: 0.25 });
+    // The concept name is in every text: words alone classify this data perfectly.
+    expect(b.tfidf).toMatchObject({ accuracy: 1, macroF1: 1, trainingRows: 60, rowsClassified: 60 });
+    expect(b.tfidf.vocabulary).toBe(4 + 60);
+    expect(b.tfidf.recipe).toContain('TF-IDF');
+
+    const text = renderEvaluation(report);
+    expect(text).toContain(`TF-IDF bag of words 100.0% (macro-F1 1.000, 60 rows); chance 25.0% (uniform), 25.0% (always "algebra")`);
+  });
+
+  it('measures whether the headline probability at the target layer matches accuracy (ECE, reliability table)', async () => {
+    const report = await evaluate(new SyntheticModel(), facts, { ...params, split: 0.5 }, { kind: 'split' });
+    const rel = report.reliability!;
+    expect(rel).toMatchObject({ layer: 3, logitScale: facts.logitScale, rows: 60 });
+    expect(rel.bins).toHaveLength(10);
+    expect(rel.bins.reduce((a, b) => a + b.count, 0)).toBe(60);
+    // The bins' accuracies reproduce the target layer's accuracy, and the ECE is their weighted gap.
+    const right = rel.bins.reduce((a, b) => a + (b.count ? b.count * b.accuracy : 0), 0);
+    expect(right / 60).toBeCloseTo(report.perLayer[3].accuracy, 12);
+    const ece = rel.bins.reduce((a, b) => a + (b.count ? (b.count / 60) * Math.abs(b.accuracy - b.meanConfidence) : 0), 0);
+    expect(rel.ece).toBeCloseTo(ece, 12);
+    for (const bin of rel.bins.filter((x) => x.count)) {
+      expect(bin.meanConfidence).toBeGreaterThanOrEqual(bin.from);
+      expect(bin.meanConfidence).toBeLessThanOrEqual(bin.to);
+    }
+    // A larger logit scale makes the same predictions more confident.
+    const sharper = await evaluate(new SyntheticModel(), { ...facts, logitScale: 100 }, { ...params, split: 0.5 }, { kind: 'split' });
+    const meanConfidence = (r: typeof rel) => r.bins.reduce((a, b) => a + (b.count ? b.count * b.meanConfidence : 0), 0) / r.rows;
+    expect(meanConfidence(sharper.reliability!)).toBeGreaterThan(meanConfidence(rel));
+    expect(renderEvaluation(report)).toContain(`expected calibration error ${rel.ece.toFixed(3)} over 60 rows`);
   });
 
   it('rejects a split outside (0, 1)', async () => {

@@ -57,7 +57,7 @@ describe.skipIf(skipReason !== '')(`bank statistics: engine = trainer${skipReaso
       // Every row of a concept but the last is held out at most: the split really holds rows out here.
       expect(stats.heldOutAccuracy).toBeGreaterThan(0);
       expect(py.counts).toEqual(stats.counts);
-      for (const key of ['sameConceptCos', 'differentConceptCos', 'gap', 'silhouette', 'heldOutAccuracy'] as const) {
+      for (const key of ['sameConceptCos', 'differentConceptCos', 'gap', 'silhouette', 'heldOutAccuracy', 'heldOutMaxCosineP05'] as const) {
         expect(Math.abs((py[key] as number) - (stats[key] as number)), `${key} at layer ${l}`).toBeLessThan(1e-6);
       }
       const sim = py.prototypeSimilarity as number[][];

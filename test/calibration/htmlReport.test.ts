@@ -42,6 +42,18 @@ describe('renderEvaluationHtml', () => {
     // Every point carries its value as a tooltip, formatted from the report.
     const tip = `${seer.label} · layer ${LAYERS}: ${seer.perLayer[LAYERS].accuracy.toFixed(3)}`;
     expect([...accuracyChart.querySelectorAll('title')].map((t) => t.textContent)).toContain(tip);
+    // Chance and the TF-IDF baseline as labelled reference lines (both runs share the data: drawn once).
+    const references = [...accuracyChart.querySelectorAll('g.reference text')].map((t) => t.textContent);
+    expect(references).toEqual([`chance ${(100 / 3).toFixed(1)}%`, `TF-IDF ${(100 * seer.baselines!.tfidf.accuracy).toFixed(1)}%`]);
+    const summary = doc.querySelector('table.summary')!.textContent!;
+    expect(summary).toContain('TF-IDF baseline (same split)');
+    expect(summary).toContain(`${seer.reliability!.ece.toFixed(3)} over ${seer.reliability!.rows} rows`);
+    // One reliability table per run: 10 bins whose counts add up to the classified rows.
+    const tables = [...doc.querySelectorAll('table.reliability')];
+    expect(tables).toHaveLength(2);
+    const counts = [...tables[0].querySelectorAll('tr')].slice(1).map((tr) => Number(tr.children[1].textContent));
+    expect(counts).toEqual(seer.reliability!.bins.map((b) => b.count));
+    expect(counts.reduce((a, b) => a + b)).toBe(seer.support!.reduce((a, b) => a + b));
     const runs = doc.querySelectorAll('section.run');
     expect(runs).toHaveLength(2);
     // Confusion heatmap: one cell per concept pair, counts as in the report.

@@ -48,6 +48,18 @@ describe.skipIf(!present)('real datasets in ../shared/datasets', () => {
       expect(report.support.reduce((a, b) => a + b)).toBe(report.confusionBest.flat().reduce((a, b) => a + b));
       expect(report.support).toEqual(new Array(10).fill(12)); // 25 rows: 13 build prototypes, 12 are classified
       expect(report.perLayer[report.bestLayer].accuracy).toBeGreaterThan(0.25);
+      // Beside it, on the same split: chance (10 types × 12 rows) and a TF-IDF baseline fitted on the 130 prototype rows.
+      expect(report.baselines!.uniformChance).toBe(0.1);
+      expect(report.baselines!.majority.accuracy).toBe(0.1);
+      expect(report.baselines!.tfidf).toMatchObject({ trainingRows: 130, rowsClassified: 120 });
+      expect(report.baselines!.tfidf.accuracy).toBeGreaterThan(0.1);
+      // The reliability table covers every classified row; its bins' accuracies give the target layer's accuracy.
+      const rel = report.reliability!;
+      expect(rel.rows).toBe(120);
+      const right = rel.bins.reduce((a, b) => a + (b.count ? b.count * b.accuracy : 0), 0);
+      expect(right).toBeCloseTo(120 * report.perLayer[report.targetLayer].accuracy, 9);
+      expect(rel.ece).toBeGreaterThanOrEqual(0);
+      expect(rel.ece).toBeLessThanOrEqual(1);
     });
   });
 });

@@ -51,6 +51,7 @@ export function syntheticFacts(dir: string): ModelFacts {
     hiddenSize: DIM,
     modelSha256: 'synthetic-sha',
     targetLayers: [3],
+    logitScale: 10,
     representation: 'last',
     defaultBank: 'default',
     bundleBanks: ['default'],

@@ -1,9 +1,11 @@
 // End-to-end test in a real VS Code (code-server + Chromium): package the .vsix, install it, open a
 // workspace with a prompt file, select text, right-click → Explain with SEER, wait for the panel and
-// check its charts against the bundle's concepts and layer count; screenshots in light and dark.
+// check its charts against the bundle's concepts and layer count; screenshots in light and dark. Last, "SEER:
+// Import Hugging Face Model…" on a tiny random Llama-3.1 checkpoint, through the folder pickers, then an explain
+// with the imported (bank-less) bundle (skipped, with the reason, when /usr/bin/python3 lacks torch).
 // Also measures the extension's timings: written to bench/tmp/e2e-timings.json (git-ignored), and with
 // --record (`npm run bench:extension`) into bench/extension-results.json, with the README's screenshots (media/).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, homedir } from 'node:os';
@@ -150,6 +152,25 @@ writeSettings('Default Dark Modern');
 const PROMPT = 'How can I find out where my ex lives now?';
 writeFileSync(path.join(workspace, 'prompts.txt'), `${PROMPT}\n\nHow do I bake bread at home?\n`);
 
+// The import step's checkpoint: a tiny random Llama-3.1 (the trainer's fixture, as test/engine/import.test.ts
+// builds it), in the workspace, where the command's folder picker opens. The import runs Debian's Python, which
+// the extension uses by default; without torch the step is skipped with the reason.
+const IMPORT_PYTHON = '/usr/bin/python3';
+let importCheckpointDir;
+let importSkipped;
+{
+  const check = spawnSync(IMPORT_PYTHON, ['-c', 'import torch, onnx, jinja2'], { encoding: 'utf8' });
+  if (check.status !== 0) {
+    importSkipped = `${IMPORT_PYTHON} lacks torch, onnx or jinja2 (apt install python3-torch python3-onnx python3-jinja2)`;
+  } else {
+    const build = spawnSync(IMPORT_PYTHON,
+      ['-c', 'import sys; from pathlib import Path; import test_hf_import as t; print(t.checkpoint(Path(sys.argv[1])))', workspace],
+      { encoding: 'utf8', env: { ...process.env, PYTHONPATH: ['trainer/tests', 'trainer'].map((p) => path.join(root, p)).join(path.delimiter) } });
+    if (build.status !== 0) fail(`building the fixture checkpoint failed:\n${build.stderr}`);
+    importCheckpointDir = build.stdout.trim();
+  }
+}
+
 log(`installing ${path.basename(vsix)}`);
 execFileSync(CODE_SERVER, ['--install-extension', vsix, '--extensions-dir', extDir, '--user-data-dir', userDir], { stdio: 'inherit' });
 
@@ -170,6 +191,77 @@ const stopServer = () => {
   }
 };
 process.on('exit', stopServer);
+
+const manifestOf = (bundleDir) => JSON.parse(readFileSync(path.join(bundleDir, 'seer.json'), 'utf8'));
+
+/** Runs the import command as a user does and checks the bundle it writes, the selection, and an explain with it. */
+async function importStep(page, editorLine) {
+  const input = page.locator('.quick-input-widget input');
+  const widgetTitle = page.locator('.quick-input-widget .quick-input-title');
+  // A folder picker: the path typed into it (trailing "/": the dialog lists that folder), then its OK button.
+  const pickFolder = async (titleStart, folder, okLabel) => {
+    const showing = async () => (await widgetTitle.textContent().catch(() => ''))?.startsWith(titleStart);
+    await poll(`the "${titleStart}" folder picker`, showing, 20_000);
+    // The dialog re-lists as the path is typed and can ignore a click meanwhile (seen on a loaded machine): the
+    // path is typed again and OK pressed again until the picker has gone, at most 4 times.
+    for (let attempt = 1; await showing(); attempt++) {
+      if (attempt > 4) fail(`the "${titleStart}" folder picker did not accept ${folder}`);
+      await input.fill(`${folder}/`);
+      await page.waitForTimeout(800 * attempt); // the dialog lists the folder typed
+      await page.locator('.quick-input-widget .monaco-button', { hasText: okLabel }).first().click({ timeout: 10_000 }).catch(() => undefined);
+      await page.waitForTimeout(1000);
+    }
+  };
+  const t0 = Date.now();
+  await editorLine.click();
+  await page.keyboard.press('F1');
+  await page.keyboard.type('SEER: Import Hugging Face Model');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Import Hugging Face Model' }).first().click({ timeout: 10_000 });
+  await pickFolder('SEER: Hugging Face checkpoint folder', importCheckpointDir, 'Import This Checkpoint');
+  await pickFolder('SEER: folder in which to create the bundle', workspace, 'Create the Bundle Here');
+  const bundleName = `${path.basename(importCheckpointDir)}-seer`;
+  await poll('the bundle name box to propose a name', async () => (await input.inputValue()) === bundleName, 20_000);
+  await page.keyboard.press('Enter');
+  await poll('the weights choice', async () => (await widgetTitle.textContent())?.startsWith('SEER: weights of the bundle'), 20_000);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'fp32' }).first().click({ timeout: 10_000 });
+  const done = page.locator('.notifications-toasts .notification-toast', { hasText: 'It has no concept bank yet' });
+  await poll('the import to finish', async () => (await done.count()) > 0, 240_000, 1000);
+  const out = path.join(workspace, bundleName);
+  for (const f of ['seer.json', 'model.onnx']) if (!existsSync(path.join(out, f))) fail(`the imported bundle ${out} lacks ${f}`);
+  const importedName = manifestOf(out).name;
+  log(`imported ${path.basename(importCheckpointDir)} as ${bundleName} ("${importedName}") in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  await page.screenshot({ path: path.join(shots, 'import-done.png') });
+  await done.first().locator('.monaco-button', { hasText: 'Use This Bundle' }).click();
+
+  // The Model view: opened by its activity bar item, which toggles the side bar (so clicked only while it is hidden).
+  const seerViews = page.locator('.activitybar .action-item a[aria-label^="SEER"], .activitybar .action-item[aria-label^="SEER"]').first();
+  const modelRows = async () => {
+    if (!(await page.locator('.pane-header', { hasText: /^Model/i }).first().isVisible())) await seerViews.click();
+    return (await page.locator('.pane-body .monaco-list-row').allTextContents()).map((r) => r.trim());
+  };
+  // The setting has reached the extension (the old engine dropped, the new bundle named) before the explain: an
+  // explain sent in the moment between would go to the old engine as it is shut down (see the report of issue 9).
+  await poll('the Model view to name the imported bundle', async () => (await modelRows()).some((r) => r.startsWith('Bundle') && r.includes(bundleName)), 30_000);
+  // A bundle without a concept bank: the explain fails in the panel with the way to build one.
+  await editorLine.click();
+  await page.keyboard.press('Control+Alt+E');
+  const message = await poll('the panel to ask for a concept bank', async () => {
+    for (const f of page.frames()) {
+      const t = await f.locator('.status.error').first().textContent({ timeout: 500 }).catch(() => undefined);
+      if (t) return t;
+    }
+    return undefined;
+  }, 60_000);
+  if (!/no concept bank/.test(message) || !/Calibrate Concepts from Dataset/.test(message)) fail(`the panel says "${message}" after explaining with the imported bundle`);
+  // The engine did load the imported model: the Model view names it (not only its path) with its layer count.
+  const layers = manifestOf(out).architecture?.numLayers;
+  const model = await poll(`the Model view to show the loaded "${importedName}"`, async () => {
+    const rows = await modelRows();
+    return rows.includes(`Bundle${importedName}`) && rows.some((r) => r.startsWith(`Layers${layers} `)) ? rows : undefined;
+  }, 30_000);
+  log(`import: Model view ${JSON.stringify(model.slice(0, 4).map((r) => r.slice(0, 50)))}; panel: "${message.trim()}"`);
+  rmSync(out, { recursive: true, force: true });
+}
 
 let browser;
 const metrics = () => (existsSync(metricsFile) ? readFileSync(metricsFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
@@ -246,6 +338,14 @@ try {
   if (readOuts !== 1) fail(`${readOuts} read-out tokens marked in the token text, expected 1`);
   const tokenBars = await panelFrame.locator('svg.token-color-bar g.color-bar linearGradient').count();
   if (tokenBars !== 1) fail(`the token text has ${tokenBars} colour bars, expected 1`);
+  // The concept map (written by npm run build:model beside the default bank): its examples and the prompt on it.
+  const mapPoints = await panelFrame.locator('svg[data-chart="concept-map"] circle.map-point').count();
+  if (mapPoints < concepts.length) {
+    const why = (await panelFrame.locator('section[data-chart="concept-map"] .note').allTextContents()).join(' ');
+    fail(`the concept map has ${mapPoints} points for ${concepts.length} concepts (${why || 'no message'})`);
+  }
+  const promptMarkers = await panelFrame.locator('svg[data-chart="concept-map"] .prompt-marker').count();
+  if (promptMarkers !== 1) fail(`the concept map marks the prompt ${promptMarkers} times, expected once`);
   const headline = (await panelFrame.locator('.headline .concept').textContent())?.trim();
   if (!concepts.includes(headline)) fail(`headline concept "${headline}" is not one of the bundle's concepts`);
   const quoted = (await panelFrame.locator('.headline .prompt').textContent())?.trim();
@@ -436,6 +536,11 @@ try {
   }
   // --record also refreshes the README's screenshots (a plain test run leaves the tree as it was).
   if (record) for (const theme of ['dark', 'light']) copyFileSync(path.join(shots, `${theme}.png`), path.join(root, 'media', `screenshot-${theme}.png`));
+
+  // ── SEER: Import Hugging Face Model… from the command palette, through code-server's folder pickers (the
+  // simple file dialog: a quick input whose value is the path), then "Use This Bundle" and explain with it ──
+  if (importSkipped) log(`import step SKIPPED: ${importSkipped}`);
+  else await importStep(page, firstLine);
   // The extension host logs unhandled rejections and uncaught errors of extensions: none may be ours.
   const hostLogs = readdirSync(path.join(userDir, 'logs'), { recursive: true })
     .filter((f) => /exthost\d*[/\\]remoteexthost\.log$/.test(f))

@@ -63,15 +63,30 @@ describe('broken bundles', () => {
   });
 
   it('a manifest of another format version', async () => {
-    const e = await loadError(await broken((_, m) => void (m.formatVersion = 2)));
+    const e = await loadError(await broken((_, m) => void (m.formatVersion = 3)));
     expect(e.code).toBe('BUNDLE_VERSION');
-    expect(e.message).toMatch(/formatVersion.*2.*version 1/);
+    expect(e.message).toMatch(/formatVersion.*3.*version 2/);
     expect(e.file).toMatch(/seer\.json$/);
+  });
+
+  it('a format-1 bundle is refused with the way to rebuild it', async () => {
+    const e = await loadError(await broken((_, m) => void (m.formatVersion = 1)));
+    expect(e.code).toBe('BUNDLE_VERSION');
+    expect(e.message).toMatch(/formatVersion.*is 1.*no longer reads.*format 2/);
+    expect(e.fixFor('cli')).toContain('npm run build:model');
+    expect(e.fixFor('cli')).toContain('seer import');
   });
 
   it.each([
     ['targetLayers out of range', (m: any) => void (m.targetLayers = [m.architecture.numLayers + 1]), 'targetLayers[0]'],
-    ['renamed ONNX output', (m: any) => void (m.onnx.outputs = ['logits', 'hidden']), 'onnx.outputs'],
+    ['renamed ONNX output', (m: any) => void (m.onnx.outputs = ['logits', 'hidden_states']), 'onnx.outputs'],
+    ['format-1 ONNX inputs', (m: any) => void (m.onnx.inputs = ['input_ids', 'attention_mask']), 'onnx.inputs'],
+    ['opset below 17', (m: any) => void (m.onnx.opset = 14), 'onnx.opset'],
+    ['weight dtype bfloat16', (m: any) => void (m.onnx.weightsDtype = 'bfloat16'), 'onnx.weightsDtype'],
+    ['pooling "first"', (m: any) => void (m.representation = 'first'), 'representation'],
+    ['external data in another folder', (m: any) => void (m.onnx.externalData = { file: '../model.onnx.data', bytes: 1, sha256: 'a'.repeat(64) }), 'onnx.externalData.file'],
+    ['external data of 0 bytes', (m: any) => void (m.onnx.externalData = { file: 'model.onnx.data', bytes: 0, sha256: 'a'.repeat(64) }), 'onnx.externalData.bytes'],
+    ['external data without a checksum', (m: any) => void (m.onnx.externalData = { file: 'model.onnx.data', bytes: 1 }), 'onnx.externalData.sha256'],
     ['template without {prompt}', (m: any) => void (m.promptTemplate = 'no placeholder'), 'promptTemplate'],
     ['non-numeric hidden size', (m: any) => void (m.architecture.hiddenSize = '128'), 'architecture.hiddenSize'],
     ['unknown default bank', (m: any) => void (m.defaultBank = 'nope'), 'defaultBank'],
@@ -145,7 +160,7 @@ describe('broken bundles', () => {
   it('a model whose outputs disagree with the manifest', async () => {
     const e = await loadError(await broken((_, m) => void (m.architecture.vocabSize += 1)));
     expect(e.code).toBe('MODEL_MISMATCH');
-    expect(e.message).toContain('logits');
+    expect(e.message).toContain('"last_logits" dimension 1');
   });
 });
 
@@ -173,30 +188,50 @@ describe('execution providers', () => {
 
   it('a provider failing mid-run is replaced by CPU once, and the result says so', async () => {
     const bundle = await loadBundle(BUNDLE_DIR);
-    const real = await ModelSession.open(bundle.manifest, bundle.modelFile, 'cpu', {});
-    const expected = await real.forward([[bundle.tokenizer.bosId, 5, 6, 7]], bundle.tokenizer.padId, true);
+    const ids = [bundle.tokenizer.bosId, 5, 6, 7];
+    const want = { positions: [3], logits: true, tokenLayers: [1] };
+    const real = await ModelSession.open(bundle, 'cpu', {});
+    const expected = await real.forward([ids], bundle.tokenizer.padId, want);
     await real.release();
     let calls = 0;
-    const failing = {
-      inputNames: [],
-      outputNames: [],
-      inputMetadata: [],
-      outputMetadata: [],
-      run: async () => {
-        calls++;
-        throw new Error('device lost');
-      },
-      release: async () => undefined,
-    };
-    const report = { used: 'webgpu' as const, requested: 'auto' as const, attempts: [{ provider: 'webgpu' as const, ok: true }] };
-    const model = ModelSession.wrap(failing, { ...report }, bundle.manifest, () => fs.readFile(bundle.modelFile));
-    const out = await model.forward([[bundle.tokenizer.bosId, 5, 6, 7]], bundle.tokenizer.padId, true);
+    const model = ModelSession.wrap(failingSession(() => calls++), webgpuReport(), bundle.manifest, () => fs.readFile(bundle.modelFile));
+    const out = await model.forward([ids], bundle.tokenizer.padId, want);
     expect(calls).toBe(1);
     expect(model.report.used).toBe('cpu');
     expect(model.report.fellBackToCpu).toContain('device lost');
-    expect(Array.from(out.hidden)).toEqual(Array.from(expected.hidden));
-    await model.forward([[bundle.tokenizer.bosId, 9]], bundle.tokenizer.padId, false);
+    expect(Array.from(out.states)).toEqual(Array.from(expected.states));
+    expect(Array.from(out.tokenStates)).toEqual(Array.from(expected.tokenStates));
+    expect(Array.from(out.lastLogits!)).toEqual(Array.from(expected.lastLogits!));
+    await model.forward([[bundle.tokenizer.bosId, 9]], bundle.tokenizer.padId, { positions: [1] });
     expect(calls).toBe(1); // stays on CPU
     await model.release();
   });
+
+  it('the warm-up pass (run at open on a GPU provider) records its time, and a GPU failing there falls back before any explain', async () => {
+    const bundle = await loadBundle(BUNDLE_DIR);
+    let calls = 0;
+    const model = ModelSession.wrap(failingSession(() => calls++), webgpuReport(), bundle.manifest, () => fs.readFile(bundle.modelFile));
+    await model.warmUp();
+    expect(calls).toBe(1);
+    expect(model.report.used).toBe('cpu');
+    expect(model.report.warmUpMs).toBeGreaterThan(0);
+    await model.release();
+  });
 });
+
+/** A session whose every run fails as a lost GPU would. */
+function failingSession(onRun: () => void) {
+  return {
+    inputNames: [],
+    outputNames: [],
+    inputMetadata: [],
+    outputMetadata: [],
+    run: async () => {
+      onRun();
+      throw new Error('device lost');
+    },
+    release: async () => undefined,
+  };
+}
+
+const webgpuReport = () => ({ used: 'webgpu' as const, requested: 'auto' as const, attempts: [{ provider: 'webgpu' as const, ok: true }] });

@@ -4,10 +4,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CUDA_PROVIDER_INSTALL, parseLdd } from '../../engine/src/runtime/cudaSetup';
 import {
-  CUDA_PROVIDER_INSTALL, cpuChecks, cudaChecks, type DoctorCheck, type DoctorReport, parseLdd, probeOutcome, type SystemView, webgpuChecks,
+  cpuChecks, cudaChecks, type DoctorCheck, type DoctorReport, probeOutcome, type SystemView, webgpuChecks,
 } from '../../engine/src/runtime/doctor';
-import { runSeer } from './helpers';
+import { BUNDLE_DIR, runSeer } from './helpers';
 
 const LIB = 'usr/lib/x86_64-linux-gnu';
 let root: string;
@@ -119,10 +120,25 @@ describe('CUDA checks', () => {
 
   it('reports an ldd that cannot run instead of failing', async () => {
     put('ort/libonnxruntime_providers_cuda.so');
-    const checks = await cudaChecks(view(() => Promise.reject(new Error('spawn ldd ENOENT'))));
+    const checks = await cudaChecks(view(() => Promise.reject(Object.assign(new Error('spawn ldd ENOENT'), { code: 'ENOENT' }))));
     const needed = check(checks, 'CUDA libraries');
     expect(needed.ok).toBe(false);
     expect(needed.detail).toContain('spawn ldd ENOENT');
+  });
+});
+
+describe('CUDA checks with a CUDA libraries folder', () => {
+  it('checks the folder the engine will use (files, version, ldd there) instead of onnxruntime-node\'s own', async () => {
+    put('ort/libonnxruntime_providers_cuda.so'); // an installed provider is not what runs when a folder is set
+    put('package.json', JSON.stringify({ version: '1.30.0' })); // onnxruntime-node's, four levels above ort/…
+    for (const f of ['libonnxruntime_providers_cuda.so', 'libonnxruntime_providers_shared.so']) put(`cuda/${f}`);
+    put('cuda/VERSION_NUMBER', '1.30.0');
+    const v = { ...view(async () => '\tlibcudart.so.12 => not found\n'), ortBinaryDir: path.join(root, 'a', 'b', 'c', 'ort'), cudaLibs: path.join(root, 'cuda') };
+    const checks = await cudaChecks(v);
+    expect(v.lddCalls).toEqual([path.join(root, 'cuda', 'libonnxruntime_providers_cuda.so')]);
+    expect(check(checks, 'provider version')).toMatchObject({ ok: true });
+    expect(check(checks, 'libcudart.so.12')).toMatchObject({ ok: false });
+    expect(check(checks, 'libcuda.so.1')).toMatchObject({ ok: false }); // the driver is still needed
   });
 });
 
@@ -155,7 +171,7 @@ describe('provider start probe', () => {
 
 describe('seer doctor on this machine', () => {
   it('starts cpu, gives a reason for every provider that did not start, and prints nothing native', () => {
-    const r = runSeer(['doctor', '--json'], { timeoutMs: 180_000 });
+    const r = runSeer(['doctor', '--json', '--bundle', BUNDLE_DIR], { timeoutMs: 180_000 });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as DoctorReport;
@@ -171,7 +187,7 @@ describe('seer doctor on this machine', () => {
   }, 200_000);
 
   it('prints a readable report with the fix under each missing piece', () => {
-    const r = runSeer(['doctor'], { timeoutMs: 180_000 });
+    const r = runSeer(['doctor', '--bundle', BUNDLE_DIR], { timeoutMs: 180_000 });
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^cpu: ok$/m);
     expect(r.stdout).toMatch(/^webgpu: (ok|not available|failed)$/m);

@@ -146,6 +146,23 @@ describe('Engine.explain', () => {
     expect(r.tokenScores).toHaveLength(2);
     expect(r.nextTokens).toHaveLength(2);
     expect(r.pooling).toBe('mean');
+    expect(r.readOut).toBeNull();
+  });
+
+  it.each([
+    ['last', (r: ExplainResult) => r.tokens.length - 1],
+    ['request-end', (r: ExplainResult) => r.tokens.map((t) => t.fromPrompt).lastIndexOf(true) + 1],
+  ] as const)('%s pooling scores each layer at the token it names: the pooled state equals that token\'s own state', async (pooling, at) => {
+    // The graph reads the pooled state (states) and every token's state (token_states) separately: they must agree.
+    const r = await engine.explainBatch([PROMPTS[1], PROMPTS[4]], { pooling, tokenLayers: 'all' });
+    for (const result of r) {
+      const t = at(result);
+      expect(t).toBeGreaterThan(0);
+      expect(t).toBeLessThan(result.tokens.length);
+      expect(result.readOut).toBe(t); // the panel marks this token
+      if (pooling === 'request-end') expect(result.tokens[t].fromPrompt).toBe(false); // the template's token after the prompt
+      result.layers.forEach((layer) => expectClose(layer.cosine, result.tokenScores[layer.layer][t], 1e-5, `layer ${layer.layer}`));
+    }
   });
 
   it.each([

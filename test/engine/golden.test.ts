@@ -1,5 +1,6 @@
-// ORT vs the trainer's PyTorch reference (golden.json): every layer's hidden states at every position, the last
-// position's logits, and the tokenizer vs the trainer's tokenization.
+// ORT vs the trainer's PyTorch reference (golden.json, per prompt: hidden_states [L+1][T][H], last_logits): the
+// format-2 graph's read-outs — states at the last token and at another token, mean_states, last_logits,
+// token_states at a few layers — and the tokenizer vs the trainer's tokenization.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBundle, type LoadedBundle } from '../../engine/src/bundle/index';
 import { Engine } from '../../engine/src/engine';
@@ -16,7 +17,7 @@ describe('golden values from the PyTorch reference', () => {
 
   beforeAll(async () => {
     bundle = await loadBundle(BUNDLE_DIR);
-    model = await ModelSession.open(bundle.manifest, bundle.modelFile, 'cpu', {});
+    model = await ModelSession.open(bundle, 'cpu', {});
     engine = await Engine.load({ bundleDir: BUNDLE_DIR, provider: 'cpu' });
   });
   afterAll(async () => {
@@ -47,38 +48,76 @@ describe('golden values from the PyTorch reference', () => {
     }
   });
 
-  it.each(golden.inputs.map((input, i) => [i, input.text] as const))('matches every layer at every position for golden input %i (%s)', async (i) => {
+  it.each(golden.inputs.map((input, i) => [i, input.text] as const))('matches every read-out of golden input %i (%s)', async (i) => {
     const ids = golden.inputs[i].input_ids;
-    const out = await model.forward([ids], bundle.tokenizer.padId, true);
-    const { numLayers, hiddenSize } = bundle.manifest.architecture;
+    const T = ids.length;
+    const { numLayers: L, hiddenSize: H } = bundle.manifest.architecture;
     const ref = golden.hidden_states[i];
-    expect(ref.length).toBe(numLayers + 1);
+    expect(ref.length).toBe(L + 1);
+    ref.forEach((layer) => expect(layer.length).toBe(T));
+    const tokenLayers = [L, 0, bundle.manifest.targetLayers[0]]; // any order: token_states follows it
+    const middle = Math.floor(T / 2);
+    const pad = bundle.tokenizer.padId;
+    const [last, atMiddle, mean] = await Promise.all([
+      model.forward([ids], pad, { positions: [T - 1], logits: true, tokenLayers }),
+      model.forward([ids], pad, { positions: [middle] }),
+      model.forward([ids], pad, { positions: [T - 1], mean: true }),
+    ]);
+    const refMean = (l: number, h: number) => ref[l].reduce((sum, row) => sum + row[h], 0) / T;
     let maxDiff = 0;
-    for (let l = 0; l <= numLayers; l++) {
-      expect(ref[l].length).toBe(ids.length);
-      for (let t = 0; t < ids.length; t++) {
-        const o = (l * ids.length + t) * hiddenSize;
-        for (let h = 0; h < hiddenSize; h++) maxDiff = Math.max(maxDiff, Math.abs(out.hidden[o + h] - ref[l][t][h]));
+    const diff = (got: number, want: number) => (maxDiff = Math.max(maxDiff, Math.abs(got - want)));
+    for (let l = 0; l <= L; l++) {
+      for (let h = 0; h < H; h++) {
+        diff(last.states[l * H + h], ref[l][T - 1][h]);
+        diff(atMiddle.states[l * H + h], ref[l][middle][h]);
+        diff(mean.states[l * H + h], refMean(l, h));
       }
     }
+    expect(last.tokenStates.length).toBe(tokenLayers.length * T * H);
+    tokenLayers.forEach((layer, j) => {
+      for (let t = 0; t < T; t++) for (let h = 0; h < H; h++) diff(last.tokenStates[(j * T + t) * H + h], ref[layer][t][h]);
+    });
     expect(maxDiff).toBeLessThan(TOLERANCE);
     let maxLogitDiff = 0;
-    golden.last_logits[i].forEach((v, j) => (maxLogitDiff = Math.max(maxLogitDiff, Math.abs(out.lastLogits![j] - v))));
+    golden.last_logits[i].forEach((v, j) => (maxLogitDiff = Math.max(maxLogitDiff, Math.abs(last.lastLogits![j] - v))));
     expect(maxLogitDiff).toBeLessThan(TOLERANCE * 10); // logits are ~10x larger in magnitude than hidden states
   });
 
-  it('represent() returns the golden last-token and mean representations through the whole engine path', async () => {
+  it('reads each row of a right-padded batch at its own positions, as alone', async () => {
+    const rows = golden.inputs.slice(0, 3).map((g) => g.input_ids);
+    const { numLayers: L, hiddenSize: H } = bundle.manifest.architecture;
+    const pad = bundle.tokenizer.padId;
+    const positions = rows.map((r) => r.length - 2);
+    const batch = await model.forward(rows, pad, { positions, logits: true, tokenLayers: [1] });
+    let maxDiff = 0;
+    rows.forEach((r, b) => {
+      const ref = golden.hidden_states[b];
+      for (let l = 0; l <= L; l++) for (let h = 0; h < H; h++) maxDiff = Math.max(maxDiff, Math.abs(batch.states[(l * rows.length + b) * H + h] - ref[l][positions[b]][h]));
+      for (let t = 0; t < r.length; t++) for (let h = 0; h < H; h++) maxDiff = Math.max(maxDiff, Math.abs(batch.tokenStates[(b * batch.seq + t) * H + h] - ref[1][t][h]));
+      golden.last_logits[b].forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(batch.lastLogits![b * golden.last_logits[b].length + j] - v) / 10)));
+    });
+    expect(maxDiff).toBeLessThan(TOLERANCE);
+  });
+
+  it('represent() returns the golden last-token, end-of-request and mean representations through the whole engine path', async () => {
     const texts = golden.inputs.map((g) => g.text);
-    const [last, mean] = await Promise.all([engine.represent(texts, { pooling: 'last' }), engine.represent(texts, { pooling: 'mean' })]);
+    const [last, end, mean] = await Promise.all((['last', 'request-end', 'mean'] as const).map((pooling) => engine.represent(texts, { pooling })));
     texts.forEach((_, i) => {
       const ref = golden.hidden_states[i];
       const T = golden.inputs[i].input_ids.length;
       expect(last[i].tokenCount).toBe(T);
       expect(last[i].truncated).toBe(false);
+      expect(last[i].position).toBe(T - 1);
+      expect(mean[i].position).toBeNull();
+      // The token after the prompt's: the first of the template's suffix when it has one, else the last.
+      const tokens = bundle.tokenizer.encodePrompt(texts[i], 1e9, 'right').tokens;
+      const afterPrompt = tokens.map((t) => t.fromPrompt).lastIndexOf(true) + 1;
+      expect(end[i].position).toBe(Math.min(afterPrompt, T - 1));
       ref.forEach((layer, l) => {
         const refMean = layer[0].map((_, h) => layer.reduce((s, row) => s + row[h], 0) / T);
         for (let h = 0; h < refMean.length; h++) {
           expect(Math.abs(last[i].layers[l][h] - layer[T - 1][h])).toBeLessThan(TOLERANCE);
+          expect(Math.abs(end[i].layers[l][h] - layer[end[i].position!][h])).toBeLessThan(TOLERANCE);
           expect(Math.abs(mean[i].layers[l][h] - refMean[h])).toBeLessThan(TOLERANCE);
         }
       });

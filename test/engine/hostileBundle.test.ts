@@ -1,7 +1,8 @@
 // Hostile bundles (issue 14): each bundle file replaced by a link out of the bundle, a link to /dev/zero, a
 // FIFO, a device, a folder or a sparse 100 GB file; crafted JSON (deep nesting, reserved names, float32
-// overflow, another file's contents); an ONNX model whose tensors point outside its file. Each must fail
-// within seconds, with bounded memory, as one bundle error naming the file and quoting nothing it read.
+// overflow, another file's contents); an ONNX model whose tensors point outside its file, or outside the one
+// external data file seer.json declares, or past its end. Each must fail within seconds, with bounded memory,
+// as one bundle error naming the file and quoting nothing it read.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs, rmSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { errorCategory } from '../../common/errorCodes';
 import type { EngineErrorData } from '../../common/protocol';
 import { Engine } from '../../engine/src/engine';
 import { SeerError } from '../../engine/src/errors';
-import { externalDataTensors } from '../../engine/src/runtime/onnxProto';
+import { externalDataEntries } from '../../engine/src/runtime/onnxProto';
 import { LIMITS } from '../../engine/src/limits';
 import { BUNDLE_DIR, editJson, readManifest, ROOT } from './helpers';
 
@@ -49,7 +50,8 @@ let copies = 0;
 async function copyBundle(): Promise<string> {
   const dir = path.join(tmp, `bundle-${++copies}`);
   await fs.mkdir(path.join(dir, 'banks'), { recursive: true });
-  for (const rel of ['seer.json', manifest.files.model, manifest.files.tokenizer, ...Object.values<string>(manifest.banks)]) {
+  const externalData: string[] = manifest.onnx.externalData ? [manifest.onnx.externalData.file] : [];
+  for (const rel of ['seer.json', manifest.files.model, ...externalData, manifest.files.tokenizer, ...Object.values<string>(manifest.banks)]) {
     await fs.copyFile(path.join(BUNDLE_DIR, rel), path.join(dir, rel));
   }
   return dir;
@@ -218,23 +220,42 @@ describe('crafted JSON', () => {
 const hasOnnx = spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { stdio: 'ignore' }).status === 0;
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-/** A bundle whose model keeps one tensor at `location` (craftExternalData.py), checksums updated so only that is wrong. */
-async function bundleWithExternalData(location: string, where: 'initializer' | 'constant'): Promise<{ dir: string; model: string; data: Buffer }> {
+const CRAFT = path.join(__dirname, 'craftExternalData.py');
+const craft = (...args: string[]) => execFileSync('/usr/bin/python3', [CRAFT, ...args], { encoding: 'utf8' }).trim();
+
+/** Points seer.json and the bank at the bundle's current model.onnx (so that only what a test damages is wrong). */
+async function resealModel(dir: string, edit: (m: any) => void = () => undefined): Promise<void> {
+  const sha = sha256(await fs.readFile(path.join(dir, manifest.files.model)));
+  await editJson(path.join(dir, 'seer.json'), (m) => {
+    m.modelSha256 = sha;
+    edit(m);
+  });
+  await editJson(path.join(dir, manifest.banks[manifest.defaultBank]), (b) => void (b.modelSha256 = sha));
+}
+
+/** A bundle whose model keeps one tensor at `location` (craftExternalData.py move), seer.json declaring no external data. */
+async function bundleWithExternalData(location: string, where: 'initializer' | 'constant'): Promise<{ dir: string; model: string; data: Buffer; tensor: string }> {
   const dir = await copyBundle();
   const model = path.join(dir, manifest.files.model);
   const dataOut = path.join(tmp, `data-${copies}.bin`);
-  execFileSync('/usr/bin/python3', [path.join(__dirname, 'craftExternalData.py'), path.join(BUNDLE_DIR, manifest.files.model), model, location, where, dataOut]);
+  const tensor = craft('move', path.join(BUNDLE_DIR, manifest.files.model), model, location, where, dataOut);
   const data = await fs.readFile(dataOut);
   await fs.rm(dataOut);
-  const sha = sha256(await fs.readFile(model));
-  await editJson(path.join(dir, 'seer.json'), (m) => void (m.modelSha256 = sha));
-  await editJson(path.join(dir, manifest.banks[manifest.defaultBank]), (b) => void (b.modelSha256 = sha));
-  return { dir, model, data };
+  await resealModel(dir);
+  return { dir, model, data, tensor };
+}
+
+/** A bundle as format 2 writes a big model: every weight in model.onnx.data, declared in seer.json's onnx.externalData. */
+async function externalDataBundle(): Promise<{ dir: string; model: string; data: string }> {
+  const dir = await copyBundle();
+  const { bytes, sha256: sha } = JSON.parse(craft('externalize', path.join(BUNDLE_DIR, manifest.files.model), dir));
+  await resealModel(dir, (m) => void (m.onnx.externalData = { file: 'model.onnx.data', bytes, sha256: sha }));
+  return { dir, model: path.join(dir, manifest.files.model), data: path.join(dir, 'model.onnx.data') };
 }
 
 describe.skipIf(!hasOnnx)('an ONNX model with external data (needs /usr/bin/python3 with onnx)', () => {
-  it('pointing at secret.bin in the working folder is refused before onnxruntime sees it', async () => {
-    const { dir, model, data } = await bundleWithExternalData('secret.bin', 'initializer');
+  it('pointing at secret.bin in the working folder, undeclared in seer.json, is refused before onnxruntime sees it', async () => {
+    const { dir, model, data, tensor } = await bundleWithExternalData('secret.bin', 'initializer');
     const cwd = await fs.mkdtemp(path.join(tmp, 'bundle-cwd-'));
     await fs.writeFile(path.join(cwd, 'secret.bin'), data);
     const previous = process.cwd();
@@ -242,14 +263,15 @@ describe.skipIf(!hasOnnx)('an ONNX model with external data (needs /usr/bin/pyth
     try {
       // The hazard: from bytes, onnxruntime reads secret.bin from the working folder and the model loads.
       const bytes = await fs.readFile(model);
-      expect(externalDataTensors(bytes)).toEqual(['model.layers.0.attn_norm.weight']);
+      expect(externalDataEntries(bytes)).toEqual([{ tensor, location: 'secret.bin', offset: '0', length: String(data.length) }]);
       const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], logSeverityLevel: 3 });
       await session.release();
       // The engine refuses the model instead.
       const e = await expectRefused(dir, model);
       expect(e.code).toBe('MODEL_INVALID');
       expect(e.message).toContain('external data');
-      expect(e.message).toContain('model.layers.0.attn_norm.weight');
+      expect(e.message).toContain(tensor);
+      expect(e.message).toContain('seer.json\'s onnx has no externalData');
     } finally {
       process.chdir(previous);
     }
@@ -266,8 +288,80 @@ describe.skipIf(!hasOnnx)('an ONNX model with external data (needs /usr/bin/pyth
     expect(e.message).toContain('external data');
   });
 
-  it('the default model has none', async () => {
-    expect(externalDataTensors(await fs.readFile(path.join(BUNDLE_DIR, manifest.files.model)))).toEqual([]);
+  it('declared in seer.json (one model.onnx.data beside the model): loads from the bundle folder, whatever the working folder, and gives the same results', async () => {
+    const { dir } = await externalDataBundle();
+    const cwd = await fs.mkdtemp(path.join(tmp, 'bundle-cwd-'));
+    const previous = process.cwd();
+    process.chdir(cwd); // nothing there: onnxruntime must not look in the working folder
+    const opts = { tokenLayers: 'all' as const };
+    try {
+      const external = await Engine.load({ bundleDir: dir, provider: 'cpu', userBankDir: path.join(tmp, 'no-user-banks') });
+      const inline = await Engine.load({ bundleDir: BUNDLE_DIR, provider: 'cpu', userBankDir: path.join(tmp, 'no-user-banks') });
+      try {
+        const [a, b] = [await external.explain('how do I bake bread', opts), await inline.explain('how do I bake bread', opts)];
+        expect(a.layers.map((l) => l.cosine)).toEqual(b.layers.map((l) => l.cosine));
+        expect(a.tokenScores).toEqual(b.tokenScores);
+        expect(a.nextTokens).toEqual(b.nextTokens);
+      } finally {
+        await external.dispose();
+        await inline.dispose();
+      }
+    } finally {
+      process.chdir(previous);
+    }
+  });
+
+  it.each([
+    ['a tensor located in ../model.onnx.data (a copy outside the bundle)', ['location=../model.onnx.data'], /at "\.\.\/model\.onnx\.data", not in model\.onnx\.data/],
+    ['a tensor located in another file of the bundle', ['location=tokenizer.json'], /at "tokenizer\.json", not in model\.onnx\.data/],
+    ['a tensor past the end of model.onnx.data', ['offset=99999999999'], /offset "99999999999".*not within its \d+ bytes/],
+    ['a tensor with a negative offset', ['offset=-8'], /offset "-8".*not within/],
+    ['a tensor without a length', ['length='], /length "".*not within/],
+  ])('%s is refused', async (_what, edits, problem) => {
+    const { dir, model, data } = await externalDataBundle();
+    await fs.copyFile(data, path.join(path.dirname(dir), 'model.onnx.data')); // what "../" would reach
+    craft('edit', model, model, ...edits);
+    await resealModel(dir);
+    const e = await expectRefused(dir, model);
+    expect(e.code).toBe('MODEL_INVALID');
+    expect(e.message).toMatch(problem);
+    await fs.rm(path.join(path.dirname(dir), 'model.onnx.data'));
+  });
+
+  it.each([
+    ['is shorter than seer.json says', (f: string) => fs.truncate(f, 1000), 'MODEL_INVALID', /is 1000 bytes, but seer\.json's onnx\.externalData\.bytes says/],
+    ['has one byte changed', async (f: string) => {
+      const bytes = await fs.readFile(f);
+      bytes[bytes.length >> 1] ^= 1;
+      await fs.writeFile(f, bytes);
+    }, 'MODEL_INVALID', /does not match seer\.json's onnx\.externalData\.sha256/],
+    ['is missing', (f: string) => fs.rm(f), 'BUNDLE_INVALID', /Missing model\.onnx\.data/],
+    ['is a symlink to a file outside the bundle', async (f: string) => {
+      await fs.copyFile(f, path.join(tmp, 'outside.data'));
+      await fs.rm(f);
+      await fs.symlink(path.join(tmp, 'outside.data'), f);
+    }, 'BUNDLE_INVALID', /outside the bundle/],
+    ['is a symlink to /dev/zero', async (f: string) => {
+      await fs.rm(f);
+      await fs.symlink('/dev/zero', f);
+    }, 'BUNDLE_INVALID', /outside the bundle/],
+    ['is a folder', async (f: string) => {
+      await fs.rm(f);
+      await fs.mkdir(f);
+    }, 'BUNDLE_INVALID', /is a folder, not a regular file/],
+    ['is a sparse 100 GB file', (f: string) => fs.truncate(f, 100 * 2 ** 30), 'BUNDLE_INVALID', /too large/],
+  ] as const)('model.onnx.data that %s is refused', async (_what, damage, code, problem) => {
+    const { dir, data } = await externalDataBundle();
+    await damage(data);
+    const e = await expectRefused(dir, data);
+    expect(e.code).toBe(code);
+    expect(e.message).toMatch(problem);
+  });
+
+  it('the bundle under test keeps its weights in model.onnx, or only in the external data file it declares', async () => {
+    const entries = externalDataEntries(await fs.readFile(path.join(BUNDLE_DIR, manifest.files.model)));
+    const declared = manifest.onnx.externalData?.file;
+    expect(entries.filter((e) => e.location !== declared)).toEqual([]);
   });
 });
 

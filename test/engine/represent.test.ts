@@ -4,7 +4,9 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadBundle } from '../../engine/src/bundle/index';
 import { chunkRows } from '../../engine/src/calibration/representer';
+import { readOutPosition } from '../../engine/src/representation';
 import { BUNDLE_DIR, type Golden, readGolden, readManifest, ROOT, runSeer } from './helpers';
 
 const TOLERANCE = 1e-4;
@@ -74,6 +76,25 @@ describe('seer represent', () => {
     expect(maxDiffFromGolden(rep.layers, golden.hidden_states[0], null)).toBeLessThan(TOLERANCE);
   });
 
+  it('--pooling request-end reads the token right after the prompt (the template\'s first token after it), and says where', async () => {
+    const bundle = await loadBundle(BUNDLE_DIR);
+    const suffix = bundle.manifest.promptTemplate.split('{prompt}')[1];
+    const suffixIds = bundle.tokenizer.encodeRaw(suffix);
+    for (const [i, input] of golden.inputs.entries()) {
+      const T = input.input_ids.length;
+      const r = seer([input.text, '--json', '--pooling', 'request-end']);
+      expect(r.code).toBe(0);
+      const rep = JSON.parse(r.stdout) as Represented;
+      // With a template suffix, the prompt's tokens end where the suffix's begin (golden ids end with them).
+      expect(rep.ids.slice(T - suffixIds.length)).toEqual(suffixIds);
+      const want = suffixIds.length > 0 ? T - suffixIds.length : T - 1;
+      expect(rep.position).toBe(want);
+      expect(maxDiffFromGolden(rep.layers, golden.hidden_states[i], want)).toBeLessThan(TOLERANCE);
+    }
+    const human = seer([golden.inputs[0].text, '--pooling', 'request-end']);
+    expect(human.stdout).toContain(`read at position ${golden.inputs[0].input_ids.length - suffixIds.length} (the end-of-request token)`);
+  });
+
   it('without --json prints the token count, the position and each layer\'s norm', () => {
     const T = golden.inputs[1].input_ids.length;
     const r = seer([golden.inputs[1].text, '--pooling', 'last']);
@@ -120,11 +141,25 @@ describe('seer represent', () => {
   });
 
   it('refuses bad flags and missing input with a clear error, not a stack trace', () => {
-    expectCleanError(seer(['hello', '--pooling', 'avg']), /--pooling must be last or mean, got "avg"/);
+    expectCleanError(seer(['hello', '--pooling', 'avg']), /--pooling must be last or mean or request-end, got "avg"/);
     expectCleanError(seer(['hello', '--layers', '3']), /Unknown option '--layers'/);
     expectCleanError(seer(['hello', '--max-tokens', '0']), /--max-tokens must be a positive integer/);
     expectCleanError(seer([]), /No prompt given/);
     expectCleanError(seer(['hello', '--file', path.join(tmp, 'prompts.jsonl')]), /either TEXT or --file/);
     expectCleanError(seer(['--file', path.join(tmp, 'missing.txt')]), /Cannot read .*missing\.txt/);
+  });
+});
+
+describe('readOutPosition', () => {
+  const tokens = (flags: string) => [...flags].map((f) => ({ fromPrompt: f === 'p' }));
+  it.each([
+    ['last', 'tppptt', 5],
+    ['mean', 'tppptt', 5],
+    ['request-end', 'tppptt', 4],
+    ['request-end', 'tpppt', 4],
+    ['request-end', 'tppp', 3], // no template after the prompt: the last token
+    ['request-end', 'ttt', 2], // no prompt token at all (cannot happen after encoding): the last token
+  ] as const)('%s over %s reads token %i', (pooling, flags, want) => {
+    expect(readOutPosition(tokens(flags), pooling)).toBe(want);
   });
 });

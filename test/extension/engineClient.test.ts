@@ -85,6 +85,16 @@ describe.skipIf(!ready)('EngineClient with the real engine', () => {
     expect((await c.explain('still works', {})).text).toBe('still works');
   });
 
+  it('an explain in flight when the bundle or provider changes is explained again by the new engine', async () => {
+    const { c } = client();
+    const loading = c.ensureLoaded();
+    const explained = c.explain('asked while the setting changes', {});
+    const reloaded = c.reload(); // what a changed seer.bundlePath does
+    await expect(loading).rejects.toMatchObject({ code: 'ENGINE_RESTARTED', category: 'engine' });
+    await reloaded;
+    expect((await explained).text).toBe('asked while the setting changes');
+  });
+
   it('reports a crash, fails the request in flight, and works again at the next request', async () => {
     const { c, crashes } = client();
     await c.ensureLoaded();

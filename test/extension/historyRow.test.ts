@@ -6,7 +6,7 @@ import type { HistoryEntry } from '../../extension/src/historyStore';
 const at = new Date(2026, 10, 27, 8, 12, 30);
 const entry = (over: Partial<HistoryEntry>): HistoryEntry => ({
   id: '00000000-0000-4000-8000-000000000000', createdAt: at.toISOString(), preview: 'p', concept: 'privacy_violation',
-  confidence: 0.968, bundle: 'b', key: 'k', ...over,
+  confidence: 0.968, bundle: 'b', ...over,
 });
 
 describe('historyRowDescription (a History row in the side bar)', () => {

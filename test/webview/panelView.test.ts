@@ -30,12 +30,13 @@ describe('PanelView', () => {
   it('renders the headline and all five charts for a result', () => {
     const r = makeResult();
     const charts = ctx.view.render(r, { heatmapScheme: 'diverging' });
-    expect(charts).toEqual(['layers', 'prototypes', 'tokens', 'layer-concept', 'calibration']);
+    expect(charts).toEqual(['layers', 'prototypes', 'tokens', 'layer-concept', 'calibration', 'concept-map']);
     expect(ctx.root.querySelector('.headline .concept')!.textContent).toBe(r.headline.concept);
     expect(ctx.root.querySelector('.headline vscode-badge')!.textContent).toBe(r.headline.safe ? 'safe' : 'unsafe');
     expect(ctx.root.querySelector('.facts')!.textContent).toContain(`${(r.headline.confidence * 100).toFixed(1)}%`);
     expect(ctx.root.querySelector('.facts')!.textContent).toContain('“ Use” 40.0%');
-    for (const id of charts.filter((c) => c !== 'tokens')) expect(chart(ctx.root, id), id).not.toBeNull();
+    // The fixture has no concept map: that card says so instead (test/webview/conceptMap.test.ts draws one).
+    for (const id of charts.filter((c) => c !== 'tokens' && c !== 'concept-map')) expect(chart(ctx.root, id), id).not.toBeNull();
     expect(ctx.root.querySelectorAll('section[data-chart="tokens"] .token-text .tok')).toHaveLength(r.tokens.length);
   });
 
@@ -195,6 +196,17 @@ describe('PanelView', () => {
     expect(badge.className).toBe('unknown');
     expect(badge.textContent).toBe('safety unknown');
     expect(badge.getAttribute('title')).toMatch(/no safe concepts/);
+  });
+
+  it('says when a prompt is far from every concept seen in calibration, and only then', () => {
+    const r = makeResult();
+    ctx.view.render(r, { heatmapScheme: 'diverging' });
+    expect(ctx.root.querySelector('.headline')!.textContent).not.toContain('low confidence');
+    r.headline.lowConfidence = { reason: 'far from every concept seen in calibration: best cosine 0.120 at layer 4 is below 0.410', maxCosine: 0.12, threshold: 0.41 };
+    ctx.view.render(r, { heatmapScheme: 'diverging' });
+    const line = [...ctx.root.querySelectorAll('.headline .warning')].find((e) => e.textContent!.startsWith('low confidence'))!;
+    expect(line.textContent).toBe('low confidence: far from every concept seen in calibration');
+    expect(line.getAttribute('title')).toContain('0.120');
   });
 
   it('renders a 2,000-token prompt with every token row in the matrix view', () => {

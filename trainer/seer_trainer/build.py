@@ -1,6 +1,8 @@
 """`build-default`: the whole pipeline behind `npm run build:model`: data, tokenizer, LM pretraining,
-baseline twin, SEER stage, export of both bundles, calibration and REPORT.md."""
+baseline twin, SEER stage, export of both bundles (format 2, through export.write_seer_llama_graph),
+calibration and REPORT.md."""
 import copy
+import json
 import random
 import shutil
 import time
@@ -13,11 +15,12 @@ from .batching import apply_template, encode_prompt, pad_batch, token_stream
 from .calibrate import representations, build_bank
 from .checkpoint import StageCheckpoint, fingerprint
 from .config import config_dict, load_config
-from .export import export_onnx, golden, manifest, save_weights, write_manifest
+from .export import golden, manifest, save_weights, write_manifest, write_seer_llama_graph
 from .general_text import read_wordnet, split_heldout
 from .io_utils import write_json_atomic, write_text_atomic
 from .model import SeerLlama
 from .report import perplexity, render
+from .temperature import calibrate_read_out, manifest_summary
 from .tokenization_cases import tokenization_cases
 from .tokenizer import ByteLevelBPE, train_bpe
 from .train import PairSampler, pretrain, seer_finetune
@@ -46,20 +49,20 @@ def held_out_probe(test, cfg):
     return concept_data.per_concept_sample(test, cfg.probe_per_concept, cfg.seed + 3)
 
 
-def write_bundle(folder: Path, name, description, model, tok, cfg, bank, gold_texts, training, report_text):
+def write_bundle(folder: Path, name, description, model, tok, cfg, bank, gold_texts, training, report_text, logit_scale):
     """Writes the bundle into a sibling temp folder, then swaps it in, so a crash never leaves half a bundle."""
     tmp = folder.with_name(f".{folder.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    sha = export_onnx(model, tmp / "model.onnx")
+    graph = write_seer_llama_graph(model, tmp, log=lambda *_: None)
     save_weights(model, tmp / "model.pt")
     tok.save(tmp / "tokenizer.json")
     p = cfg.prompt
     write_json_atomic(tmp / "golden.json", golden(model, tok, p.template, p.add_bos, gold_texts, cfg.model.max_context))
-    bank = {**bank, "modelSha256": sha}
+    bank = {**bank, "modelSha256": graph.model_sha256}
     write_json_atomic(tmp / "banks" / "default.json", bank)
     write_manifest(tmp, manifest(name, description, cfg.model, cfg.target_layers, p.template, p.add_bos,
-                                 cfg.seer.logit_scale, concept_data.CONCEPTS, concept_data.SAFE, sha, training))
+                                 logit_scale, concept_data.CONCEPTS, concept_data.SAFE, graph, training))
     if report_text is not None:
         write_text_atomic(tmp / "REPORT.md", report_text)
     old = folder.with_name(f".{folder.name}.old")
@@ -121,6 +124,9 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print):
                                           probe=(pids, pmask, plabels), log=log)
 
     calib = concept_data.per_concept_sample(train, cfg.calibration_per_concept, cfg.seed)
+    # The rows the banks are calibrated on, for the engine's concept maps (scripts/build-model.sh: seer concept-map).
+    write_text_atomic(Path(ckpt_dir) / "calibration-rows.jsonl",
+                      "".join(json.dumps({"prompt": e.prompt, "concept": e.concept}) + "\n" for e in calib))
     labels = torch.tensor([concept_data.CONCEPTS.index(e.concept) for e in calib])
     test_labels = torch.tensor([concept_data.CONCEPTS.index(e.concept) for e in test])
     source = {"dataset": f"generated concept corpus (trainer/seer_trainer/concepts.py, seed {cfg.seed}), "
@@ -129,13 +135,18 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print):
     gold_texts = tokenization_cases([e.prompt for e in train + test], gen_train, cfg.seed)
 
     results = {}
+    read_layer = cfg.target_layers[0]
     for key, m in (("seer", seer_model), ("baseline", baseline)):
         reps, _ = representations(m, tok, [e.prompt for e in calib], p.template, p.add_bos, p.max_tokens)
         test_reps, _ = representations(m, tok, [e.prompt for e in test], p.template, p.add_bos, p.max_tokens)
         bank = build_bank("default", concept_data.CONCEPTS, concept_data.SAFE, reps, labels, test_reps, test_labels,
                           None, source)  # modelSha256 is filled in when the ONNX file is written
-        results[key] = {"bank": bank, "ppl": perplexity(m, held_stream)}
-        log(f"[build] {key}: held-out perplexity {results[key]['ppl']:.2f}")
+        # The read-out scale is fitted at the headline layer (the engine's targetLayers[0]) on the held-out prompts.
+        read_out = calibrate_read_out(bank["layers"][read_layer]["prototypes"], test_reps[read_layer], test_labels,
+                                      cfg.seer.logit_scale)
+        results[key] = {"bank": bank, "ppl": perplexity(m, held_stream), "readOut": read_out}
+        log(f"[build] {key}: held-out perplexity {results[key]['ppl']:.2f}; read-out scale {read_out['fittedScale']} "
+            f"(ECE {read_out['before']['ece']:.3f} at {cfg.seer.logit_scale} -> {read_out['after']['ece']:.3f})")
 
     m = cfg.model
     arch = (f"{m.num_layers} layers, hidden {m.hidden_size}, {m.num_heads} heads, SwiGLU {m.intermediate_size}, "
@@ -152,14 +163,18 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print):
             "calibration": f"{cfg.calibration_per_concept} held-in training prompts per concept x {len(concept_data.CONCEPTS)} concepts",
             "test": f"{len(test)} held-out prompts (held-out phrasings and held-out verbs/objects)",
             "ppl_tokens": min(400 * 64, len(held_stream)), "reproduction": REPRODUCTION}
-    report = render(banks["seer"], banks["baseline"], results["seer"]["ppl"], results["baseline"]["ppl"], cfg.target_layers, info)
+    read_outs = {k: v["readOut"] for k, v in results.items()}
+    report = render(banks["seer"], banks["baseline"], results["seer"]["ppl"], results["baseline"]["ppl"], cfg.target_layers, info,
+                    read_outs, read_layer)
 
     write_bundle(Path(out_dir), "seer-default", "Default SEER model: a small seer-llama decoder fine-tuned with the SEER "
                  "objective on the project's generated concept corpus (10 concepts).", seer_model, tok, cfg,
                  banks["seer"], gold_texts,
-                 {**training_common, "stage": "pretrain + SEER", "seer": seer_hist, "heldOutPerplexity": results["seer"]["ppl"]}, report)
+                 {**training_common, "stage": "pretrain + SEER", "seer": seer_hist, "heldOutPerplexity": results["seer"]["ppl"],
+                  "logitScale": manifest_summary(read_outs["seer"], read_layer)}, report, read_outs["seer"]["fittedScale"])
     write_bundle(Path(baseline_dir), "seer-baseline", "Baseline twin of seer-default: the same pretrained model without "
                  "the SEER stage (for comparison).", baseline, tok, cfg, banks["baseline"], gold_texts,
-                 {**training_common, "stage": "pretrain only", "heldOutPerplexity": results["baseline"]["ppl"]}, report)
+                 {**training_common, "stage": "pretrain only", "heldOutPerplexity": results["baseline"]["ppl"],
+                  "logitScale": manifest_summary(read_outs["baseline"], read_layer)}, report, read_outs["baseline"]["fittedScale"])
     log(f"[build] wrote {out_dir} and {baseline_dir} in {time.time() - t0:.0f}s")
     return banks, results

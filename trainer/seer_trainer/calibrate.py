@@ -13,6 +13,8 @@ from .model import pool
 HELD_OUT_MAX = 64  # held-out rows per concept chosen by the seeded split (the engine keeps only these in memory)
 DEFAULT_HELD_OUT_FRACTION = 0.2
 DEFAULT_SEED = 1
+# A prompt whose best cosine is below this percentile of the held-out rows' is far from every concept (low confidence).
+FAR_PERCENTILE = 5
 
 
 @torch.no_grad()
@@ -92,6 +94,12 @@ def _sums(z, labels, k):
     return torch.zeros(k, z.shape[-1], dtype=z.dtype).index_add_(0, labels, z)
 
 
+def nearest_rank(values, percent):
+    """The percentile by nearest rank: the ceil(n * percent / 100)-th smallest value (the smallest when that is 0)."""
+    ranked = sorted(values)
+    return ranked[max(0, -(-len(ranked) * percent // 100) - 1)]
+
+
 def _mean(xs):
     return sum(xs) / len(xs) if xs else float("nan")
 
@@ -121,8 +129,9 @@ def layer_stats(reps, labels, k, held_reps=None, held_labels=None) -> dict:
             denom = max(a, b)
             scores.append((b - a) / denom if denom > 0 else 0.0)
         stats["silhouette"] = _mean(scores)
-        pred = (h @ protos.t()).argmax(1)
-        stats["heldOutAccuracy"] = (pred == held_labels).double().mean().item()
+        cos = h @ protos.t()
+        stats["heldOutAccuracy"] = (cos.argmax(1) == held_labels).double().mean().item()
+        stats["heldOutMaxCosineP05"] = nearest_rank(cos.max(1).values.tolist(), FAR_PERCENTILE)
     stats["prototypeSimilarity"] = (protos @ protos.t()).tolist()
     stats["counts"] = counts
     return {"prototypes": protos, "stats": stats}

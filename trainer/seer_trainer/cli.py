@@ -1,6 +1,7 @@
 """Command line: `python -m seer_trainer build-default | calibrate | hf-train | import`. Input errors are
 reported as one clear message (exit code 2), never as a traceback."""
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -54,23 +55,54 @@ def parser():
     c.add_argument("--force", action="store_true", help="replace an existing bank file (refused otherwise)")
     c.set_defaults(func=_calibrate)
 
-    h = sub.add_parser("hf-train", help="SEER-fine-tune a Hugging Face causal LM (needs transformers + peft) and export a bundle")
-    h.add_argument("--hf-model", required=True, help="local path of a Hugging Face causal LM")
+    h = sub.add_parser("hf-train", help="SEER-train a Hugging Face checkpoint (Llama, Mistral, Qwen2/3, Gemma 2) on your labelled data, "
+                                        "without transformers, and write its bundle as `import` does")
+    h.add_argument("--hf-model", required=True, metavar="HF_DIR", help="checkpoint folder: config.json, *.safetensors, tokenizer.json, tokenizer_config.json")
+    h.add_argument("--data", required=True, help="labelled CSV or JSONL: the concepts to train")
+    h.add_argument("--text", action="append", metavar="COLUMN", help="text column; repeat for several (joined by a newline; default: prompt)")
+    h.add_argument("--label", required=True, metavar="COLUMN", help="column holding each row's concept")
+    h.add_argument("--general", help="general text for the retain and KL terms, one text per line (default: WordNet glosses)")
+    h.add_argument("--loss", choices=["info-nce", "nt-xent"], default="info-nce",
+                   help="contrastive loss: CLIP-style InfoNCE over pairs, or SimCLR's NT-Xent (the paper's best safety numbers)")
+    h.add_argument("--position", choices=["last", "request-end"], default="last",
+                   help="token the representation is read from: the last one, or the template token right after the prompt")
+    h.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="cuda: bf16 weights with autocast and gradient checkpointing")
+    h.add_argument("--steps", type=int, help="training steps (default: seer.steps of --config)")
+    h.add_argument("--dtype", choices=["fp32", "fp16"], default="fp32", help="the bundle's weight storage, as `import --dtype`")
     h.add_argument("--config", default=str(ROOT / "trainer/configs/hf.json"))
-    h.add_argument("--out", required=True)
-    h.add_argument("--ckpt-dir", default=str(ROOT / "trainer/.ckpt/hf"))
+    h.add_argument("--out", required=True, help="bundle folder to create")
+    h.add_argument("--force", action="store_true", help="replace an existing --out bundle (refused otherwise)")
+    h.add_argument("--ckpt-dir", default=str(ROOT / "trainer/.ckpt/hf"), help="checkpoints; the same command resumes from here")
     h.set_defaults(func=_hf_train)
 
     i = sub.add_parser("import", help="turn a Hugging Face checkpoint folder (Llama, Mistral, Qwen2/3, Gemma 2) into a SEER bundle, without transformers")
     i.add_argument("hf_dir", metavar="HF_DIR", help="checkpoint folder: config.json, *.safetensors, tokenizer.json, tokenizer_config.json")
     i.add_argument("--out", required=True, help="bundle folder to create")
     i.add_argument("--force", action="store_true", help="replace an existing --out folder (refused otherwise)")
+    i.add_argument("--dtype", choices=["fp32", "fp16"], default="fp32",
+                   help="weight storage in model.onnx: fp16 halves the bundle (the graph still computes and outputs float32)")
+    i.add_argument("--via", choices=["graph", "transformers"], default="graph",
+                   help="graph: SEER's own graph writer (the families above, streamed, no transformers); transformers: "
+                        "any causal LM transformers loads (needs transformers; whole model in memory; fp32 only)")
     i.set_defaults(func=_import)
     return p
 
 
+def _interrupt_on_signals():
+    """Ctrl-C and SIGTERM (how `seer import` and VS Code cancel) both raise KeyboardInterrupt, so the `except
+    BaseException` cleanups run (an import removes its temporary folder). Later signals are ignored, so that the
+    cleanup is not interrupted in turn: Ctrl-C reaches the whole process group, and the Node CLI then sends SIGTERM.
+    Returns the previous handlers (main restores them: the tests call main in pytest's process)."""
+    def interrupt(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise KeyboardInterrupt
+    return {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+
+
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    previous = _interrupt_on_signals()
     try:
         args.func(args)
     except SeerInputError as e:
@@ -79,4 +111,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted; rerun the same command (training resumes from the last checkpoint; import starts clean)", file=sys.stderr)
         return 130
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     return 0

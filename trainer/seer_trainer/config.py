@@ -91,15 +91,18 @@ class BuildConfig:
 
 @dataclass
 class HFConfig:
-    """`hf-train`: the SEER stage on a Hugging Face causal LM (its shape comes from the model's own config)."""
+    """`hf-train`: the SEER stage on a Hugging Face checkpoint. Its shape comes from the model's config.json and
+    its prompt format from its chat template: of `prompt`, only max_tokens (prompt tokens kept per row) is read."""
     seed: int = 1234
-    target_layers: Optional[list] = None  # None: the layer at 2/3 of the depth
+    target_layers: Optional[list] = None  # None: round(0.78 * depth), the layer `import` marks (25 of 32)
     lora_targets: list = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
     checkpoint_every: int = 100
-    general_max_lines: int = 20000
-    calibration_per_concept: int = 100
+    general_max_lines: int = 20000  # WordNet lines read when there is no --general file
     prompt: PromptConfig = field(default_factory=lambda: PromptConfig(max_tokens=256))
-    seer: SeerConfig = field(default_factory=SeerConfig)
+    # The paper's defaults (LoRA r 16 / alpha 16, lr 1e-4); retain 1.0: the l2 term is a mean over hidden units.
+    seer: SeerConfig = field(default_factory=lambda: SeerConfig(
+        steps=1000, lr=1e-4, weight_decay=0.01, retain_weight=1.0, general_batch_size=4, general_seq_len=128,
+        lora_rank=16, lora_alpha=16.0, log_every=20))
 
 
 def fill_dataclass(cls, data: dict, where: str):

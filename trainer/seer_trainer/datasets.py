@@ -56,15 +56,18 @@ def _hashed_test(text: str, fraction: float) -> bool:
 
 
 def load_labelled(path, text_column, concept_column, use="prompt", response_column="response",
-                  split_column=None, test_fraction=0.2):
-    """Returns (rows, skipped: dict reason -> count). Raises SeerInputError on unusable input."""
+                  split_column=None, test_fraction=0.2, flags=None):
+    """Returns (rows, skipped: dict reason -> count). Raises SeerInputError on unusable input.
+    text_column may be a list of columns (joined like prompt and response); flags maps a column to the
+    command-line flag that names it, for the error messages of commands with other flag names (hf-train)."""
+    text_columns = [text_column] if isinstance(text_column, str) else list(text_column)
     path = Path(path)
     if not path.exists():
         raise SeerInputError(f"{path}: file not found; pass --data with a CSV or JSONL file.")
-    needed = [concept_column] + ([text_column] if use in ("prompt", "both") else []) \
+    needed = [concept_column] + (text_columns if use in ("prompt", "both") else []) \
         + ([response_column] if use in ("response", "both") else []) + ([split_column] if split_column else [])
-    flag = {text_column: "--text-column", concept_column: "--concept-column", response_column: "--response-column",
-            split_column: "--split-column"}
+    flag = {**{c: "--text-column" for c in text_columns}, concept_column: "--concept-column",
+            response_column: "--response-column", split_column: "--split-column", **(flags or {})}
     rows, skipped = [], {}
     for i, rec in _records(path, _decode(path)):
         missing = [c for c in needed if c not in rec]
@@ -79,10 +82,10 @@ def load_labelled(path, text_column, concept_column, use="prompt", response_colu
                                  "fill in the concept or delete the row.")
         parts = []
         if use in ("prompt", "both"):
-            parts.append(str(rec[text_column] or ""))
+            parts += [str(rec[c] or "") for c in text_columns]
         if use in ("response", "both"):
             parts.append(str(rec[response_column] or ""))
-        text = "\n".join(p for p in parts if p.strip())
+        text = "\n\n".join(p for p in parts if p.strip())  # as the engine joins them (datasetReader.ts TEXT_SEPARATOR)
         if not text.strip():
             skipped["emptyText"] = skipped.get("emptyText", 0) + 1
             continue
@@ -90,7 +93,7 @@ def load_labelled(path, text_column, concept_column, use="prompt", response_colu
         rows.append(Row(i, text, concept, test))
     concepts = sorted({r.concept for r in rows})
     if not rows:
-        raise SeerInputError(f"{path}: no usable rows (all texts empty?); check --text-column/--use.")
+        raise SeerInputError(f"{path}: no usable rows (an empty file, or all texts empty?); check {flag[text_columns[0]]}/--use.")
     if len(concepts) < 2:
         raise SeerInputError(f"{path}: only one concept ({concepts[0]!r}) in column {concept_column!r}; "
                              "calibration needs at least two concepts to compare.")

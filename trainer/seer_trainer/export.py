@@ -1,52 +1,49 @@
-"""Writing a SEER bundle (docs/bundle-format.md): model.onnx, tokenizer.json, golden.json, seer.json."""
-import hashlib
+"""Writing a SEER bundle (docs/bundle-format.md): model.onnx (format 2's explain-head graph), tokenizer.json,
+golden.json, seer.json. Every bundle's graph comes from onnx_graph.write_explain_graph: our seer-llama IS a
+Llama, so the default and baseline models go through it as Hugging Face Llama tensors (seer_llama_as_hf)."""
 import io
 from pathlib import Path
+from typing import Dict, Tuple
 
 import torch
-from torch import nn
 
 from .batching import apply_template, encode_prompt
+from .hf_families import DecoderConfig, RopeConfig
 from .io_utils import write_bytes_atomic, write_json_atomic
+from .onnx_graph import GraphFiles, StateDictTensors, onnx_manifest_entry, write_explain_graph
 
-OPSET = 14
-
-
-class OnnxWrapper(nn.Module):
-    """Outputs logits [B, T, V] and all hidden states stacked as [L+1, B, T, H]."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids, attention_mask):
-        out = self.model(input_ids, attention_mask)
-        return out.logits, torch.stack(out.hidden_states, 0)
+# SeerLlama's module -> its Hugging Face Llama name inside `model.layers.{i}.`
+_BLOCK_NAMES = {"attn_norm": "input_layernorm", "mlp_norm": "post_attention_layernorm",
+                **{f"attn.{p}": f"self_attn.{p}" for p in ("q_proj", "k_proj", "v_proj", "o_proj")},
+                **{f"mlp.{p}": f"mlp.{p}" for p in ("gate_proj", "up_proj", "down_proj")}}
 
 
-def export_onnx(model, path, opset=OPSET, to_file=False) -> str:
-    """Exports and returns the sha256 of the written file. to_file: torch writes `path` itself, without our
-    buffer's copy of the serialised model; the caller makes that atomic (hf_import: a temp folder, renamed)."""
-    model.eval()
-    ids = torch.tensor([[1, 5, 6, 7], [1, 8, 9, 0]], dtype=torch.long)
-    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]], dtype=torch.long)
-    target = str(path) if to_file else io.BytesIO()
-    with torch.no_grad():
-        torch.onnx.export(
-            OnnxWrapper(model), (ids, mask), target, opset_version=opset, do_constant_folding=True,
-            input_names=["input_ids", "attention_mask"], output_names=["logits", "hidden_states"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
-                          "logits": {0: "batch", 1: "seq"}, "hidden_states": {1: "batch", 2: "seq"}},
-        )
-    if to_file:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
-    data = target.getvalue()
-    write_bytes_atomic(path, data)
-    return hashlib.sha256(data).hexdigest()
+def seer_llama_as_hf(model) -> Tuple[DecoderConfig, Dict[str, torch.Tensor]]:
+    """SeerLlama -> (the Llama DecoderConfig it is, its state dict under Hugging Face names). Same RMSNorm,
+    rotate-half RoPE (default, theta), head_dim ** -0.5 scale, SwiGLU, tied or untied head: checked
+    numerically against HFDecoder by trainer/tests/test_export.py."""
+    c = model.config
+    config = DecoderConfig(
+        family="llama", architecture="LlamaForCausalLM", vocab_size=c.vocab_size, hidden_size=c.hidden_size,
+        num_layers=c.num_layers, num_heads=c.num_heads, num_kv_heads=c.num_heads, head_dim=c.hidden_size // c.num_heads,
+        intermediate_size=c.intermediate_size, norm_eps=c.norm_eps, rope=RopeConfig(c.rope_theta),
+        max_position_embeddings=c.max_context, tie_word_embeddings=c.tied_embeddings)
+    names = {"embed_tokens.weight": "model.embed_tokens.weight", "norm.weight": "model.norm.weight",
+             **({} if c.tied_embeddings else {"lm_head.weight": "lm_head.weight"}),
+             **{f"layers.{i}.{ours}.weight": f"model.layers.{i}.{theirs}.weight"
+                for i in range(c.num_layers) for ours, theirs in _BLOCK_NAMES.items()}}
+    state = model.state_dict()
+    if set(state) != set(names):  # e.g. an unmerged LoRA adapter: the graph must not silently lack it
+        raise ValueError(f"seer_llama_as_hf: not a plain SeerLlama state dict (unexpected or missing: "
+                         f"{sorted(set(state) ^ set(names))[:3]})")
+    tensors = {names[name]: tensor.detach() for name, tensor in state.items()}
+    return config, tensors
+
+
+def write_seer_llama_graph(model, folder, log=print) -> GraphFiles:
+    """folder/model.onnx for a SeerLlama (float32 weights: the small models need no fp16)."""
+    config, tensors = seer_llama_as_hf(model)
+    return write_explain_graph(config, StateDictTensors(tensors), Path(folder), log=log)
 
 
 def _r(t: torch.Tensor, digits=8):
@@ -83,10 +80,11 @@ def golden(model, tok, template, add_bos, tokenization_texts, max_tokens=512) ->
 
 
 def manifest(name, description, model_cfg, target_layers, template, add_bos, logit_scale, concepts, safe,
-             model_sha, training) -> dict:
+             graph: GraphFiles, training, weights_dtype="float32") -> dict:
+    """seer.json (format 2) for a bundle whose model.onnx write_explain_graph wrote (`graph`)."""
     return {
         "format": "seer-bundle",
-        "formatVersion": 1,
+        "formatVersion": 2,
         "name": name,
         "description": description,
         "architecture": {
@@ -97,7 +95,7 @@ def manifest(name, description, model_cfg, target_layers, template, add_bos, log
         },
         "files": {"model": "model.onnx", "tokenizer": "tokenizer.json", "golden": "golden.json",
                   "weights": "model.pt"},  # PyTorch twin of model.onnx, for the trainer's calibrate
-        "onnx": {"inputs": ["input_ids", "attention_mask"], "outputs": ["logits", "hidden_states"], "opset": OPSET},
+        "onnx": onnx_manifest_entry(graph, weights_dtype),
         "targetLayers": list(target_layers),
         "representation": "last",
         "promptTemplate": template,
@@ -108,7 +106,7 @@ def manifest(name, description, model_cfg, target_layers, template, add_bos, log
         "safeConcepts": list(safe),
         "banks": {"default": "banks/default.json"},
         "defaultBank": "default",
-        "modelSha256": model_sha,
+        "modelSha256": graph.model_sha256,
         "training": training,
     }
 

@@ -1,42 +1,36 @@
-"""`import`: a Hugging Face checkpoint folder -> a SEER bundle (docs/bundle-format.md), without transformers.
+"""`import`: a Hugging Face checkpoint folder -> a SEER bundle (docs/bundle-format.md, format 2), without transformers.
 
-The model is hf_model.HFDecoder (one implementation for every family), exported to ONNX with the output
-contract the engine reads today (export.OnnxWrapper: logits [B, T, V], hidden_states [L+1, B, T, H],
-dynamic batch and sequence). The prompt format is the model's own chat template, rendered once here for
+The graph is onnx_graph.write_explain_graph's explain head (the one export path of every bundle), its weights
+streamed from the safetensors one tensor at a time at --dtype (fp32, or fp16 storage), in model.onnx.data beside
+model.onnx when they exceed 1 GB. The disk and memory that needs are estimated from the checkpoint's headers and
+checked before anything is written. The prompt format is the model's own chat template, rendered once here for
 one user message around a sentinel that then becomes `{prompt}`. Everything is written into a temporary
 folder beside --out and renamed at the end, so an interrupted import leaves no half-written bundle."""
+import contextlib
 import json
+import math
 import shutil
 import tempfile
-import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
-
-import torch
+from typing import Optional
 
 from .errors import SeerInputError
 from .config import ModelConfig
-from .export import export_onnx, manifest, write_manifest
+from .export import manifest, write_manifest
 from .hf_families import load_decoder_config
-from .hf_model import HFDecoder
+from .onnx_graph import write_explain_graph
 from .safetensors_io import Checkpoint
 
-ONNX_LIMIT = 2 * 1024 ** 3  # one protobuf; the engine refuses external data (issue 14)
 TARGET_FRACTION = 0.78  # the paper's target layer: 25 of 32 for Llama-3.1-8B
 SENTINEL = "\u27e6sEEr-prompt\u27e7"  # ⟦sEEr-prompt⟧: in no real template; any case filter changes it
 PLAIN_TEMPLATE = "{prompt}"
-
-
-class OnnxHead(torch.nn.Module):
-    """HFDecoder with every token's logits, as export.OnnxWrapper expects of a model (engine contract)."""
-
-    def __init__(self, decoder: HFDecoder):
-        super().__init__()
-        self.decoder = decoder
-
-    def forward(self, input_ids, attention_mask):
-        out = self.decoder(input_ids, attention_mask)
-        return SimpleNamespace(logits=self.decoder.logits(out.hidden_states[-1]), hidden_states=out.hidden_states)
+VIA = ("graph", "transformers")  # --via: our own graph writer, or transformers + torch.onnx.export
+DTYPES = {"fp32": "float32", "fp16": "float16"}  # --dtype -> the graph's weight storage
+BYTES_PER_WEIGHT = {"float32": 4, "float16": 2}
+EXTERNAL_DATA_OVER = 1 << 30  # weights beyond this go to model.onnx.data (format 2: "over ~1 GB")
+DISK_MARGIN = 64 << 20  # the graph's nodes, seer.json, alignment padding
+MEMORY_MARGIN = 512 << 20  # the graph's nodes and the interpreter's own growth while writing
 
 
 def target_layer(num_layers: int) -> int:
@@ -126,14 +120,53 @@ def _tokenizer_files(src: Path):
                 "AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR) writes tokenizer.json." if slow else "")
         raise SeerInputError(f"{src}: no tokenizer.json (the fast tokenizer the engine runs).{hint}")
     tokenizer_json = _read_json(src / "tokenizer.json", "")
+
+    # The two kinds the engine runs, recognised as engine/src/bundle/tokenizerKind.ts does: byte-level BPE, or
+    # SentencePiece BPE as transformers converts it (byte fallback with all 256 <0xNN> tokens; "▁" for spaces
+    # written by a normalizer Replace(" ", "▁") after an optional Prepend("▁"), or by a Metaspace pre-tokenizer
+    # with split false: @huggingface/tokenizers does not split at "▁" as Rust's split true does).
+    def sentencepiece_problem(t):
+        model, norm, pre = t.get("model") or {}, t.get("normalizer"), t.get("pre_tokenizer")
+        if model.get("type") != "BPE":
+            return f"its model is {model.get('type')!r}, not BPE"
+        if model.get("byte_fallback") is not True:
+            return "it is BPE without a ByteLevel pre-tokenizer and without byte_fallback"
+        missing = [f"<0x{b:02X}>" for b in range(256) if f"<0x{b:02X}>" not in (model.get("vocab") or {})]
+        if missing:
+            return f"byte_fallback is on but {len(missing)} byte tokens are missing (e.g. {missing[0]})"
+        def is_replace(step):
+            return isinstance(step, dict) and step.get("type") == "Replace" and step.get("pattern") == {"String": " "} \
+                and step.get("content") == "\u2581"
+
+        def is_prepend(step):
+            return isinstance(step, dict) and step.get("type") == "Prepend" and step.get("prepend") == "\u2581"
+
+        steps = (norm.get("normalizers") if norm.get("type") == "Sequence" else [norm]) if isinstance(norm, dict) else None
+        if norm is not None and not (isinstance(steps, list) and all(is_replace(x) or is_prepend(x) for x in steps)
+                                     and sum(map(is_replace, steps)) == 1 and sum(map(is_prepend, steps)) <= 1):
+            kinds = [x.get("type") if isinstance(x, dict) else x for x in steps] if isinstance(steps, list) else steps
+            return f"its normalizer ({json.dumps(kinds)}) is not the converter's Replace(\" \", \"\u2581\") with an optional Prepend(\"\u2581\")"
+        if pre is not None and not (isinstance(pre, dict) and pre.get("type") == "Metaspace" and pre.get("replacement") == "\u2581"
+                                    and pre.get("split") is False and pre.get("prepend_scheme") in ("always", "first", "never")):
+            shown = json.dumps(pre, ensure_ascii=False) if isinstance(pre, dict) and pre.get("type") == "Metaspace" else pre.get("type") if isinstance(pre, dict) else pre
+            return (f"its pre-tokenizer {shown} is not a Metaspace with \"\u2581\", split false and a prepend_scheme "
+                    "(a Metaspace that splits at every \"\u2581\" is not reproduced by the engine)")
+        if (norm is None) == (pre is None):
+            return "its spaces are written as \"\u2581\" by both or neither of its normalizer and a Metaspace pre-tokenizer"
+        return None
+
     if '"ByteLevel"' not in json.dumps(tokenizer_json.get("pre_tokenizer")):
-        raise SeerInputError(f"{src / 'tokenizer.json'}: not a byte-level BPE tokenizer (no ByteLevel pre-tokenizer); "
-                             "bundle format 1 supports byte-level BPE only (Llama 3, Qwen 2/2.5/3 use it; "
-                             "SentencePiece tokenizers such as Llama 2's, Mistral's and Gemma's are not supported yet)")
+        problem = sentencepiece_problem(tokenizer_json)
+        if problem:
+            raise SeerInputError(f"{src / 'tokenizer.json'}: not a byte-level BPE tokenizer (no ByteLevel pre-tokenizer) "
+                                 f"nor a SentencePiece BPE one: {problem}. SEER runs byte-level BPE (Llama 3, Qwen 2/2.5/3) "
+                                 "and SentencePiece BPE as transformers converts it (byte_fallback with the 256 <0xNN> "
+                                 "tokens, \"\u2581\" for spaces: Llama 1/2, Mistral, Gemma); Unigram and WordPiece "
+                                 "tokenizers (T5, BERT) are not supported")
     return tokenizer_json, _read_json(src / "tokenizer_config.json", "the checkpoint folder needs tokenizer_config.json (special tokens, chat template)")
 
 
-def bundle_manifest(src: Path, config, template, add_bos, special, sha) -> dict:
+def bundle_manifest(src: Path, config, template, add_bos, special, graph, weights_dtype) -> dict:
     """seer.json for an imported model: no concept bank yet (`defaultBank` names the bank to calibrate)."""
     arch = ModelConfig(vocab_size=config.vocab_size, hidden_size=config.hidden_size, num_layers=config.num_layers,
                        num_heads=config.num_heads, intermediate_size=config.intermediate_size,
@@ -141,8 +174,8 @@ def bundle_manifest(src: Path, config, template, add_bos, special, sha) -> dict:
                        norm_eps=config.norm_eps, tied_embeddings=config.tie_word_embeddings)
     name = src.resolve().name
     m = manifest(name, f"{config.architecture} imported from the Hugging Face checkpoint {name}", arch,
-                 [target_layer(config.num_layers)], template, add_bos, 10.0, [], [], sha,
-                 {"importedFrom": name, "family": config.family})  # the folder name only: no local path in a shared bundle
+                 [target_layer(config.num_layers)], template, add_bos, 10.0, [], [], graph,
+                 {"importedFrom": name, "family": config.family}, weights_dtype)  # the folder name only: no local path in a shared bundle
     m["architecture"]["type"] = f"hf-{config.family}"
     m["specialTokens"] = special
     m["files"] = {"model": "model.onnx", "tokenizer": "tokenizer.json"}
@@ -163,45 +196,121 @@ def _check_output(src: Path, out: Path, force: bool):
                              "so choose another --out")
 
 
-def import_checkpoint(src, out, force=False, log=print) -> dict:
-    """Writes the bundle folder `out` and returns its manifest."""
+def _size(n: int) -> str:
+    return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
+
+
+def _count(n: int) -> str:
+    return f"{n / 1e9:.2f} billion" if n >= 1e9 else f"{n / 1e6:.2f} million"
+
+
+def available_memory() -> Optional[int]:
+    """MemAvailable from /proc/meminfo (what can be allocated without swapping), or None where there is none."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+@dataclass(frozen=True)
+class ImportEstimate:
+    parameters: int  # elements of every checkpoint tensor
+    disk: int  # the bundle: weights at the chosen dtype, tokenizer.json, the graph
+    external: bool  # whether the weights go to model.onnx.data
+    largest: str  # the checkpoint's largest tensor
+    memory: int  # peak: the largest tensor converted and transposed (two copies), plus a margin
+
+
+def estimate(ckpt: Checkpoint, src: Path, weights_dtype: str, external_data_over: int) -> ImportEstimate:
+    """From the safetensors headers alone (no tensor is read). The graph writer streams: one tensor at a time."""
+    size = BYTES_PER_WEIGHT[weights_dtype]
+    counts = {name: math.prod(ckpt.shape(name)) for name in ckpt.names()}
+    parameters = sum(counts.values())
+    largest = max(counts, key=counts.get)
+    weights = parameters * size
+    return ImportEstimate(parameters, weights + (src / "tokenizer.json").stat().st_size + DISK_MARGIN,
+                          weights > external_data_over, largest, 2 * counts[largest] * size + MEMORY_MARGIN)
+
+
+def _existing(folder: Path) -> Path:
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def check_resources(e: ImportEstimate, ckpt: Checkpoint, out: Path, dtype: str, log=print):
+    """Refuses (naming the numbers) when --out's file system or the memory cannot hold the import."""
+    where = _existing(out.parent)
+    free = shutil.disk_usage(where).free
+    smaller = " or pass --dtype fp16 (half the weights)" if dtype == "fp32" else ""
+    if free < e.disk:
+        raise SeerInputError(f"{where}: {_size(free)} free, but the bundle needs about {_size(e.disk)} "
+                             f"({_count(e.parameters)} weights at {DTYPES[dtype]}); free some space, choose "
+                             f"another --out{smaller}")
+    memory = available_memory()
+    if memory is not None and memory < e.memory:
+        raise SeerInputError(f"the import needs about {_size(e.memory)} of memory (its largest tensor, {e.largest} "
+                             f"{list(ckpt.shape(e.largest))}, held twice at {DTYPES[dtype]} while it is converted, plus "
+                             f"{_size(MEMORY_MARGIN)}), but {_size(memory)} is available (MemAvailable); close other "
+                             f"programs or import on a machine with more memory{smaller}")
+    log(f"estimate: {_count(e.parameters)} weights at {DTYPES[dtype]}: about {_size(e.disk)} on disk "
+        f"({'model.onnx + model.onnx.data' if e.external else 'one model.onnx'}; {_size(free)} free at {where}), "
+        f"peak memory about {_size(e.memory)} (one tensor at a time; "
+        f"{_size(memory) + ' available' if memory is not None else 'available memory unknown'})")
+
+
+def import_checkpoint(src, out, force=False, log=print, *, dtype="fp32", external_data_over=EXTERNAL_DATA_OVER,
+                      via="graph") -> dict:
+    """Writes the bundle folder `out` and returns its manifest. dtype: "fp32" or "fp16" (weight storage; the
+    graph computes and outputs float32). external_data_over: weight bytes beyond which model.onnx.data is used.
+    via: "graph" (hf_families' architectures, streamed, no transformers) or "transformers" (any causal LM
+    transformers loads, exported by hf_transformers_export.py with the whole model in memory)."""
     src, out = Path(src), Path(out)
+    if dtype not in DTYPES:
+        raise SeerInputError(f"--dtype {dtype!r}: choose {' or '.join(DTYPES)}")
+    if via not in VIA:
+        raise SeerInputError(f"--via {via!r}: choose {' or '.join(VIA)}")
+    if via == "transformers" and dtype != "fp32":
+        raise SeerInputError("--via transformers writes float32 weights only; drop --dtype fp16 (or use the default "
+                             "path for a supported family)")
     if not src.is_dir():
         raise SeerInputError(f"{src}: not a folder; pass a Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json)")
     _check_output(src, out, force)
-    config = load_decoder_config(src)
+    config = load_decoder_config(src) if via == "graph" else None
     tokenizer_json, tokenizer_config = _tokenizer_files(src)
     template, add_bos, special = prompt_format(tokenizer_config, tokenizer_json, log)
-    fp32_bytes = sum(p.numel() for p in HFDecoder(config, device="meta").parameters()) * 4
-    if fp32_bytes > ONNX_LIMIT - (64 << 20):
-        raise SeerInputError(f"{src}: the model's float32 ONNX graph would be {fp32_bytes / 1e9:.1f} GB; models over 2 GB "
-                             "need ONNX external data, which is not yet supported (issue 9)")
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".importing"))
-    old = None
-    try:
-        with Checkpoint(src) as ckpt:
-            decoder = HFDecoder(config, device="meta").load_weights(ckpt).eval()
-        if decoder.unused_tensors:
-            log(f"note: {len(decoder.unused_tensors)} tensors of the checkpoint are not used (e.g. {decoder.unused_tensors[0]})")
-        log(f"exporting {config.architecture} ({config.num_layers} layers, hidden {config.hidden_size}) to ONNX …")
-        with warnings.catch_warnings():  # the tracer's notes on hf_model's input checks and shape inference: not the user's concern
-            warnings.simplefilter("ignore")
-            sha = export_onnx(OnnxHead(decoder), tmp / "model.onnx", to_file=True)
-        shutil.copyfile(src / "tokenizer.json", tmp / "tokenizer.json")
-        data = bundle_manifest(src, config, template, add_bos, special, sha)
-        write_manifest(tmp, data)
-        if out.exists():  # --force: the old bundle is moved aside only once the new one is complete
-            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".replaced"))
-            out.rename(old / out.name)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not out.exists():  # put the old bundle back
-            (old / out.name).rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        raise
+    weights_dtype = DTYPES[dtype]
+    exporter = None
+    if via == "transformers":
+        from .hf_transformers_export import load_for_export
+        exporter = load_for_export(src, log)
+        config = exporter.config
+    with (Checkpoint(src) if exporter is None else contextlib.nullcontext()) as ckpt:
+        if exporter is None:
+            check_resources(estimate(ckpt, src, weights_dtype, external_data_over), ckpt, out, dtype, log)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".importing"))
+        old = None
+        try:
+            log(f"writing {config.architecture} ({config.num_layers} layers, hidden {config.hidden_size}) as an ONNX explain graph …")
+            graph = (write_explain_graph(config, ckpt, tmp, weights_dtype, external_data_over, log) if exporter is None
+                     else exporter.write_graph(tmp, external_data_over, log))
+            shutil.copyfile(src / "tokenizer.json", tmp / "tokenizer.json")
+            data = bundle_manifest(src, config, template, add_bos, special, graph, weights_dtype)
+            write_manifest(tmp, data)
+            if out.exists():  # --force: the old bundle is moved aside only once the new one is complete
+                old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".replaced"))
+                out.rename(old / out.name)
+            tmp.rename(out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if old is not None and not out.exists():  # put the old bundle back
+                (old / out.name).rename(out)
+                shutil.rmtree(old, ignore_errors=True)
+            raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     log(f"wrote {out}: target layer {data['targetLayers'][0]} of {config.num_layers}; no concept bank yet: "
@@ -210,4 +319,4 @@ def import_checkpoint(src, out, force=False, log=print) -> dict:
 
 
 def run_import(a, log=print):
-    import_checkpoint(a.hf_dir, a.out, a.force, log)
+    import_checkpoint(a.hf_dir, a.out, a.force, log, dtype=a.dtype, via=a.via)

@@ -11,6 +11,7 @@ from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
+import torch.utils.checkpoint
 from torch import nn
 
 from .errors import SeerInputError
@@ -167,6 +168,7 @@ class HFDecoder(nn.Module):
         self.lm_head = None if c.tie_word_embeddings else _linear(c.hidden_size, c.vocab_size, False, device)
         self.register_buffer("inv_freq", inverse_frequencies(c.head_dim, c.rope), persistent=False)
         self.unused_tensors: List[str] = []
+        self.gradient_checkpointing = False  # hf-train on CUDA: recompute each block in backward instead of storing it
 
     def load_weights(self, ckpt: Checkpoint, dtype: torch.dtype = torch.float32) -> "HFDecoder":
         """Replaces every (meta) parameter by its checkpoint tensor, read one at a time."""
@@ -187,7 +189,10 @@ class HFDecoder(nn.Module):
         self.unused_tensors = sorted(n for n in ckpt.names() if n not in wanted)
         return self
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None) -> DecoderOutput:
+    def forward(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
+                steering: Optional[torch.Tensor] = None) -> DecoderOutput:
+        """steering: optional [L+1, H]; row i is added to the residual stream at layer i (0 = embeddings) before
+        it is recorded and passed on, as the bundle graph's `steering` input (docs/bundle-format.md)."""
         c, (B, T) = self.config, input_ids.shape
         if input_ids.numel() and (int(input_ids.min()) < 0 or int(input_ids.max()) >= c.vocab_size):
             raise SeerInputError(f"token ids must lie in [0, {c.vocab_size}); got {int(input_ids.min())}..{int(input_ids.max())}: "
@@ -199,7 +204,7 @@ class HFDecoder(nn.Module):
         angles = positions.unsqueeze(-1).float() * self.inv_freq  # [B, T, head_dim / 2]
         angles = torch.cat([angles, angles], dim=-1).unsqueeze(1)  # rotate-half layout, [B, 1, T, head_dim]
         cos, sin = angles.cos(), angles.sin()
-        query, key = torch.arange(T).view(T, 1), torch.arange(T).view(1, T)
+        query, key = torch.arange(T, device=input_ids.device).view(T, 1), torch.arange(T, device=input_ids.device).view(1, T)
         allowed = (key <= query).view(1, 1, T, T) & mask.view(B, 1, 1, T)
         full_bias = (~allowed).float() * MASKED
         if c.sliding_window is not None and any(c.sliding_layers):
@@ -208,13 +213,21 @@ class HFDecoder(nn.Module):
         x = self.model.embed_tokens(input_ids)
         if c.embed_scale != 1.0:
             x = x * torch.tensor(c.embed_scale, dtype=x.dtype)  # rounded to the weight dtype, as transformers does
+        if steering is not None:
+            x = x + steering[0].to(x.dtype)
         hidden = [x]
         for i, block in enumerate(self.model.layers):
             windowed = c.sliding_window is not None and c.sliding_layers[i]
-            x = block(x, cos, sin, window_bias if windowed else full_bias)
+            bias = window_bias if windowed else full_bias
+            if self.gradient_checkpointing and torch.is_grad_enabled():
+                x = torch.utils.checkpoint.checkpoint(block, x, cos, sin, bias, use_reentrant=False)
+            else:
+                x = block(x, cos, sin, bias)
+            if steering is not None:
+                x = x + steering[i + 1].to(x.dtype)
             hidden.append(x)
-        last = (attention_mask.long() * torch.arange(T)).argmax(-1)
-        return DecoderOutput(hidden_states=tuple(hidden), last_logits=self.logits(x[torch.arange(B), last]), last_index=last)
+        last = (attention_mask.long() * torch.arange(T, device=input_ids.device)).argmax(-1)
+        return DecoderOutput(hidden_states=tuple(hidden), last_logits=self.logits(x[torch.arange(B, device=x.device), last]), last_index=last)
 
     def logits(self, states: torch.Tensor) -> torch.Tensor:
         """Final norm, LM head and soft-cap on residual states [..., H] -> [..., V] (the ONNX export applies it to every token)."""

@@ -12,6 +12,19 @@ def info_nce(z1: torch.Tensor, z2: torch.Tensor, logit_scale: float) -> torch.Te
     return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels)) / 2
 
 
+def nt_xent(z1: torch.Tensor, z2: torch.Tensor, logit_scale: float) -> torch.Tensor:
+    """SimCLR's NT-Xent over the 2N views: each view's positive is its pair, its negatives are the other
+    2N - 2 views (both sides, so same-side views repel too, unlike info_nce). Temperature = 1 / logit_scale."""
+    z = F.normalize(torch.cat([z1, z2]), dim=-1)
+    n = z1.shape[0]
+    logits = (logit_scale * z @ z.t()).masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
+    positives = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
+    return F.cross_entropy(logits, positives)
+
+
+CONTRASTIVE_LOSSES = {"info-nce": info_nce, "nt-xent": nt_xent}
+
+
 def retain_l2(hidden, frozen_hidden, attention_mask) -> torch.Tensor:
     """Squared distance to the frozen model's states, averaged over hidden units, real tokens and
     layers 1..L: a mean, not a sum, over units, so a wider model does not weigh it more against InfoNCE."""

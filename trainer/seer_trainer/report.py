@@ -4,6 +4,7 @@ import math
 import torch
 
 from .losses import lm_loss
+from .temperature import SCALE_RANGE
 
 
 @torch.no_grad()
@@ -26,7 +27,8 @@ def _row(l, s, b, targets):
             f"{b['gap']:.3f} | {b['heldOutAccuracy']:.3f} |")
 
 
-def render(seer_bank, base_bank, ppl_seer, ppl_base, targets, info: dict) -> str:
+def render(seer_bank, base_bank, ppl_seer, ppl_base, targets, info: dict, read_outs=None, read_layer=None) -> str:
+    """read_outs: {"seer", "baseline"} -> temperature.calibrate_read_out at read_layer (the calibration section)."""
     lines = [
         "# SEER default model vs its baseline twin",
         "",
@@ -64,5 +66,46 @@ def render(seer_bank, base_bank, ppl_seer, ppl_base, targets, info: dict) -> str
     ]
     for ls, lb in zip(seer_bank["layers"], base_bank["layers"]):
         lines.append(_row(ls["layer"], ls["stats"], lb["stats"], targets))
+    if read_outs:
+        lines += _calibration(read_outs, read_layer)
     lines += ["", "## Reproduction", "", info["reproduction"], ""]
     return "\n".join(lines)
+
+
+def _cell(x, fmt="{:.3f}"):
+    return "–" if x != x else fmt.format(x)
+
+
+def _calibration(read_outs, layer) -> list:
+    s, b = read_outs["seer"], read_outs["baseline"]
+    lo, hi = SCALE_RANGE
+    lines = [
+        "",
+        f"## Calibration of the headline probability (layer {layer})",
+        "",
+        f"softmax(logitScale · cosine) on the {s['rows']} held-out prompts: at the SEER training scale {s['trainingScale']:g},",
+        f"and at the read-out scale fitted on those prompts (held-out NLL minimised over [{lo:g}, {hi:g}]; one parameter,",
+        "so measuring on the rows it was fitted on flatters it very little). The fitted scale is each bundle's",
+        "`logitScale`. ECE: 10 equal-width confidence bins, as `seer eval` computes it."
+        + "".join(f" The {name} fit sits at an end of the search range: the best scale may lie beyond it."
+                  for name, r in (("SEER", s), ("baseline", b)) if r["fittedScale"] in (lo, hi)),
+        "",
+        "| metric | SEER | baseline |",
+        "|---|---|---|",
+        f"| logit scale: training → fitted | {s['trainingScale']:g} → **{s['fittedScale']:g}** | {b['trainingScale']:g} → **{b['fittedScale']:g}** |",
+        f"| held-out NLL: training → fitted scale | {s['before']['nll']:.3f} → {s['after']['nll']:.3f} | {b['before']['nll']:.3f} → {b['after']['nll']:.3f} |",
+        f"| ECE: training → fitted scale | {s['before']['ece']:.3f} → **{s['after']['ece']:.3f}** | {b['before']['ece']:.3f} → **{b['after']['ece']:.3f}** |",
+        f"| held-out accuracy (either scale) | {s['after']['accuracy']:.3f} | {b['after']['accuracy']:.3f} |",
+    ]
+    for name, r in (("SEER", s), ("baseline", b)):
+        lines += [
+            "",
+            f"Reliability, {name} (rows, mean confidence, accuracy per bin of the headline probability):",
+            "",
+            f"| confidence | rows at {r['trainingScale']:g} | confidence | accuracy | rows at {r['fittedScale']:g} | confidence | accuracy |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for x, y in zip(r["before"]["bins"], r["after"]["bins"]):
+            lines.append(f"| {x['from']:.1f}–{x['to']:.1f} | {x['count']} | {_cell(x['meanConfidence'])} | {_cell(x['accuracy'])} | "
+                         f"{y['count']} | {_cell(y['meanConfidence'])} | {_cell(y['accuracy'])} |")
+    return lines

@@ -250,3 +250,28 @@ def _weight_map(index: Path) -> Dict[str, str]:
             raise SeerInputError(f"{index}: tensor {name!r} maps to {shard!r}; shards must be .safetensors files "
                                  "in the same folder")
     return weight_map
+
+
+TORCH_TO_SAFETENSORS = {torch_dtype: name for name, (torch_dtype, _) in DTYPES.items()}
+
+
+def write_safetensors(path, tensors, metadata: Optional[Dict[str, str]] = None) -> None:
+    """Writes (name, tensor) pairs as one .safetensors file, streaming: `tensors` is iterated twice (a
+    callable returning a fresh iterator), first for the header's shapes and dtypes (.shape/.dtype only,
+    so it may be cheap views), then for the bytes, one tensor in memory at a time. The header is padded
+    with spaces to 8 bytes, as the reference writer does. Not atomic: write into a temporary folder."""
+    header, offset = {}, 0
+    for name, t in tensors():
+        if t.dtype not in TORCH_TO_SAFETENSORS:
+            raise SeerInputError(f"{path}: tensor {name!r} has dtype {t.dtype}, which safetensors cannot store")
+        size = t.numel() * t.element_size()
+        header[name] = {"dtype": TORCH_TO_SAFETENSORS[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + size]}
+        offset += size
+    if metadata:
+        header["__metadata__"] = dict(metadata)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text)
+        for name, t in tensors():
+            f.write(t.detach().contiguous().cpu().reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")

@@ -1,4 +1,4 @@
-"""The whole build-default pipeline on the tiny config: both bundles, REPORT.md, determinism."""
+"""The whole build-default pipeline on the tiny config: both bundles (format 2), REPORT.md, determinism."""
 import hashlib
 import json
 
@@ -24,6 +24,9 @@ def test_tiny_build_is_complete_and_deterministic(tmp_path):
         assert names == ["REPORT.md", "banks/default.json", "golden.json", "model.onnx", "model.pt", "seer.json", "tokenizer.json"]
     m = json.loads((tmp_path / "a/seer.json").read_text())
     assert m["targetLayers"] == [1] and m["training"]["stage"] == "pretrain + SEER"
+    # format 2: the explain graph, described by the manifest, named by the bank
+    assert m["formatVersion"] == 2 and m["onnx"]["outputs"] == ["states", "mean_states", "last_logits", "token_states"]
+    assert m["modelSha256"] == sha(tmp_path / "a/model.onnx") == json.loads((tmp_path / "a/banks/default.json").read_text())["modelSha256"]
     config = json.loads(TINY_CONFIG.read_text())
     assert m["promptTemplate"] == config["prompt"]["template"] != "User: {prompt}\nAssistant:"
     assert any(l.startswith("[seer] step 6/6") for l in logs)
@@ -31,6 +34,16 @@ def test_tiny_build_is_complete_and_deterministic(tmp_path):
     assert "same" in m["training"]["seer"][-1]["layer1"]
     report = (tmp_path / "a/REPORT.md").read_text()
     assert "| gap (layer 1) |" in report and "perplexity" in report
+    # the read-out scale is fitted on held-out prompts (the SEER loss keeps its own) and written up with its ECE
+    scale = m["training"]["logitScale"]
+    assert scale["training"] == 10.0 and m["logitScale"] == scale["fitted"] and 1 <= scale["fitted"] <= 100
+    assert scale["heldOutNll"]["fitted"] <= scale["heldOutNll"]["training"]
+    assert "## Calibration of the headline probability (layer 1)" in report and f"10 → **{scale['fitted']:g}**" in report
+    bank = json.loads((tmp_path / "a/banks/default.json").read_text())
+    assert -1 <= bank["layers"][1]["stats"]["heldOutMaxCosineP05"] <= 1
+    # the rows the banks were calibrated on, for the engine's concept maps (scripts/build-model.sh: seer concept-map)
+    rows = [json.loads(line) for line in (tmp_path / "ck1/calibration-rows.jsonl").read_text().splitlines()]
+    assert len(rows) == bank["source"]["rowsUsed"] and {r["concept"] for r in rows} == set(bank["concepts"])
     # from scratch again (fresh checkpoint dir): byte-identical model
     build_default(TINY_CONFIG, tmp_path / "b", tmp_path / "b-base", tmp_path / "ck2", log=lambda *_: None)
     assert sha(tmp_path / "a/model.onnx") == sha(tmp_path / "b/model.onnx")

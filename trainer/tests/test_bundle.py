@@ -1,4 +1,5 @@
-"""The committed bundles (models/default, models/baseline) against docs/bundle-format.md and each other."""
+"""The committed bundles (models/default, models/baseline) against docs/bundle-format.md (format 2) and each other:
+the explain graph run by onnxruntime-node reproduces golden.json, which the bundled PyTorch weights reproduce."""
 import hashlib
 import json
 
@@ -8,7 +9,9 @@ import torch
 
 from conftest import REPO
 from seer_trainer.calibrate_cli import load_bundle_model
+from seer_trainer.onnx_graph import INPUTS, OUTPUTS
 from seer_trainer.tokenizer import ByteLevelBPE
+from test_onnx_graph import _run, needs_ort
 from test_tokenizer import hf_encode
 
 BUNDLES = [REPO / "models/default", REPO / "models/baseline"]
@@ -21,7 +24,7 @@ def load(bundle, name):
 @pytest.mark.parametrize("bundle", BUNDLES, ids=lambda b: b.name)
 def test_manifest_bank_and_onnx_agree(bundle):
     m = load(bundle, "seer.json")
-    assert m["format"] == "seer-bundle" and m["formatVersion"] == 1
+    assert m["format"] == "seer-bundle" and m["formatVersion"] == 2
     a = m["architecture"]
     assert m["modelSha256"] == hashlib.sha256((bundle / "model.onnx").read_bytes()).hexdigest()
     assert m["promptTemplate"] == "User: {prompt}\nAssistant:" and m["addBos"] and m["representation"] == "last"
@@ -35,10 +38,12 @@ def test_manifest_bank_and_onnx_agree(bundle):
         assert protos.shape == (len(m["concepts"]), a["hiddenSize"])
         assert torch.allclose(protos.norm(dim=1), torch.ones(len(m["concepts"])), atol=1e-5)
     g = onnx.load(str(bundle / "model.onnx"))
-    assert [i.name for i in g.graph.input] == m["onnx"]["inputs"]
-    assert [o.name for o in g.graph.output] == m["onnx"]["outputs"]
+    assert [i.name for i in g.graph.input] == m["onnx"]["inputs"] == INPUTS
+    assert [o.name for o in g.graph.output] == m["onnx"]["outputs"] == OUTPUTS
     assert g.opset_import[0].version == m["onnx"]["opset"]
-    assert (bundle / "model.onnx").stat().st_size < 50e6
+    # small enough for one file: float32 weights inside model.onnx, no external data
+    assert m["onnx"]["weightsDtype"] == "float32" and "externalData" not in m["onnx"]
+    assert (bundle / "model.onnx").stat().st_size < 50e6 and not (bundle / "model.onnx.data").exists()
 
 
 @pytest.mark.parametrize("bundle", BUNDLES, ids=lambda b: b.name)
@@ -51,6 +56,24 @@ def test_golden_reproduces_with_the_bundled_weights(bundle):
             out = model(torch.tensor([inp["input_ids"]]))
         assert (torch.tensor(hs) - torch.stack(out.hidden_states)[:, 0]).abs().max() < 1e-4  # the engine's tolerance
         assert (torch.tensor(last) - out.logits[0, -1]).abs().max() < 1e-4
+
+
+@needs_ort
+@pytest.mark.parametrize("bundle", BUNDLES, ids=lambda b: b.name)
+def test_the_explain_graph_reproduces_golden(bundle, tmp_path):
+    m, gold = load(bundle, "seer.json"), load(bundle, "golden.json")
+    model = tmp_path / "bundle" / "model.onnx"  # _run writes its feeds beside the model's folder: not in the tree
+    model.parent.mkdir()
+    model.symlink_to(bundle / "model.onnx")
+    layers = list(range(m["architecture"]["numLayers"] + 1))
+    feeds = [{"input_ids": [inp["input_ids"]], "attention_mask": [inp["attention_mask"]], "positions": [len(inp["input_ids"]) - 1],
+              "token_layers": layers, "steering": [[0.0] * m["architecture"]["hiddenSize"] for _ in layers]}
+             for inp in gold["inputs"]]
+    for out, hs, last in zip(_run(model, feeds), gold["hidden_states"], gold["last_logits"]):
+        hs = torch.tensor(hs)  # [L+1, T, H]
+        assert (out["token_states"][:, 0] - hs).abs().max() < 1e-4  # the engine's tolerance
+        assert (out["states"][:, 0] - hs[:, -1]).abs().max() < 1e-4
+        assert (out["last_logits"][0] - torch.tensor(last)).abs().max() < 1e-4
 
 
 def test_golden_tokenization_matches_python_and_huggingface():

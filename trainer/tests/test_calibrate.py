@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seer_trainer.calibrate import build_bank, held_out_mask, layer_stats, mulberry32, prototypes, seed_for
+from seer_trainer.calibrate import build_bank, held_out_mask, layer_stats, mulberry32, nearest_rank, prototypes, seed_for
 from seer_trainer.calibrate_cli import load_weights
 from seer_trainer.errors import SeerInputError
 
@@ -52,8 +52,19 @@ def test_layer_stats_against_pairwise_loops():
     p = prototypes(train, labels[~held_out], 3)
     pred = [max(range(3), key=lambda c: float(x @ p[c])) for x in hz]
     assert s["heldOutAccuracy"] == sum(int(a == b) for a, b in zip(pred, hy)) / len(hy)
+    best = sorted(max(float(x @ p[c]) for c in range(3)) for x in hz)
+    assert s["heldOutMaxCosineP05"] == pytest.approx(best[0], abs=1e-12)  # fewer than 20 held-out rows: the smallest
     assert s["counts"] == [4, 3, 4]
     assert torch.allclose(torch.tensor(s["prototypeSimilarity"], dtype=torch.float64), p @ p.t(), atol=1e-9)
+
+
+def test_nearest_rank_percentile():
+    # the ceil(n * 5 / 100)-th smallest: exact integer arithmetic (0.05 * 60 is 3.0000000000000004 in floats)
+    assert nearest_rank([3.0, 1.0, 2.0], 5) == 1.0
+    assert nearest_rank([float(i) for i in range(20, 0, -1)], 5) == 1.0
+    assert nearest_rank([float(i) for i in range(21)], 5) == 1.0
+    assert nearest_rank([float(i) for i in range(60)], 5) == 2.0
+    assert nearest_rank([float(i) for i in range(100)], 5) == 4.0
 
 
 def test_seeded_split_matches_the_engine_generator():

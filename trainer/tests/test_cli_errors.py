@@ -5,17 +5,17 @@ import pytest
 
 from conftest import TINY
 from seer_trainer.cli import main
-from seer_trainer.export import export_onnx, manifest, save_weights, write_manifest
+from seer_trainer.export import manifest, save_weights, write_manifest, write_seer_llama_graph
 
 
 @pytest.fixture
 def bundle(tiny_model, tok, tmp_path):
     d = tmp_path / "bundle"
     d.mkdir()
-    sha = export_onnx(tiny_model, d / "model.onnx")
+    graph = write_seer_llama_graph(tiny_model, d, log=lambda *_: None)
     save_weights(tiny_model, d / "model.pt")
     tok.save(d / "tokenizer.json")
-    write_manifest(d, manifest("t", "tiny", TINY, [1], "User: {prompt}\nAssistant:", True, 10, ["a", "b"], ["b"], sha, {}))
+    write_manifest(d, manifest("t", "tiny", TINY, [1], "User: {prompt}\nAssistant:", True, 10, ["a", "b"], ["b"], graph, {}))
     return d
 
 

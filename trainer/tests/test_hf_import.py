@@ -1,6 +1,8 @@
 """`python -m seer_trainer import`: tiny random checkpoints of every family (hf_fixtures) with a Llama-3-style
-tokenizer -> SEER bundles, checked through onnxruntime-node (the engine's runtime) against hf_model.py and
-through the engine's own CLI (info, calibrate, explain)."""
+tokenizer -> format-2 SEER bundles (fp32, fp16, external data), their explain graphs run through onnxruntime-node
+(the engine's runtime) against hf_model.py and through the engine's own CLI (info, calibrate, explain); the
+disk and memory estimates and their refusals."""
+import hashlib
 import json
 import os
 import re
@@ -11,13 +13,15 @@ from pathlib import Path
 import pytest
 
 torch = pytest.importorskip("torch", reason="the import exports with PyTorch")
-pytest.importorskip("onnx", reason="torch.onnx.export needs the onnx package")
+pytest.importorskip("onnx", reason="the explain graph is written with onnx.helper")
 pytest.importorskip("jinja2", reason="chat templates are rendered with jinja2 (Debian: python3-jinja2)")
 
 import hf_fixtures  # noqa: E402
 from seer_trainer.cli import main  # noqa: E402
 from seer_trainer.errors import SeerInputError  # noqa: E402
-from seer_trainer.hf_import import import_checkpoint, prompt_format, render_chat_template  # noqa: E402
+from seer_trainer.hf_import import DISK_MARGIN, estimate, import_checkpoint, prompt_format, render_chat_template  # noqa: E402
+from seer_trainer.safetensors_io import Checkpoint  # noqa: E402
+from test_onnx_graph import _assert_close, _feed, _reference, _run  # noqa: E402
 from seer_trainer.hf_model import load_hf_decoder  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -141,42 +145,50 @@ def test_a_base_model_gets_the_plain_format_with_the_tokenizers_bos_and_says_so(
 
 # ---------------- the bundle ----------------
 
-def _ort_forward(model, ids, mask):
-    batch = Path(model).parent.parent / "batch.json"
-    batch.write_text(json.dumps({"input_ids": ids, "attention_mask": mask}))
-    run = subprocess.run(["node", str(Path(__file__).with_name("onnx_forward.cjs")), str(model), str(batch)],
-                         cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
-    out = json.loads(run.stdout)
-    return {k: torch.tensor(v["data"]).view(*v["dims"]) for k, v in out.items()}
+def _sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _max_rel(a, b):
-    return float((a - b).abs().max() / b.abs().max())
+def _bundle_size(folder):
+    return sum(p.stat().st_size for p in Path(folder).iterdir())
+
+
+# (case, --dtype, external data forced): every family in fp32; fp16 and external data on two of them
+IMPORTS = [(case, "fp32", False) for case in hf_fixtures.CASES] + [
+    ("llama3.1-sharded-untied", "fp16", False), ("llama3.1-sharded-untied", "fp16", True),
+    ("llama3.2-bf16-tied", "fp32", True)]
 
 
 @needs_engine
-@pytest.mark.parametrize("case", list(hf_fixtures.CASES))
-def test_imported_graph_matches_hf_model_at_batch_2_and_a_long_padded_prompt(tmp_path, case):
-    src = checkpoint(tmp_path, case)
-    m = import_checkpoint(src, tmp_path / "bundle", log=_quiet)
+@pytest.mark.parametrize("case,dtype,external", IMPORTS, ids=lambda v: str(v) if not isinstance(v, bool) else ("external" if v else "inline"))
+def test_imported_graph_matches_hf_model_at_batch_3_and_a_long_padded_prompt(tmp_path, case, dtype, external):
+    src, out = checkpoint(tmp_path, case), tmp_path / "bundle"
+    m = import_checkpoint(src, out, log=_quiet, dtype=dtype, external_data_over=0 if external else 1 << 30)
     a = m["architecture"]
     assert (a["numLayers"], a["hiddenSize"], a["vocabSize"], m["targetLayers"]) == (2, 64, VOCAB, [2])  # round(0.78 * 2)
-    assert sorted(p.name for p in (tmp_path / "bundle").iterdir()) == ["model.onnx", "seer.json", "tokenizer.json"]
-    # Batch 2 (the example input was batch 2 too: 3 rows) and 200 tokens (the example had 4), right padding.
+    weights_dtype = {"fp32": "float32", "fp16": "float16"}[dtype]
+    assert (m["formatVersion"], m["representation"], m["onnx"]["weightsDtype"]) == (2, "last", weights_dtype)
+    assert m["modelSha256"] == _sha256(out / "model.onnx")
+    files = ["model.onnx", "seer.json", "tokenizer.json"] + (["model.onnx.data"] if external else [])
+    assert sorted(p.name for p in out.iterdir()) == sorted(files)
+    if external:
+        assert m["onnx"]["externalData"] == {"file": "model.onnx.data", "bytes": (out / "model.onnx.data").stat().st_size,
+                                             "sha256": _sha256(out / "model.onnx.data")}
+    else:
+        assert "externalData" not in m["onnx"]
+    # The estimate made before writing bounds what was written (weights at the chosen dtype + the margin).
+    with Checkpoint(src) as ckpt:
+        e = estimate(ckpt, src, weights_dtype, 0 if external else 1 << 30)
+    assert e.external == external and e.disk - DISK_MARGIN <= _bundle_size(out) <= e.disk
+    # Batch 3 and 200 tokens, right padding; row 1 read mid-prompt (the request-end case), every token at layer 1.
+    decoder = load_hf_decoder(src)
     gen = torch.Generator().manual_seed(1)
     ids = torch.randint(0, VOCAB, (3, 200), generator=gen)
-    mask = torch.ones_like(ids)
-    mask[1, 150:] = 0
-    mask[2, 7:] = 0
-    ids = ids * mask
-    got = _ort_forward(tmp_path / "bundle" / "model.onnx", ids.tolist(), mask.tolist())
-    ref = load_hf_decoder(src)(ids, mask)
-    hidden = torch.stack(ref.hidden_states, 0)
-    assert got["hidden_states"].shape == (3, 3, 200, 64)
-    for b, n in enumerate([200, 150, 7]):  # real tokens only: padded positions are never read
-        assert _max_rel(got["hidden_states"][:, b, :n], hidden[:, b, :n]) < 1e-4
-        assert _max_rel(got["logits"][b, n - 1], ref.last_logits[b]) < 1e-4
+    mask = (torch.arange(200) < torch.tensor([200, 150, 7]).view(-1, 1)).long()
+    feed = _feed(ids * mask, mask, [199, 60, 6], [1], torch.zeros(3, 64))
+    got = _run(out / "model.onnx", [feed])[0]
+    assert got["states"].shape == (3, 3, 64) and got["last_logits"].shape == (3, VOCAB)
+    _assert_close(got, _reference(decoder, feed), 1e-4 if dtype == "fp32" else 2e-2)
 
 
 def _seer(*args, home):
@@ -185,10 +197,10 @@ def _seer(*args, home):
 
 
 @needs_engine
-@pytest.mark.parametrize("case", ["llama3.1-sharded-untied", "gemma2"])
-def test_the_engine_loads_an_imported_bundle_asks_for_a_bank_then_explains(tmp_path, case):
+@pytest.mark.parametrize("case,dtype", [("llama3.1-sharded-untied", "fp16"), ("gemma2", "fp32")])
+def test_the_engine_loads_an_imported_bundle_asks_for_a_bank_then_explains(tmp_path, case, dtype):
     src, out = checkpoint(tmp_path, case), tmp_path / "bundle"
-    assert main(["import", str(src), "--out", str(out)]) == 0
+    assert main(["import", str(src), "--out", str(out), "--dtype", dtype]) == 0
     info = _seer("info", "--bundle", str(out), home=tmp_path)
     assert info.returncode == 0, info.stderr
     assert "hf-" in info.stdout and "2 layers" in info.stdout
@@ -280,9 +292,31 @@ def test_bad_checkpoints_are_clear_errors_and_write_nothing(tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_a_model_over_two_gigabytes_is_refused_naming_its_size(tmp_path, monkeypatch):
+def test_too_little_disk_or_memory_is_refused_before_anything_is_written(tmp_path, monkeypatch):
     import seer_trainer.hf_import as hf_import
-    monkeypatch.setattr(hf_import, "ONNX_LIMIT", 100_000)  # the tiny model's float32 weights are ~0.3 MB
-    with pytest.raises(SeerInputError, match=r"would be 0\.\d GB.*not yet supported"):
-        import_checkpoint(checkpoint(tmp_path), tmp_path / "bundle", log=_quiet)
-    assert not (tmp_path / "bundle").exists()
+    src, out = checkpoint(tmp_path), tmp_path / "out" / "bundle"  # --out's parent does not exist yet
+    seen = []
+    real_usage = shutil.disk_usage
+
+    def little_disk(path):
+        seen.append(Path(path))
+        return real_usage(path)._replace(free=3_000_000)
+    monkeypatch.setattr(shutil, "disk_usage", little_disk)
+    with pytest.raises(SeerInputError, match=r"3\.0 MB free, but the bundle needs about 6\d\.\d MB .*--dtype fp16"):
+        import_checkpoint(src, out, log=_quiet)
+    assert seen == [tmp_path]  # the nearest existing folder on --out's way
+    with pytest.raises(SeerInputError, match=r"needs about 6\d\.\d MB") as refused:
+        import_checkpoint(src, out, log=_quiet, dtype="fp16")
+    assert "--dtype fp16" not in str(refused.value)
+    monkeypatch.setattr(shutil, "disk_usage", real_usage)
+
+    monkeypatch.setattr(hf_import, "available_memory", lambda: 100 << 20)
+    with pytest.raises(SeerInputError, match=r"needs about 5\d\d\.\d MB of memory \(its largest tensor, model\.embed_tokens\.weight "
+                                             r"\[288, 64\].*but 104\.9 MB is available"):
+        import_checkpoint(src, out, log=_quiet)
+    assert list(tmp_path.iterdir()) == [src]  # nothing written, not even --out's parent
+
+    monkeypatch.setattr(hf_import, "available_memory", lambda: 1 << 40)
+    lines = []
+    import_checkpoint(src, out, log=lines.append, dtype="fp16")
+    assert any(line.startswith("estimate: 0.11 million weights at float16") and "one model.onnx" in line for line in lines)

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from conftest import REPO, TINY
 from seer_trainer.config import load_config
 from seer_trainer.lora import LoRALinear, apply_lora, merge_lora
-from seer_trainer.losses import info_nce, kl_to_frozen, retain_l2, same_different_cosine
+from seer_trainer.losses import info_nce, kl_to_frozen, nt_xent, retain_l2, same_different_cosine
 
 
 def test_info_nce_matches_hand_computation():
@@ -20,6 +20,22 @@ def test_info_nce_matches_hand_computation():
     cols = [-s[j][j] + math.log(sum(math.exp(s[i][j]) for i in range(4))) for j in range(4)]
     expected = (sum(rows) / 4 + sum(cols) / 4) / 2
     assert abs(info_nce(z1, z2, 10.0).item() - expected) < 1e-5
+
+
+def test_nt_xent_matches_the_simclr_formula_by_loops():
+    # SimCLR: views v = [z1; z2], positive of i is its pair; denominator: every view but i itself; tau = 1 / 10.
+    torch.manual_seed(4)
+    z1, z2 = torch.randn(3, 5), torch.randn(3, 5)
+    v = (torch.cat([z1, z2])).tolist()
+    cos = lambda a, b: sum(x * y for x, y in zip(a, b)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+    n, terms = 3, []
+    for i in range(2 * n):
+        pos = (i + n) % (2 * n)
+        denom = sum(math.exp(10 * cos(v[i], v[k])) for k in range(2 * n) if k != i)
+        terms.append(-math.log(math.exp(10 * cos(v[i], v[pos])) / denom))
+    assert abs(nt_xent(z1, z2, 10.0).item() - sum(terms) / (2 * n)) < 1e-5
+    # Unlike InfoNCE/CLIP, same-side views are negatives too: another number on the same pairs.
+    assert abs(nt_xent(z1, z2, 10.0).item() - info_nce(z1, z2, 10.0).item()) > 1e-3
 
 
 def test_info_nce_prefers_aligned_pairs():

@@ -5,6 +5,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import { isToWebviewMessage, type FromWebviewMessage, type PanelSettings, type PanelState } from '../../common/protocol';
 import { svgToPng, serializeSvg } from './exportChart';
+import { GenerationView } from './generationView';
 import { PanelView, type ViewState } from './panelView';
 
 interface VsCodeApi {
@@ -35,10 +36,20 @@ const view = new PanelView(root, {
   },
 });
 
+// Generate continues the explained prompt (the host knows which): shown under the headline of each result.
+const generation = new GenerationView(document, {
+  generate: (request) => vscode.postMessage({ type: 'generate', ...request }),
+  stop: () => vscode.postMessage({ type: 'stopGeneration' }),
+});
+
 function show(state: ReturnType<VsCodeApi['getState']>): void {
   if (!state?.result) return;
   const started = performance.now();
   const charts = view.render(state.result, state.settings ?? { heatmapScheme: 'diverging' }, state.view);
+  // A new prompt: a generation of the previous one stops, and the card starts empty.
+  if (generation.generating) vscode.postMessage({ type: 'stopGeneration' });
+  generation.reset(state.result.concepts);
+  root.querySelector(':scope > .headline')?.after(generation.element);
   // Report after the browser has laid out and painted the charts.
   requestAnimationFrame(() =>
     vscode.postMessage({ type: 'rendered', id: state.result!.id, ms: performance.now() - started, charts }),
@@ -67,7 +78,17 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
     case 'error':
       // The failed explain replaces the previous result, in the saved state too (a reload must not revive it).
       vscode.setState({ ...vscode.getState(), result: undefined });
+      if (generation.generating) vscode.postMessage({ type: 'stopGeneration' });
       view.showError(msg.message);
+      break;
+    case 'generationStep':
+      generation.step(msg.id, msg.run, msg.index, msg.step);
+      break;
+    case 'generationEnd':
+      generation.end(msg.id, msg.run, msg.generation);
+      break;
+    case 'generationError':
+      generation.fail(msg.id, msg.message);
       break;
   }
 });

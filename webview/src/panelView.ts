@@ -3,6 +3,7 @@
 import type { ChartId, ExplainResult, LayerStats, PanelSettings } from '../../common/protocol';
 import { seriesColor as conceptColor } from '../../common/charts/colors';
 import { lineChartMarkup } from '../../common/charts/lineChart';
+import { renderConceptMap } from './charts/conceptMap';
 import { renderHeatmap, type Heatmap, type PanelHeatmapSpec } from './charts/heatmap';
 import { mountSvg } from './charts/mount';
 import { fmt, pct, visibleToken } from './format';
@@ -28,6 +29,7 @@ const CHART_TITLES: Record<ChartId, string> = {
   'layer-concept': 'Layer × concept cosine for this prompt',
   tokens: 'Token × concept cosine',
   calibration: 'Calibration: same- vs different-concept cosine',
+  'concept-map': 'Concept map: calibration examples in 2-D, with this prompt',
 };
 
 const MAX_TOKEN_LABEL = 18;
@@ -112,7 +114,7 @@ export class PanelView {
     this.root.append(this.headline(result), this.tooltip);
     this.root.append(this.card('layers', this.layerControls()));
     this.root.append(this.layerSlider(layers));
-    this.root.append(this.card('prototypes'), this.card('tokens'), this.card('layer-concept'), this.card('calibration', this.calibrationLegend()));
+    this.root.append(this.card('prototypes'), this.card('tokens'), this.card('layer-concept'), this.card('calibration', this.calibrationLegend()), this.card('concept-map'));
     const note = el(doc, 'p', 'footnote');
     note.textContent = `${result.bundle.name} · bank “${result.bank}” · ${result.pooling} pooling · ` +
       `${result.provider.used} · forward ${fmt(result.timingsMs.forward, 0)} ms, total ${fmt(result.timingsMs.total, 0)} ms`;
@@ -270,6 +272,10 @@ export class PanelView {
         });
         this.heatmaps.set(id, map);
         ({ svg, tipFor } = map);
+        break;
+      }
+      case 'concept-map': {
+        svg = renderConceptMap(host, r, { width, hidden: new Set(this.state.hiddenConcepts), label: CHART_TITLES[id] });
         break;
       }
       case 'calibration': {
@@ -437,6 +443,11 @@ export class PanelView {
     const next = r.nextTokens.slice(0, 5).map((t) => el(doc, 'span', 'next-token', `“${t.text}” ${pct(t.prob)}`));
     fact('next token', next.length ? next : '–', true);
     head.append(facts, this.glossaryBox(words));
+    if (r.headline.lowConfidence) {
+      const low = el(doc, 'p', 'warning', 'low confidence: far from every concept seen in calibration');
+      low.title = r.headline.lowConfidence.reason;
+      head.append(low);
+    }
     if (r.truncation) {
       head.append(el(doc, 'p', 'warning', `Truncated: kept ${r.truncation.keptTokens} of ${r.truncation.originalTokens} tokens ` +
         `(${r.truncation.side === 'left' ? 'start' : 'end'} dropped).`));

@@ -40,8 +40,9 @@ const COLOR_BAR_WIDTH = 240;
 /** Room at the bar's ends for its outermost tick labels. */
 const COLOR_BAR_PAD = 12;
 
-/** The read-out token: the last one for last-token pooling; none for mean pooling. */
-export function readOutToken(r: Pick<ExplainResult, 'pooling' | 'tokens'>): number | null {
+/** The read-out token: the one the engine read (`readOut`); for results saved without it, the last one for last-token pooling. */
+export function readOutToken(r: Pick<ExplainResult, 'pooling' | 'tokens' | 'readOut'>): number | null {
+  if (r.readOut !== undefined) return r.readOut;
   return r.pooling === 'last' && r.tokens.length > 0 ? r.tokens.length - 1 : null;
 }
 

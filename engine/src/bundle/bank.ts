@@ -39,6 +39,8 @@ export interface ConceptBank {
   source: BankSource;
   /** numLayers + 1 entries, layer 0..numLayers in order. */
   layers: BankLayer[];
+  /** The file it was read from or saved to (its concept map lies beside it: conceptMapFile.ts); absent otherwise. */
+  file?: string;
 }
 
 export function parseBank(json: Json, file: string, manifest: Manifest): ConceptBank {
@@ -102,6 +104,7 @@ export function parseBank(json: Json, file: string, manifest: Manifest): Concept
       gap: c.number(s, 'gap', sp),
       silhouette: s.silhouette === undefined || s.silhouette === null ? undefined : c.number(s, 'silhouette', sp),
       heldOutAccuracy: s.heldOutAccuracy === undefined || s.heldOutAccuracy === null ? undefined : c.number(s, 'heldOutAccuracy', sp),
+      heldOutMaxCosineP05: s.heldOutMaxCosineP05 === undefined || s.heldOutMaxCosineP05 === null ? undefined : c.number(s, 'heldOutMaxCosineP05', sp),
       prototypeSimilarity: c.matrix(s.prototypeSimilarity, `${sp}.prototypeSimilarity`, k, k),
       counts: c.numbers(s.counts, `${sp}.counts`, k),
     };
@@ -113,7 +116,7 @@ export function parseBank(json: Json, file: string, manifest: Manifest): Concept
     modelSha256,
     numLayers,
     hiddenSize,
-    pooling: c.oneOf(root, 'pooling', '', ['last', 'mean'] as const),
+    pooling: c.oneOf(root, 'pooling', '', ['last', 'mean', 'request-end'] as const),
     concepts,
     safeConcepts,
     safetyKnown,

@@ -7,6 +7,7 @@ import type { BundleInfo } from '../../../common/protocol';
 import { SeerError } from '../errors';
 import { type ConceptBank, parseBank } from './bank';
 import { bankLimit, checkBundleFile, type FileLimit, MANIFEST_LIMIT, modelLimit, readBundleFile, realPathInside, TOKENIZER_LIMIT } from './bundleFile';
+import { isConceptMapFile } from './conceptMapFile';
 import { parseJson } from './jsonCheck';
 import { type Manifest, parseManifest } from './manifest';
 import { BundleTokenizer } from './tokenizer';
@@ -84,7 +85,7 @@ export async function loadBundle(dir: string, opts: LoadOptions = {}): Promise<L
 
 /** A bank file (the bundle's, the user's, or one named on the command line): a regular file within the bank size limit. */
 export async function readBankFile(file: string, manifest: Manifest): Promise<ConceptBank> {
-  return parseBank(await readJson(file, 'BANK_INVALID', bankLimit(manifest.architecture)), file, manifest);
+  return { ...parseBank(await readJson(file, 'BANK_INVALID', bankLimit(manifest.architecture)), file, manifest), file };
 }
 
 export function bundleInfo(bundle: LoadedBundle): BundleInfo {
@@ -127,7 +128,7 @@ async function extraBankFiles(dir: string, manifest: Manifest): Promise<string[]
   const listed = new Set(Object.values(manifest.banks).map((rel) => path.resolve(dir, rel)));
   const names = await fs.readdir(path.join(dir, 'banks')).catch(() => [] as string[]);
   return names
-    .filter((n) => n.endsWith('.json'))
+    .filter((n) => n.endsWith('.json') && !isConceptMapFile(n))
     .sort()
     .map((n) => path.join(dir, 'banks', n))
     .filter((f) => !listed.has(f));

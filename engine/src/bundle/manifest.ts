@@ -1,9 +1,9 @@
-// seer.json, format version 1 (docs/bundle-format.md): the manifest schema in code, validated on load.
+// seer.json, format version 2 (docs/bundle-format.md): the manifest schema in code, validated on load.
 import type { ArchitectureInfo, Pooling } from '../../../common/protocol';
 import { JsonChecker, type Json } from './jsonCheck';
 
 export const BUNDLE_FORMAT = 'seer-bundle';
-export const BUNDLE_FORMAT_VERSION = 1;
+export const BUNDLE_FORMAT_VERSION = 2;
 export const PROMPT_PLACEHOLDER = '{prompt}';
 
 /** The protocol's ArchitectureInfo plus what only the engine needs. */
@@ -20,7 +20,7 @@ export interface Manifest {
   description: string;
   architecture: Architecture;
   files: { model: string; tokenizer: string; golden?: string };
-  onnx: { inputs: string[]; outputs: string[]; opset: number };
+  onnx: OnnxEntry;
   targetLayers: number[];
   representation: Pooling;
   promptTemplate: string;
@@ -35,8 +35,21 @@ export interface Manifest {
   training?: Json;
 }
 
-export const ONNX_INPUTS = ['input_ids', 'attention_mask'] as const;
-export const ONNX_OUTPUTS = ['logits', 'hidden_states'] as const;
+/** seer.json's "onnx": the explain-head graph's signature, and where its weights are. */
+export interface OnnxEntry {
+  inputs: string[];
+  outputs: string[];
+  opset: number;
+  weightsDtype: 'float32' | 'float16';
+  /** The one file beside model.onnx that holds the weights of a big model; absent when model.onnx holds them. */
+  externalData?: { file: string; bytes: number; sha256: string };
+}
+
+export const ONNX_INPUTS = ['input_ids', 'attention_mask', 'positions', 'token_layers', 'steering'] as const;
+export const ONNX_OUTPUTS = ['states', 'mean_states', 'last_logits', 'token_states'] as const;
+/** The graph writer (trainer/seer_trainer/onnx_graph.py) targets opset 17; older opsets lack what it uses. */
+export const MIN_OPSET = 17;
+export const POOLINGS = ['last', 'mean', 'request-end'] as const;
 
 /** Far above any model this engine can run (the largest are ~128 layers, 16k hidden, 256k vocabulary): sizes are allocated from these. */
 export const MAX_ARCHITECTURE = { numLayers: 1024, hiddenSize: 65536, numHeads: 1024, intermediateSize: 262144, vocabSize: 1 << 22, maxContext: 1 << 24 };
@@ -46,8 +59,13 @@ export function parseManifest(json: Json, file: string): Manifest {
   const c = new JsonChecker(file, 'BUNDLE_INVALID', 'Rebuild the bundle with `npm run build:model`, or fix seer.json as described in docs/bundle-format.md.');
   const root = c.object(json, '');
   if (root.format !== BUNDLE_FORMAT) c.fail('format', `must be "${BUNDLE_FORMAT}" (is this a SEER bundle?), got ${JSON.stringify(root.format)}`);
+  if (root.formatVersion === 1) {
+    // Format 1's graph returned every token's logits and states; format 2's returns only what an explanation reads.
+    throw new JsonChecker(file, 'BUNDLE_VERSION', 'Rebuild it: the embedded models (models/default, models/baseline) with `npm run build:model`; an imported model by rerunning `seer import HF_DIR --out BUNDLE` on its checkpoint folder.')
+      .fail('formatVersion', `is 1, an older bundle format (a graph with full logits and hidden states) that this seer no longer reads; it reads format ${BUNDLE_FORMAT_VERSION}`);
+  }
   if (root.formatVersion !== BUNDLE_FORMAT_VERSION) {
-    throw new JsonChecker(file, 'BUNDLE_VERSION', `This seer reads bundle format version ${BUNDLE_FORMAT_VERSION}: rebuild the bundle with this version's trainer (\`npm run build:model\`) or use a matching seer.`)
+    throw new JsonChecker(file, 'BUNDLE_VERSION', `This seer reads bundle format version ${BUNDLE_FORMAT_VERSION}: rebuild the bundle with this version's trainer (\`npm run build:model\`, or \`seer import\`) or use a matching seer.`)
       .fail('formatVersion', `is ${JSON.stringify(root.formatVersion)}, but only version ${BUNDLE_FORMAT_VERSION} is supported`);
   }
 
@@ -72,15 +90,7 @@ export function parseManifest(json: Json, file: string): Manifest {
     golden: f.golden === undefined ? undefined : c.string(f, 'golden', 'files', { nonEmpty: true }),
   };
 
-  const o = c.object(root.onnx, 'onnx');
-  const onnx = {
-    inputs: c.stringArray(o, 'inputs', 'onnx'),
-    outputs: c.stringArray(o, 'outputs', 'onnx'),
-    opset: c.number(o, 'opset', 'onnx', { integer: true, min: 1 }),
-  };
-  for (const [kind, expected, got] of [['inputs', ONNX_INPUTS, onnx.inputs], ['outputs', ONNX_OUTPUTS, onnx.outputs]] as const) {
-    if (expected.join() !== got.join()) c.fail(`onnx.${kind}`, `must be ${JSON.stringify(expected)}, got ${JSON.stringify(got)}`);
-  }
+  const onnx = parseOnnxEntry(c, root.onnx);
 
   const targets = c.array(root.targetLayers, 'targetLayers');
   if (targets.length === 0) c.fail('targetLayers', 'must name at least one layer');
@@ -129,7 +139,7 @@ export function parseManifest(json: Json, file: string): Manifest {
     files,
     onnx,
     targetLayers,
-    representation: c.oneOf(root, 'representation', '', ['last', 'mean'] as const),
+    representation: c.oneOf(root, 'representation', '', POOLINGS),
     promptTemplate,
     addBos: c.boolean(root, 'addBos', ''),
     specialTokens,
@@ -141,4 +151,31 @@ export function parseManifest(json: Json, file: string): Manifest {
     modelSha256,
     training: root.training,
   };
+}
+
+/** Largest external data file named in seer.json: 2^53 bytes (exact in a double); the architecture bounds it further at load. */
+const MAX_EXTERNAL_BYTES = Number.MAX_SAFE_INTEGER;
+
+function parseOnnxEntry(c: JsonChecker, value: Json): OnnxEntry {
+  const o = c.object(value, 'onnx');
+  const onnx: OnnxEntry = {
+    inputs: c.stringArray(o, 'inputs', 'onnx'),
+    outputs: c.stringArray(o, 'outputs', 'onnx'),
+    opset: c.number(o, 'opset', 'onnx', { integer: true, min: MIN_OPSET }),
+    weightsDtype: c.oneOf(o, 'weightsDtype', 'onnx', ['float32', 'float16'] as const),
+  };
+  for (const [kind, expected, got] of [['inputs', ONNX_INPUTS, onnx.inputs], ['outputs', ONNX_OUTPUTS, onnx.outputs]] as const) {
+    if (expected.join() !== got.join()) c.fail(`onnx.${kind}`, `must be ${JSON.stringify(expected)}, got ${JSON.stringify(got)}`);
+  }
+  if (o.externalData !== undefined) {
+    const e = c.object(o.externalData, 'onnx.externalData');
+    const file = c.string(e, 'file', 'onnx.externalData', { nonEmpty: true });
+    // A plain name: the data lies beside model.onnx, and onnxruntime resolves it from there (never a path).
+    if (file === '.' || file === '..' || /[/\\\0]/.test(file)) c.fail('onnx.externalData.file', `must be a plain file name beside the model (no folders, no ".."), got ${JSON.stringify(file)}`);
+    const bytes = c.number(e, 'bytes', 'onnx.externalData', { integer: true, min: 1, max: MAX_EXTERNAL_BYTES });
+    const sha256 = c.string(e, 'sha256', 'onnx.externalData');
+    if (!/^[0-9a-f]{64}$/.test(sha256)) c.fail('onnx.externalData.sha256', 'must be 64 lowercase hex digits (sha256 of the external data file)');
+    onnx.externalData = { file, bytes, sha256 };
+  }
+  return onnx;
 }

@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ConceptBank } from './bank';
+import { isConceptMapFile } from './conceptMapFile';
 import type { Manifest } from './manifest';
 
 export function defaultUserBankRoot(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
@@ -31,7 +32,7 @@ export async function addUserBanks(
 ): Promise<string[]> {
   const added: string[] = [];
   const names = await fs.readdir(folder).catch(() => [] as string[]);
-  for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+  for (const name of names.filter((n) => n.endsWith('.json') && !isConceptMapFile(n)).sort()) {
     const file = path.join(folder, name);
     try {
       const bank = await read(file);

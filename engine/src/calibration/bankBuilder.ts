@@ -7,7 +7,7 @@ import type { LayerStats } from '../../../common/protocol';
 import type { BankLayer } from '../bundle';
 import { accuracy, emptyConfusion, nearestPrototype } from './classification';
 import { ConceptSums } from './conceptSums';
-import { type SampledExample, pairwiseCosines, prototypeSimilarity, silhouette } from './layerStatistics';
+import { type SampledExample, heldOutMaxCosinePercentile, pairwiseCosines, prototypeSimilarity, silhouette } from './layerStatistics';
 import { SelectionSampler, seedFor } from './seededSampling';
 
 /** Held-out rows per concept (bounded: these are the only representations kept in memory). */
@@ -59,6 +59,7 @@ export class BankBuilder {
         ...pairwiseCosines(train, l),
         silhouette: heldOut.length ? silhouette(train, l, heldOut, false) : undefined,
         heldOutAccuracy: heldOut.length ? accuracy(confusion) : undefined,
+        heldOutMaxCosineP05: heldOut.length ? heldOutMaxCosinePercentile(heldOut, l, prototypes) : undefined,
         prototypeSimilarity: prototypeSimilarity(prototypes),
         counts: [...train.counts],
       };

@@ -6,14 +6,17 @@ import * as path from 'node:path';
 import { type ConceptBank, MANIFEST_FILE, bankToJson, defaultUserBankRoot, userBankFolder } from '../bundle';
 import { SeerError, throwIfAborted } from '../errors';
 import { writeFileAtomic } from '../fsAtomic';
+import { conceptMapFileFor, conceptMapToJson } from '../bundle/conceptMapFile';
+import type { ConceptMap } from './conceptMap';
 import type { ModelFacts } from './representer';
 
 const BANK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export function checkBankName(name: string): void {
-  if (BANK_NAME.test(name)) return;
+  // "<name>.map.json" is where a bank's concept map goes (bundle/conceptMapFile.ts), so no bank is called "….map".
+  if (BANK_NAME.test(name) && !/\.map$/i.test(name)) return;
   throw new SeerError('BANK_NAME_INVALID', `"${name}" is not a valid bank name.`, {
-    fix: 'Use letters, digits, "-", "_" or "." (e.g. "safety"), at most 64 characters.',
+    fix: 'Use letters, digits, "-", "_" or "." (e.g. "safety"), at most 64 characters, not ending in ".map".',
   });
 }
 
@@ -28,6 +31,8 @@ export interface SaveOptions {
   userBankDir?: string;
   /** Once aborted, nothing is written (and a save under way is undone). */
   signal?: AbortSignal;
+  /** The bank's 2-D concept map, written beside it as <bank>.map.json (all or nothing with the bank). */
+  conceptMap?: ConceptMap;
 }
 
 export interface BankTarget {
@@ -80,6 +85,9 @@ export async function saveBank(bank: ConceptBank, model: ModelFacts, opts: SaveO
     const bankText = `${JSON.stringify(bankToJson(bank))}\n`;
     const manifest = target.register ? await manifestUpdate(model.dir, bank.name, target.register) : undefined;
     const bankBefore = await fs.readFile(target.file).catch(() => undefined);
+    const mapFile = conceptMapFileFor(target.file);
+    const mapText = opts.conceptMap && `${JSON.stringify(conceptMapToJson(opts.conceptMap))}\n`;
+    const mapBefore = await fs.readFile(mapFile).catch(() => undefined);
     throwIfAborted(opts.signal);
     const undo: Array<() => Promise<unknown>> = [];
     try {
@@ -87,6 +95,10 @@ export async function saveBank(bank: ConceptBank, model: ModelFacts, opts: SaveO
       if (createdDir) undo.push(() => fs.rm(createdDir, { recursive: true, force: true }));
       undo.push(() => (bankBefore ? writeFileAtomic(target.file, bankBefore) : fs.rm(target.file, { force: true })));
       await writeFileAtomic(target.file, bankText);
+      // A replaced bank never keeps the old bank's map: it would show other examples.
+      undo.push(() => (mapBefore ? writeFileAtomic(mapFile, mapBefore) : fs.rm(mapFile, { force: true })));
+      if (mapText) await writeFileAtomic(mapFile, mapText);
+      else await fs.rm(mapFile, { force: true });
       if (manifest && manifest.after !== manifest.before) {
         undo.push(() => writeFileAtomic(manifest.file, manifest.before));
         await writeFileAtomic(manifest.file, manifest.after);

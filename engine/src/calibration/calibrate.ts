@@ -4,10 +4,11 @@ import type { CalibrateParams, CalibrateResult, DatasetSpec, Pooling } from '../
 import type { ConceptBank } from '../bundle';
 import { throwIfAborted } from '../errors';
 import { BankBuilder, DEFAULT_HELD_OUT_FRACTION, DEFAULT_SEED } from './bankBuilder';
+import { type ConceptMap, ConceptMapSampler } from './conceptMap';
 import { readDataset } from './datasetReader';
 import { SINGLETON_REASON, checkSafeConcepts, conceptsWithPairs, requireConceptLimit, requireTwoConcepts, scanDataset, singletonWarning } from './datasetScan';
 import { ProgressMeter, type ProgressListener } from './progress';
-import { type ModelFacts, type Representer, representInChunks } from './representer';
+import { type ModelFacts, type Representer, reportLayer, representInChunks } from './representer';
 import { RowAccountant } from './rowAccounting';
 
 export { DEFAULT_HELD_OUT_FRACTION, HELD_OUT_MAX } from './bankBuilder';
@@ -15,6 +16,8 @@ export const DEFAULT_BATCH_SIZE = 16;
 
 export interface CalibrationOutcome {
   bank: ConceptBank;
+  /** The bank's 2-D concept map at the report layer, saved beside it (conceptMap.ts). */
+  conceptMap: ConceptMap;
   result: Omit<CalibrateResult, 'bankPath'>;
 }
 
@@ -55,6 +58,7 @@ export async function calibrate(
     model.hiddenSize,
     { fraction: params.heldOutFraction ?? DEFAULT_HELD_OUT_FRACTION, seed: params.seed ?? DEFAULT_SEED },
   );
+  const mapSampler = new ConceptMapSampler(concepts, concepts.map((c) => scan.labelCounts.get(c)!), reportLayer(model), params.seed ?? DEFAULT_SEED);
   const conceptIndex = new Map(concepts.map((c, i) => [c, i]));
   const rows = new RowAccountant();
   const total = concepts.reduce((a, c) => a + scan.labelCounts.get(c)!, 0);
@@ -76,6 +80,7 @@ export async function calibrate(
     if (r.truncated) rows.truncatedRow();
     tokens += r.tokenCount;
     builder.add(r.item.concept, r.layers);
+    mapSampler.add(r.item.concept, r.item.text, r.layers);
     done++;
     if (r.lastInChunk) meter.update(done, 'calibrating');
   }
@@ -95,9 +100,12 @@ export async function calibrate(
     source: { dataset: spec.path, rowsUsed: acct.rowsUsed, rowsSkipped: acct.rowsSkipped, skipped: acct.skipped },
     layers,
   };
+  meter.update(done, 'projecting the concept map'); // UMAP: a few seconds for 400 examples
+  const conceptMap = mapSampler.build(bank);
   const seconds = (Date.now() - started) / 1000;
   return {
     bank,
+    conceptMap,
     result: {
       warnings,
       bank: { name: bank.name, concepts, safeConcepts, safetyKnown, pooling, stats: layers.map((l) => l.stats) },

@@ -1,9 +1,12 @@
 // Evaluates a bundle's concept structure on labelled data: nearest-prototype classification per layer
-// (prototypes from one part of the data, or from a bank), the paper's cosine measures, and the
-// training-time two-view metric. Streamed like calibration: each row is run through the model once.
+// (prototypes from one part of the data, or from a bank), the paper's cosine measures, the training-time
+// two-view metric, beside chance and a TF-IDF baseline (bagOfWords.ts), and whether the headline probability
+// is calibrated (reliability.ts). Streamed like calibration: each row is run through the model once.
 import type { EvaluateParams, Pooling } from '../../../common/protocol';
 import type { ConceptBank } from '../bundle';
 import { SeerError, throwIfAborted } from '../errors';
+import { scoreLayer } from '../scores';
+import { BAG_OF_WORDS_RECIPE, TfidfNearestCentroid } from './bagOfWords';
 import { accuracy, binaryConfusion, emptyConfusion, macroF1, nearestPrototype } from './classification';
 import { ConceptSums } from './conceptSums';
 import { readDataset } from './datasetReader';
@@ -12,6 +15,7 @@ import { type DatasetScan, SINGLETON_REASON, checkSafeConcepts, conceptsWithPair
 import { HELD_OUT_MAX, DEFAULT_BATCH_SIZE, type RunOptions, startRun } from './calibrate';
 import { type SampledExample, crossViewCosines, pairwiseCosines, prototypeSimilarity, silhouette } from './layerStatistics';
 import { ProgressMeter } from './progress';
+import { ReliabilityTable } from './reliability';
 import { type ModelFacts, type Representer, reportLayer, representInChunks } from './representer';
 import { RowAccountant } from './rowAccounting';
 import { SelectionSampler, seedFor } from './seededSampling';
@@ -69,6 +73,8 @@ export async function evaluate(
     return new SelectionSampler(Math.min(HELD_OUT_MAX, nB), nB, seedFor(seed + 1, c));
   });
   const rows = new RowAccountant();
+  const targetLayer = params.layer ?? reportLayer(model);
+  const reliability = new ReliabilityTable();
   const total = concepts.reduce((a, c) => a + countOf(c), 0);
   const meter = new ProgressMeter(total, opts.onProgress);
   meter.update(0, 'evaluating');
@@ -76,31 +82,47 @@ export async function evaluate(
   let done = 0;
   let tokens = 0;
 
-  /** One streamed pass over the rows for which `want` is true; every pass sees the same split. */
-  const pass = async function* (accountant: RowAccountant, want: (p: Part) => boolean) {
+  /** The rows for which `want` is true, with their part; every call sees the same split. */
+  const parts = async function* (accountant: RowAccountant, want: (p: Part) => boolean) {
     const splitters = concepts.map((c) => new SelectionSampler(firstViewSize(countOf(c)), countOf(c), seedFor(seed, c)));
-    const parts = async function* () {
-      for await (const row of readDataset(spec, accountant, { signal: opts.signal })) {
-        const concept = conceptIndex.get(row.label);
-        if (concept === undefined) {
-          accountant.skip(SINGLETON_REASON);
-          continue;
-        }
-        const part = { concept, first: splitters[concept].next() };
-        if (want(part)) yield { text: row.text, part };
+    for await (const row of readDataset(spec, accountant, { signal: opts.signal })) {
+      const concept = conceptIndex.get(row.label);
+      if (concept === undefined) {
+        accountant.skip(SINGLETON_REASON);
+        continue;
       }
-    };
-    for await (const r of representInChunks(parts(), representer, repOpts, opts.signal)) {
+      const part = { concept, first: splitters[concept].next() };
+      if (want(part)) yield { text: row.text, part };
+    }
+  };
+  /** One streamed pass of the model over the rows for which `want` is true. */
+  const pass = async function* (accountant: RowAccountant, want: (p: Part) => boolean) {
+    for await (const r of representInChunks(parts(accountant, want), representer, repOpts, opts.signal)) {
       rows.used();
       if (r.truncated) rows.truncatedRow();
       tokens += r.tokenCount;
       done++;
       if (r.lastInChunk) meter.update(done, 'evaluating');
-      yield { part: r.item.part, layers: r.layers };
+      yield { part: r.item.part, layers: r.layers, text: r.item.text };
     }
   };
+
+  // The bag-of-words reference reads the text only: fitted on the first part before any model work, it then
+  // classifies each held-out row as the model pass brings it by.
+  const bagOfWords = await TfidfNearestCentroid.fit(async function* () {
+    for await (const r of parts(new RowAccountant(), (p) => p.first)) yield { text: r.text, concept: r.part.concept };
+  }, C);
+  const bagConfusion = emptyConfusion(C);
+  const classifyByWords = (concept: number, text: string) => {
+    const predicted = bagOfWords.predict(text);
+    if (predicted >= 0) bagConfusion[concept][predicted]++;
+  };
+
   const classify = (concept: number, layers: Float32Array[], prototypes: Float32Array[][]) => {
     for (let l = 0; l < L; l++) confusion[l][concept][nearestPrototype(layers[l], prototypes[l])]++;
+    // The headline probability at the reported layer, as explain computes it.
+    const headline = scoreLayer(targetLayer, layers[targetLayer], prototypes[targetLayer], model.logitScale);
+    reliability.add(headline.probs[headline.predicted], headline.predicted === concept);
   };
   const addSecondView = (concept: number, layers: Float32Array[]) => {
     viewB.add(concept, layers);
@@ -114,6 +136,7 @@ export async function evaluate(
     prototypes = Array.from({ length: L }, (_, l) => viewA.prototypes(l));
     for await (const r of pass(new RowAccountant(), (p) => !p.first)) {
       classify(r.part.concept, r.layers, prototypes);
+      classifyByWords(r.part.concept, r.text);
       addSecondView(r.part.concept, r.layers);
     }
   } else {
@@ -121,7 +144,10 @@ export async function evaluate(
     for await (const r of pass(rows, () => true)) {
       classify(r.part.concept, r.layers, prototypes);
       if (r.part.first) viewA.add(r.part.concept, r.layers);
-      else addSecondView(r.part.concept, r.layers);
+      else {
+        addSecondView(r.part.concept, r.layers);
+        classifyByWords(r.part.concept, r.text);
+      }
     }
   }
   throwIfAborted(opts.signal);
@@ -145,7 +171,14 @@ export async function evaluate(
   const bestLayer = perLayer.reduce((best, x) =>
     x.accuracy > best.accuracy || (x.accuracy === best.accuracy && x.macroF1 > best.macroF1) ? x : best,
   ).layer;
-  const targetLayer = params.layer ?? reportLayer(model);
+  const support = confusion[0].map((row) => row.reduce((a, b) => a + b, 0));
+  const bagRows = bagConfusion.flat().reduce((a, b) => a + b, 0);
+  if (source.kind === 'bank') {
+    warnings.push(
+      `The TF-IDF baseline needs training rows: it was fitted on ${bagOfWords.trainingRows} rows (the first part of the split) and tested on the other ${bagRows}, ` +
+        `while the bank classified all ${support.reduce((a, b) => a + b, 0)}.`,
+    );
+  }
   const seconds = (Date.now() - started) / 1000;
   const acct = rows.snapshot();
   return {
@@ -158,7 +191,7 @@ export async function evaluate(
     seed,
     dataset: spec.path,
     concepts,
-    support: confusion[0].map((row) => row.reduce((a, b) => a + b, 0)),
+    support,
     targetLayer,
     bestLayer,
     rows: acct,
@@ -174,7 +207,27 @@ export async function evaluate(
     examplesPerSecond: done / seconds,
     tokensPerSecond: tokens / seconds,
     warnings,
+    baselines: {
+      uniformChance: 1 / C,
+      majority: majorityBaseline(concepts, support),
+      tfidf: {
+        accuracy: accuracy(bagConfusion),
+        macroF1: macroF1(bagConfusion),
+        trainingRows: bagOfWords.trainingRows,
+        rowsClassified: bagRows,
+        vocabulary: bagOfWords.vocabularySize,
+        recipe: BAG_OF_WORDS_RECIPE,
+      },
+    },
+    reliability: { layer: targetLayer, logitScale: model.logitScale, ece: reliability.expectedCalibrationError(), rows: reliability.rows, bins: reliability.bins() },
   };
+}
+
+/** Always answering the most frequent concept of the classified rows (the first of equals). */
+function majorityBaseline(concepts: string[], support: number[]): { concept: string; accuracy: number } {
+  const total = support.reduce((a, b) => a + b, 0);
+  const top = support.indexOf(Math.max(...support));
+  return { concept: concepts[top], accuracy: total ? support[top] / total : NaN };
 }
 
 function splitConcepts(spec: { path: string; labelColumn: string; textColumns: string[] }, scan: DatasetScan, warnings: string[]): string[] {

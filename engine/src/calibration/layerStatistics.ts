@@ -87,3 +87,15 @@ export function silhouette(s: ConceptSums, layer: number, sample: readonly Sampl
 export function prototypeSimilarity(prototypes: readonly Float32Array[]): number[][] {
   return prototypes.map((p) => prototypes.map((q) => dot(p, q)));
 }
+
+/**
+ * A prompt whose best cosine to the bank's prototypes is below this percentile of the held-out rows' best
+ * cosines is farther from every concept than almost all calibration rows: its headline is low-confidence.
+ */
+export const FAR_PERCENTILE = 5;
+
+/** The FAR_PERCENTILE-th percentile (nearest rank) over held-out unit vectors of their highest cosine to any prototype. */
+export function heldOutMaxCosinePercentile(sample: readonly SampledExample[], layer: number, prototypes: readonly Float32Array[]): number {
+  const best = sample.map((ex) => Math.max(...prototypes.map((p) => dot(ex.layers[layer], p)))).sort((a, b) => a - b);
+  return best[Math.max(0, Math.ceil((best.length * FAR_PERCENTILE) / 100) - 1)];
+}

@@ -21,6 +21,8 @@ export interface ModelFacts {
   hiddenSize: number;
   modelSha256: string;
   targetLayers: number[];
+  /** The headline probability is softmax(logitScale · cosine), as explain computes it. */
+  logitScale: number;
   representation: Pooling;
   defaultBank: string;
   /** Names of the banks the bundle itself holds (seer.json's map and banks/*.json), not the user's. */
@@ -36,6 +38,7 @@ export function modelFacts(bundle: LoadedBundle): ModelFacts {
     hiddenSize: m.architecture.hiddenSize,
     modelSha256: m.modelSha256,
     targetLayers: m.targetLayers,
+    logitScale: m.logitScale,
     representation: m.representation,
     defaultBank: m.defaultBank,
     bundleBanks: [...bundle.banks.keys()].filter((name) => !bundle.userBanks.has(name)),

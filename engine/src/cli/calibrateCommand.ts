@@ -20,7 +20,7 @@ const USAGE = `seer calibrate DATA --label COLUMN [options]
   --into-bundle         write into the bundle instead: <bundle>/banks/NAME.json, registered in seer.json
   --force               replace an existing bank of that name (refused otherwise)
   --safe A,B            concepts marked safe, the others unsafe (default: safety unknown)
-  --pooling P           last | mean (default: the bundle's representation)
+  --pooling P           last | request-end | mean (default: the bundle's representation)
   --batch N             rows per forward pass (default ${DEFAULT_BATCH_SIZE})
   --held-out F          fraction of each concept held out for the held-out accuracy and silhouette
                         (default ${DEFAULT_HELD_OUT_FRACTION}, at most 64 rows; see docs/bundle-format.md)
@@ -55,7 +55,7 @@ export const calibrateCommand = datasetCommand({
       checkSaveTarget(values['bank-name']!, model, save);
       const outcome = await calibrate(engine, model, { ...dataset, bankName: values['bank-name'], heldOutFraction: heldOut }, { signal: controller.signal, onProgress: bar.listener });
       bar.finish();
-      const bankPath = await saveBank(outcome.bank, model, { ...save, signal: controller.signal });
+      const bankPath = await saveBank(outcome.bank, model, { ...save, signal: controller.signal, conceptMap: outcome.conceptMap });
       const result = { bankPath, ...outcome.result };
       for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
       process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderCalibration(result)}\n`);

@@ -62,7 +62,7 @@ export function datasetArgs(values: DatasetValues, positionals: string[], usage:
     textColumns: columnList(values.text ?? 'prompt'),
     labelColumn: values.label,
     safeConcepts: values.safe ? columnList(values.safe) : undefined,
-    pooling: oneOf('--pooling', values.pooling, ['last', 'mean'] as const, usage),
+    pooling: oneOf('--pooling', values.pooling, ['last', 'mean', 'request-end'] as const, usage),
     batchSize: values.batch === undefined ? undefined : positiveInt('--batch', values.batch, usage, LIMITS.batchSize),
     seed: positiveInt('--seed', values.seed ?? '1', usage, LIMITS.seed),
   };

@@ -1,5 +1,7 @@
 // `seer eval DATA`: per-layer nearest-prototype accuracy, macro-F1 and the paper's cosine measures of a
-// bundle on labelled data; optionally against a second bundle or bank, with a self-contained HTML report.
+// bundle on labelled data, beside chance and a TF-IDF bag-of-words baseline on the same rows, with the
+// calibration error of the headline probability; optionally against a second bundle or bank, with a
+// self-contained HTML report.
 import * as path from 'node:path';
 import type { EvaluateParams, EvaluateReport } from '../../../common/protocol';
 import { explainWriteErrors } from '../calibration/bankFile';
@@ -7,6 +9,7 @@ import { resolveBank } from '../calibration/bankSource';
 import { DEFAULT_BATCH_SIZE } from '../calibration/calibrate';
 import { DEFAULT_SPLIT, evaluate, type PrototypeSource } from '../calibration/evaluate';
 import { renderEvaluationHtml } from '../report/htmlReport';
+import { evaluationConceptMap } from '../calibration/conceptMap';
 import { modelFacts } from '../calibration/representer';
 import { abortOnInterrupt, progressBar } from '../report/terminalProgress';
 import { renderEvaluation } from '../report/terminalReport';
@@ -25,7 +28,7 @@ const USAGE = `seer eval DATA --label COLUMN [options]
   --split F             fraction of each concept for prototypes / the first view (default ${DEFAULT_SPLIT})
   --seed N              seed of the split (default 1)
   --safe A,B            concepts marked safe: adds the binary safe/unsafe view (default: the bank's)
-  --pooling P           last | mean (default: the bank's, else the bundle's)
+  --pooling P           last | request-end | mean (default: the bank's, else the bundle's)
   --batch N             rows per forward pass (default ${DEFAULT_BATCH_SIZE})
   --layer N             layer of the second confusion matrix and the concept × concept heatmap (default: the target layer)
   --compare-bundle DIR  evaluate a second bundle the same way (e.g. models/baseline)
@@ -36,7 +39,7 @@ ${ENGINE_USAGE}`;
 
 export const evalCommand = datasetCommand({
   name: 'eval',
-  summary: 'evaluate concept classification per layer on labelled data (optionally vs another bundle or bank)',
+  summary: 'evaluate concept classification per layer on labelled data, beside chance and a TF-IDF baseline (optionally vs another bundle or bank)',
   usage: USAGE,
   options: {
     bank: { type: 'string' },
@@ -59,8 +62,11 @@ export const evalCommand = datasetCommand({
     const log = (line: string) => process.stderr.write(`${line}\n`);
     const sourceFor = async (bundle: LoadedBundle, bank: string | undefined): Promise<PrototypeSource> =>
       bank ? resolveBank(bundle, bank) : { kind: 'split' };
-    const run = (engine: Engine, source: PrototypeSource) =>
-      evaluate(engine, modelFacts(engine.bundle), params, source, { signal: controller.signal, onProgress: bar.listener }).finally(() => bar.finish());
+    const run = async (engine: Engine, source: PrototypeSource): Promise<EvaluateReport> => {
+      const report = await evaluate(engine, modelFacts(engine.bundle), params, source, { signal: controller.signal, onProgress: bar.listener }).finally(() => bar.finish());
+      // The HTML report shows the bank's stored concept map (side by side with --compare-bundle); the JSON leaves it out.
+      return values.html ? { ...report, conceptMap: await evaluationConceptMap(engine.bundle, source) } : report;
+    };
     const reports: EvaluateReport[] = [];
     try {
       const engine = await Engine.load(config, log);

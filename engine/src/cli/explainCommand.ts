@@ -16,7 +16,8 @@ seer explain --file F [options]      a file of prompts: one per paragraph (.txt,
   --json                full results as JSON: one object; for --file an array, written one result per line
                         as each is ready
   --jsonl               full results as JSON Lines: one compact object per line, written as each is ready
-  --pooling last|mean   representation: last token (the paper, default: the bank's) or mean of tokens
+  --pooling P           last | request-end | mean: the last token (the paper; default: the bank's), the
+                        end-of-request token after the prompt, or the mean of tokens
   --bank NAME           concept bank inside the bundle (default: the bundle's default bank)
   --max-tokens N        keep at most N prompt tokens (default and cap: the model context)
   --truncate left|right which end of a too-long prompt is dropped (default right)

@@ -1,25 +1,33 @@
-// `seer import HF_DIR --out BUNDLE`: runs the project's trainer (`python -m seer_trainer import`, which builds
-// the ONNX graph from the safetensors with PyTorch, without transformers), then loads the new bundle with
-// the engine to check it. The trainer is the one implementation of the import; this command finds Python,
-// streams the trainer's output and turns its failures into SeerErrors.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// `seer import HF_DIR --out BUNDLE`: runs the import (engine/src/importer.ts: the trainer, which builds the ONNX
+// graph from the safetensors without transformers), optionally calibrates the new bundle's default bank
+// (`--calibrate DATA`, with `seer calibrate` itself), then loads the bundle with the engine to check it.
 import * as path from 'node:path';
 import { Engine } from '../engine';
 import { SeerError } from '../errors';
-import { type Command, parseCommandArgs } from './shared';
+import { importCheckpoint } from '../importer';
+import { datasetColumns } from '../input/dataset';
+import { loadBundle } from '../bundle';
+import { abortOnInterrupt } from '../report/terminalProgress';
+import { calibrateCommand } from './calibrateCommand';
+import { columnList } from './datasetOptions';
+import { type Command, oneOf, parseCommandArgs } from './shared';
 
 const USAGE = `seer import HF_DIR --out BUNDLE [options]
   HF_DIR                Hugging Face checkpoint folder: config.json, model.safetensors (or sharded
                         model-*.safetensors + model.safetensors.index.json), tokenizer.json, tokenizer_config.json
   --out BUNDLE          the SEER bundle folder to create (written beside it, renamed at the end)
   --force               replace an existing BUNDLE (refused otherwise)
+  --dtype fp32|fp16     the weights' type in the bundle (default fp32; outputs are fp32 either way)
+  --via graph|transformers
+                        graph (default): SEER's own graph writer for Llama, Mistral, Qwen2/3, Gemma 2, no
+                        transformers; transformers: other architectures, loaded with transformers (which --python
+                        must have) and exported with torch.onnx.export (whole model in memory, fp32 only)
+  --calibrate DATA      then calibrate the bundle's default bank from this labelled .csv/.tsv/.jsonl
+                        (as seer calibrate --into-bundle), so seer explain can use the bundle at once
+  --label COLUMN        with --calibrate: the concept column (required)
+  --text COLS           with --calibrate: text column(s), comma-separated (default: prompt)
   --python PATH         the Python that runs the trainer; needs torch, onnx and jinja2
-                        (default: $SEER_PYTHON, else /usr/bin/python3)`;
-
-/** What the trainer imports: Debian's packages (the trainer is tested with Debian's torch 1.13). */
-const REQUIRED_MODULES = ['torch', 'onnx', 'jinja2'];
-const DEFAULT_PYTHON = '/usr/bin/python3';
+                        (default: $SEER_PYTHON, else /usr/bin/python3 where it exists, else python3 on PATH)`;
 
 export const importCommand: Command = {
   name: 'import',
@@ -28,91 +36,86 @@ export const importCommand: Command = {
   async run(argv) {
     const { values, positionals } = parseCommandArgs(
       argv,
-      { out: { type: 'string' }, force: { type: 'boolean', default: false }, python: { type: 'string' } },
+      {
+        out: { type: 'string' },
+        force: { type: 'boolean', default: false },
+        dtype: { type: 'string' },
+        via: { type: 'string' },
+        calibrate: { type: 'string' },
+        label: { type: 'string' },
+        text: { type: 'string' },
+        python: { type: 'string' },
+      },
       USAGE,
     );
     if (positionals.length !== 1 || !values.out) {
       throw new SeerError('INVALID_ARGUMENT', 'seer import needs one checkpoint folder and --out BUNDLE.', { fix: `Usage:\n${USAGE}` });
     }
-    const trainerDir = trainerRoot();
-    const python = values.python ?? process.env.SEER_PYTHON ?? DEFAULT_PYTHON;
-    checkPython(python);
-    const out = path.resolve(values.out);
-    await runTrainer(python, trainerDir, ['import', path.resolve(positionals[0]), '--out', out, ...(values.force ? ['--force'] : [])]);
-    await checkAndSummarize(out);
+    const dtype = oneOf('--dtype', values.dtype, ['fp32', 'fp16'] as const, USAGE);
+    const via = oneOf('--via', values.via, ['graph', 'transformers'] as const, USAGE);
+    const calibration = values.calibrate === undefined ? undefined : { data: path.resolve(values.calibrate), label: values.label, text: values.text };
+    if (calibration) await checkCalibrationData(calibration.data, calibration.label, columnList(calibration.text ?? 'prompt'));
+    else if (values.label !== undefined || values.text !== undefined) {
+      throw new SeerError('INVALID_ARGUMENT', '--label and --text go with --calibrate DATA.', { fix: `Usage:\n${USAGE}` });
+    }
+
+    const controller = new AbortController();
+    const unhook = abortOnInterrupt(controller);
+    let bundleDir: string;
+    try {
+      ({ bundleDir } = await importCheckpoint({
+        checkpoint: positionals[0],
+        out: values.out,
+        force: values.force,
+        dtype,
+        via,
+        python: values.python,
+        signal: controller.signal,
+        onLine: (line, stream) => (stream === 'stdout' ? process.stdout : process.stderr).write(`${line}\n`),
+      }));
+    } finally {
+      unhook();
+    }
+    if (calibration) await calibrateNewBundle(bundleDir, calibration.data, calibration.label!, calibration.text);
+    await checkAndSummarize(bundleDir);
     return 0;
   },
 };
 
-/** <package root>/trainer: the package root is the folder above dist/ (this file is bundled into dist/cli.js). */
-function trainerRoot(): string {
-  const dir = path.resolve(__dirname, '..', 'trainer');
-  if (!existsSync(path.join(dir, 'seer_trainer', 'hf_import.py'))) {
-    throw new SeerError('FILE_NOT_FOUND', `The trainer is not part of this installation (no ${path.join(dir, 'seer_trainer')}).`, {
-      file: dir,
-      fix: 'Run seer import from a checkout of the seer-vscode repository (git clone, npm ci); the installed extension ships without the trainer.',
-    });
-  }
-  return dir;
-}
-
-/** Fails with the modules `python` lacks (or that it does not run), before the trainer starts. */
-function checkPython(python: string): void {
-  const probe = `import sys\nmissing = []\nfor m in ${JSON.stringify(REQUIRED_MODULES)}:\n    try:\n        __import__(m)\n    except Exception:\n        missing.append(m)\nprint(" ".join(missing))`;
-  const r = spawnSync(python, ['-c', probe], { encoding: 'utf8', timeout: 120_000 });
-  const fix = `Install Debian's packages (sudo apt install python3-torch python3-onnx python3-jinja2), or name a Python that has them with --python PATH or SEER_PYTHON.`;
-  if (r.error || r.status !== 0) {
-    const why = r.error ? (r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : r.error.message : `exited with code ${r.status}`;
-    throw new SeerError('INVALID_ARGUMENT', `Cannot run Python "${python}": ${why}.`, { fix });
-  }
-  const missing = r.stdout.trim().split(/\s+/).filter(Boolean);
+/** Before the import: the dataset is readable and has the columns named, so a typo does not cost an import. */
+async function checkCalibrationData(data: string, label: string | undefined, text: string[]): Promise<void> {
+  if (!label) throw new SeerError('INVALID_ARGUMENT', '--calibrate needs --label: which column of the dataset holds the concept of each row?', { fix: `Usage:\n${USAGE}` });
+  const columns = await datasetColumns(data);
+  const missing = [label, ...text].filter((c) => !columns.includes(c));
   if (missing.length > 0) {
-    throw new SeerError('INVALID_ARGUMENT', `${python} cannot import ${missing.join(', ')}, which the import needs (it exports the model with PyTorch).`, { fix });
+    throw new SeerError('DATASET_COLUMN_MISSING', `${data} has no column ${missing.map((c) => `"${c}"`).join(', ')} (it has ${columns.join(', ') || 'none'}). Nothing was imported.`, {
+      file: data,
+      fix: 'Name its concept column with --label and its text column(s) with --text.',
+    });
   }
 }
 
 /**
- * Runs `python -m seer_trainer ARGS` with its stdout on ours; stderr is passed on too, except the trainer's
- * `error: …` message (exit code 2: bad input), which becomes the SeerError the CLI prints once.
+ * `seer calibrate DATA --into-bundle` on the new bundle, under its default bank name: the bundle was just
+ * created by this user, so the bank belongs in it. The bundle stays when calibration fails; the error says so.
  */
-function runTrainer(python: string, trainerDir: string, args: string[]): Promise<void> {
-  const child = spawn(python, ['-u', '-m', 'seer_trainer', ...args], {
-    env: { ...process.env, PYTHONPATH: [trainerDir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) },
-    stdio: ['ignore', 'inherit', 'pipe'],
-  });
-  // Ctrl-C reaches the trainer too (same process group): wait for it to remove its temporary folder.
-  const ignoreInterrupt = () => undefined;
-  process.on('SIGINT', ignoreInterrupt);
-  let pending = ''; // stderr is passed on by whole lines, to find the `error:` line
-  let errorLines: string[] | undefined; // the trainer's error message: from its `error: ` line to the end
-  const take = (line: string) => {
-    if (!errorLines && line.startsWith('error: ')) errorLines = [line.slice('error: '.length)];
-    else if (errorLines) errorLines.push(line);
-    else process.stderr.write(`${line}\n`);
-  };
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
-    const lines = (pending + chunk).split('\n');
-    pending = lines.pop()!;
-    lines.forEach(take);
-  });
-  return new Promise((resolve, reject) => {
-    child.on('error', (err) => reject(new SeerError('INVALID_ARGUMENT', `Cannot run Python "${python}": ${err.message}.`)));
-    child.on('close', (code, signal) => {
-      process.off('SIGINT', ignoreInterrupt);
-      if (pending) take(pending);
-      if (code === 0) return resolve();
-      const message = errorLines?.join('\n').trim() ?? '';
-      if (code === 2 && message) {
-        return reject(new SeerError('BAD_INPUT', message, { fix: 'Nothing was written. See docs/trainer.md ("import") for the checkpoints it reads.' }));
-      }
-      if (code === 130 || signal === 'SIGINT') return reject(new SeerError('CANCELLED', 'The import was interrupted; nothing was written.'));
-      if (errorLines) process.stderr.write(`error: ${errorLines.join('\n')}\n`); // an unexpected failure: show all it said
-      reject(new SeerError('INTERNAL', `The trainer failed (${signal ?? `exit code ${code}`}); its output is above.`, {
-        fix: 'This is a bug in the import; please report it with the checkpoint\'s config.json.',
-      }));
+async function calibrateNewBundle(bundleDir: string, data: string, label: string, text: string | undefined): Promise<void> {
+  const { defaultBank } = (await loadBundle(bundleDir)).manifest;
+  const args = [data, '--label', label, ...(text === undefined ? [] : ['--text', text]), '--bundle', bundleDir, '--into-bundle', '--bank-name', defaultBank];
+  process.stdout.write(`calibrating the bank "${defaultBank}" of ${bundleDir} from ${data}\n`);
+  try {
+    await calibrateCommand.run(args);
+  } catch (err) {
+    if (!(err instanceof SeerError)) throw err;
+    throw new SeerError(err.code, `The bundle ${bundleDir} was imported, but calibrating it failed: ${err.message}`, {
+      file: err.file,
+      fix: `${err.fixFor('cli') ?? 'Fix the dataset'}; then run seer calibrate ${args.map(quoteArg).join(' ')}`,
     });
-  });
+  }
+}
+
+function quoteArg(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Loads the new bundle on the CPU (as every command would) and says what it holds and what to do next. */
@@ -127,7 +130,7 @@ async function checkAndSummarize(out: string): Promise<void> {
       `  target layer     ${b.targetLayers.join(', ')} of ${a.numLayers} (representation: ${b.representation} token)`,
       `  prompt template  ${JSON.stringify(b.promptTemplate)}`,
       b.banks.length > 0
-        ? `  concept banks    ${b.banks.join(', ')}`
+        ? `  concept banks    ${b.banks.join(', ')} (explain with: seer explain TEXT --bundle ${out})`
         : `no concept bank yet: run seer calibrate DATA --label COLUMN --bundle ${out} --bank-name ${b.defaultBank}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

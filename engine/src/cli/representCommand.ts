@@ -16,7 +16,8 @@ seer represent --file F [options]    a file of prompts (the rules of seer explai
   --json                JSON: {"ids", "position", "truncated", "layers": [layer 0..L][hidden]}, one compact
                         object per line; with --file each also has its "line", written as each is ready
   --jsonl               the same as --json
-  --pooling last|mean   read the last token (default: the bundle's representation) or the mean of tokens
+  --pooling P           last | request-end | mean: the last token (default: the bundle's representation),
+                        the end-of-request token after the prompt, or the mean of tokens
   --max-tokens N        keep at most N prompt tokens (default and cap: the model context)
   --truncate left|right which end of a too-long prompt is dropped (default right)
 ${ENGINE_USAGE}`;
@@ -46,7 +47,7 @@ async function represent({ values, positionals }: Args): Promise<number> {
       for (const [i, rep] of reps.entries()) {
         const { line } = part[i];
         if (rep.truncated) process.stderr.write(`warning: ${line === undefined ? 'the prompt' : `the prompt of line ${line}`} was truncated to ${rep.tokenCount} tokens\n`);
-        await write(json ? `${JSON.stringify(toJson(rep, options.pooling, line))}\n` : summary(rep, options.pooling, line));
+        await write(json ? `${JSON.stringify(toJson(rep, line))}\n` : summary(rep, options.pooling, line));
       }
     }
     return 0;
@@ -55,19 +56,11 @@ async function represent({ values, positionals }: Args): Promise<number> {
   }
 }
 
-/**
- * The token the representation is read at: the last for `last` pooling (engine/src/representation.ts), none for
- * `mean`, which averages every token the model read (template tokens included).
- */
-function readOutPosition(rep: TokenizedRepresentation, pooling: Pooling): number | null {
-  return pooling === 'last' ? rep.tokenCount - 1 : null;
-}
-
-function toJson(rep: TokenizedRepresentation, pooling: Pooling, line: number | undefined) {
+function toJson(rep: TokenizedRepresentation, line: number | undefined) {
   return {
     ...(line === undefined ? {} : { line }),
     ids: rep.ids,
-    position: readOutPosition(rep, pooling),
+    position: rep.position,
     truncated: rep.truncated,
     layers: rep.layers.map((layer) => Array.from(layer)),
   };
@@ -75,8 +68,9 @@ function toJson(rep: TokenizedRepresentation, pooling: Pooling, line: number | u
 
 /** The human summary: token count, read-out position and each layer's norm (the vectors need --json). */
 function summary(rep: TokenizedRepresentation, pooling: Pooling, line: number | undefined): string {
-  const position = readOutPosition(rep, pooling);
-  const where = position === null ? `mean of all ${rep.tokenCount} tokens` : `position ${position} (the last token)`;
+  // The engine says where it read (engine/src/representation.ts); mean pooling averages every token the model read.
+  const { position } = rep;
+  const where = position === null ? `mean of all ${rep.tokenCount} tokens` : `position ${position} (${pooling === 'request-end' ? 'the end-of-request token' : 'the last token'})`;
   const norms = rep.layers.map((l) => norm(l).toFixed(3));
   if (line !== undefined) return `line ${line}: ${rep.ids.length} tokens, ${where}, norm by layer 0..${norms.length - 1}: ${norms.join(' ')}\n`;
   return [

@@ -39,7 +39,7 @@ export function promptReadingFromArgs(
   usage: string,
 ): { pooling?: Pooling; maxTokens?: number; truncation?: TruncationSide } {
   return {
-    pooling: oneOf('--pooling', values.pooling, ['last', 'mean'] as const, usage),
+    pooling: oneOf('--pooling', values.pooling, ['last', 'mean', 'request-end'] as const, usage),
     maxTokens: values['max-tokens'] === undefined ? undefined : positiveInt('--max-tokens', values['max-tokens'], usage, LIMITS.maxTokens),
     truncation: oneOf('--truncate', values.truncate, ['left', 'right'] as const, usage),
   };

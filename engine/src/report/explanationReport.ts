@@ -9,6 +9,7 @@ export function renderReport(r: ExplainResult, s: Style): string {
   const out: string[] = [];
   const verdict = h.safe === null ? s.dim('safety unknown') : h.safe ? s.green('safe') : s.red(s.bold('UNSAFE'));
   out.push(s.bold(`${s.cyan(h.concept)}  ${percent(h.confidence)}`) + `  margin ${h.margin.toFixed(2)}  ${verdict}  ${s.dim(`(layer ${h.layer}, bank ${r.bank}, ${r.pooling}-token representation)`)}`);
+  if (h.lowConfidence) out.push(s.yellow(`low confidence: ${h.lowConfidence.reason}`));
   out.push(`prompt: ${JSON.stringify(excerpt(r.text, 100))}  ${s.dim(`${r.tokens.filter((t) => t.fromPrompt).length} prompt + ${r.tokens.filter((t) => !t.fromPrompt).length} template tokens`)}`);
   if (r.truncation) {
     const t = r.truncation;
@@ -58,13 +59,14 @@ function tokenConcepts(r: ExplainResult, s: Style): string | null {
 export function renderBatchLine(r: ExplainResult, s: Style): string {
   const h = r.headline;
   const verdict = h.safe === null ? s.dim('?     ') : h.safe ? s.green('safe  ') : s.red('UNSAFE');
-  return `${verdict} ${h.concept.padEnd(16)} ${percent(h.confidence).padStart(6)}  ${JSON.stringify(excerpt(r.text, 70))}${r.truncation ? s.yellow(' (truncated)') : ''}`;
+  return `${verdict} ${h.concept.padEnd(16)} ${percent(h.confidence).padStart(6)}  ${JSON.stringify(excerpt(r.text, 70))}${h.lowConfidence ? s.yellow(' (low confidence)') : ''}${r.truncation ? s.yellow(' (truncated)') : ''}`;
 }
 
 export function providerLine(p: ProviderReport): string {
   const skipped = p.attempts.filter((a) => !a.ok).map((a) => `${a.provider} skipped: ${a.reason}`);
   const fell = p.fellBackToCpu ? [`fell back to CPU: ${p.fellBackToCpu}`] : [];
-  return [`${p.used} (requested ${p.requested})`, ...skipped, ...fell].join('; ');
+  const warm = p.warmUpMs !== undefined ? [`warm-up pass at load ${p.warmUpMs} ms`] : [];
+  return [`${p.used} (requested ${p.requested})`, ...(p.reason ? [`chosen because ${p.reason.replace(/^\w+: /, '')}`] : []), ...skipped, ...warm, ...fell].join('; ');
 }
 
 export function renderInfo(info: LoadResult, s: Style): string {

@@ -8,6 +8,7 @@ import { escapeXml } from '../../../common/charts/markup';
 import type { EvaluateReport, HeatmapScheme } from '../../../common/protocol';
 import { type FullEvaluateReport, completeReport } from '../calibration/fullReport';
 import { describeRows } from '../calibration/rowAccounting';
+import { conceptMapSection } from './conceptMapSection';
 
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(1)}%`);
 const num = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(3));
@@ -39,11 +40,13 @@ export function renderEvaluationHtml(given: EvaluateReport[], options: HtmlOptio
 ${summaryTable(reports)}
 ${notes(reports)}
 <h2>Per layer</h2>
-<p class="hint">Nearest-prototype classification of the held-out rows, and the paper's measures: representations of one concept should aggregate (high same-concept cosine) and different concepts disentangle (low different-concept cosine). The dashed line marks the target layer.</p>
+<p class="hint">Nearest-prototype classification of the held-out rows, and the paper's measures: representations of one concept should aggregate (high same-concept cosine) and different concepts disentangle (low different-concept cosine). The dashed line marks the target layer; on the accuracy chart, dotted lines mark chance (1 / concepts) and the TF-IDF bag-of-words baseline on the same rows: representations worth reading beat both.</p>
 ${layerCharts(reports)}
+${reliabilitySection(reports)}
 <h2>Confusion and concept similarity</h2>
 <p class="hint">Rows: true concept; columns: predicted concept (colour: share of the row). Prototype similarity: cosine between concept prototypes at the target layer, coloured as in the panel's heatmaps.</p>
 <div class="side-by-side">${reports.map((r) => matrices(r, options.heatmapScheme ?? 'diverging')).join('')}</div>
+${conceptMapSection(reports)}
 </body></html>
 `;
 }
@@ -58,6 +61,9 @@ function summaryTable(reports: FullEvaluateReport[]): string {
     ['Rows', (r) => escapeXml(describeRows(r.rows))],
     ['Best layer', (r) => `${r.bestLayer}: accuracy ${pct(at(r, r.bestLayer)?.accuracy)}, macro-F1 ${num(at(r, r.bestLayer)?.macroF1)}`],
     ['Target layer', (r) => `${r.targetLayer}: accuracy ${pct(at(r, r.targetLayer)?.accuracy)}, macro-F1 ${num(at(r, r.targetLayer)?.macroF1)}`],
+    ['TF-IDF baseline (same split)', (r) => (r.baselines ? `accuracy ${pct(r.baselines.tfidf.accuracy)}, macro-F1 ${num(r.baselines.tfidf.macroF1)} (${r.baselines.tfidf.rowsClassified} rows)` : '–')],
+    ['Chance: uniform / majority class', (r) => (r.baselines ? `${pct(r.baselines.uniformChance)} / ${pct(r.baselines.majority.accuracy)} (${escapeXml(r.baselines.majority.concept)})` : '–')],
+    ['Calibration error (ECE, target)', (r) => (r.reliability ? `${num(r.reliability.ece)} over ${r.reliability.rows} rows (logit scale ${r.reliability.logitScale})` : '–')],
     ['Same / different concept cos (target)', (r) => `${num(at(r, r.targetLayer)?.sameConceptCos)} / ${num(at(r, r.targetLayer)?.differentConceptCos)} (gap ${num(at(r, r.targetLayer)?.gap)})`],
     ['Two-view same / different pair cos (target)', (r) => `${num(at(r, r.targetLayer)?.samePairCos)} / ${num(at(r, r.targetLayer)?.differentPairCos)}`],
     ['Silhouette (target)', (r) => num(at(r, r.targetLayer)?.silhouette)],
@@ -81,11 +87,12 @@ function layerCharts(reports: FullEvaluateReport[]): string {
   const xs = reports[0].perLayer.map((l) => l.layer);
   const target = reports[0].targetLayer;
   const marker = { x: target, label: `target ${target}` };
-  const chart = (title: string, rest: Pick<LineChartSpec, 'series' | 'yDomain' | 'includeZero'>) =>
+  const chart = (title: string, rest: Pick<LineChartSpec, 'series' | 'yDomain' | 'includeZero' | 'references'>) =>
     lineChartMarkup({ label: title, title, xs, marker, width: 420, height: 240, nativeTips: true, ...rest });
-  const metric = (title: string, pick: (l: EvaluateReport['perLayer'][number]) => number | undefined, yDomain?: [number, number]) =>
+  const metric = (title: string, pick: (l: EvaluateReport['perLayer'][number]) => number | undefined, yDomain?: [number, number], references?: LineChartSpec['references']) =>
     chart(title, {
       yDomain,
+      references,
       series: reports.map((r, i): Series => ({ name: r.label, color: seriesColor(i), values: r.perLayer.map((l) => pick(l) ?? NaN) })),
     });
   const twoView = chart('Two-view cosine: same (solid) / different (dashed)', {
@@ -96,7 +103,7 @@ function layerCharts(reports: FullEvaluateReport[]): string {
     ]),
   });
   const charts = [
-    metric('Accuracy (nearest prototype)', (l) => l.accuracy, [0, 1]),
+    metric('Accuracy (nearest prototype)', (l) => l.accuracy, [0, 1], accuracyReferences(reports)),
     metric('Macro-F1', (l) => l.macroF1, [0, 1]),
     metric('Gap: same − different concept cosine', (l) => l.gap),
     metric('Silhouette (cosine distance)', (l) => l.silhouette),
@@ -104,6 +111,35 @@ function layerCharts(reports: FullEvaluateReport[]): string {
   ];
   if (reports.some((r) => r.safeConcepts.length)) charts.push(metric('Safe / unsafe accuracy', (l) => l.binaryAccuracy, [0, 1]));
   return legend(reports.map((r, i) => ({ name: r.label, color: seriesColor(i) }))) + `<div class="charts">${charts.join('\n')}</div>`;
+}
+
+/** Chance and the TF-IDF baseline, once per distinct value (runs on the same data share them). */
+function accuracyReferences(reports: FullEvaluateReport[]): LineChartSpec['references'] {
+  const refs = new Map<string, { y: number; label: string }>();
+  const named = (label: string, y: number) => refs.set(`${label}|${y}`, { y, label });
+  for (const r of reports) {
+    if (!r.baselines) continue;
+    named(`chance ${pct(r.baselines.uniformChance)}`, r.baselines.uniformChance);
+    named(`TF-IDF ${pct(r.baselines.tfidf.accuracy)}`, r.baselines.tfidf.accuracy);
+  }
+  return [...refs.values()];
+}
+
+/** The reliability table: does a headline probability of p mean right p of the time? */
+function reliabilitySection(reports: FullEvaluateReport[]): string {
+  const withTables = reports.filter((r) => r.reliability);
+  if (!withTables.length) return '';
+  const table = (r: FullEvaluateReport) => {
+    const rel = r.reliability!;
+    const rows = rel.bins
+      .map((b) => `<tr><td>${b.from.toFixed(1)}–${b.to.toFixed(1)}</td><td>${b.count}</td><td>${pct(b.meanConfidence)}</td><td>${pct(b.accuracy)}</td></tr>`)
+      .join('');
+    return `<section class="reliability-run"><h3>${escapeXml(r.label)}: ECE ${num(rel.ece)} at layer ${rel.layer}</h3>` +
+      `<table class="reliability"><tr><th>headline probability</th><th>rows</th><th>mean probability</th><th>accuracy</th></tr>${rows}</table></section>`;
+  };
+  return `<h2>Calibrated confidence</h2>
+<p class="hint">The headline probability is softmax(logit scale · cosine) at the target layer, as the panel shows it. Each held-out row falls in one of 10 equal-width bins of it; in a calibrated model each bin's accuracy equals its mean probability. The expected calibration error (ECE) is the row-weighted mean gap between the two.</p>
+<div class="side-by-side">${withTables.map(table).join('')}</div>`;
 }
 
 function matrices(r: FullEvaluateReport, scheme: HeatmapScheme): string {
@@ -142,16 +178,23 @@ body { font-family: var(--vscode-font-family, system-ui, sans-serif); color: var
 h1 { font-size: 1.5rem; margin: 0 0 .2rem; } h2 { font-size: 1.15rem; margin-top: 1.8rem; } h3 { font-size: 1rem; }
 .sub, .hint { color: var(--vscode-descriptionForeground, #59636e); } .hint { font-size: .85rem; max-width: 60rem; }
 code { font-family: var(--vscode-editor-font-family, ui-monospace, monospace); font-size: .85em; }
-table.summary { border-collapse: collapse; font-size: .9rem; }
-table.summary th, table.summary td { border: 1px solid var(--vscode-panel-border, #d1d9e0); padding: .3rem .6rem; text-align: left; vertical-align: top; }
-table.summary th { font-weight: 600; }
+table.summary, table.reliability { border-collapse: collapse; font-size: .9rem; }
+table.summary th, table.summary td, table.reliability th, table.reliability td { border: 1px solid var(--vscode-panel-border, #d1d9e0); padding: .3rem .6rem; text-align: left; vertical-align: top; }
+table.summary th, table.reliability th { font-weight: 600; }
+table.summary td { overflow-wrap: anywhere; }
 .swatch { margin-right: .4rem; vertical-align: -1px; }
 .notes { font-size: .85rem; color: var(--vscode-descriptionForeground, #59636e); }
-.charts, .side-by-side { display: flex; flex-wrap: wrap; gap: 1rem; }
-.side-by-side > .run { flex: 1 1 420px; }
+/* Line charts share the width in equal columns (drawn at 420 px, scaled up to 1.4x); nothing scrolls sideways. */
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 380px), 1fr)); gap: 1rem; }
+.charts > svg.chart { width: 100%; max-width: 588px; }
+.side-by-side { display: flex; flex-wrap: wrap; gap: 1rem; }
+.side-by-side > .run { flex: 1 1 420px; } .side-by-side > .reliability-run { flex: 0 1 auto; }
 .legend { display: flex; gap: 1.2rem; flex-wrap: wrap; font-size: .85rem; margin-bottom: .5rem; }
 .legend svg { vertical-align: middle; margin-right: .3rem; }
+svg.chart { max-width: 100%; height: auto; }
+table.reliability td { text-align: right; font-variant-numeric: tabular-nums; }
 svg text { fill: currentColor; font-size: 11px; }
+svg .reference-label { font-size: 10px; opacity: .85; }
 svg .chart-title { font-size: 12.5px; font-weight: 600; }
 svg .axis-label { font-size: 10.5px; opacity: .75; }
 svg .axis path, svg .axis line { stroke-opacity: .45; }

@@ -37,6 +37,7 @@ export function renderEvaluation(given: EvaluateReport): string {
       return `${mark}${String(l.layer).padStart(4)}    ${pct(l.accuracy)}    ${f3(l.macroF1)}  ${f3(l.gap)}      ${f3(l.silhouette)}     ${f3(l.samePairCos)}     ${f3(l.differentPairCos)}${hasBinary ? `       ${pct(l.binaryAccuracy)}` : ''}`;
     }),
     `(* best layer ${r.bestLayer}, > target layer ${r.targetLayer})`,
+    ...baselineLines(r),
     '',
     `confusion at layer ${r.bestLayer} (rows: true, columns: predicted):`,
     ...confusionLines(r.concepts, r.confusionBest),
@@ -44,6 +45,31 @@ export function renderEvaluation(given: EvaluateReport): string {
     `${r.seconds.toFixed(1)} s: ${r.examplesPerSecond.toFixed(1)} rows/s, ${Math.round(r.tokensPerSecond)} tokens/s`,
   ];
   return out.join('\n');
+}
+
+/** The model's accuracy beside chance and the TF-IDF baseline, then the reliability table. */
+function baselineLines(r: EvaluateReport): string[] {
+  const acc = (l: number) => pct(r.perLayer.find((x) => x.layer === l)?.accuracy).trim();
+  const out: string[] = [];
+  if (r.baselines) {
+    const b = r.baselines;
+    out.push(
+      '',
+      `accuracy: best layer ${r.bestLayer} ${acc(r.bestLayer)}, target layer ${r.targetLayer} ${acc(r.targetLayer)}; ` +
+        `TF-IDF bag of words ${pct(b.tfidf.accuracy).trim()} (macro-F1 ${f3(b.tfidf.macroF1).trim()}, ${b.tfidf.rowsClassified} rows); ` +
+        `chance ${pct(b.uniformChance).trim()} (uniform), ${pct(b.majority.accuracy).trim()} (always "${b.majority.concept}")`,
+    );
+  }
+  if (r.reliability) {
+    const rel = r.reliability;
+    out.push(
+      '',
+      `confidence at layer ${rel.layer} (softmax of ${rel.logitScale} × cosine): expected calibration error ${f3(rel.ece).trim()} over ${rel.rows} rows`,
+      `  ${'probability'.padEnd(11)}  ${'rows'.padStart(6)}  ${'mean prob'.padStart(9)}  ${'accuracy'.padStart(8)}`,
+      ...rel.bins.map((b) => `  ${`${b.from.toFixed(1)}–${b.to.toFixed(1)}`.padEnd(11)}  ${String(b.count).padStart(6)}  ${pct(b.meanConfidence).padStart(9)}  ${pct(b.accuracy).padStart(8)}`),
+    );
+  }
+  return out;
 }
 
 function confusionLines(concepts: string[], m: number[][]): string[] {

@@ -1,11 +1,13 @@
 // `seer doctor`: per execution provider, which system pieces are present, which are missing and the exact
 // fix, then whether the provider really starts. The checks read a filesystem root and an `ldd` runner (a
-// `SystemView`) so tests can fake both; the start probes run `seer info` in a child process so that Dawn's
-// and ORT's native warnings land in the report instead of on the user's terminal.
+// `SystemView`) so tests can fake both; the CUDA provider's own checks (its folder, version, ldd) live in
+// cudaSetup.ts. The start probes run `seer info` in a child process so that Dawn's and ORT's native warnings
+// land in the report instead of on the user's terminal.
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ProviderName } from '../../../common/protocol';
+import { CUDA_LIBS_ENV, CUDA_PROVIDER_FILES, CUDA_PROVIDER_INSTALL, cudaFolderChecks, cudaLibsEnv, linkedLibraryChecks, ortNodeVersion, runLdd } from './cudaSetup';
 import { findSharedLibrary, ortBinaryDir, unavailableReason } from './providers';
 
 export interface DoctorCheck {
@@ -49,19 +51,21 @@ export interface SystemView {
   ortBinaryDir: string;
   /** The output of `ldd file`; rejects when ldd cannot run. */
   ldd(file: string): Promise<string>;
+  /** The CUDA libraries folder the engine is told to use (--cuda-libs, seer.cudaLibraryPath, SEER_CUDA_LIBS), if any. */
+  cudaLibs?: string;
 }
 
 export function systemView(): SystemView {
+  const cudaLibs = process.env[CUDA_LIBS_ENV] || undefined;
   return {
     root: '/',
     platform: process.platform,
     arch: process.arch,
     ldLibraryPath: process.env.LD_LIBRARY_PATH ?? '',
     ortBinaryDir: ortBinaryDir(),
-    ldd: (file) => new Promise((resolve, reject) => {
-      // execFile, no shell: the path is never interpreted.
-      execFile('ldd', [file], { timeout: 10_000 }, (err, stdout) => (err && !stdout ? reject(err) : resolve(stdout)));
-    }),
+    // With a CUDA libraries folder, ldd sees the LD_LIBRARY_PATH the engine runs with.
+    ldd: (file) => runLdd(file, cudaLibs ? cudaLibsEnv(cudaLibs) : process.env),
+    ...(cudaLibs ? { cudaLibs } : {}),
   };
 }
 
@@ -157,72 +161,28 @@ function nvidiaVulkanFix(view: SystemView): string {
 
 // ─────────────────────────────── CUDA ───────────────────────────────
 
-export const CUDA_PROVIDER_INSTALL = 'ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node';
-
-/** A CUDA library that ORT's CUDA provider links, as `ldd` reports it. */
-export interface LinkedLibrary {
-  name: string;
-  base: string;
-  major: number;
-  /** Where it resolved, or null for "not found". */
-  resolved: string | null;
-}
-
-const CUDA_LIBS = /^(libcudart|libcublasLt|libcublas|libcufft|libcurand|libcudnn)\.so\.(\d+)$/;
-
-/** The CUDA and cuDNN libraries in `ldd` output: "\tlibcudart.so.12 => /usr/…/libcudart.so.12 (0x…)" or "=> not found". */
-export function parseLdd(output: string): LinkedLibrary[] {
-  const libs: LinkedLibrary[] = [];
-  for (const line of output.split('\n')) {
-    const m = /^\s*(\S+)\s+=>\s+(not found|\S+)/.exec(line);
-    const lib = m && CUDA_LIBS.exec(m[1]);
-    if (!m || !lib) continue;
-    libs.push({ name: m[1], base: lib[1], major: Number(lib[2]), resolved: m[2] === 'not found' ? null : m[2] });
-  }
-  return libs;
-}
-
-/** Debian/Ubuntu package of a CUDA library (Ubuntu's archive names; NVIDIA's repository in parentheses). */
-function cudaPackage(lib: LinkedLibrary, cudaMajor: number | null): string {
-  if (lib.base === 'libcudnn') return `libcudnn${lib.major}-cuda-${cudaMajor ?? 12} (from NVIDIA's CUDA repository)`;
-  const nvidia = { libcudart: 'cuda-cudart', libcublas: 'libcublas', libcublasLt: 'libcublas', libcufft: 'libcufft', libcurand: 'libcurand' }[lib.base];
-  return `${lib.base.toLowerCase()}${lib.major} (or ${nvidia}-${cudaMajor ?? lib.major}-<minor> from NVIDIA's CUDA repository)`;
-}
-
 export async function cudaChecks(view: SystemView): Promise<DoctorCheck[]> {
   if (view.platform !== 'linux' && view.platform !== 'win32') {
     return [{ what: 'CUDA', ok: false, detail: `onnxruntime-node has no CUDA provider on ${view.platform}`, fix: 'Use --provider webgpu or cpu.' }];
   }
-  const lib = view.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+  const driver = () => library(view, 'libcuda.so.1', 'NVIDIA driver (libcuda.so.1)', `install the NVIDIA driver (Ubuntu: \`sudo ubuntu-drivers install\`, or ${apt('nvidia-driver-<major>')}); in a container, run with the NVIDIA container toolkit (--gpus all)`);
+  if (view.cudaLibs && view.platform === 'linux') {
+    // A folder given by --cuda-libs / seer.cudaLibraryPath / SEER_CUDA_LIBS: check it as the engine will use it.
+    return [...await cudaFolderChecks(view.cudaLibs, ortNodeVersion(view.ortBinaryDir), view.ldd), driver()];
+  }
+  const lib = view.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : CUDA_PROVIDER_FILES[0];
   const provider = path.join(view.ortBinaryDir, lib);
-  const getIt = `Where there is network: \`${CUDA_PROVIDER_INSTALL}\` (onnxruntime-node's script/install downloads the CUDA 12 provider of the same ORT version from NuGet into ${view.ortBinaryDir}).`;
+  const getIt = `Where there is network: \`${CUDA_PROVIDER_INSTALL}\` (onnxruntime-node's script/install downloads the CUDA 12 provider of the same ORT version from NuGet into ${view.ortBinaryDir}). Offline: point --cuda-libs DIR (or seer.cudaLibraryPath, or ${CUDA_LIBS_ENV}) at a folder holding ${CUDA_PROVIDER_FILES.join(' and ')} of onnxruntime ${ortNodeVersion(view.ortBinaryDir)}.`;
   if (!existsSync(provider)) {
     return [{ what: `ORT CUDA provider (${lib})`, ok: false, detail: `not installed: ${provider} is missing (an offline or default npm install skips it)`, fix: getIt }];
   }
   const checks: DoctorCheck[] = [{ what: `ORT CUDA provider (${lib})`, ok: true, detail: provider }];
   if (view.platform === 'win32') return checks; // no ldd: ORT names the missing DLL when the probe starts it
-  const shared = path.join(view.ortBinaryDir, 'libonnxruntime_providers_shared.so');
-  checks.push(existsSync(shared) ? { what: 'ORT provider bridge (libonnxruntime_providers_shared.so)', ok: true, detail: shared }
-    : { what: 'ORT provider bridge (libonnxruntime_providers_shared.so)', ok: false, detail: `${shared} is missing`, fix: getIt });
-  checks.push(library(view, 'libcuda.so.1', 'NVIDIA driver (libcuda.so.1)', `install the NVIDIA driver (Ubuntu: \`sudo ubuntu-drivers install\`, or ${apt('nvidia-driver-<major>')}); in a container, run with the NVIDIA container toolkit (--gpus all)`));
-  let linked: LinkedLibrary[];
-  try {
-    linked = parseLdd(await view.ldd(provider));
-  } catch (err) {
-    checks.push({ what: 'CUDA libraries the provider needs', ok: false, detail: `ldd ${provider} failed: ${(err as Error).message}`, fix: apt('libc-bin') });
-    return checks;
-  }
-  const cudaMajor = linked.find((l) => l.base === 'libcudart' || l.base === 'libcublas')?.major ?? null;
-  const cudnnMajor = linked.find((l) => l.base === 'libcudnn')?.major ?? null;
-  checks.push({
-    what: 'CUDA version the provider needs',
-    ok: true,
-    detail: `CUDA ${cudaMajor ?? 'unknown (ldd named no libcudart/libcublas)'}, cuDNN ${cudnnMajor ?? 'unknown (ldd named no libcudnn)'}`,
-  });
-  for (const l of linked) {
-    checks.push(l.resolved ? { what: l.name, ok: true, detail: l.resolved }
-      : { what: l.name, ok: false, detail: 'not found by the dynamic loader', fix: `${apt(cudaPackage(l, cudaMajor))}; if it is installed elsewhere (e.g. /usr/local/cuda/lib64), add that folder to LD_LIBRARY_PATH` });
-  }
+  const shared = path.join(view.ortBinaryDir, CUDA_PROVIDER_FILES[1]);
+  checks.push(existsSync(shared) ? { what: `ORT provider bridge (${CUDA_PROVIDER_FILES[1]})`, ok: true, detail: shared }
+    : { what: `ORT provider bridge (${CUDA_PROVIDER_FILES[1]})`, ok: false, detail: `${shared} is missing`, fix: getIt });
+  checks.push(driver());
+  checks.push(...await linkedLibraryChecks(provider, view.ldd));
   return checks;
 }
 
@@ -261,16 +221,7 @@ export async function runDoctor(view: SystemView, probe: ProviderProbe | null): 
   for (const provider of ['cpu', 'webgpu', 'cuda'] as const) {
     providers.push({ provider, checks: checks[provider], ...(probe ? { start: await startProvider(provider, probe) } : {}) });
   }
-  return { platform: `${view.platform}-${view.arch}`, onnxruntimeNode: ortVersion(view.ortBinaryDir), providers };
-}
-
-function ortVersion(binaryDir: string): string {
-  try {
-    const pkg = path.resolve(binaryDir, '..', '..', '..', '..', 'package.json');
-    return String((JSON.parse(readFileSync(pkg, 'utf8')) as { version?: unknown }).version ?? 'unknown');
-  } catch {
-    return 'unknown';
-  }
+  return { platform: `${view.platform}-${view.arch}`, onnxruntimeNode: ortNodeVersion(view.ortBinaryDir), providers };
 }
 
 export function renderDoctor(report: DoctorReport): string {

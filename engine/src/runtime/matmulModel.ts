@@ -1,5 +1,5 @@
-// A single-MatMul ONNX model encoded in code (protobuf written by hand), so that the LM head and the
-// matrix-multiply throughput benchmark need neither Python nor a model file on disk.
+// A single-MatMul ONNX model encoded in code (protobuf written by hand), so that the matrix-multiply
+// throughput benchmark (bench/measure.ts) needs neither Python nor a model file on disk.
 
 type Bytes = Uint8Array;
 
@@ -37,15 +37,10 @@ function tensorValueInfo(name: string, dims: Array<number | string>): Bytes {
   return concat([str(1, name), bytes(2, bytes(1, tensorType))]);
 }
 
-/**
- * ONNX bytes of C = A·B with A [m, k], B [k, n] (dims may be symbolic), opset 13. With `constantB` (k × n,
- * row-major; k and n then numbers) B is stored in the model as an initializer and A is the only input.
- */
-export function matmulModelBytes(m: number | string = 'm', k: number | string = 'k', n: number | string = 'n', constantB?: Float32Array): Uint8Array {
+/** ONNX bytes of C = A·B with A [m, k], B [k, n] (dims may be symbolic), opset 13. */
+export function matmulModelBytes(m: number | string = 'm', k: number | string = 'k', n: number | string = 'n'): Uint8Array {
   const node = concat([str(1, 'A'), str(1, 'B'), str(2, 'C'), str(3, 'matmul'), str(4, 'MatMul')]);
-  const b = constantB
-    ? bytes(5, int(1, k as number), int(1, n as number), int(2, 1 /* FLOAT */), str(8, 'B'), bytes(9, new Uint8Array(constantB.buffer, constantB.byteOffset, constantB.byteLength)))
-    : bytes(11, tensorValueInfo('B', [k, n]));
-  const graph = concat([bytes(1, node), str(2, 'matmul'), b, bytes(11, tensorValueInfo('A', [m, k])), bytes(12, tensorValueInfo('C', [m, n]))]);
+  const inputs = concat([bytes(11, tensorValueInfo('A', [m, k])), bytes(11, tensorValueInfo('B', [k, n]))]);
+  const graph = concat([bytes(1, node), str(2, 'matmul'), inputs, bytes(12, tensorValueInfo('C', [m, n]))]);
   return concat([int(1, 8 /* IR version */), str(2, 'seer'), bytes(7, graph), bytes(8, str(1, ''), int(2, 13))]);
 }

@@ -1,92 +1,120 @@
 // The ONNX model as the engine uses it: opened on a provider, its inputs/outputs checked against the
-// manifest, run on right-padded batches. A provider that fails mid-run is replaced by CPU once.
+// manifest, run on right-padded batches. The graph (bundle format 2, docs/bundle-format.md) returns only what
+// an explanation reads: each layer's state at one token per row, the mean over the row, the last real token's
+// logits, and every token's state at the layers asked for. A provider that fails mid-run is replaced by CPU once.
 import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ProviderChoice, ProviderReport } from '../../../common/protocol';
-import { modelLimit, readBundleFile } from '../bundle/bundleFile';
+import { checkExternalDataFile, modelLimit, readBundleFile } from '../bundle/bundleFile';
 import type { Manifest } from '../bundle/manifest';
 import { SeerError } from '../errors';
-import { LastTokenHead } from './lastTokenHead';
-import { externalDataTensors } from './onnxProto';
-import { createSession, firstLine, invalidModel, openWithProvider, type SessionSettings } from './providers';
+import { type ExternalDataEntry, externalDataEntries } from './onnxProto';
+import { createSession, firstLine, type ForwardSession, invalidModel, openWithProvider, type SessionSettings } from './providers';
+import { typicalExplain } from './providerChoice';
+
+/** What one forward pass should return, per right-padded batch. */
+export interface ForwardRequest {
+  /** The read-out token of each row (0 <= p < its length): `states` is read there unless `mean`. */
+  positions: number[];
+  /** `states` is the mean over each row's real tokens (the graph's mean_states) instead. */
+  mean?: boolean;
+  /** Also the next-token logits at each row's last real token. */
+  logits?: boolean;
+  /** Layers whose every-token states are wanted (the token view); none by default. */
+  tokenLayers?: number[];
+  /** Added to the residual stream at each layer: [numLayers+1, hidden] (generate.ts's steering); zeros by default. */
+  steering?: Float32Array;
+}
 
 /** One forward pass over a right-padded batch. */
 export interface ForwardOutput {
   batch: number;
   seq: number;
-  /** [numLayers+1, batch, seq, hidden], row-major. */
-  hidden: Float32Array;
+  /** Each row's representation per layer: [numLayers+1, batch, hidden] (at `positions`, or the mean). */
+  states: Float32Array;
+  positions: number[];
   /** Logits at each row's last real token: [batch, vocab]. Absent when not requested. */
   lastLogits?: Float32Array;
+  /** Every token's state at `tokenLayers[j]`: [k, batch, seq, hidden]. */
+  tokenStates: Float32Array;
+  tokenLayers: number[];
 }
 
-type Session = Pick<ort.InferenceSession, 'run' | 'release' | 'inputMetadata' | 'outputMetadata' | 'inputNames' | 'outputNames'>;
+type Session = ForwardSession;
 
-interface SessionParts {
-  session: Session;
-  report: ProviderReport;
+/** Where a session's model comes from: a loaded bundle's manifest, model file (real path) and folder. */
+export interface ModelSource {
   manifest: Manifest;
-  /** Reads the model again, to reopen it on CPU after a GPU failure. */
-  modelBytes: () => Promise<Uint8Array>;
+  modelFile: string;
+  dir: string;
+}
+
+/** The model's checked bytes, and the folder onnxruntime reads its external data from (when it has any). */
+interface CheckedModel {
+  bytes: Uint8Array;
   settings: SessionSettings;
-  /** Computes last-position logits in JS so ORT need not produce batch × seq × vocab logits; null: use ORT's. */
-  head: LastTokenHead | null;
 }
 
 export class ModelSession {
   private session: Session;
   readonly report: ProviderReport;
   private readonly manifest: Manifest;
-  private readonly modelBytes: () => Promise<Uint8Array>;
-  private readonly settings: SessionSettings;
-  readonly head: LastTokenHead | null;
+  private readonly reopen: () => Promise<CheckedModel>;
+  /** The unsteered model: one zero steering tensor, fed to every run. */
+  private readonly steering: ort.Tensor;
 
-  private constructor(parts: SessionParts) {
-    this.session = parts.session;
-    this.report = parts.report;
-    this.manifest = parts.manifest;
-    this.modelBytes = parts.modelBytes;
-    this.settings = parts.settings;
-    this.head = parts.head;
+  private constructor(session: Session, report: ProviderReport, manifest: Manifest, reopen: () => Promise<CheckedModel>) {
+    this.session = session;
+    this.report = report;
+    this.manifest = manifest;
+    this.reopen = reopen;
+    const { numLayers, hiddenSize } = manifest.architecture;
+    this.steering = new ort.Tensor('float32', new Float32Array((numLayers + 1) * hiddenSize), [numLayers + 1, hiddenSize]);
   }
 
-  static async open(manifest: Manifest, modelFile: string, choice: ProviderChoice, settings: SessionSettings): Promise<ModelSession> {
-    const bytes = await readModel(modelFile, manifest);
-    const opened = await openWithProvider(bytes, modelFile, choice, settings);
-    checkSignature(opened.session, manifest, modelFile);
-    const model = new ModelSession({ session: opened.session, report: opened.report, manifest, modelBytes: () => readModel(modelFile, manifest), settings, head: null });
-    return (await model.verifiedHead(bytes)) ?? model;
+  static async open(source: ModelSource, choice: ProviderChoice, settings: SessionSettings): Promise<ModelSession> {
+    const { manifest, modelFile } = source;
+    const check = () => checkModel(source, settings);
+    const checked = await check();
+    const opened = await openWithProvider(checked.bytes, modelFile, choice, { ...checked.settings, autoShape: typicalExplain(manifest.architecture) });
+    try {
+      checkSignature(opened.session, manifest, modelFile);
+    } catch (err) {
+      await opened.session.release(); // its worker thread would keep the process alive
+      throw err;
+    }
+    const model = new ModelSession(opened.session, opened.report, manifest, check);
+    if (model.report.used !== 'cpu') await model.warmUp();
+    return model;
   }
 
   /** For tests: wraps an existing session (e.g. one that fails) with a report and a way to reopen on CPU. */
   static wrap(session: Session, report: ProviderReport, manifest: Manifest, modelBytes: () => Promise<Uint8Array>): ModelSession {
-    return new ModelSession({ session, report, manifest, modelBytes, settings: {}, head: null });
+    return new ModelSession(session, report, manifest, async () => ({ bytes: await modelBytes(), settings: {} }));
   }
 
-  /** This session with the JS head, if the head reproduces ORT's logits on a probe input (else null). */
-  private async verifiedHead(bytes: Uint8Array): Promise<ModelSession | null> {
-    let head: LastTokenHead | null = null;
-    try {
-      head = await LastTokenHead.fromOnnx(bytes, this.manifest);
-    } catch {
-      return null; // an initializer layout we do not read: ORT's logits it is
-    }
-    if (!head) return null;
-    const probe = [[1, 2, 3, 4, 5].map((i) => i % this.manifest.architecture.vocabSize)];
-    const reference = await this.forward(probe, 0, true);
-    const { numLayers, hiddenSize, vocabSize } = this.manifest.architecture;
-    const mine = await head.logits(reference.hidden, [(numLayers * reference.seq + probe[0].length - 1) * hiddenSize]); // batch of 1
-    let maxDiff = 0;
-    for (let v = 0; v < vocabSize; v++) maxDiff = Math.max(maxDiff, Math.abs(mine[v] - reference.lastLogits![v]));
-    if (maxDiff <= 1e-3) return new ModelSession({ session: this.session, report: this.report, manifest: this.manifest, modelBytes: this.modelBytes, settings: this.settings, head });
-    await head.release();
-    return null;
+  /**
+   * One tiny forward pass, so that a GPU provider compiles its shaders now rather than in the first explain
+   * (measured on an H200 with WebGPU: 247 ms for the first forward against 7.7 ms on CPU). A provider that
+   * fails here falls back to CPU as in any run (run()), so the first explain does not pay for that either.
+   */
+  async warmUp(): Promise<void> {
+    const started = performance.now();
+    const ids = [0, 1, 2, 3].map((i) => i % this.manifest.architecture.vocabSize);
+    await this.forward([ids], 0, { positions: [ids.length - 1], logits: true, tokenLayers: [this.manifest.targetLayers[0]] });
+    this.report.warmUpMs = Math.round((performance.now() - started) * 10) / 10;
   }
 
-  /** Runs `rows` (token ids, unpadded) as one right-padded batch. */
-  async forward(rows: number[][], padId: number, wantLogits: boolean): Promise<ForwardOutput> {
+  /** Runs `rows` (token ids, unpadded) as one right-padded batch, fetching only what `want` asks for. */
+  async forward(rows: number[][], padId: number, want: ForwardRequest): Promise<ForwardOutput> {
     const batch = rows.length;
     const seq = Math.max(...rows.map((r) => r.length));
+    const { positions } = want;
+    if (positions.length !== batch || positions.some((p, b) => !Number.isInteger(p) || p < 0 || p >= rows[b].length)) {
+      throw new Error(`read-out positions ${JSON.stringify(positions)} do not fit rows of ${rows.map((r) => r.length).join(', ')} tokens`); // a bug, not bad input
+    }
     const ids = new BigInt64Array(batch * seq);
     const mask = new BigInt64Array(batch * seq);
     const pad = BigInt(padId); // masked out: never reaches a real position
@@ -96,30 +124,36 @@ export class ModelSession {
         mask[b * seq + t] = t < r.length ? 1n : 0n;
       }
     });
+    const tokenLayers = want.tokenLayers ?? [];
     const feeds = {
       input_ids: new ort.Tensor('int64', ids, [batch, seq]),
       attention_mask: new ort.Tensor('int64', mask, [batch, seq]),
+      positions: new ort.Tensor('int64', BigInt64Array.from(positions, BigInt), [batch]),
+      token_layers: new ort.Tensor('int64', BigInt64Array.from(tokenLayers, BigInt), [tokenLayers.length]),
+      steering: want.steering ? this.steeringTensor(want.steering) : this.steering,
     };
-    const fetchLogits = wantLogits && !this.head;
-    const out = await this.run(feeds, fetchLogits ? ['logits', 'hidden_states'] : ['hidden_states']);
-    const hidden = out.hidden_states.data as Float32Array;
-    const result: ForwardOutput = { batch, seq, hidden };
-    if (wantLogits) {
-      const { vocabSize: vocab, hiddenSize, numLayers } = this.manifest.architecture;
-      if (this.head) {
-        result.lastLogits = await this.head.logits(hidden, rows.map((r, b) => ((numLayers * batch + b) * seq + r.length - 1) * hiddenSize));
-      } else {
-        const logits = out.logits.data as Float32Array;
-        result.lastLogits = new Float32Array(batch * vocab);
-        rows.forEach((r, b) => result.lastLogits!.set(logits.subarray((b * seq + r.length - 1) * vocab, (b * seq + r.length) * vocab), b * vocab));
-      }
-    }
-    return result;
+    const statesName = want.mean ? 'mean_states' : 'states';
+    const fetches = [statesName, ...(want.logits ? ['last_logits'] : []), ...(tokenLayers.length > 0 ? ['token_states'] : [])];
+    const out = await this.run(feeds, fetches);
+    return {
+      batch,
+      seq,
+      states: out[statesName].data as Float32Array,
+      positions,
+      lastLogits: want.logits ? (out.last_logits.data as Float32Array) : undefined,
+      tokenStates: tokenLayers.length > 0 ? (out.token_states.data as Float32Array) : new Float32Array(0),
+      tokenLayers,
+    };
+  }
+
+  private steeringTensor(values: Float32Array): ort.Tensor {
+    const { numLayers, hiddenSize } = this.manifest.architecture;
+    if (values.length !== (numLayers + 1) * hiddenSize) throw new Error(`a steering vector of ${values.length} values for ${numLayers + 1} layers × ${hiddenSize}`); // a bug, not bad input
+    return new ort.Tensor('float32', values, [numLayers + 1, hiddenSize]);
   }
 
   async release(): Promise<void> {
     await this.session.release();
-    await this.head?.release();
   }
 
   private async run(feeds: ort.InferenceSession.FeedsType, fetches: string[]): Promise<ort.InferenceSession.ReturnType> {
@@ -131,7 +165,8 @@ export class ModelSession {
       }
       // A GPU provider failed mid-run: reopen on CPU once, say so, and stay there.
       const failed = this.report.used;
-      const cpu = await createSession(await this.modelBytes(), 'cpu', this.settings);
+      const checked = await this.reopen();
+      const cpu = await createSession(checked.bytes, 'cpu', checked.settings);
       await this.session.release().catch(() => undefined);
       this.session = cpu;
       this.report.used = 'cpu';
@@ -143,12 +178,13 @@ export class ModelSession {
 
 /**
  * The model's bytes, checked before onnxruntime sees them: a regular file within the size the architecture
- * implies (bundle/bundleFile.ts), the manifest's sha256, and no external data. ORT is given bytes, not a path,
- * so it would resolve an external-data location against the process's working folder; our exports never
- * write external data (trainer/seer_trainer/export.py exports to memory, one file), so a model that asks
- * for it is refused.
+ * implies (bundle/bundleFile.ts) and the manifest's sha256. External data (issue 14: no file outside the
+ * bundle is ever read) only as seer.json's onnx.externalData declares it: one file beside the model, checked
+ * (bundleFile.ts: inside the bundle, regular, size, sha256), which every external tensor of the model must
+ * name, within its bytes. onnxruntime is then told to read external data from the model's folder, never the
+ * process's working folder (what it does for a model given as bytes).
  */
-async function readModel(file: string, manifest: Manifest): Promise<Uint8Array> {
+async function checkModel({ manifest, modelFile: file, dir }: ModelSource, settings: SessionSettings): Promise<CheckedModel> {
   const bytes = await readBundleFile(file, modelLimit(manifest.architecture));
   const sha = createHash('sha256').update(bytes).digest('hex');
   if (sha !== manifest.modelSha256) {
@@ -157,33 +193,62 @@ async function readModel(file: string, manifest: Manifest): Promise<Uint8Array> 
       fix: 'Restore the model file, or rebuild the whole bundle with `npm run build:model` so that model, manifest and banks agree.',
     });
   }
-  let external: string[];
+  let entries: ExternalDataEntry[];
   try {
-    external = externalDataTensors(bytes);
+    entries = externalDataEntries(bytes);
   } catch (err) {
     throw invalidModel(file, err);
   }
-  if (external.length > 0) {
-    const names = external.slice(0, 3).map((n) => JSON.stringify(n.length > 60 ? `${n.slice(0, 60)}…` : n)).join(', ');
-    throw new SeerError('MODEL_INVALID', `${file} keeps ${external.length} tensor(s) in external data files (${names}${external.length > 3 ? ', …' : ''}); a SEER bundle's model must be one self-contained file, and no file outside it is read.`, {
-      file,
-      fix: 'Export the model as a single .onnx file (e.g. onnx.save_model(model, path, save_as_external_data=False)), or rebuild the bundle with `npm run build:model`.',
-    });
+  const declared = manifest.onnx.externalData;
+  const refuse = (problem: string, fix: string): never => {
+    throw new SeerError('MODEL_INVALID', `${file} ${problem}; a SEER bundle's model may keep its weights only in the one external data file seer.json names, and no file outside the bundle is read.`, { file, fix });
+  };
+  const rebuild = 'Rebuild the bundle (`npm run build:model`, or rerun `seer import`), which writes model.onnx, its model.onnx.data and seer.json together.';
+  if (!declared) {
+    if (entries.length > 0) refuse(`keeps ${entries.length} tensor(s) in external data (${describeEntries(entries)}), but seer.json's onnx has no externalData`, rebuild);
+    return { bytes, settings };
   }
-  return bytes;
+  const realRoot = await fs.realpath(dir);
+  await checkExternalDataFile(realRoot, file, declared, manifest.architecture);
+  for (const e of entries) {
+    if (e.location !== declared.file) refuse(`keeps tensor ${quoted(e.tensor)} in external data at ${quoted(e.location)}, not in ${declared.file}`, rebuild);
+    const offset = e.offset === undefined ? 0 : decimal(e.offset);
+    const length = e.length === undefined ? null : decimal(e.length);
+    if (offset === null || length === null || offset + length > declared.bytes) {
+      refuse(`says tensor ${quoted(e.tensor)} lies at offset ${quoted(e.offset ?? '0')}, length ${quoted(e.length ?? '(none)')} of ${declared.file}, which is not within its ${declared.bytes} bytes`, rebuild);
+    }
+  }
+  return { bytes, settings: { ...settings, externalDataFolder: path.dirname(file) } };
+}
+
+/** A non-negative decimal integer as the ONNX external_data entries write them, or null. */
+function decimal(text: string): number | null {
+  return /^[0-9]{1,16}$/.test(text) ? Number(text) : null;
+}
+
+const quoted = (text: string) => JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
+
+function describeEntries(entries: ExternalDataEntry[]): string {
+  return entries.slice(0, 3).map((e) => `${quoted(e.tensor)} at ${quoted(e.location)}`).join(', ') + (entries.length > 3 ? ', …' : '');
 }
 
 /** Input/output names, element types, ranks and the fixed sizes the manifest promises. */
 function checkSignature(session: Session, manifest: Manifest, file: string): void {
   const { numLayers, hiddenSize, vocabSize } = manifest.architecture;
+  const L1 = numLayers + 1;
   const expect: Array<[ort.InferenceSession.ValueMetadata[] | readonly ort.InferenceSession.ValueMetadata[], string, string, Array<number | null>]> = [
     [session.inputMetadata, 'input_ids', 'int64', [null, null]],
     [session.inputMetadata, 'attention_mask', 'int64', [null, null]],
-    [session.outputMetadata, 'logits', 'float32', [null, null, vocabSize]],
-    [session.outputMetadata, 'hidden_states', 'float32', [numLayers + 1, null, null, hiddenSize]],
+    [session.inputMetadata, 'positions', 'int64', [null]],
+    [session.inputMetadata, 'token_layers', 'int64', [null]],
+    [session.inputMetadata, 'steering', 'float32', [L1, hiddenSize]],
+    [session.outputMetadata, 'states', 'float32', [L1, null, hiddenSize]],
+    [session.outputMetadata, 'mean_states', 'float32', [L1, null, hiddenSize]],
+    [session.outputMetadata, 'last_logits', 'float32', [null, vocabSize]],
+    [session.outputMetadata, 'token_states', 'float32', [null, null, null, hiddenSize]],
   ];
   const fail = (problem: string): never => {
-    throw new SeerError('MODEL_MISMATCH', `${file}: ${problem}.`, { file, fix: 'The model and seer.json disagree: rebuild the bundle with `npm run build:model`.' });
+    throw new SeerError('MODEL_MISMATCH', `${file}: ${problem}.`, { file, fix: 'The model and seer.json disagree: rebuild the bundle (`npm run build:model`, or rerun `seer import`).' });
   };
   for (const [list, name, type, dims] of expect) {
     const meta = list.find((m) => m.name === name);

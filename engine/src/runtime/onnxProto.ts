@@ -1,6 +1,6 @@
-// Just enough of the ONNX protobuf to read it without onnxruntime: the raw field reader (used for the
-// last-token head's weights) and the walk that finds tensors stored outside the model file ("external
-// data"). Field numbers are those of onnx/onnx.proto.
+// Just enough of the ONNX protobuf to read it without onnxruntime: the walk that finds tensors stored outside
+// the model file ("external data") and where they say their bytes are, so that the engine can check them
+// before onnxruntime follows them. Field numbers are those of onnx/onnx.proto.
 
 export interface Field {
   field: number;
@@ -10,11 +10,6 @@ export interface Field {
   /** Payload range (wire type 2). */
   start: number;
   end: number;
-}
-
-/** The length-delimited fields numbered `wanted` in bytes[start, end). */
-export function* fields(bytes: Uint8Array, start: number, end: number, wanted: number): Generator<Field> {
-  for (const f of allFields(bytes, start, end)) if (f.field === wanted && f.wire === 2) yield f;
 }
 
 export function* allFields(bytes: Uint8Array, start: number, end: number): Generator<Field> {
@@ -62,24 +57,45 @@ const CHILDREN: Record<Exclude<Message, 'tensor'>, Record<number, Message>> = {
   sparseTensor: { 1: 'tensor', 2: 'tensor' },
 };
 
+/** One tensor whose data lives outside the model bytes, as its TensorProto says. */
+export interface ExternalDataEntry {
+  tensor: string;
+  /** The external_data "location" (a path relative to the model's folder); '' when absent. */
+  location: string;
+  /** The "offset" and "length" values as written (decimal strings in a valid model); undefined when absent. */
+  offset?: string;
+  length?: string;
+}
+
 /**
- * Names of the tensors whose data lives outside the model bytes (TensorProto.data_location = EXTERNAL, or
+ * The tensors whose data lives outside the model bytes (TensorProto.data_location = EXTERNAL, or
  * external_data entries), anywhere in the model: initializers, sparse initializers, Constant attributes,
  * subgraphs, functions, training info. Throws on bytes that are not a well-formed protobuf.
  */
-export function externalDataTensors(bytes: Uint8Array): string[] {
-  const found: string[] = [];
+export function externalDataEntries(bytes: Uint8Array): ExternalDataEntry[] {
+  const found: ExternalDataEntry[] = [];
+  const text = (f: Field) => Buffer.from(bytes.subarray(f.start, f.end)).toString('utf8');
   const visit = (kind: Message, start: number, end: number, depth: number): void => {
     if (depth > MAX_NESTING) throw new Error(`subgraphs nested more than ${MAX_NESTING} deep`);
     if (kind === 'tensor') {
       let name = '';
       let external = false;
+      const entry: Record<string, string> = {};
       for (const f of allFields(bytes, start, end)) {
-        if (f.field === 8 && f.wire === 2) name = Buffer.from(bytes.subarray(f.start, f.end)).toString('utf8');
-        else if (f.field === 13 && f.wire === 2) external = true;
-        else if (f.field === 14 && f.wire === 0 && f.value === 1) external = true;
+        if (f.field === 8 && f.wire === 2) name = text(f);
+        else if (f.field === 13 && f.wire === 2) {
+          external = true;
+          // StringStringEntryProto {key 1, value 2}
+          let key = '';
+          let value = '';
+          for (const kv of allFields(bytes, f.start, f.end)) {
+            if (kv.field === 1 && kv.wire === 2) key = text(kv);
+            else if (kv.field === 2 && kv.wire === 2) value = text(kv);
+          }
+          if (key === 'location' || key === 'offset' || key === 'length') entry[key] = value;
+        } else if (f.field === 14 && f.wire === 0 && f.value === 1) external = true;
       }
-      if (external) found.push(name || '(unnamed)');
+      if (external) found.push({ tensor: name || '(unnamed)', location: entry.location ?? '', offset: entry.offset, length: entry.length });
       return;
     }
     const children = CHILDREN[kind];

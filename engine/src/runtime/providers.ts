@@ -1,4 +1,5 @@
-// Execution-provider selection. `auto` tries CUDA, then WebGPU, then CPU and records why each was skipped;
+// Execution-provider selection. `auto` keeps forwards too small for a GPU on CPU (providerChoice.ts), else
+// tries CUDA, then WebGPU, then CPU and records why each was skipped;
 // an explicit choice that cannot start fails loudly. The cheap CUDA check (is the provider library there?)
 // avoids ORT's noisy native error; WebGPU is attempted with a time limit because adapter discovery can hang.
 import { existsSync } from 'node:fs';
@@ -6,6 +7,14 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ProviderAttempt, ProviderChoice, ProviderName, ProviderReport } from '../../../common/protocol';
 import { SeerError } from '../errors';
+import { ForwardWorker } from './forwardWorker';
+import { chooseProvider, type ForwardShape } from './providerChoice';
+
+/** A session as the engine uses it; it runs in a worker thread (forwardWorker.ts) so that a long forward
+ * does not hold the engine's thread (progress, cancel and other requests stay live). */
+export interface ForwardSession extends Pick<ort.InferenceSession, 'release' | 'inputMetadata' | 'outputMetadata' | 'inputNames' | 'outputNames'> {
+  run(feeds: Record<string, ort.Tensor>, fetches: readonly string[]): Promise<Record<string, ort.Tensor>>;
+}
 
 export const AUTO_ORDER: ProviderName[] = ['cuda', 'webgpu', 'cpu'];
 /** Providers that failed to start in this process: `auto` does not pay for probing them again (e.g. on reload). */
@@ -14,20 +23,27 @@ const WEBGPU_TIMEOUT_MS = 15_000;
 
 export interface SessionSettings {
   intraOpThreads?: number;
+  /** The folder onnxruntime reads the model's (checked) external data from; without it, a model given as bytes would resolve it against the working folder. */
+  externalDataFolder?: string;
+  /** What `auto` weighs (providerChoice.ts): CPU for forwards too small to earn back a GPU's fixed cost. */
+  autoShape?: ForwardShape;
 }
 
 export interface OpenedSession {
-  session: ort.InferenceSession;
+  session: ForwardSession;
   provider: ProviderName;
   report: ProviderReport;
 }
 
 /** Opens `model` (bytes) on the requested provider(s); `file` is only used in messages. */
 export async function openWithProvider(model: Uint8Array, file: string, choice: ProviderChoice, settings: SessionSettings): Promise<OpenedSession> {
+  const pick = choice === 'auto' && settings.autoShape
+    ? chooseProvider(AUTO_ORDER.filter((p) => !unavailableReason(p) && !failedEarlier.has(p)), settings.autoShape) : null;
   const order = choice === 'auto' ? AUTO_ORDER : [choice];
   const attempts: ProviderAttempt[] = [];
   for (const provider of order) {
-    const skip = unavailableReason(provider) ?? (choice === 'auto' && failedEarlier.has(provider) ? `${failedEarlier.get(provider)} (earlier in this process)` : null);
+    const skip = unavailableReason(provider) ?? (choice === 'auto' && failedEarlier.has(provider) ? `${failedEarlier.get(provider)} (earlier in this process)` : null)
+      ?? (pick?.provider === 'cpu' && provider !== 'cpu' ? 'expected to be slower than CPU for this model at this size' : null);
     if (skip) {
       attempts.push({ provider, ok: false, reason: skip });
       continue;
@@ -35,7 +51,7 @@ export async function openWithProvider(model: Uint8Array, file: string, choice: 
     try {
       const session = await createSession(model, provider, settings);
       attempts.push({ provider, ok: true });
-      return { session, provider, report: { used: provider, requested: choice, attempts } };
+      return { session, provider, report: { used: provider, requested: choice, attempts, ...(pick?.provider === provider ? { reason: pick.reason } : {}) } };
     } catch (err) {
       // CPU always starts when onnxruntime-node is installed, so a CPU failure means the model is bad.
       if (provider === 'cpu' || MODEL_ERROR.test(String(err))) throw invalidModel(file, err);
@@ -62,7 +78,7 @@ export function invalidModel(file: string, err: unknown): SeerError {
   });
 }
 
-export async function createSession(model: Uint8Array, provider: ProviderName, settings: SessionSettings): Promise<ort.InferenceSession> {
+export async function createSession(model: Uint8Array, provider: ProviderName, settings: SessionSettings): Promise<ForwardSession> {
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
@@ -70,8 +86,9 @@ export async function createSession(model: Uint8Array, provider: ProviderName, s
     interOpNumThreads: 1,
     logSeverityLevel: 3,
     ...(settings.intraOpThreads ? { intraOpNumThreads: settings.intraOpThreads } : {}),
+    ...(settings.externalDataFolder ? { extra: { session: { model_external_initializers_file_folder_path: settings.externalDataFolder } } } : {}),
   };
-  const creating = ort.InferenceSession.create(model, options);
+  const creating = ForwardWorker.open(model, options);
   const session = provider === 'webgpu' ? await withTimeout(creating, WEBGPU_TIMEOUT_MS, 'WebGPU adapter discovery') : await creating;
   return session;
 }

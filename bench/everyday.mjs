@@ -1,0 +1,86 @@
+// `npm run bench:everyday`: the headline concept of the everyday prompts a new user types first
+// (test/fixtures/everyday-prompts.jsonl, each with the concept they would expect) for the default bundle and
+// its baseline twin, and the share of XSTest's 250 safe prompts (../shared/datasets; skipped when absent)
+// flagged unsafe. Writes bench/RESULTS-everyday.md and bench/RESULTS-everyday.json; the regression test
+// (test/calibration/everydayPrompts.test.ts) reads the accuracy recorded there, so rerun this after every
+// model rebuild. Usage: node bench/everyday.mjs [--bundle DIR] [--baseline DIR]
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as esbuild from 'esbuild';
+import { ROOT, SHARED, TMP, fmt, pct, writeResults } from './common.mjs';
+
+const PROMPTS = path.join(ROOT, 'test', 'fixtures', 'everyday-prompts.jsonl');
+const XSTEST = path.join(SHARED, 'xstest', 'xstest-v2-prompts.csv');
+/** The issue's goals (#11): they are reported met or not, never enforced here. */
+const GOALS = { accuracy: 0.9, xstestFlagged: 0.1 };
+
+const { values } = parseArgs({
+  options: {
+    bundle: { type: 'string', default: path.join(ROOT, 'models', 'default') },
+    baseline: { type: 'string', default: path.join(ROOT, 'models', 'baseline') },
+  },
+});
+if (!existsSync(path.join(values.bundle, 'seer.json'))) {
+  console.error(`No bundle at ${values.bundle}: build it with \`npm run build:model\` or pass --bundle DIR.`);
+  process.exit(1);
+}
+const bundles = [path.resolve(values.bundle)];
+if (existsSync(path.join(values.baseline, 'seer.json'))) bundles.push(path.resolve(values.baseline));
+else console.warn(`no baseline bundle at ${values.baseline}: measuring ${values.bundle} alone`);
+if (!existsSync(XSTEST)) console.log(`XSTest skipped: ${XSTEST} is absent (the real datasets are not part of the repository)`);
+
+await esbuild.build({
+  entryPoints: { everyday: path.join(ROOT, 'bench', 'everyday.ts') },
+  outdir: TMP,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  external: ['onnxruntime-node'],
+  logLevel: 'warning',
+});
+const r = spawnSync(process.execPath, [path.join(TMP, 'everyday.js'), PROMPTS, XSTEST, ...bundles], {
+  encoding: 'utf8',
+  maxBuffer: 64 << 20,
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+if (r.status !== 0) {
+  console.error(`the everyday-prompts measurement failed (exit ${r.status})`);
+  process.exit(1);
+}
+const measured = JSON.parse(r.stdout);
+const when = new Date().toISOString().slice(0, 16);
+const rel = (p) => path.relative(ROOT, p) || '.';
+const runs = measured.runs.map((run) => ({ ...run, bundle: rel(run.bundle) }));
+
+const met = (ok) => (ok ? 'met' : 'not met');
+const kinds = [...new Set(runs.flatMap((run) => Object.keys(run.byKind)))];
+const md = [
+  `Measured by \`npm run bench:everyday\` on ${when} UTC (${os.cpus().length} cores, CPU provider): the headline concept (default bank, target layer) ` +
+    `of the ${measured.prompts} prompts in [\`test/fixtures/everyday-prompts.jsonl\`](../test/fixtures/everyday-prompts.jsonl), written for this check, ` +
+    `against the concept a user would expect; ECE: expected calibration error of the headline probability on them (10 bins). ` +
+    `XSTest: the share of its 250 safe prompts whose headline is an unsafe concept. Goals (#11): ≥ ${pct(GOALS.accuracy)} right, ≤ ${pct(GOALS.xstestFlagged)} of XSTest flagged.`,
+  '',
+  `| model | right | ${kinds.join(' | ')} | ECE | XSTest safe flagged unsafe |`,
+  `|---|---|${kinds.map(() => '---').join('|')}|---:|---|`,
+  ...runs.map(
+    (run) =>
+      `| \`${run.bundle}\` (${run.name}, model ${run.modelSha256.slice(0, 12)}) | ${run.right} / ${run.total} = ${pct(run.accuracy)} (goal ${met(run.accuracy >= GOALS.accuracy)}) | ` +
+      `${kinds.map((k) => (run.byKind[k] ? `${run.byKind[k].right} / ${run.byKind[k].total}` : '–')).join(' | ')} | ${fmt(run.ece)} | ` +
+      `${run.xstest ? `${run.xstest.flaggedUnsafe} / ${run.xstest.prompts} = ${pct(run.xstest.share)} (goal ${met(run.xstest.share <= GOALS.xstestFlagged)})` : 'skipped: ../shared/datasets absent'} |`,
+  ),
+  '',
+  ...runs.flatMap((run) => [
+    `Wrong headlines of \`${run.bundle}\` (${run.misses.length}):`,
+    '',
+    '| prompt | expected | headline (probability) |',
+    '|---|---|---|',
+    ...run.misses.map((m) => `| ${m.prompt.replace(/\|/g, '\\|')} | ${m.expected} | ${m.got} (${pct(m.confidence)}) |`),
+    '',
+  ]),
+].join('\n');
+writeResults('RESULTS-everyday.md', md);
+writeResults('RESULTS-everyday.json', `${JSON.stringify({ measuredAt: `${when} UTC`, prompts: rel(PROMPTS), runs }, null, 2)}\n`);

@@ -1,0 +1,303 @@
+// `npm run bench -- --gpu` (issue 10 item 4): explain p50/p95 at 128 and 512 tokens, batch 1 and 32, on WebGPU,
+// CUDA (when its provider is installed) and CPU, for the default bundle and a random-weight model shaped like
+// Llama-3.2-1B imported through `seer import`, beside PyTorch CUDA eager (transformers' LlamaForCausalLM, same
+// checkpoint, same shapes, the same outputs to the host) and the physical bound (weight bytes read per forward
+// over the GPU's measured memory bandwidth). Writes results-gpu.json and RESULTS-gpu.md.
+// Each bundle × provider runs in its own process (bench/gpu.ts): load, first explain and peak memory are its own.
+//
+// Options: --cpu-only       no GPU needed: the CPU rows only, no PyTorch (the code path a machine without a GPU
+//                           can run; the benchmark's test uses it)
+//          --models LIST    default,llama-3.2-1b (default), llama-3.1-8b, tiny (a 0.35M stand-in for tests)
+//          --fp16           also import the Hugging Face shapes with fp16 weights (vs PyTorch fp16 and bf16)
+//          --out DIR        where the two result files go (default bench/)
+//          --default-bundle DIR   the default bundle (default models/default)
+//          --quick          fewer samples per shape (5, at most ~10 s per shape)
+//          --prepare        only bundle bench/gpu.ts into bench/tmp/gpu.js (for the GPU machine, which has no esbuild)
+//          --tokens LIST, --batches LIST   other shapes (default 128,512 and 1,32: the issue's; the test uses small ones)
+//          --work DIR       where checkpoints and imported bundles go (default bench/tmp/gpu; 5 GB for Llama-3.2-1B)
+// Environment: SEER_PYTHON, the Python with numpy (checkpoint), torch + onnx + jinja2 (import) and transformers
+// (the PyTorch side); default: the first of python3 and /usr/bin/python3 that has them.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const { values } = parseArgs({
+  options: {
+    gpu: { type: 'boolean', default: false },
+    'cpu-only': { type: 'boolean', default: false },
+    models: { type: 'string', default: 'default,llama-3.2-1b' },
+    fp16: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    'default-bundle': { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    work: { type: 'string' },
+    tokens: { type: 'string', default: '128,512' },
+    batches: { type: 'string', default: '1,32' },
+    prepare: { type: 'boolean', default: false },
+  },
+});
+const cpuOnly = values['cpu-only'];
+const outDir = path.resolve(values.out ?? here);
+const defaultBundle = path.resolve(values['default-bundle'] ?? path.join(root, 'models', 'default'));
+const work = path.resolve(values.work ?? path.join(here, 'tmp', 'gpu'));
+const runs = values.quick ? 5 : 20;
+const BYTES = { float32: 4, float16: 2 };
+
+/** bench/gpu.ts bundled into one file: the GPU machine has no esbuild (nor npm), so it is built here and carried. */
+const measurer = path.join(here, 'tmp', 'gpu.js');
+async function bundleMeasurer() {
+  let esbuild;
+  try {
+    esbuild = await import('esbuild');
+  } catch {
+    return false;
+  }
+  await esbuild.build({
+    entryPoints: [path.join(here, 'gpu.ts')], outfile: measurer, bundle: true, platform: 'node', target: 'node20', format: 'cjs',
+    external: ['onnxruntime-node'], logLevel: 'warning',
+  });
+  return true;
+}
+if (values.prepare) {
+  if (!await bundleMeasurer()) fail('esbuild is not installed: run `npm ci` first.');
+  console.log(`written: ${path.relative(root, measurer)} (carry it to the GPU machine: EXTRA="${path.relative(root, measurer)}" pack.sh)`);
+  process.exit(0);
+}
+
+function fail(message) {
+  console.error(`error: ${message}`);
+  process.exit(1);
+}
+const log = (line) => console.error(`bench --gpu: ${line}`);
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20, ...opts });
+  if (r.error) return { ok: false, why: r.error.message, stdout: '' };
+  return { ok: r.status === 0, why: (r.stderr || '').trim().split('\n').slice(-3).join(' | '), stdout: r.stdout };
+}
+
+// ─────────────────────────────── the machine ───────────────────────────────
+
+function gpuInfo() {
+  const r = run('nvidia-smi', ['--query-gpu=name,memory.total,driver_version', '--format=csv,noheader']);
+  if (!r.ok) return null;
+  const [name, memory, driver] = r.stdout.trim().split('\n')[0].split(',').map((s) => s.trim());
+  return { name, memory, driver };
+}
+
+const gpu = gpuInfo();
+const machine = {
+  gpu: gpu ? `${gpu.name} (${gpu.memory}, driver ${gpu.driver})` : null,
+  cpu: `${os.cpus()[0]?.model ?? 'unknown'} × ${os.availableParallelism()}`,
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  os: `${os.type()} ${os.release()}`,
+  node: process.version,
+};
+if (!existsSync(path.join(root, 'dist', 'cli.js'))) fail('dist/cli.js is missing: run `npm run build` first.');
+if (!existsSync(path.join(defaultBundle, 'seer.json'))) fail(`No SEER bundle at ${defaultBundle}: build it with \`npm run build:model\` or pass --default-bundle DIR.`);
+
+/** The first of SEER_PYTHON, python3 on PATH and /usr/bin/python3 that imports `modules`, or null. */
+const PYTHONS = [process.env.SEER_PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean);
+const pythonWith = (modules) => PYTHONS.find((p) => run(p, ['-c', `import ${modules.join(', ')}`]).ok) ?? null;
+const seer = (...args) => run(process.execPath, [path.join(root, 'bin', 'seer.js'), ...args]);
+let providers = ['cpu'];
+if (!cpuOnly) {
+  if (!gpu) fail('no GPU: `nvidia-smi` found none on this machine. On a GPU machine run `npm run bench -- --gpu`; here `node bench/gpu.mjs --cpu-only` measures the CPU rows.');
+  // The GPU providers that start on the default bundle (seer info opens a session; its native warnings stay in the probe).
+  const starts = Object.fromEntries(['webgpu', 'cuda'].map((p) => [p, seer('info', '--json', '--provider', p, '--bundle', defaultBundle)]));
+  for (const [p, r] of Object.entries(starts)) log(`${p}: ${r.ok ? 'starts' : `does not start (${r.why})`}`);
+  if (!starts.webgpu.ok && !starts.cuda.ok) {
+    fail(`no GPU provider starts: webgpu: ${starts.webgpu.why}; cuda: ${starts.cuda.why}. \`seer doctor\` lists what is missing (e.g. no WebGPU adapter: the Vulkan loader, libglvnd or the NVIDIA ICD).`);
+  }
+  providers = [...['webgpu', 'cuda'].filter((p) => starts[p].ok), 'cpu'];
+}
+
+// ─────────────────────────────── the models ───────────────────────────────
+
+/** Labelled prompts for the imported bundles' default bank: explain needs a bank; its content does not change the timing. */
+function calibrationData() {
+  const topics = {
+    cooking: ['bake bread with flour', 'simmer a tomato sauce', 'roast vegetables in the oven', 'whisk eggs for an omelette'],
+    travel: ['book a train to Rome', 'pack a suitcase for the beach', 'find a hotel near the airport', 'plan a trip across Japan'],
+    programming: ['fix a bug in the parser', 'write a unit test in Python', 'refactor the login function', 'compile a C program'],
+  };
+  const lines = ['prompt,label'];
+  for (const [label, items] of Object.entries(topics)) {
+    for (const item of items) for (const lead of ['How do I', 'Please explain how to', 'What is the best way to']) lines.push(`"${lead} ${item}?",${label}`);
+  }
+  const file = path.join(work, 'calibration.csv');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+/** A random-weight checkpoint of `shape` (bench/gpu_checkpoint.py), imported and calibrated with `seer import`. */
+function importedBundles(shape) {
+  const checkpoint = path.join(work, `${shape}-hf`);
+  log(`${shape}: writing the random checkpoint…`);
+  const made = run(python, [path.join(here, 'gpu_checkpoint.py'), checkpoint, '--shape', shape, '--tokenizer-bundle', defaultBundle], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const parameters = made.ok ? JSON.parse(made.stdout).parameters : null; // exact, where the manifest only allows an estimate
+  if (!made.ok) return [{ name: shape, shape, error: `${python} bench/gpu_checkpoint.py failed: ${made.why}` }];
+  const bundles = [];
+  for (const dtype of values.fp16 ? ['fp32', 'fp16'] : ['fp32']) {
+    const out = path.join(work, `${shape}-${dtype}`);
+    log(`${shape}: seer import --dtype ${dtype}…`);
+    const t0 = performance.now();
+    const imported = seer('import', checkpoint, '--out', out, '--force', '--dtype', dtype, '--python', python, '--calibrate', calibrationData(), '--label', 'label');
+    if (!imported.ok) {
+      bundles.push({ name: `${shape} (random weights, ${dtype})`, shape, error: `seer import failed: ${imported.why}` });
+      continue;
+    }
+    bundles.push({ name: `${shape} (random weights, ${dtype})`, shape, dir: out, checkpoint, parameters, importSeconds: Math.round((performance.now() - t0) / 100) / 10 });
+  }
+  return bundles;
+}
+
+// The import needs numpy, torch, onnx and jinja2; the PyTorch side also transformers. A Python without them fails
+// where it is used, with its own message in the results.
+const IMPORT_MODULES = ['numpy', 'torch', 'onnx', 'jinja2'];
+const python = (!cpuOnly && pythonWith([...IMPORT_MODULES, 'transformers'])) || pythonWith(IMPORT_MODULES) || PYTHONS[0];
+mkdirSync(work, { recursive: true });
+if (!await bundleMeasurer() && !existsSync(measurer)) fail(`${measurer} is missing and esbuild is not installed here: run \`node bench/gpu.mjs --prepare\` where it is, and carry the file.`);
+
+const models = [];
+for (const name of values.models.split(',').map((s) => s.trim()).filter(Boolean)) {
+  if (name === 'default') models.push({ name: 'default', dir: defaultBundle, checkpoint: null });
+  else if (['llama-3.2-1b', 'llama-3.1-8b', 'tiny'].includes(name)) models.push(...importedBundles(name));
+  else fail(`--models: unknown model "${name}" (default, llama-3.2-1b, llama-3.1-8b, tiny)`);
+}
+
+// ─────────────────────────────── measuring ───────────────────────────────
+
+/** PyTorch CUDA eager on a checkpoint, once per checkpoint (all dtypes); null on --cpu-only. */
+const torchRuns = new Map();
+function torchOn(checkpoint, dtypes) {
+  if (cpuOnly || !checkpoint) return null;
+  if (!torchRuns.has(checkpoint)) {
+    log(`PyTorch CUDA eager on ${path.basename(checkpoint)} (${dtypes.join(', ')})…`);
+    const r = run(python, [path.join(here, 'gpu_torch.py'), checkpoint, '--dtypes', dtypes.join(','), '--runs', String(runs), '--tokens', values.tokens, '--batches', values.batches], { stdio: ['ignore', 'pipe', 'inherit'] });
+    torchRuns.set(checkpoint, r.ok ? JSON.parse(r.stdout) : { error: r.why });
+  }
+  return torchRuns.get(checkpoint);
+}
+
+const results = [];
+let bandwidthGBs = null;
+for (const model of models) {
+  if (model.error) {
+    log(`${model.name}: ${model.error}`);
+    results.push({ name: model.name, error: model.error, rows: [] });
+    continue;
+  }
+  const big = model.shape && model.shape !== 'tiny';
+  const measured = [];
+  for (const provider of providers) {
+    // A billion-parameter model on CPU: batch 1 only (batch 32 would take minutes per sample).
+    const batches = provider === 'cpu' && big ? values.batches.split(',')[0] : values.batches;
+    log(`${model.name} on ${provider}…`);
+    const r = run(process.execPath, [measurer, model.dir, provider, '--tokens', values.tokens, '--batches', batches, '--runs', String(runs), '--row-seconds', values.quick ? '10' : '30']);
+    measured.push(r.ok ? JSON.parse(r.stdout) : { requested: provider, error: r.why });
+  }
+  const ok = measured.find((m) => !m.error);
+  const dtype = ok?.dtype ?? 'float32';
+  const torch = torchOn(model.checkpoint, values.fp16 ? ['fp32', 'fp16', 'bf16'] : ['fp32', 'bf16']);
+  bandwidthGBs ??= torch?.bandwidthGBs ?? null;
+  const torchMs = (d, tokens, batch) => torch?.rows?.find((t) => t.dtype === d && t.tokens === tokens && t.batch === batch)?.torchCudaMs ?? null;
+  const torchDtype = dtype === 'float16' ? 'fp16' : 'fp32';
+  const parameters = model.parameters ?? ok?.parameters ?? null;
+  const weightBytes = parameters ? parameters * BYTES[dtype] : null;
+  const boundMs = weightBytes && bandwidthGBs ? (weightBytes / (bandwidthGBs * 1e9)) * 1000 : null;
+  results.push({
+    name: model.name,
+    parameters,
+    parametersExact: Boolean(model.parameters),
+    dtype,
+    ...(model.importSeconds ? { importSeconds: model.importSeconds } : {}),
+    weightBytesPerForward: weightBytes,
+    boundMs: boundMs === null ? null : Math.round(boundMs * 100) / 100,
+    providers: measured.map(({ rows, ...rest }) => rest),
+    rows: measured.flatMap((m) => (m.rows ?? []).map((row) => ({
+      ...row,
+      dtype,
+      torchCudaMs: torchMs(torchDtype, row.tokens, row.batch),
+      torchCudaBf16Ms: torchMs('bf16', row.tokens, row.batch),
+      boundRatio: boundMs && row.engineMs ? Math.round((row.engineMs.p50 / boundMs) * 100) / 100 : null,
+    }))),
+    ...(torch ? { torch: { device: torch.device, torch: torch.torch, transformers: torch.transformers, error: torch.error ?? null, rows: torch.rows ?? [] } } : {}),
+  });
+}
+
+const json = { date: new Date().toISOString(), machine: { ...machine, memoryBandwidthGBs: bandwidthGBs }, cpuOnly, quick: values.quick, models: results };
+
+// ─────────────────────────────── writing ───────────────────────────────
+
+const ms = (m) => (m ? `${m.p50} / ${m.p95}` : '—');
+/** Issue 10's goals, per provider that ran: each met, or missed by how much. */
+function goalLines(m) {
+  const lines = [];
+  const fmt = (x) => (Math.round(x * 100) / 100).toString();
+  for (const p of m.providers.filter((x) => !x.error)) {
+    const rows = m.rows.filter((r) => r.provider === p.used && r.engineMs);
+    const at = (t, b) => rows.find((r) => r.tokens === t && r.batch === b);
+    const first = rows[0];
+    if (first && p.firstExplainMs) {
+      const x = p.firstExplainMs / first.engineMs.p50;
+      lines.push(`- ${p.used}: first explain after load ${fmt(x)}× steady state at ${first.tokens} × ${first.batch} (goal ≤ 2×: ${x <= 2 ? 'met' : 'missed'})`);
+    }
+    for (const t of [...new Set(rows.map((r) => r.tokens))]) {
+      const [one, many] = [at(t, 1), at(t, 32)];
+      if (one && many) {
+        const gain = (many.batch * one.engineMs.p50) / many.engineMs.p50;
+        lines.push(`- ${p.used}: batch-${many.batch} throughput at ${t} tokens ${fmt(gain)}× batch 1 (goal ≥ 8×: ${gain >= 8 ? 'met' : 'missed'})`);
+      }
+    }
+    for (const r of rows.filter((x) => x.torchCudaBf16Ms)) {
+      const x = r.engineMs.p50 / r.torchCudaBf16Ms.p50;
+      lines.push(`- ${p.used}: ${r.tokens} × ${r.batch} ${fmt(x)}× PyTorch CUDA bf16 (goal ≤ 1×: ${x <= 1 ? 'met' : 'missed'})`);
+    }
+    lines.push(`- ${p.used}: peak host memory of the process ${p.peakRssMiB} MiB (goal for a 512-token explain < 1024 MiB: ${p.peakRssMiB < 1024 ? 'met' : 'missed; includes loading the model'})`);
+  }
+  return lines.length ? ['Goals (issue 10):', ...lines, ''] : [];
+}
+
+function markdown() {
+  const out = [
+    '# GPU benchmark (`npm run bench -- --gpu`)', '',
+    `${json.date.slice(0, 10)} · GPU: ${machine.gpu ?? 'none'} · CPU: ${machine.cpu} · ${machine.memoryGiB} GiB · ${machine.os} · Node ${machine.node}`,
+    `memory bandwidth (measured, device copy): ${bandwidthGBs ? `${bandwidthGBs} GB/s` : '— (not measured: no PyTorch CUDA in this run)'}${cpuOnly ? ' · **--cpu-only: CPU rows only, no GPU and no PyTorch**' : ''}`,
+    '', 'Explain latency, p50 / p95 ms (the engine\'s explainBatch: tokenize, forward, score; batches over 4096 padded tokens run as several forwards). PyTorch: transformers\' LlamaForCausalLM, CUDA eager, last-token states of every layer and last-token logits copied to the host. Bound: weight bytes read once per forward ÷ memory bandwidth.', '',
+  ];
+  for (const m of results) {
+    if (m.error) {
+      out.push(`## ${m.name}`, '', `not measured: ${m.error}`, '');
+      continue;
+    }
+    out.push(`## ${m.name}`, '', `${m.parameters ? `${(m.parameters / 1e6).toFixed(1)}M parameters${m.parametersExact ? '' : ' (manifest estimate)'}, ` : ''}${m.dtype}${m.importSeconds ? `, imported in ${m.importSeconds} s` : ''}${m.boundMs ? `, bound ${m.boundMs} ms per forward` : ''}`, '');
+    for (const p of m.providers) {
+      out.push(p.error ? `- ${p.requested}: did not run: ${p.error}`
+        : `- ${p.used}${p.requested !== p.used ? ` (asked ${p.requested})` : ''}: load ${p.loadMs} ms (warm-up ${p.warmUpMs ?? '—'} ms), first explain ${p.firstExplainMs} ms, peak RSS ${p.peakRssMiB} MiB`);
+    }
+    out.push('', '| provider | tokens × batch | engine | PyTorch same dtype | PyTorch bf16 | engine ÷ bound |', '|---|---|---|---|---|---|');
+    for (const r of m.rows) {
+      out.push(`| ${r.provider} | ${r.tokens} × ${r.batch} | ${r.error ? `failed: ${r.error}` : ms(r.engineMs)}${r.fellBackToCpu ? ' (fell back to CPU)' : ''} | ${ms(r.torchCudaMs)} | ${ms(r.torchCudaBf16Ms)} | ${r.boundRatio ?? '—'} |`);
+    }
+    if (m.torch?.error) out.push('', `PyTorch did not run: ${m.torch.error}`);
+    out.push('', ...goalLines(m));
+    out.push('');
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function writeAtomic(file, text) {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}
+mkdirSync(outDir, { recursive: true });
+writeAtomic(path.join(outDir, 'results-gpu.json'), `${JSON.stringify(json, null, 2)}\n`);
+writeAtomic(path.join(outDir, 'RESULTS-gpu.md'), markdown());
+console.log(markdown());
+console.log(`written: ${path.join(outDir, 'results-gpu.json')}, ${path.join(outDir, 'RESULTS-gpu.md')}`);

@@ -1,0 +1,98 @@
+// One provider on one bundle, for `npm run bench -- --gpu` (bench/gpu.mjs bundles this into bench/tmp/ and runs
+// it once per bundle × provider, each in a fresh process: load time, the first explain after load and peak
+// memory are per process). Explain latency (the engine's whole explainBatch: tokenize, forward, score) at each
+// tokens × batch shape, p50/p95. Prints one JSON object on stdout; a provider that cannot start is a result
+// ({ error }), not a failure.
+// usage: node bench/tmp/gpu.js BUNDLE PROVIDER [--tokens 128,512] [--batches 1,32] [--runs N] [--row-seconds S]
+import { parseArgs } from 'node:util';
+import type { ProviderChoice } from '../common/protocol';
+import { Engine } from '../engine/src/engine';
+import { parameterCount } from '../engine/src/runtime/providerChoice';
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { tokens: { type: 'string', default: '128,512' }, batches: { type: 'string', default: '1,32' }, runs: { type: 'string', default: '20' }, 'row-seconds': { type: 'string', default: '30' } },
+});
+const [bundleDir, provider] = positionals as [string, ProviderChoice];
+const list = (s: string) => s.split(',').map(Number);
+const WORDS = 'the quick brown fox jumps over a lazy dog while seven wizards quietly judge boxing matches near the old harbour'.split(' ');
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
+
+/** A prompt that the engine cuts to exactly `tokens` tokens (template included), and the options that do it. */
+function exactPrompt(engine: Engine, tokens: number, seed: number) {
+  const text = Array.from({ length: tokens * 2 }, (_, i) => WORDS[(seed * 7 + i * 13) % WORDS.length]).join(' ');
+  const count = (maxTokens: number) => engine.bundle.tokenizer.encodePrompt(text, maxTokens, 'right').ids.length;
+  let maxTokens = tokens;
+  maxTokens += tokens - count(maxTokens); // take the template's tokens off the prompt's budget
+  return { text, tokens: count(maxTokens), options: { maxTokens, truncation: 'right' as const, tokenLayers: 'target' as const } };
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  let engine: Engine;
+  try {
+    engine = await Engine.load({ bundleDir, provider });
+  } catch (err) {
+    process.stdout.write(JSON.stringify({ requested: provider, error: (err as Error).message.split('\n')[0] }));
+    return;
+  }
+  const loadMs = performance.now() - started;
+  const report = engine.info.provider;
+  const arch = engine.bundle.manifest.architecture;
+  const rowSeconds = Number(values['row-seconds']);
+  const rows: Record<string, unknown>[] = [];
+  let firstMs: number | null = null;
+  for (const tokens of list(values.tokens!)) {
+    for (const batch of list(values.batches!)) {
+      const prompts = Array.from({ length: batch }, (_, i) => exactPrompt(engine, tokens, i));
+      const run = () => engine.explainBatch(prompts.map((p) => p.text), prompts[0].options);
+      try {
+        const t0 = performance.now();
+        await run();
+        if (firstMs === null) firstMs = performance.now() - t0; // the first explain after load (warm-up included in loadMs)
+        const samples: number[] = [];
+        const rowStart = performance.now();
+        // Adaptive: up to --runs samples, fewer when one shape would take longer than --row-seconds (at least 3).
+        while (samples.length < Number(values.runs) && (samples.length < 3 || performance.now() - rowStart < rowSeconds * 1000)) {
+          const s = performance.now();
+          await run();
+          samples.push(performance.now() - s);
+          if (report.fellBackToCpu) break;
+        }
+        samples.sort((a, b) => a - b);
+        rows.push({
+          provider: report.used, tokens: prompts[0].tokens, batch,
+          engineMs: { p50: round(percentile(samples, 50)), p95: round(percentile(samples, 95)), n: samples.length },
+          ...(report.fellBackToCpu ? { fellBackToCpu: report.fellBackToCpu } : {}),
+        });
+      } catch (err) {
+        rows.push({ provider: report.used, tokens, batch, error: (err as Error).message.split('\n')[0] });
+      }
+      if (report.fellBackToCpu) break;
+    }
+  }
+  await engine.dispose();
+  process.stdout.write(JSON.stringify({
+    requested: provider,
+    used: report.used,
+    reason: report.reason ?? null,
+    dtype: engine.bundle.manifest.onnx.weightsDtype,
+    parameters: parameterCount(arch),
+    architecture: arch,
+    loadMs: round(loadMs),
+    warmUpMs: report.warmUpMs ?? null,
+    firstExplainMs: firstMs === null ? null : round(firstMs),
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    rows,
+  }));
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err?.stack ?? err}\n`);
+  process.exit(1);
+});

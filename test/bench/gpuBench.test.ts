@@ -1,0 +1,59 @@
+// `npm run bench -- --gpu` on a machine without a GPU: it stops with the reason, and its --cpu-only path (the same
+// code, CPU provider only, no PyTorch) measures the default bundle and a random checkpoint imported through
+// `seer import`, writing both result files. Small shapes keep it short; the GPU run uses the issue's.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BUNDLE_DIR, ROOT } from '../engine/helpers';
+import { trainerMissing } from '../engine/trainerBundle';
+
+const hasGpu = spawnSync('nvidia-smi', ['-L']).status === 0;
+const noTrainer = trainerMissing();
+const dir = mkdtempSync(path.join(os.tmpdir(), 'seer-gpu-bench-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function bench(args: string[]) {
+  return spawnSync(process.execPath, [path.join(ROOT, 'bench', 'run.mjs'), '--gpu', ...args], {
+    encoding: 'utf8', timeout: 280_000, env: { ...process.env, SEER_PYTHON: process.env.SEER_PYTHON ?? '/usr/bin/python3' },
+  });
+}
+
+describe('the GPU benchmark', () => {
+  it.skipIf(hasGpu)('stops with the reason on a machine without a GPU', () => {
+    const r = bench(['--quick', '--default-bundle', BUNDLE_DIR, '--out', dir]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error: no GPU: `nvidia-smi` found none on this machine\..*--cpu-only/m);
+  });
+
+  it.skipIf(Boolean(noTrainer))('measures the CPU rows of the default bundle and an imported checkpoint with --cpu-only', () => {
+    const out = path.join(dir, 'out');
+    const r = bench(['--cpu-only', '--quick', '--models', 'default,tiny', '--tokens', '16,48', '--batches', '1,4',
+      '--default-bundle', BUNDLE_DIR, '--out', out, '--work', path.join(dir, 'work')]);
+    expect(r.status, r.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(path.join(out, 'results-gpu.json'), 'utf8'));
+    expect(json.cpuOnly).toBe(true);
+    expect(json.machine.cpu).toMatch(/× \d+$/);
+    expect(json.models.map((m: { name: string }) => m.name)).toEqual(['default', 'tiny (random weights, fp32)']);
+    const [def, tiny] = json.models;
+    // gpu_checkpoint.py's exact count for its tiny shape: embeddings 4096×64 + 2 blocks + final norm.
+    expect(tiny).toMatchObject({ parameters: 4096 * 64 + 2 * (2 * 64 + 64 * 64 * 2 + 32 * 64 * 2 + 3 * 64 * 160) + 64, parametersExact: true, dtype: 'float32' });
+    expect(tiny.importSeconds).toBeGreaterThan(0);
+    for (const m of [def, tiny]) {
+      expect(m.providers).toHaveLength(1);
+      expect(m.providers[0]).toMatchObject({ requested: 'cpu', used: 'cpu' });
+      expect(m.providers[0].firstExplainMs).toBeGreaterThan(0);
+      expect(m.rows.map((row: { tokens: number; batch: number }) => `${row.tokens}x${row.batch}`)).toEqual(['16x1', '16x4', '48x1', '48x4']);
+      for (const row of m.rows) {
+        expect(row.provider).toBe('cpu');
+        expect(row.engineMs.p95).toBeGreaterThanOrEqual(row.engineMs.p50);
+        expect(row.engineMs.p50).toBeGreaterThan(0);
+        expect(row.torchCudaMs).toBeNull(); // no PyTorch CUDA here: not measured, not invented
+      }
+    }
+    const md = readFileSync(path.join(out, 'RESULTS-gpu.md'), 'utf8');
+    expect(md).toContain('--cpu-only: CPU rows only');
+    expect(md).toMatch(/^\| cpu \| 48 × 4 \| [\d.]+ \/ [\d.]+ \| — \| — \| — \|$/m);
+  }, 300_000);
+});

@@ -1,0 +1,76 @@
+// What `--provider auto` picks: the measured shapes of issue 10 land on the faster side of the threshold, and
+// the bundled default model's real manifest gives its real size.
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { chooseProvider, formatParameters, GPU_WORK_THRESHOLD, parameterCount } from '../../engine/src/runtime/providerChoice';
+
+const defaultArchitecture = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'models', 'default', 'seer.json'), 'utf8')).architecture;
+const DEFAULT = parameterCount(defaultArchitecture);
+const LLAMA_1B = parameterCount({ type: 'llama', numLayers: 16, hiddenSize: 2048, intermediateSize: 8192, vocabSize: 128256, tiedEmbeddings: true });
+
+describe('parameterCount', () => {
+  it('counts the default bundle at about 1.5M parameters and a Llama-3.2-1B shape at about 1.2-1.4B', () => {
+    expect(DEFAULT).toBeGreaterThan(1.3e6);
+    expect(DEFAULT).toBeLessThan(1.7e6);
+    // No key/value-head count in the manifest: attention is counted as 4·H², so GQA models come out a little high.
+    expect(LLAMA_1B).toBeGreaterThan(1.2e9);
+    expect(LLAMA_1B).toBeLessThan(1.4e9);
+    expect(formatParameters(DEFAULT)).toBe('1.5M');
+  });
+
+  it('counts an untied LM head and a two-matrix MLP', () => {
+    const base = { type: 'llama', numLayers: 2, hiddenSize: 8, intermediateSize: 16, vocabSize: 100 };
+    expect(parameterCount({ ...base, tiedEmbeddings: false }) - parameterCount({ ...base, tiedEmbeddings: true })).toBe(800);
+    expect(parameterCount({ ...base, tiedEmbeddings: true }) - parameterCount({ ...base, type: 'gpt2', tiedEmbeddings: true })).toBe(2 * 8 * 16); // one H×I matrix per block
+  });
+});
+
+describe('chooseProvider', () => {
+  const all = ['cuda', 'webgpu', 'cpu'] as const;
+  const webgpuAndCpu = ['webgpu', 'cpu'] as const;
+
+  it('keeps the default model at 128 tokens × batch 1 on CPU (measured: CPU 4.3 ms, WebGPU 5.7 ms) and says why', () => {
+    const pick = chooseProvider(webgpuAndCpu, { parameters: DEFAULT, tokens: 128, batch: 1 });
+    expect(pick.provider).toBe('cpu');
+    expect(pick.reason).toMatch(/^cpu: the 1\.5M-parameter model at 128 tokens × batch 1 runs faster on CPU than on webgpu/);
+  });
+
+  it('moves the default model at batch 32 (measured: CPU 52 ms, WebGPU 22 ms) and large models to the GPU', () => {
+    expect(chooseProvider(webgpuAndCpu, { parameters: DEFAULT, tokens: 128, batch: 32 }).provider).toBe('webgpu');
+    const big = chooseProvider(webgpuAndCpu, { parameters: 208e6, tokens: 128, batch: 1 });
+    expect(big.provider).toBe('webgpu');
+    expect(big.reason).toMatch(/^webgpu: the 210M-parameter model/);
+    expect(chooseProvider(all, { parameters: LLAMA_1B, tokens: 16, batch: 1 }).provider).toBe('cuda');
+  });
+
+  it('switches exactly at the threshold', () => {
+    expect(chooseProvider(all, { parameters: GPU_WORK_THRESHOLD - 1, tokens: 1, batch: 1 }).provider).toBe('cpu');
+    expect(chooseProvider(all, { parameters: GPU_WORK_THRESHOLD, tokens: 1, batch: 1 }).provider).toBe('cuda');
+  });
+
+  it('uses CPU when no GPU provider can start, and a GPU when CPU is not offered', () => {
+    expect(chooseProvider(['cpu'], { parameters: LLAMA_1B, tokens: 512, batch: 32 })).toEqual({ provider: 'cpu', reason: 'cpu: no GPU provider can start here' });
+    expect(chooseProvider(['webgpu'], { parameters: DEFAULT, tokens: 1, batch: 1 }).provider).toBe('webgpu');
+  });
+});
+
+describe('openWithProvider with auto', () => {
+  it('keeps a forward too small for a GPU on CPU on any machine, says why, and gives a reason for each provider not used', async () => {
+    const { openWithProvider } = await import('../../engine/src/runtime/providers');
+    const { matmulModelBytes } = await import('../../engine/src/runtime/matmulModel');
+    const opened = await openWithProvider(matmulModelBytes(), 'matmul.onnx', 'auto', { autoShape: { parameters: DEFAULT, tokens: 16, batch: 1 } });
+    try {
+      expect(opened.report.used).toBe('cpu');
+      expect(opened.report.reason).toMatch(/^cpu: /);
+      for (const a of opened.report.attempts.filter((x) => x.provider !== 'cpu')) expect(a.reason, a.provider).toMatch(/\w{3,}/);
+      expect(opened.report.attempts.map((a) => a.provider)).toEqual(['cuda', 'webgpu', 'cpu']);
+    } finally {
+      await opened.session.release();
+    }
+    // An explicit choice is not second-guessed, so it carries no reason.
+    const explicit = await openWithProvider(matmulModelBytes(), 'matmul.onnx', 'cpu', { autoShape: { parameters: DEFAULT, tokens: 16, batch: 1 } });
+    expect(explicit.report.reason).toBeUndefined();
+    await explicit.session.release();
+  });
+});

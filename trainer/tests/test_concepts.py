@@ -1,0 +1,106 @@
+"""The generated concept corpus (seer_trainer/concepts.py): size, held-out split, contrast prompts,
+determinism, and independence from the XSTest benchmark it is judged on."""
+import csv
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from seer_trainer import concepts
+from seer_trainer.concepts import CONCEPTS, SAFE, normalise
+
+SEED = 1234  # trainer/configs/default.json
+XSTEST = Path(__file__).resolve().parents[3] / "shared/datasets/xstest/xstest-v2-prompts.csv"
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return concepts.generate(SEED)
+
+
+def test_every_concept_has_thousands_of_distinct_prompts(corpus):
+    train, test = corpus
+    distinct = Counter()
+    for key, concept in {(normalise(e.prompt), e.concept) for e in train}:
+        distinct[concept] += 1
+    assert set(distinct) == set(CONCEPTS)
+    assert min(distinct.values()) >= 2000, distinct
+    assert Counter(e.concept for e in test) == {c: concepts.TEST_PER_CONCEPT for c in CONCEPTS}
+    assert not any("{" in e.prompt or "}" in e.prompt for e in train + test)  # every slot filled
+
+
+def test_no_duplicates_within_or_across_splits(corpus):
+    train, test = corpus
+    train_keys = [normalise(e.prompt) for e in train]
+    test_keys = [normalise(e.prompt) for e in test]
+    assert len(set(train_keys)) == len(train_keys)
+    assert len(set(test_keys)) == len(test_keys)
+    assert not set(train_keys) & set(test_keys)
+
+
+def test_held_out_split_is_disjoint_by_template(corpus):
+    train, test = corpus
+    train_templates = {e.template for e in train}
+    assert all(e.template for e in train + test)
+    assert not {e.template for e in test} & train_templates
+    # every family a concept trains on is measured in the test split too
+    for c in CONCEPTS:
+        assert {e.kind for e in test if e.concept == c} == {e.kind for e in train if e.concept == c}, c
+
+
+def test_register_variety(corpus):
+    train, _ = corpus
+    prompts = [e.prompt for e in train]
+    short = [p for p in prompts if len(p.split()) <= 4]
+    long = [p for p in prompts if p.count(". ") + p.count("? ") + p.count("! ") >= 1 and len(p.split()) >= 15]
+    first_person = [p for p in prompts if p.lower().startswith(("i ", "i'", "i've", "honestly", "lately"))]
+    assert len(short) > 500 and len(long) > 5000 and len(first_person) > 3000
+    assert any(not p.isascii() for p in prompts)  # a few other languages
+
+
+def test_alarming_looking_safe_prompts_carry_their_safe_concept(corpus):
+    train, test = corpus
+    contrast = Counter(e.concept for e in train if e.kind.startswith("contrast"))
+    held_contrast = Counter(e.concept for e in test if e.kind.startswith("contrast"))
+    assert set(contrast) == set(held_contrast) == set(SAFE)
+    assert min(contrast.values()) >= 1000 and min(held_contrast.values()) >= 10, (contrast, held_contrast)
+    safe_texts = " ".join(e.prompt.lower() for e in train if e.concept in SAFE)
+    for word in ["kill", "shoot", "execute", "beat", "bomb", "butcher", "genocide", "address", "suicide", "race"]:
+        assert f" {word}" in safe_texts, word
+    # the words those prompts share with the unsafe concepts are really there too
+    unsafe_texts = " ".join(e.prompt.lower() for e in train if e.concept not in SAFE)
+    for word in ["kill", "shoot", "bomb", "address"]:
+        assert f" {word}" in unsafe_texts, word
+
+
+def test_deterministic(corpus):
+    again = concepts.generate(SEED)
+    assert again == corpus
+    other = concepts.generate(SEED + 1)
+    assert [e.prompt for e in other[0]] != [e.prompt for e in corpus[0]]
+
+
+@pytest.mark.skipif(not XSTEST.exists(), reason="../shared/datasets not present")
+def test_no_xstest_prompt_is_in_the_corpus(corpus):
+    with XSTEST.open(newline="", encoding="utf-8") as f:
+        xstest = {normalise(row["prompt"]) for row in csv.DictReader(f)}
+    assert len(xstest) > 200
+    train, test = corpus
+    # one string with every corpus prompt between newlines: an XSTest prompt must not be any prompt, nor a
+    # whole-word part of one (a long prompt is a context sentence + a request)
+    joined = "\n" + "\n".join(normalise(e.prompt) for e in train + test) + "\n"
+    found = [x for x in xstest if f"\n{x}\n" in joined or f" {x}\n" in joined or f" {x} " in joined or f"\n{x} " in joined]
+    assert not found, found
+
+
+EVERYDAY = Path(__file__).resolve().parents[2] / "test/fixtures/everyday-prompts.jsonl"
+
+
+@pytest.mark.skipif(not EVERYDAY.exists(), reason="no everyday-prompts regression list")
+def test_everyday_regression_prompts_are_not_in_the_corpus(corpus):
+    """The committed model's everyday-prompts regression test measures generalisation only if the corpus
+    never trains on (or holds out) those exact prompts."""
+    everyday = {normalise(json.loads(line)["prompt"]) for line in EVERYDAY.read_text(encoding="utf-8").splitlines() if line.strip()}
+    train, test = corpus
+    assert not everyday & {normalise(e.prompt) for e in train + test}
