@@ -505,7 +505,27 @@ export type ToWebviewMessage =
   /** `id`: the PanelGenerateRequest's, so that a late message of an earlier generation is told apart. */
   | { type: 'generationStep'; id: number; run: GenerationRun; index: number; step: GenerationStep }
   | { type: 'generationEnd'; id: number; run: GenerationRun; generation: Generation }
-  | { type: 'generationError'; id: number; message: string };
+  | { type: 'generationError'; id: number; message: string }
+  /** Explain File (webview/src/fileTable.ts): rows as batches arrive; `reset` starts a new table, `done` ends it. */
+  | { type: 'fileRows'; file: string; total: number; rows: FileRow[]; reset: boolean; done: boolean };
+
+/** One prompt of an explained file, as its table row. */
+export interface FileRow {
+  /** Position in the file's prompts (0-based): what the panel sends back to open it. */
+  index: number;
+  /** 1-based line where the prompt starts. */
+  line: number;
+  /** The prompt, cut for the table. */
+  text: string;
+  concept: string;
+  confidence: number;
+  margin: number;
+  /** null: the bank does not say which concepts are safe. */
+  safe: boolean | null;
+  lowConfidence: boolean;
+  /** The concept is in the user's risk set (seer.riskConcepts): the row is flagged in the editor too. */
+  risk: boolean;
+}
 
 /** 0: the plain run; 1: the steered run (only when the panel asked for steering). */
 export type GenerationRun = 0 | 1;
@@ -533,7 +553,11 @@ export type FromWebviewMessage =
   | { type: 'exportResult'; format: 'json' | 'csv' }
   | ({ type: 'generate' } & PanelGenerateRequest)
   /** Stops the generation; the tokens so far stay. */
-  | { type: 'stopGeneration' };
+  | { type: 'stopGeneration' }
+  /** A row of the file table clicked: the host explains that prompt in full and reveals its line. */
+  | { type: 'openFileRow'; index: number }
+  /** The host writes the file table it holds as CSV: the webview sends no data. */
+  | { type: 'exportFileTable' };
 
 /** Largest payload the host accepts from the webview (a PNG data URL of a big chart). */
 export const MAX_WEBVIEW_PAYLOAD = 32 * 1024 * 1024;
@@ -567,7 +591,10 @@ export function isFromWebviewMessage(v: unknown): v is FromWebviewMessage {
         typeof t === 'number' && t >= 0 && t <= PANEL_GENERATION.maxTemperature && steerOk;
     }
     case 'stopGeneration':
+    case 'exportFileTable':
       return true;
+    case 'openFileRow':
+      return Number.isSafeInteger(v.index) && (v.index as number) >= 0;
     default:
       return false;
   }
@@ -590,6 +617,9 @@ export function isToWebviewMessage(v: unknown): v is ToWebviewMessage {
       return typeof v.id === 'number' && (v.run === 0 || v.run === 1) && isObject(v.generation) && Array.isArray(v.generation.steps);
     case 'generationError':
       return typeof v.id === 'number' && typeof v.message === 'string';
+    case 'fileRows':
+      return typeof v.file === 'string' && typeof v.total === 'number' && Array.isArray(v.rows) &&
+        typeof v.reset === 'boolean' && typeof v.done === 'boolean';
     default:
       return false;
   }

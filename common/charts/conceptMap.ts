@@ -75,12 +75,12 @@ export function conceptMapMarkup(spec: ConceptMapSpec): string {
 const LEGEND_CHARS = 40;
 const shortName = (name: string): string => (name.length > LEGEND_CHARS ? `${name.slice(0, LEGEND_CHARS - 1)}…` : name);
 
-/** Legend entries flowed left to right into rows of `width` px (about 6 px per character at 11 px). */
+/** Legend entries flowed left to right into rows of `width` px (7 px per character at 11 px: wide fonts such as DejaVu Sans need it). */
 function legendLayout(concepts: string[], width: number): { items: Array<{ x: number; row: number }>; rows: number } {
   let x = 0;
   let row = 0;
   const items = concepts.map((name) => {
-    const w = 24 + shortName(name).length * 6;
+    const w = 24 + shortName(name).length * 7;
     if (x > 0 && x + w > width) {
       x = 0;
       row++;

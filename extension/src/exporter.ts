@@ -32,6 +32,11 @@ export function saveSession(name: string, format: 'json' | 'csv', data: string):
   return save(name, format === 'json' ? { JSON: ['json'] } : { CSV: ['csv'] }, data);
 }
 
+/** Explain File's table as CSV (extension/src/resultExport.ts made `data`). */
+export function saveTable(name: string, data: string): Promise<void> {
+  return save(name, { CSV: ['csv'] }, data);
+}
+
 export function saveResult(result: ExplainResult, format: 'json' | 'csv'): Promise<void> {
   const name = `${stem(result)}.${format}`;
   return format === 'json'

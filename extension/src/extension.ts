@@ -36,7 +36,7 @@ export function activate(context: vscode.ExtensionContext): SeerApi {
   const engineFeature = registerEngine({ context, log, status, showError });
   const { engine, progressListeners, generationListeners } = engineFeature;
   const history = registerHistory({ store, sidebar, log, showError });
-  const explain = registerExplain({ engine, panel, history, log, showError });
+  const explain = registerExplain({ engine, panel, history, log, showError, extensionUri: context.extensionUri });
   context.subscriptions.push(
     log, sidebar, status, panel, engineFeature, history, explain,
     registerCalibrate({ engine, log, progressListeners, showError }),

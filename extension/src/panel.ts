@@ -21,6 +21,9 @@ export interface PanelEvents {
   /** Generate pressed: continue `text`, the prompt of the result the panel shows (extension/src/generateFeature.ts). */
   onGenerate?: (text: string, request: PanelGenerateRequest) => void;
   onStopGeneration?: () => void;
+  /** Explain File's table: a row clicked, Export CSV pressed (extension/src/explainFeature.ts). */
+  onOpenFileRow?: (index: number) => void;
+  onExportFileTable?: () => void;
   log: (line: string) => void;
 }
 
@@ -106,6 +109,11 @@ export class SeerPanel {
     this.post(msg);
   }
 
+  /** A batch of Explain File's table rows. */
+  showFileRows(msg: Omit<Extract<ToWebviewMessage, { type: 'fileRows' }>, 'type'>): void {
+    this.post({ type: 'fileRows', ...msg });
+  }
+
   updateSettings(): void {
     this.post({ type: 'settings', settings: this.settings() });
   }
@@ -151,6 +159,12 @@ export class SeerPanel {
       }
       case 'stopGeneration':
         this.events.onStopGeneration?.();
+        break;
+      case 'openFileRow':
+        this.events.onOpenFileRow?.(m.index);
+        break;
+      case 'exportFileTable':
+        this.events.onExportFileTable?.();
         break;
     }
   }

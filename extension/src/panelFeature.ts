@@ -14,6 +14,13 @@ export interface PanelFeature extends vscode.Disposable {
   showResult(result: ExplainResult): Promise<number>;
   /** Who runs the panel's Generate and Stop (extension/src/generateFeature.ts). */
   setGenerationHandler(handler: GenerationHandler): void;
+  /** Who opens a clicked row of Explain File's table and exports it (extension/src/explainFeature.ts). */
+  setFileTableHandler(handler: FileTableHandler): void;
+}
+
+export interface FileTableHandler {
+  open(index: number): void;
+  exportCsv(): void;
 }
 
 export interface GenerationHandler {
@@ -25,10 +32,13 @@ export function registerPanel(extensionUri: vscode.Uri, log: vscode.LogOutputCha
   const settings = (): PanelSettings => ({ heatmapScheme: readSettings().heatmapScheme });
   const renderWaiters = new Map<string, (ms: number) => void>();
   let generation: GenerationHandler | undefined;
+  let fileTable: FileTableHandler | undefined;
   const events: PanelEvents = {
     log: (l) => log.info(l),
     onGenerate: (text, request) => generation?.generate(text, request),
     onStopGeneration: () => generation?.stop(),
+    onOpenFileRow: (index) => fileTable?.open(index),
+    onExportFileTable: () => fileTable?.exportCsv(),
     onRendered: (m) => {
       renderWaiters.get(m.id)?.(m.ms);
       renderWaiters.delete(m.id);
@@ -52,6 +62,9 @@ export function registerPanel(extensionUri: vscode.Uri, log: vscode.LogOutputCha
     },
     setGenerationHandler: (handler) => {
       generation = handler;
+    },
+    setFileTableHandler: (handler) => {
+      fileTable = handler;
     },
     dispose: () => disposables.forEach((d) => d.dispose()),
   };

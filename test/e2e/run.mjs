@@ -120,6 +120,95 @@ async function checkContrast(frame, theme) {
   }
 }
 
+// Readable in a narrow panel: the window is resized until the SEER panel is NARROW_PANEL_PX wide (editor
+// groups keep their proportions, so restoring 1600×1000 restores the layout). Checked there: no element
+// leaves its card (or the page) sideways except inside a heatmap's own scroller (a .chart-host, whose
+// scrolling content holds the heatmap's labels too), no text clipped or spilling out of its box, no
+// SVG label cut off at its chart's edge, and the header's title, badge and buttons wrap rather than overlap.
+const NARROW_PANEL_PX = 400;
+async function checkNarrowPanel(page, panelFrame) {
+  const panelWidth = () => panelFrame.evaluate(() => document.documentElement.clientWidth);
+  let windowWidth = 1600;
+  for (let i = 0; i < 6; i++) {
+    const off = (await panelWidth()) - NARROW_PANEL_PX;
+    if (Math.abs(off) <= 8) break;
+    // The panel gets about half of each pixel the window loses (two editor groups share it).
+    windowWidth = Math.max(500, Math.round(windowWidth - off * 2));
+    await page.setViewportSize({ width: windowWidth, height: 1000 });
+    await page.waitForTimeout(500);
+  }
+  const width = await panelWidth();
+  if (Math.abs(width - NARROW_PANEL_PX) > 20) fail(`could not narrow the SEER panel to ${NARROW_PANEL_PX} px (it is ${width} px at a ${windowWidth} px window)`);
+  const problems = await panelFrame.evaluate(() => {
+    const found = [];
+    const name = (e) => `${e.tagName.toLowerCase()}${e.classList.length ? '.' + [...e.classList].join('.') : ''}` +
+      `${e.closest('.card') ? ` in ${e.closest('.card').dataset.chart}` : ''}`;
+    const de = document.documentElement;
+    if (de.scrollWidth > de.clientWidth) found.push(`the page scrolls sideways (${de.scrollWidth} px > ${de.clientWidth} px)`);
+    const rootBox = document.getElementById('root').getBoundingClientRect();
+    // Designated horizontal scrollers: a chart's host, the token text and the quoted prompt.
+    const scrollerOf = (e) => e.parentElement?.closest('.chart-host, .token-text, .prompt');
+    for (const e of document.querySelectorAll('#root *')) {
+      if (e.closest('.tooltip')) continue;
+      const box = e.getBoundingClientRect();
+      if (box.width === 0 && box.height === 0) continue;
+      const scroller = scrollerOf(e);
+      const frame = (scroller ?? e.closest('.card') ?? document.getElementById('root')).getBoundingClientRect();
+      // Inside a scroller, content may pass the scroller's edge (it scrolls); outside, nothing passes its card.
+      if (!scroller && (box.right > frame.right + 1 || box.left < frame.left - 1)) {
+        found.push(`${name(e)} spans ${Math.round(box.left)}–${Math.round(box.right)} px, outside ${Math.round(frame.left)}–${Math.round(frame.right)} px`);
+      }
+      // Text that does not fit its own box (clipped, or spilling over its neighbours); scrollers may.
+      const style = getComputedStyle(e);
+      const scrolls = /auto|scroll/.test(style.overflowX);
+      const hasText = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+      // (SVG text has no box of its own to overflow: it is checked against its chart's edge below.)
+      if (hasText && !(e instanceof SVGElement) && !scrolls && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1) {
+        found.push(`text "${e.textContent.trim().slice(0, 30)}" in ${name(e)} needs ${e.scrollWidth} px of ${e.clientWidth} px`);
+      }
+      if (scrolls && e.scrollWidth > e.clientWidth + 1 && !e.matches('.chart-host:has(svg.heatmap), .token-text, .prompt')) {
+        found.push(`${name(e)} scrolls sideways (${e.scrollWidth} px > ${e.clientWidth} px) but holds no heatmap`);
+      }
+    }
+    // SVG labels cut off at their chart's edge (an inline SVG clips what it draws outside itself).
+    for (const t of document.querySelectorAll('#root svg.chart text')) {
+      const svg = t.ownerSVGElement.getBoundingClientRect();
+      const box = t.getBoundingClientRect();
+      if (box.width === 0 || !t.textContent.trim()) continue;
+      if (box.left < svg.left - 1 || box.right > svg.right + 1 || box.top < svg.top - 1 || box.bottom > svg.bottom + 1) {
+        found.push(`label "${t.textContent.trim().slice(0, 30)}" in ${name(t.ownerSVGElement)} is cut off by its chart's edge`);
+      }
+    }
+    // The header's parts, each card's title and buttons, and a chart's legend entries: side by side or
+    // wrapped, never on top of each other.
+    const groups = [...[...document.querySelectorAll('svg.chart')].map((svg) => [...svg.querySelectorAll('.map-legend-item')]), [...document.querySelectorAll('.headline-top > .concept, .headline-top > vscode-badge, .headline-top vscode-button')],
+      ...[...document.querySelectorAll('.card-head')].map((h) => [...h.querySelectorAll(':scope > h2, vscode-button')])];
+    for (const parts of groups) {
+      const boxes = parts.map((p) => [p, p.getBoundingClientRect()]).filter(([, b]) => b.width > 0);
+      for (let i = 0; i < boxes.length; i++) {
+        for (let j = i + 1; j < boxes.length; j++) {
+          const [[a, p], [b, q]] = [boxes[i], boxes[j]];
+          if (p.left < q.right - 1 && q.left < p.right - 1 && p.top < q.bottom - 1 && q.top < p.bottom - 1) {
+            found.push(`"${a.textContent.trim().slice(0, 20)}" overlaps "${b.textContent.trim().slice(0, 20)}" (${name(a)})`);
+          }
+        }
+      }
+    }
+    if (rootBox.width > de.clientWidth) found.push(`#root is ${rootBox.width} px in a ${de.clientWidth} px panel`);
+    return [...new Set(found)];
+  });
+  // The whole panel at this width, for a person to look at.
+  const height = await panelFrame.evaluate(() => document.documentElement.scrollHeight);
+  await page.setViewportSize({ width: windowWidth, height: Math.min(6000, height + 120) });
+  await page.waitForTimeout(600);
+  await page.screenshot({ path: path.join(shots, 'narrow-400.png'), clip: await (await panelFrame.frameElement()).boundingBox() });
+  await page.setViewportSize({ width: 1600, height: 1000 });
+  await page.waitForTimeout(600);
+  for (const p of problems) log(`narrow panel: ${p}`);
+  if (problems.length) fail(`at a ${width} px panel: ${problems.slice(0, 15).join('; ')}${problems.length > 15 ? ` (+${problems.length - 15} more)` : ''}`);
+  log(`narrow panel: nothing clipped or overlapping at ${width} px (window ${windowWidth} px)`);
+}
+
 // ── package and install ──
 log('packaging the .vsix');
 execFileSync(process.execPath, ['extension/package-vsix.mjs'], { cwd: root, stdio: 'inherit' });
@@ -372,6 +461,7 @@ try {
   if (heatmaps < 2 || colorBars !== heatmaps) fail(`${colorBars} colour bars for ${heatmaps} heatmaps`);
   log(`checks passed: ${concepts.length} concepts, ${numLayers + 1} layers, ${tokenRows} tokens, headline "${headline}" `);
   await checkContrast(panelFrame, 'Dark Modern');
+  await checkNarrowPanel(page, panelFrame);
 
   // Hide the side bar so that the panel gets more room for the screenshots.
   await page.keyboard.press('Control+B');

@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { csvCell, resultToCsv } from '../../extension/src/resultExport';
+import type { FileRow } from '../../common/protocol';
+import { csvCell, fileTableToCsv, resultToCsv } from '../../extension/src/resultExport';
 import { makeResult } from '../webview/resultFixture';
 
 /** A result whose text cells are formulas: the prompt as one token, a token `-1+1`, a concept `@SUM(A1)`. */
@@ -52,5 +53,19 @@ describe('csvCell', () => {
     expect(csvCell('say "hi"')).toBe('"say ""hi"""');
     expect(csvCell(-0.12)).toBe('-0.12');
     expect(csvCell(3)).toBe('3');
+  });
+});
+
+describe('fileTableToCsv', () => {
+  it('writes one row per prompt in file order, whatever order the rows came in, formulas neutralised', () => {
+    const row = (index: number, text: string, safe: boolean | null): FileRow =>
+      ({ index, line: index + 1, text, concept: 'violence', confidence: 0.87, margin: -0.05, safe, lowConfidence: index === 0, risk: safe === false });
+    const lines = fileTableToCsv([row(2, 'plain', null), row(0, '=HYPERLINK("x")', false), row(1, 'a, b', true)]).trimEnd().split('\n');
+    expect(lines).toEqual([
+      'line,prompt,concept,confidence,margin,safety,low_confidence,flagged',
+      `1,"'=HYPERLINK(""x"")",violence,0.87,-0.05,unsafe,yes,yes`,
+      '2,"a, b",violence,0.87,-0.05,safe,,',
+      '3,plain,violence,0.87,-0.05,unknown,,',
+    ]);
   });
 });

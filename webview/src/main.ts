@@ -5,6 +5,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import { isToWebviewMessage, type FromWebviewMessage, type PanelSettings, type PanelState } from '../../common/protocol';
 import { svgToPng, serializeSvg } from './exportChart';
+import { FileTableView } from './fileTable';
 import { GenerationView } from './generationView';
 import { PanelView, type ViewState } from './panelView';
 
@@ -41,6 +42,13 @@ const generation = new GenerationView(document, {
   generate: (request) => vscode.postMessage({ type: 'generate', ...request }),
   stop: () => vscode.postMessage({ type: 'stopGeneration' }),
 });
+
+// Explain File's table sits above the result: a clicked row's explanation renders below it.
+const fileTable = new FileTableView(document, {
+  open: (index) => vscode.postMessage({ type: 'openFileRow', index }),
+  exportCsv: () => vscode.postMessage({ type: 'exportFileTable' }),
+});
+root.before(fileTable.element);
 
 function show(state: ReturnType<VsCodeApi['getState']>): void {
   if (!state?.result) return;
@@ -89,6 +97,9 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
       break;
     case 'generationError':
       generation.fail(msg.id, msg.message);
+      break;
+    case 'fileRows':
+      fileTable.update(msg.file, msg.total, msg.rows, msg.reset, msg.done);
       break;
   }
 });

@@ -37,8 +37,8 @@ export interface TokenText {
 }
 
 const COLOR_BAR_WIDTH = 240;
-/** Room at the bar's ends for its outermost tick labels. */
-const COLOR_BAR_PAD = 12;
+/** Room at the bar's ends for half of its outermost tick labels ("−1.0" is about 26 px at 11 px in wide fonts). */
+const COLOR_BAR_PAD = 18;
 
 /** The read-out token: the one the engine read (`readOut`); for results saved without it, the last one for last-token pooling. */
 export function readOutToken(r: Pick<ExplainResult, 'pooling' | 'tokens' | 'readOut'>): number | null {
