@@ -60,3 +60,13 @@ export function seerJson(args) {
 
 export const fmt = (x, d = 3) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '–');
 export const pct = (x) => (typeof x === 'number' && Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '–');
+
+/** Bundles bench TypeScript entry points ({name: file}) into bench/tmp/<name>.js with the engine's settings
+ * (onnxruntime-node stays external: its native addon is loaded from node_modules). */
+export async function bundleBenchScripts(entryPoints) {
+  const esbuild = await import('esbuild');
+  await esbuild.build({
+    entryPoints, outdir: TMP, bundle: true, platform: 'node', target: 'node20', format: 'cjs',
+    external: ['onnxruntime-node'], logLevel: 'warning',
+  });
+}

@@ -9,8 +9,7 @@ import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import * as esbuild from 'esbuild';
-import { ROOT, SHARED, TMP, fmt, pct, writeResults } from './common.mjs';
+import { ROOT, SHARED, TMP, bundleBenchScripts, fmt, pct, writeResults } from './common.mjs';
 
 const PROMPTS = path.join(ROOT, 'test', 'fixtures', 'everyday-prompts.jsonl');
 const XSTEST = path.join(SHARED, 'xstest', 'xstest-v2-prompts.csv');
@@ -32,16 +31,7 @@ if (existsSync(path.join(values.baseline, 'seer.json'))) bundles.push(path.resol
 else console.warn(`no baseline bundle at ${values.baseline}: measuring ${values.bundle} alone`);
 if (!existsSync(XSTEST)) console.log(`XSTest skipped: ${XSTEST} is absent (the real datasets are not part of the repository)`);
 
-await esbuild.build({
-  entryPoints: { everyday: path.join(ROOT, 'bench', 'everyday.ts') },
-  outdir: TMP,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  external: ['onnxruntime-node'],
-  logLevel: 'warning',
-});
+await bundleBenchScripts({ everyday: path.join(ROOT, 'bench', 'everyday.ts') });
 const r = spawnSync(process.execPath, [path.join(TMP, 'everyday.js'), PROMPTS, XSTEST, ...bundles], {
   encoding: 'utf8',
   maxBuffer: 64 << 20,

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import * as esbuild from 'esbuild';
+import { bundleBenchScripts } from './common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -31,16 +31,7 @@ const busy = spawnSync('pgrep', ['-af', 'seer_trainer'], { encoding: 'utf8' }).s
 if (busy) console.error(`warning: a training job is running (${busy.split('\n')[0]}); numbers will be lower than on an idle machine.`);
 
 const tmp = path.join(here, 'tmp');
-await esbuild.build({
-  entryPoints: { measure: path.join(here, 'measure.ts'), cold: path.join(here, 'cold.ts') },
-  outdir: tmp,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  external: ['onnxruntime-node'],
-  logLevel: 'warning',
-});
+await bundleBenchScripts({ measure: path.join(here, 'measure.ts'), cold: path.join(here, 'cold.ts') });
 
 function runJson(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });

@@ -275,11 +275,15 @@ export interface SteeringTerm {
 /** seer/generate: continue `text` token by token with the concept profile per token (engine/src/generate.ts). */
 export interface GenerateParams {
   text: string;
+  /** New tokens at most (fewer when the model writes its eos or the context is full). */
   maxNewTokens: number;
-  /** 0 (default): greedy. */
+  /** 0 (default): greedy. Above 0: sampled from softmax(logits / temperature). */
   temperature?: number;
+  /** Nucleus sampling: only the most probable tokens whose probabilities add up to topP (default 1: all). */
   topP?: number;
+  /** The sampler's 32-bit seed: the same seed, prompt and options give the same tokens (default: a random one). */
   seed?: number;
+  /** The bank whose concepts are traced and steered (default: the bundle's default bank). */
   bank?: string;
   steer?: SteeringTerm[];
   /** When set, the engine sends a seer/generationStep notification with this token per new token. */

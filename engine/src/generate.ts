@@ -4,7 +4,7 @@
 // prototype to the residual stream at the target layer (the graph's `steering` input, docs/bundle-format.md).
 // The graph has no KV cache yet: every step re-runs the whole prefix (cheap for the default bundle, quadratic
 // in the length for big models). The forward pass itself is the engine's (engine.ts: Engine.generate).
-import type { Generation, GenerationStep, SteeringTerm, StopReason } from '../../common/protocol';
+import type { GenerateParams, Generation, GenerationStep, SteeringTerm, StopReason } from '../../common/protocol';
 import type { ConceptBank } from './bundle/bank';
 import { mulberry32 } from './calibration/seededSampling';
 import { SeerError } from './errors';
@@ -14,21 +14,10 @@ import { scoreLayer } from './scores';
 // The shapes a generation takes are the protocol's (common/protocol.ts): the CLI's JSON and the panel's messages.
 export type { Generation, GenerationStep, SteeringTerm, StopReason };
 
-export interface GenerateOptions {
-  /** New tokens at most (fewer when the model writes its eos or the context is full). */
-  maxNewTokens: number;
-  /** 0 (the default): greedy, the most probable token. Above 0: sampled from softmax(logits / temperature). */
-  temperature?: number;
-  /** Nucleus sampling: only the most probable tokens whose probabilities add up to topP (default 1: all). */
-  topP?: number;
-  /** The sampler's seed (32-bit): the same seed, prompt and options give the same tokens. Default: a random one. */
-  seed?: number;
-  /** The concept bank whose concepts are traced and steered (default: the bundle's default bank). */
-  bank?: string;
-  steer?: SteeringTerm[];
-  /** Stops the generation between two steps; the tokens so far are kept (stopReason "cancelled"). */
-  signal?: AbortSignal;
-}
+/** The protocol's seer/generate settings (common/protocol.ts GenerateParams: temperature 0 = greedy; the same
+ * seed, prompt and options give the same tokens; bank defaults to the bundle's), plus a signal that stops the
+ * generation between two steps, keeping the tokens so far (stopReason "cancelled"). */
+export type GenerateOptions = Omit<GenerateParams, 'text' | 'progressToken'> & { signal?: AbortSignal };
 
 /** What one step needs from the model: the next-token logits and the target layer's state at the last token. */
 export interface StepModel {

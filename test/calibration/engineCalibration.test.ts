@@ -14,22 +14,10 @@ import { evaluate } from '../../engine/src/calibration/evaluate';
 import { modelFacts } from '../../engine/src/calibration/representer';
 import { Engine } from '../../engine/src/engine';
 import { ROOT, copyBundle } from '../engine/helpers';
-import { tempDir, writeFixture } from './fixtures';
+import { tempDir, topicsCsv, writeFixture } from './fixtures';
 
 const BIN = path.join(ROOT, 'bin', 'seer.js');
 const SERVER = path.join(ROOT, 'dist', 'engine-server.js');
-
-/** Three topics with distinct vocabulary, `n` rows each, written as CSV. */
-function topicsCsv(n: number): string {
-  const topics: Record<string, string[]> = {
-    cooking: ['How long should I bake the bread', 'What spices go well with roasted chicken', 'How do I make a creamy tomato soup'],
-    coding: ['How do I reverse a list in Python', 'Why does my JavaScript promise never resolve', 'How can I speed up this SQL query'],
-    travel: ['Which train goes from Paris to Lyon', 'What should I pack for a week in Norway', 'Is it cheaper to fly or drive to Rome'],
-  };
-  const rows = ['prompt,value'];
-  for (let i = 0; i < n; i++) for (const [topic, texts] of Object.entries(topics)) rows.push(`"${texts[i % texts.length]}, variant ${i}?",${topic}`);
-  return rows.join('\n') + '\n';
-}
 
 let bundleDir: string;
 let dataDir: string;

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConceptMapView, ExplainResult } from '../../common/protocol';
 import { ROOT, runSeer } from './helpers';
+import { topicsCsv } from '../calibration/fixtures';
 import { buildCheckpoint, importBundles, trainerMissing } from './trainerBundle';
 
 const TIMEOUT = 240_000;
@@ -15,17 +16,6 @@ const skipReason = trainerMissing();
 if (skipReason) console.warn(`skipping concept map CLI tests: ${skipReason}`);
 
 /** Three topics with distinct vocabulary, `n` rows each. */
-function topicsCsv(n: number): string {
-  const topics: Record<string, string[]> = {
-    cooking: ['How long should I bake the bread', 'What spices go well with roasted chicken', 'How do I make a creamy tomato soup'],
-    coding: ['How do I reverse a list in Python', 'Why does my JavaScript promise never resolve', 'How can I speed up this SQL query'],
-    travel: ['Which train goes from Paris to Lyon', 'What should I pack for a week in Norway', 'Is it cheaper to fly or drive to Rome'],
-  };
-  const rows = ['prompt,value'];
-  for (let i = 0; i < n; i++) for (const [topic, texts] of Object.entries(topics)) rows.push(`"${texts[i % texts.length]}, variant ${i}?",${topic}`);
-  return `${rows.join('\n')}\n`;
-}
-
 function ok(r: { code: number | null; stdout: string; stderr: string }): string {
   expect(r.stderr.match(/^error: .*/m)?.[0] ?? '').toBe('');
   expect(r.code).toBe(0);
