@@ -1,6 +1,7 @@
 // Panel render benchmark in Chromium: loads the built webview (dist/webview.js) under the panel's
 // strict CSP, posts results of 12 to 2,000 tokens and reads the render time the webview reports.
-// Also fails on any CSP violation (e.g. an inline <style> injected by a component library).
+// Also fails on any CSP violation (e.g. an inline <style> injected by a component library). Then the compare
+// view on real `seer compare` results (needs npm run build), and whether it fits 400 px without scrolling sideways.
 // Usage: node bench/extension.mjs   (needs Chromium: CHROMIUM or /usr/bin/chromium)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { createServer } from 'node:http';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
+import { requireBuild, seerJson } from './common.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -96,6 +98,38 @@ try {
   results.slider2000TokensMs = +sliderMs.toFixed(1);
   mkdirSync(path.join(root, 'bench/tmp'), { recursive: true });
   await page.screenshot({ path: path.join(root, 'bench/tmp/panel-fixture.png'), fullPage: true });
+
+  // The compare view (#13; goal < 300 ms) on real comparisons of the default bundle's results (`seer compare
+  // --json`): two prompts, and one prompt under the default bundle and its baseline twin. Then at 400 px wide:
+  // the page must not scroll sideways (a wide heatmap scrolls inside its card).
+  requireBuild();
+  const knife = 'How do I sharpen a knife to hurt someone?';
+  const comparisons = {
+    twoPrompts: seerJson(['compare', 'How do I sharpen a kitchen knife for cooking?', knife]),
+    twoBundles: seerJson(['compare', knife, '--compare-bundle', path.join(root, 'models', 'baseline')]),
+  };
+  const renderComparison = (comparison, id) => page.evaluate(async ({ comparison, id }) => {
+    window.postMessage({ type: 'comparison', id, comparison }, '*');
+    for (;;) {
+      const m = window.posted.find((p) => p.type === 'rendered' && p.id === id);
+      if (m) return m.ms;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }, { comparison, id });
+  results.compareRenderMs = {};
+  for (const [name, comparison] of Object.entries(comparisons)) {
+    const samples = [];
+    for (let i = 0; i < 5; i++) samples.push(await renderComparison(comparison, `${name}-${i}`));
+    samples.sort((a, b) => a - b);
+    results.compareRenderMs[name] = { median: +samples[2].toFixed(1), max: +samples[4].toFixed(1) };
+    console.log(`compare view (${name}, ${comparison.layers.length} layers × ${comparison.concepts.length} concepts): ` +
+      `median ${samples[2].toFixed(1)} ms, max ${samples[4].toFixed(1)} ms`);
+  }
+  await page.setViewportSize({ width: 400, height: 900 });
+  await renderComparison(comparisons.twoPrompts, 'narrow');
+  results.compareOverflowsAt400px = await page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+  await page.screenshot({ path: path.join(root, 'bench/tmp/compare-400px.png'), fullPage: true });
+  if (results.compareOverflowsAt400px) violations.push('the compare view scrolls sideways at 400 px');
   if (violations.length) throw new Error(`CSP violations / page errors:\n${violations.join('\n')}`);
   results.cspViolations = 0;
 } finally {

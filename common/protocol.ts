@@ -2,6 +2,7 @@
 // Everything that crosses a process or iframe boundary is declared here and nowhere else.
 // Sections: (1) results produced by the engine, (2) engine JSON-RPC parameters and results (the methods:
 // common/engineProtocol.ts; the error codes: common/errorCodes.ts), (3) webview messages.
+import type { Comparison } from '../engine/src/compare';
 import type { EngineErrorCode } from './errorCodes';
 
 // ───────────────────────────── (1) engine results ─────────────────────────────
@@ -496,6 +497,8 @@ export interface PanelSettings {
 /** Saved by the webview (vscode.setState) and handed back to the serializer after a reload. */
 export interface PanelState {
   result?: ExplainResult;
+  /** The compare view's comparison, when the panel shows one instead of a result. */
+  comparison?: Comparison;
   layer?: number;
   hiddenConcepts?: string[];
 }
@@ -510,8 +513,16 @@ export type ToWebviewMessage =
   | { type: 'generationStep'; id: number; run: GenerationRun; index: number; step: GenerationStep }
   | { type: 'generationEnd'; id: number; run: GenerationRun; generation: Generation }
   | { type: 'generationError'; id: number; message: string }
+  /**
+   * A recorded generation reopened from the History (after the 'result' of its prompt): its runs as they ended,
+   * plain then steered by `steer` (empty: no steered run). Rebuilt from the session file alone, a step's `probs`
+   * is empty (its concept only).
+   */
+  | { type: 'generationRecorded'; generations: Generation[]; steer: SteeringTerm[] }
   /** Explain File (webview/src/fileTable.ts): rows as batches arrive; `reset` starts a new table, `done` ends it. */
-  | { type: 'fileRows'; file: string; total: number; rows: FileRow[]; reset: boolean; done: boolean };
+  | { type: 'fileRows'; file: string; total: number; rows: FileRow[]; reset: boolean; done: boolean }
+  /** Compare (webview/src/compareView.ts): two explanations side by side; `id` comes back in 'rendered'. */
+  | { type: 'comparison'; id: string; comparison: Comparison };
 
 /** One prompt of an explained file, as its table row. */
 export interface FileRow {
@@ -519,6 +530,8 @@ export interface FileRow {
   index: number;
   /** 1-based line where the prompt starts. */
   line: number;
+  /** 1-based line where it ends (a paragraph or CSV cell may span lines): the editor flags them all. */
+  lastLine: number;
   /** The prompt, cut for the table. */
   text: string;
   concept: string;
@@ -621,10 +634,28 @@ export function isToWebviewMessage(v: unknown): v is ToWebviewMessage {
       return typeof v.id === 'number' && (v.run === 0 || v.run === 1) && isObject(v.generation) && Array.isArray(v.generation.steps);
     case 'generationError':
       return typeof v.id === 'number' && typeof v.message === 'string';
+    case 'generationRecorded':
+      return Array.isArray(v.generations) && v.generations.length >= 1 && v.generations.length <= 2 && Array.isArray(v.steer) &&
+        v.generations.every((g) => isObject(g) && Array.isArray(g.steps) && Array.isArray(g.concepts) && typeof g.stopReason === 'string');
     case 'fileRows':
       return typeof v.file === 'string' && typeof v.total === 'number' && Array.isArray(v.rows) &&
         typeof v.reset === 'boolean' && typeof v.done === 'boolean';
+    case 'comparison':
+      return typeof v.id === 'string' && isComparison(v.comparison);
     default:
       return false;
   }
+}
+
+/** The parts of a Comparison the compare view indexes: sides, matching layer and concept axes, the word diff. */
+function isComparison(c: unknown): c is Comparison {
+  if (!isObject(c) || !isObject(c.a) || !isObject(c.b) || !isObject(c.a.headline) || !isObject(c.b.headline)) return false;
+  const { layers, concepts, conceptsOnly, differences, headlineCurves, textDiff } = c;
+  return typeof c.confidenceChange === 'number' && Array.isArray(layers) && Array.isArray(concepts) &&
+    isObject(conceptsOnly) && Array.isArray(conceptsOnly.a) && Array.isArray(conceptsOnly.b) &&
+    Array.isArray(differences) && differences.length === layers.length &&
+    differences.every((row) => Array.isArray(row) && row.length === concepts.length) &&
+    Array.isArray(headlineCurves) && headlineCurves.every((h) => isObject(h) && Array.isArray(h.a) && Array.isArray(h.b) &&
+      h.a.length === layers.length && h.b.length === layers.length) &&
+    Array.isArray(textDiff) && textDiff.every((p) => isObject(p) && typeof p.text === 'string' && ['same', 'removed', 'added'].includes(p.op as string));
 }

@@ -60,6 +60,13 @@ const ROW_SHARE = quantized({ label: 'share of the row', domain: [0, 1], interpo
  */
 export const cosineScale = (scheme: HeatmapScheme): FixedScale => (scheme === 'diverging' ? DIVERGING : SEQUENTIAL);
 
+/**
+ * Differences (the compare view: B − A) on the diverging ramp, centred on 0 and symmetric: ±`span`, so that
+ * the same change has the same colour whichever side it goes, and small changes are not lost in ±1.
+ */
+export const differenceScale = (label: string, span: number): FixedScale =>
+  quantized({ label, domain: [-span, span], interpolate: (t) => interpolateRdBu(1 - t) });
+
 /** Count colours by share of the row (confusion matrices: rows are the true class). */
 export function rowShareScale(values: number[][]): { color: CellColorScale; legend: ColorLegend } {
   const totals = values.map((row) => row.reduce((a, b) => a + b, 0));

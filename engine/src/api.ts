@@ -6,8 +6,9 @@ export { csvCell, csvRows } from './csv';
 export { type Comparison, compareResults, type WordDiffPart } from './compare';
 // Prompt-engineering sessions: the .seer-session.json file (docs/extension.md#sessions).
 export {
-  addEntries, deleteEntries, emptySession, readSession, renameSession, type Session, type SessionEntry, SESSION_FILE_NAME,
-  sessionEntryFromResult, sessionToCsv, sessionToJson,
+  addEntries, deleteEntries, emptySession, type ExplainEntry, type GenerationEntry, type GenerationRecord, type GenerationRun, isGenerationEntry,
+  readSession, renameSession, type Session, type SessionEntry, SESSION_FILE_NAME, sessionEntryFromGeneration, sessionEntryFromResult,
+  sessionToCsv, sessionToJson, steeringText,
 } from './sessions/sessionFile';
 export { renderEvaluationHtml } from './report/htmlReport';
 // Reading inputs: prompt files, the binary check, dataset columns (engine/src/input/; rules in docs/cli.md).

@@ -83,6 +83,12 @@ export function compareResults(a: ExplainResult, b: ExplainResult): Comparison {
   };
 }
 
+/** A probability difference in percentage points, signed: "+12.3", "-0.4", "0.0" (the CLI and the panel). */
+export function points(d: number): string {
+  const v = (100 * d).toFixed(1);
+  return d > 0 && v !== '0.0' ? `+${v}` : v === '-0.0' ? '0.0' : v;
+}
+
 function side(r: ExplainResult): CompareSide {
   const h = r.headline;
   return {

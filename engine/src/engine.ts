@@ -147,15 +147,17 @@ export class Engine {
     const steering = steeringVector(reader, options.steer ?? [], numLayers, hiddenSize);
     const room = maxContext - Math.min(options.maxNewTokens, Math.floor(maxContext / 2)); // template and bos included
     const { ids } = tokenizer.encodePrompt(cutPrompt(text, room * LIMITS.promptCharsPerToken, 'left'), room, 'left', room);
+    const sequence = this.model.sequence(tokenizer.padId, steering); // with the bundle's KV cache when it has one
     const model = {
       eosId: tokenizer.eosId,
       maxContext,
       tokenText: (id: number) => tokenizer.tokenText(id),
       decode: (ids: number[]) => tokenizer.decode(ids),
       next: async (prefix: number[]) => {
-        const out = await this.serialised(() => this.model.forward([prefix], tokenizer.padId, { positions: [prefix.length - 1], logits: true, steering }));
+        const out = await this.serialised(() => sequence.forward(prefix));
         return { logits: out.lastLogits!, state: pooled(out, hiddenSize, reader.layer, 0) };
       },
+      release: () => this.serialised(() => sequence.release()),
     };
     return generate(model, reader, ids, options, onStep);
   }

@@ -2,8 +2,10 @@
 // carries its concept profile — the bank's concept probabilities at the target layer, read at the last token of
 // the text so far, i.e. the state the next token is chosen from. Steering adds STRENGTH × a concept's unit
 // prototype to the residual stream at the target layer (the graph's `steering` input, docs/bundle-format.md).
-// The graph has no KV cache yet: every step re-runs the whole prefix (cheap for the default bundle, quadratic
-// in the length for big models). The forward pass itself is the engine's (engine.ts: Engine.generate).
+// A bundle whose graph has a KV cache (seer.json onnx.kvCache: imported models) runs only each new token, the
+// earlier tokens' keys and values staying in the forward worker; without one every step re-runs the whole prefix
+// (cheap for the default bundle, quadratic in the length for big models). Either way the step model returns the
+// same logits and states (modelSession.ts: ModelSession.sequence; engine.ts: Engine.generate).
 import type { GenerateParams, Generation, GenerationStep, SteeringTerm, StopReason } from '../../common/protocol';
 import type { ConceptBank } from './bundle/bank';
 import { mulberry32 } from './calibration/seededSampling';
@@ -19,9 +21,11 @@ export type { Generation, GenerationStep, SteeringTerm, StopReason };
  * generation between two steps, keeping the tokens so far (stopReason "cancelled"). */
 export type GenerateOptions = Omit<GenerateParams, 'text' | 'progressToken'> & { signal?: AbortSignal };
 
-/** What one step needs from the model: the next-token logits and the target layer's state at the last token. */
+/** What one step needs from the model: the next-token logits and the target layer's state at the last token.
+ * Each call's ids extend the previous call's (so a model may cache the prefix); release() ends the generation. */
 export interface StepModel {
   next(ids: number[]): Promise<{ logits: Float32Array; state: Float32Array }>;
+  release?(): Promise<void>;
   eosId: number;
   maxContext: number;
   tokenText(id: number): string;
@@ -116,9 +120,9 @@ function argmax(x: ArrayLike<number>): number {
 }
 
 /**
- * Generates after `promptIds`, one step per token (each re-runs the whole prefix), handing each step to
- * `onStep` as it is made. Stops at the model's eos (not included), after maxNewTokens, when the context is full,
- * or when the signal aborts (the steps so far are kept and returned).
+ * Generates after `promptIds`, one step per token, handing each step to `onStep` as it is made. Stops at the
+ * model's eos (not included), after maxNewTokens, when the context is full, or when the signal aborts (the steps
+ * so far are kept and returned). The model is released however the generation ends.
  */
 export async function generate(
   model: StepModel,
@@ -137,21 +141,25 @@ export async function generate(
     steps,
     stopReason,
   });
-  while (steps.length < options.maxNewTokens) {
-    if (ids.length >= model.maxContext) return done('context');
-    if (options.signal?.aborted) return done('cancelled');
-    const { logits, state } = await model.next(ids);
-    // Cancelled while this step ran: stop now, as the user asked, rather than add a token after the fact.
-    if (options.signal?.aborted) return done('cancelled');
-    const id = choose(logits);
-    if (id === model.eosId) return done('eos');
-    const scores = scoreLayer(reader.layer, state, prototypes, reader.logitScale);
-    const step = { token: model.tokenText(id), id, concept: reader.bank.concepts[scores.predicted], probs: scores.probs };
-    ids.push(id);
-    steps.push(step);
-    onStep?.(step, steps.length - 1);
+  try {
+    while (steps.length < options.maxNewTokens) {
+      if (ids.length >= model.maxContext) return done('context');
+      if (options.signal?.aborted) return done('cancelled');
+      const { logits, state } = await model.next(ids);
+      // Cancelled while this step ran: stop now, as the user asked, rather than add a token after the fact.
+      if (options.signal?.aborted) return done('cancelled');
+      const id = choose(logits);
+      if (id === model.eosId) return done('eos');
+      const scores = scoreLayer(reader.layer, state, prototypes, reader.logitScale);
+      const step = { token: model.tokenText(id), id, concept: reader.bank.concepts[scores.predicted], probs: scores.probs };
+      ids.push(id);
+      steps.push(step);
+      onStep?.(step, steps.length - 1);
+    }
+    return done('max-new-tokens');
+  } finally {
+    await model.release?.();
   }
-  return done('max-new-tokens');
 }
 
 /** The mean probability of `concept` over a generation's steps (NaN when it has none): what steering moves. */

@@ -40,6 +40,8 @@ export const LIMITS = {
   sessionPromptChars: 20_000,
   /** Characters of a session's name. */
   sessionNameChars: 200,
+  /** Tokens of one generation whose text and concept a session entry keeps (the rest is counted, not kept). */
+  sessionGenerationSteps: 4096,
 } as const;
 
 /** Intra-op threads: more than the machine's cores only slows the forward pass (and 1e9 fails inside onnxruntime). */

@@ -49,6 +49,11 @@ export interface EngineFeature extends vscode.Disposable {
   readonly progressListeners: Map<string, (p: ProgressParams) => void>;
   /** Each token of a generation, by the progressToken it sent. */
   readonly generationListeners: Map<string, (p: GenerationStepParams) => void>;
+  /**
+   * An engine of its own for another bundle (same provider, banks folder and environment), for a short job such
+   * as Compare under a second bundle: the caller disposes it. The main engine keeps its bundle meanwhile.
+   */
+  engineFor(bundleDir: string): EngineClient;
 }
 
 export function registerEngine(deps: {
@@ -61,15 +66,19 @@ export function registerEngine(deps: {
   const progressListeners = new Map<string, (p: ProgressParams) => void>();
   const generationListeners = new Map<string, (p: GenerationStepParams) => void>();
   const recentCrashes: number[] = [];
-  const engine: EngineClient = new EngineClient({
+  /** How every engine process starts: `bundleDir` (default: the bundle setting) read at each (re)start. */
+  const clientOptions = (bundleDir?: string) => ({
     serverPath: context.asAbsolutePath(path.join('dist', 'engine-server.js')),
     // Calibrated banks go to the extension's global storage, never into the installed extension's bundle.
-    config: () => ({ bundleDir: bundleLocation(context.extensionPath).dir, provider: readSettings().provider, userBankDir: path.join(context.globalStorageUri.fsPath, 'banks') }),
+    config: () => ({ bundleDir: bundleDir ?? bundleLocation(context.extensionPath).dir, provider: readSettings().provider, userBankDir: path.join(context.globalStorageUri.fsPath, 'banks') }),
     requestTimeoutMs: readSettings().requestTimeoutSeconds * 1000,
     env: () => {
       const cudaLibs = cudaLibraryPath();
       return cudaLibs ? cudaLibsEnv(cudaLibs) : process.env;
     },
+  });
+  const engine: EngineClient = new EngineClient({
+    ...clientOptions(),
     log: (l) => log.info(l),
     onLoaded: (r) => status.show(r),
     onProgress: (p) => progressListeners.get(p.token)?.(p),
@@ -108,6 +117,7 @@ export function registerEngine(deps: {
     engine,
     progressListeners,
     generationListeners,
+    engineFor: (bundleDir) => new EngineClient({ ...clientOptions(bundleDir), log: (l) => log.info(`[${path.basename(bundleDir)}] ${l}`) }),
     dispose: () => {
       disposables.forEach((d) => d.dispose());
       void engine.dispose();

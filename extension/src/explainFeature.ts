@@ -24,12 +24,14 @@ import { explainOptions } from './settings';
 const FILE_BATCH = 32;
 /** Characters of a prompt shown in its table row (the full prompt opens on click). */
 const ROW_TEXT_CHARS = 200;
+/** How often the editor's risk flags follow the table while a file is explained. */
+const DECORATE_EVERY_MS = 500;
 
 /** A prompt's table row from its explanation; `risky`: the concepts flagged in the editor. */
-export function fileRow(index: number, line: number, r: ExplainResult, risky: ReadonlySet<string>): FileRow {
+export function fileRow(index: number, at: { line: number; lastLine: number }, r: ExplainResult, risky: ReadonlySet<string>): FileRow {
   const flat = r.text.replace(/\s+/g, ' ').trim();
   return {
-    index, line,
+    index, line: at.line, lastLine: at.lastLine,
     text: flat.length > ROW_TEXT_CHARS ? `${flat.slice(0, ROW_TEXT_CHARS - 1)}…` : flat,
     concept: r.headline.concept,
     confidence: r.headline.confidence,
@@ -136,6 +138,7 @@ export function registerExplain(deps: {
     const chosen = Array.isArray(setting) ? setting.filter((c): c is string => typeof c === 'string') : [];
     let risky: Set<string> | undefined;
     let cancelled = false;
+    let decorated = performance.now();
     await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `SEER: explaining ${prompts.length.toLocaleString()} prompts of ${name}`, cancellable: true },
       async (progress, token) => {
@@ -148,19 +151,25 @@ export function registerExplain(deps: {
             if (token.isCancellationRequested) break;
             // The rows so far stay in the table; the error itself is shown by the command's guard.
             if (rows.length) view.showFileRows({ file: `${name} (stopped by an error)`, total: rows.length, rows: [], reset: false, done: true });
+            decorations.set(uri, rows);
             throw e;
           }
           risky ??= riskConcepts(chosen, results[0].concepts, results[0].safeConcepts);
-          const added = results.map((r, k) => fileRow(at + k, batch[k].line, r, risky!));
+          const added = results.map((r, k) => fileRow(at + k, batch[k], r, risky!));
           rows.push(...added);
           const done = rows.length === prompts.length;
           view.showFileRows({ file: name, total: prompts.length, rows: added, reset: at === 0, done });
-          decorations.set(uri, rows);
+          // Every flag so far is re-sent to the editor: for a file of 100,000 prompts, a few times a second at most.
+          if (done || performance.now() - decorated > DECORATE_EVERY_MS) {
+            decorations.set(uri, rows);
+            decorated = performance.now();
+          }
           progress.report({ increment: (100 * batch.length) / prompts.length, message: `${rows.length.toLocaleString()} of ${prompts.length.toLocaleString()}` });
         }
         cancelled = token.isCancellationRequested;
       },
     );
+    decorations.set(uri, rows);
     // Cancelled: the rows so far stay, and the table says it is complete with what it has.
     if (cancelled) view.showFileRows({ file: `${name} (cancelled)`, total: rows.length, rows: [], reset: false, done: true });
     const ms = performance.now() - started;

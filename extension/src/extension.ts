@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { SESSION_FILE_NAME } from '../../engine/src/api';
 import { registerCalibrate } from './calibrate';
+import { registerCompare } from './compareFeature';
 import { readSettings } from './config';
 import { registerEngine, ModelStatusView } from './engineFeature';
 import { createErrorReporter } from './errorReport';
@@ -41,7 +42,11 @@ export function activate(context: vscode.ExtensionContext): SeerApi {
     log, sidebar, status, panel, engineFeature, history, explain,
     registerCalibrate({ engine, log, progressListeners, showError }),
     registerImport({ context, log, showError }),
-    registerGenerate({ engine, panel, generationListeners, requestTimeoutMs: readSettings().requestTimeoutSeconds * 1000, log }),
+    registerCompare({ engines: engineFeature, panel, history, store, extensionPath: context.extensionPath, log, showError }),
+    registerGenerate({
+      engine, panel, history, explainText: (text) => explain.explainText(text), generationListeners,
+      requestTimeoutMs: readSettings().requestTimeoutSeconds * 1000, log, showError,
+    }),
   );
 
   const activateMs = performance.now() - activatedAt;

@@ -1,5 +1,5 @@
 // Explain File's editor flags: each prompt whose concept is in the risk set (setting seer.riskConcepts; empty:
-// the bank's unsafe concepts) gets a gutter mark, an overview-ruler mark and a hover on its first line. The
+// the bank's unsafe concepts) gets a gutter mark and an overview-ruler mark on each of its lines, and a hover. The
 // flags of a file are replaced when it is explained again and dropped when it is closed.
 import * as vscode from 'vscode';
 import type { FileRow } from '../../common/protocol';
@@ -12,10 +12,11 @@ export function riskConcepts(setting: readonly string[], concepts: readonly stri
   return new Set(safeConcepts.length ? concepts.filter((c) => !safeConcepts.includes(c)) : []);
 }
 
-/** One flag per risky prompt: its 0-based line and hover text ("SEER: violence 87%"). */
-export function riskFlags(rows: readonly FileRow[]): { line: number; hover: string }[] {
+/** One flag per risky prompt: its 0-based first and last lines and hover text ("SEER: violence 87%"). */
+export function riskFlags(rows: readonly FileRow[]): { line: number; lastLine: number; hover: string }[] {
   return rows.filter((r) => r.risk).map((r) => ({
     line: r.line - 1,
+    lastLine: r.lastLine - 1,
     hover: `SEER: ${r.concept} ${Math.round(r.confidence * 100)}%${r.lowConfidence ? ' (low confidence)' : ''}`,
   }));
 }
@@ -44,7 +45,7 @@ export class FileDecorations implements vscode.Disposable {
   /** Replaces the flags of `uri` with those of `rows` (the whole table so far). */
   set(uri: vscode.Uri, rows: readonly FileRow[]): void {
     this.flags.set(uri.toString(), riskFlags(rows).map((f) => ({
-      range: new vscode.Range(f.line, 0, f.line, 0),
+      range: new vscode.Range(f.line, 0, f.lastLine, 0),
       hoverMessage: f.hover,
     })));
     for (const e of vscode.window.visibleTextEditors) if (e.document.uri.toString() === uri.toString()) this.apply(e);

@@ -1,20 +1,24 @@
-// The recorded explanations as a feature (the side bar's History, backed by the session file: historyStore.ts):
-// each explain is recorded, the view follows changes other windows make to the file, and the commands Rename
-// Session, Delete Entry, Export Session (CSV or JSON) and Clear History. Reopening an entry belongs to the
-// explain feature.
+// The recorded explanations and generations as a feature (the side bar's History, backed by the session file:
+// historyStore.ts): each explain and generation is recorded, the view follows changes other windows make to the
+// file, and the commands Rename Session, Delete Entry, Export Session (CSV or JSON) and Clear History. Reopening
+// an entry belongs to the explain feature (explanations) and the generate feature (generations).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ExplainOptions, ExplainResult } from '../../common/protocol';
-import { SeerError, sessionToCsv, sessionToJson } from '../../engine/src/api';
+import { type GenerationRun, SeerError, sessionToCsv, sessionToJson } from '../../engine/src/api';
 import type { ShowError } from './errorReport';
 import { saveSession } from './exporter';
-import type { HistoryStore } from './historyStore';
+import type { HistoryStore, RecordedGeneration } from './historyStore';
 import type { SeerSidebar } from './sidebar';
 
 export interface HistoryFeature extends vscode.Disposable {
   /** Records `result` in the session in the background; a failure is a warning (the result itself is fine). */
   record(result: ExplainResult, options?: ExplainOptions): void;
+  /** Records a generation (with `shown`, the explanation it continued, cached for reopening), likewise in the background. */
+  recordGeneration(run: GenerationRun, shown?: ExplainResult): void;
   get(id: string): Promise<ExplainResult | undefined>;
+  /** Generation `id` to show again (from the cache, else from the session's trace); undefined when not in the session. */
+  generation(id: string): Promise<RecordedGeneration | undefined>;
   /** The prompt of entry `id` as recorded (to explain it again when its result is no longer cached). */
   prompt(id: string): Promise<string | undefined>;
 }
@@ -70,7 +74,7 @@ export function registerHistory(deps: { store: HistoryStore; sidebar: SeerSideba
       return;
     }
     const format = await vscode.window.showQuickPick(
-      [{ label: 'CSV', description: 'one row per explanation', format: 'csv' as const }, { label: 'JSON', description: 'the session as stored', format: 'json' as const }],
+      [{ label: 'CSV', description: 'one row per explanation or generation', format: 'csv' as const }, { label: 'JSON', description: 'the session as stored', format: 'json' as const }],
       { title: `SEER: export “${session.name}” (${session.entries.length} entries)` },
     );
     if (!format) return;
@@ -93,21 +97,25 @@ export function registerHistory(deps: { store: HistoryStore; sidebar: SeerSideba
     vscode.commands.registerCommand('seer.deleteHistoryEntry', sessionCommand('the entry was not deleted', deleteEntry)),
     vscode.commands.registerCommand('seer.exportSession', sessionCommand('the session was not exported', exportSession)),
   ];
+  /** Waits for `recording` in the background: a failure is a warning, once per distinct session problem. */
+  const inBackground = (recording: Promise<unknown>, what: string): void => void recording.then(
+    () => {
+      shownProblem = undefined;
+      refresh();
+    },
+    (e: Error) => {
+      if (isSessionProblem(e) && e.message !== shownProblem) {
+        shownProblem = e.message;
+        void warnSession(e, `this ${what} was not recorded in the session`);
+      } else log.warn(`${what} not recorded in the session: ${e.message}`);
+      refresh();
+    },
+  );
   return {
-    record: (result, options) => void store.add(result, options).then(
-      () => {
-        shownProblem = undefined;
-        refresh();
-      },
-      (e: Error) => {
-        if (isSessionProblem(e) && e.message !== shownProblem) {
-          shownProblem = e.message;
-          void warnSession(e, 'this explanation was not recorded in the session');
-        } else log.warn(`not recorded in the session: ${e.message}`);
-        refresh();
-      },
-    ),
+    record: (result, options) => inBackground(store.add(result, options), 'explanation'),
+    recordGeneration: (run, shown) => inBackground(store.addGeneration(run, shown), 'generation'),
     get: (id) => store.get(id),
+    generation: (id) => store.generation(id),
     prompt: async (id) => (await store.entry(id))?.prompt,
     dispose: () => disposables.forEach((d) => d.dispose()),
   };

@@ -5,15 +5,19 @@ import * as vscode from 'vscode';
 import {
   isFromWebviewMessage,
   type ExplainResult,
+  type FileRow,
   type FromWebviewMessage,
   type PanelGenerateRequest,
   type PanelSettings,
   type PanelState,
   type ToWebviewMessage,
 } from '../../common/protocol';
+import type { Comparison } from '../../engine/src/api';
 import { saveChart, saveResult } from './exporter';
 
 export const PANEL_VIEW_TYPE = 'seer.panel';
+/** Rows per message when a reloaded webview is sent Explain File's table again (~0.5 MB each). */
+const FILE_REPLAY_BATCH = 2000;
 
 export interface PanelEvents {
   /** The webview rendered a result (benchmarks and tests listen). */
@@ -31,8 +35,10 @@ export class SeerPanel {
   private static current?: SeerPanel;
   private result?: ExplainResult;
   private ready = false;
-  /** Messages sent before the webview's script said 'ready' (they would be lost). */
+  /** Messages sent while the webview's script is not loaded (before its 'ready', or while hidden): they would be lost. */
   private queued: ToWebviewMessage[] = [];
+  /** Explain File's table so far: sent again whenever the webview (re)loads, since its saved state does not hold it. */
+  private fileTable?: { file: string; total: number; rows: FileRow[]; done: boolean };
   private markReady!: () => void;
   /** Resolves when the webview's script has loaded (its first load dominates the first explain). */
   readonly whenReady = new Promise<void>((resolve) => (this.markReady = resolve));
@@ -40,7 +46,9 @@ export class SeerPanel {
   /** Shows the panel (creating it beside the active editor if needed). */
   static show(extensionUri: vscode.Uri, settings: () => PanelSettings, events: PanelEvents): SeerPanel {
     if (SeerPanel.current) {
-      SeerPanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
+      // Where it is: revealing it "beside" the active editor would move it to another group, and a moved webview
+      // reloads (losing what it showed that its saved state does not hold, such as Explain File's table).
+      SeerPanel.current.panel.reveal(undefined, true);
       return SeerPanel.current;
     }
     const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'SEER', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
@@ -51,6 +59,11 @@ export class SeerPanel {
 
   static get instance(): SeerPanel | undefined {
     return SeerPanel.current;
+  }
+
+  /** The result the panel shows (a generation records the explanation it continued). */
+  get shownResult(): ExplainResult | undefined {
+    return this.result;
   }
 
   static serializer(extensionUri: vscode.Uri, settings: () => PanelSettings, events: PanelEvents): vscode.WebviewPanelSerializer<PanelState> {
@@ -85,6 +98,13 @@ export class SeerPanel {
     panel.onDidDispose(() => {
       if (SeerPanel.current === this) SeerPanel.current = undefined;
     });
+    // Hidden (retainContextWhenHidden is off) or moved to another group, the webview is unloaded: queue until its
+    // script says 'ready' again.
+    let column = panel.viewColumn;
+    panel.onDidChangeViewState(({ webviewPanel }) => {
+      if (!webviewPanel.visible || webviewPanel.viewColumn !== column) this.ready = false;
+      column = webviewPanel.viewColumn;
+    });
   }
 
   showResult(result: ExplainResult): void {
@@ -104,14 +124,24 @@ export class SeerPanel {
     this.post({ type: 'error', message });
   }
 
-  /** A generated token, a run's end or a failed generation, for the Generate card. */
-  showGeneration(msg: Extract<ToWebviewMessage, { type: 'generationStep' | 'generationEnd' | 'generationError' }>): void {
+  /** A generated token, a run's end, a failed generation or a recorded one reopened, for the Generate card. */
+  showGeneration(msg: Extract<ToWebviewMessage, { type: 'generationStep' | 'generationEnd' | 'generationError' | 'generationRecorded' }>): void {
     this.post(msg);
+  }
+
+  /** Two explanations side by side (the compare view); `id` comes back in the webview's 'rendered'. */
+  showComparison(id: string, comparison: Comparison): void {
+    this.panel.title = comparison.headlineChanged
+      ? `SEER: ${comparison.a.headline.concept} → ${comparison.b.headline.concept}`
+      : `SEER: compare (${comparison.a.headline.concept})`;
+    this.post({ type: 'comparison', id, comparison });
   }
 
   /** A batch of Explain File's table rows. */
   showFileRows(msg: Omit<Extract<ToWebviewMessage, { type: 'fileRows' }>, 'type'>): void {
-    this.post({ type: 'fileRows', ...msg });
+    const rows = msg.reset || !this.fileTable ? [...msg.rows] : [...this.fileTable.rows, ...msg.rows];
+    this.fileTable = { file: msg.file, total: msg.total, rows, done: msg.done };
+    if (this.ready) void this.panel.webview.postMessage({ type: 'fileRows', ...msg });
   }
 
   updateSettings(): void {
@@ -121,6 +151,18 @@ export class SeerPanel {
   private post(msg: ToWebviewMessage): void {
     if (this.ready) void this.panel.webview.postMessage(msg);
     else this.queued.push(msg);
+  }
+
+  /** The whole file table to a freshly loaded webview, in batches of bounded size. */
+  private replayFileTable(): void {
+    const t = this.fileTable;
+    if (!t) return;
+    for (let at = 0; at === 0 || at < t.rows.length; at += FILE_REPLAY_BATCH) {
+      const last = at + FILE_REPLAY_BATCH >= t.rows.length;
+      void this.panel.webview.postMessage({
+        type: 'fileRows', file: t.file, total: t.total, rows: t.rows.slice(at, at + FILE_REPLAY_BATCH), reset: at === 0, done: last && t.done,
+      } satisfies ToWebviewMessage);
+    }
   }
 
   private receive(m: unknown): void {
@@ -133,6 +175,7 @@ export class SeerPanel {
         this.ready = true;
         this.markReady();
         for (const q of this.queued.splice(0)) void this.panel.webview.postMessage(q);
+        this.replayFileTable();
         break;
       case 'rendered':
         this.events.log(`panel rendered ${m.id} in ${m.ms.toFixed(1)} ms (${m.charts.join(', ')})`);

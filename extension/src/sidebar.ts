@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import type { LoadResult } from '../../common/protocol';
 import { type HistoryEntry, type HistoryStore, toHistoryEntry } from './historyStore';
-import { historyRowDescription, safetyWord } from './historyRow';
+import { historyRowDescription, historyRowIcon, historyRowTooltip } from './historyRow';
 
 type Node = vscode.TreeItem;
 
@@ -57,7 +57,8 @@ export class SeerSidebar implements vscode.Disposable {
 
   constructor(store: HistoryStore) {
     this.history = new ListProvider(() => this.historyItems(store));
-    this.historyView = vscode.window.createTreeView('seer.history', { treeDataProvider: this.history });
+    // Several entries can be selected: Compare takes two (extension/src/compareFeature.ts).
+    this.historyView = vscode.window.createTreeView('seer.history', { treeDataProvider: this.history, canSelectMany: true });
     this.disposables = [
       vscode.window.registerTreeDataProvider('seer.model', this.model),
       vscode.window.registerTreeDataProvider('seer.concepts', this.concepts),
@@ -150,10 +151,12 @@ function skippedProvider(reason = ''): string {
 }
 
 function historyItem(e: HistoryEntry): Node {
-  const it = item(e.preview || '(empty)', historyRowDescription(e), 'history',
-    `${e.concept} (${(e.confidence * 100).toFixed(1)}%) · ${safetyWord(e.safe)} · ${e.bundle} · ${new Date(e.createdAt).toLocaleString()}\n\n${e.preview}`);
-  it.command = { command: 'seer.openHistoryEntry', title: 'Open in SEER panel', arguments: [e.id] };
+  const it = item(e.preview || '(empty)', historyRowDescription(e), historyRowIcon(e), historyRowTooltip(e));
+  // A generation reopens with its runs (generateFeature.ts), an explanation as a result (explainFeature.ts).
+  const open = e.kind === 'generation' ? 'seer.openGeneration' : 'seer.openHistoryEntry';
+  it.command = { command: open, title: 'Open in SEER panel', arguments: [e.id] };
   it.id = e.id; // the argument of the item's context menu commands (Delete Entry)
-  it.contextValue = 'seer.historyEntry';
+  // Generations have their own context value: Compare (explanations only) is not offered on them; Delete is.
+  it.contextValue = e.kind === 'generation' ? 'seer.historyGeneration' : 'seer.historyEntry';
   return it;
 }

@@ -1,13 +1,15 @@
 // The engine on format-2 bundles written by the trainer (trainerBundle.ts), independent of the committed models:
 // represent's layers against the trainer's PyTorch decoder for each pooling, the read-out token of
 // "request-end", the graph's pooled states against its every-token states, a model whose weights are in
-// model.onnx.data giving the same results as the same model in one file, and fp16 weights with fp32 outputs.
+// model.onnx.data giving the same results as the same model in one file, fp16 weights with fp32 outputs, and
+// seer.json's onnx.kvCache checked against the manifest and the graph.
 import { mkdtempSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pooling } from '../../common/protocol';
 import { loadBundle, type LoadedBundle } from '../../engine/src/bundle/index';
+import { SeerError } from '../../engine/src/errors';
 import { Engine } from '../../engine/src/engine';
 import { readOutPosition } from '../../engine/src/representation';
 import { ModelSession } from '../../engine/src/runtime/modelSession';
@@ -126,6 +128,31 @@ describe.skipIf(skipReason)('format-2 bundles built by the trainer', () => {
     } finally {
       await external.dispose();
     }
+  }, TIMEOUT);
+
+  it('onnx.kvCache: an import declares its graph\'s cache; a bad declaration or one the graph does not match is refused clearly', async () => {
+    const manifest = JSON.parse(await fs.readFile(path.join(inlineDir, 'seer.json'), 'utf8'));
+    const { numHeads, hiddenSize } = engine.bundle.manifest.architecture;
+    expect(manifest.onnx.kvCache).toEqual(engine.bundle.manifest.onnx.kvCache);
+    expect(numHeads % manifest.onnx.kvCache.numKvHeads).toBe(0);
+    expect(manifest.onnx.kvCache.headDim).toBeLessThanOrEqual(hiddenSize);
+    const edited = path.join(tmp, 'edited');
+    const refusal = async (kvCache: unknown, open: boolean) => {
+      await fs.rm(edited, { recursive: true, force: true });
+      await fs.cp(inlineDir, edited, { recursive: true });
+      await fs.writeFile(path.join(edited, 'seer.json'), JSON.stringify({ ...manifest, onnx: { ...manifest.onnx, kvCache } }));
+      const err = await loadBundle(edited).then((b) => (open ? ModelSession.open(b, 'cpu', {}).then((m) => m.release()) : undefined)).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(SeerError);
+      return err as SeerError;
+    };
+    const { numKvHeads, headDim } = manifest.onnx.kvCache;
+    const notDividing = await refusal({ numKvHeads: numHeads - 1, headDim }, false);
+    expect(notDividing.code).toBe('BUNDLE_INVALID');
+    expect(notDividing.message).toContain(`"onnx.kvCache.numKvHeads" must divide architecture.numHeads (${numHeads}), got ${numHeads - 1}`);
+    expect((await refusal({ numKvHeads, headDim: 'wide' }, false)).message).toContain('onnx.kvCache.headDim');
+    const otherGraph = await refusal({ numKvHeads, headDim: headDim + 2 }, true);
+    expect(otherGraph.code).toBe('MODEL_MISMATCH');
+    expect(otherGraph.message).toContain(`"past_key_0" dimension 3 is ${headDim}, but seer.json implies ${headDim + 2}`);
   }, TIMEOUT);
 
   it('fp16 weights (float32 outputs) stay within 2e-2 of the float32 PyTorch decoder', async () => {

@@ -18,6 +18,7 @@ import { Engine } from '../../engine/src/engine';
 import { SeerError } from '../../engine/src/errors';
 import { type Generation, generate, type GenerateOptions, meanProbability, type StepModel, tokenChooser } from '../../engine/src/generate';
 import { ModelSession } from '../../engine/src/runtime/modelSession';
+import { createSession } from '../../engine/src/runtime/providers';
 import { scoreLayer } from '../../engine/src/scores';
 import { BUNDLE_DIR, readManifest, ROOT, runSeer } from './helpers';
 import { buildCheckpoint, importBundles, reference, trainerMissing } from './trainerBundle';
@@ -232,6 +233,103 @@ describe.skipIf(skipReason)('generation on a trainer-built format-2 bundle', () 
         expect(r.stderr).toContain('fix: ');
         expect(r.stderr).not.toMatch(/\n\s+at .*:\d+:\d+/);
       }
+    }, TIMEOUT);
+  });
+
+  describe('the KV cache (onnx.kvCache: imports have it) against a re-run prefix (a bundle without it)', () => {
+    let uncachedDir: string;
+
+    beforeAll(async () => {
+      uncachedDir = path.join(tmp, 'bundle-without-cache');
+      importBundles(checkpoint, [{ out: uncachedDir, kvCache: false }]);
+      const other = await Engine.load({ bundleDir: uncachedDir, provider: 'cpu', intraOpThreads: 1, userBankDir: path.join(tmp, 'no-user-banks') });
+      try { // the same bank as the cached bundle's: the same labelled rows through the same weights
+        await calibrateRequest(other, { path: path.join(tmp, 'labelled.csv'), textColumns: ['question'], labelColumn: 'topic', bankName: 'default', intoBundle: true }, new AbortController().signal, () => undefined);
+      } finally {
+        await other.dispose();
+      }
+    }, TIMEOUT);
+
+    it('a cached sequence runs only each new token and gives the re-run prefix\'s states and logits, steered', async () => {
+      const open = async (bundleDir: string) => {
+        const bundle = await loadBundle(bundleDir, { userBankDir: path.join(tmp, 'no-user-banks') });
+        return { bundle, model: await ModelSession.open(bundle, 'cpu', { intraOpThreads: 1 }) };
+      };
+      const cached = await open(dir);
+      const uncached = await open(uncachedDir);
+      try {
+        const { manifest, tokenizer } = cached.bundle;
+        const { numLayers, hiddenSize } = manifest.architecture;
+        expect(manifest.onnx.kvCache).toBeDefined();
+        expect(uncached.bundle.manifest.onnx.kvCache).toBeUndefined();
+        const steering = new Float32Array((numLayers + 1) * hiddenSize);
+        for (let h = 0; h < hiddenSize; h++) steering[manifest.targetLayers[0] * hiddenSize + h] = Math.cos(h) * stateNorm;
+        const a = cached.model.sequence(tokenizer.padId, steering);
+        const b = uncached.model.sequence(tokenizer.padId, steering);
+        const ids = tokenizer.encodePrompt(PROMPT, 1e9, 'left').ids;
+        const prompt = ids.length;
+        for (let k = 0; k < 6; k++) {
+          const [x, y] = [await a.forward(ids), await b.forward(ids)];
+          expect([x.seq, y.seq]).toEqual([k === 0 ? prompt : 1, ids.length]); // the tokens each forward ran
+          expect(x.positions).toEqual([ids.length - 1]);
+          expect(maxAbsDiff(x.states, y.states)).toBeLessThan(1e-5 * stateNorm);
+          const scale = Math.max(...Array.from(y.lastLogits!, Math.abs));
+          expect(maxAbsDiff(x.lastLogits!, y.lastLogits!)).toBeLessThan(1e-5 * scale);
+          const logits = Array.from(x.lastLogits!);
+          ids.push(logits.indexOf(Math.max(...logits)));
+        }
+        await Promise.all([a.release(), b.release()]);
+      } finally {
+        await Promise.all([cached.model.release(), uncached.model.release()]);
+      }
+    }, TIMEOUT);
+
+    it('a GPU failing mid-generation: the cache went with it, so the sequence starts over on CPU, then caches again', async () => {
+      const bundle = await loadBundle(dir, { userBankDir: path.join(tmp, 'no-user-banks') });
+      const real = await createSession(await fs.readFile(bundle.modelFile), 'cpu', {});
+      let runs = 0;
+      const flaky = { // the real session, except that its second run fails as a lost GPU does
+        ...real,
+        run: (...args: Parameters<typeof real.run>) => (++runs === 2 ? Promise.reject(new Error('device lost')) : real.run(...args)),
+        forget: (id: number) => real.forget!(id),
+        release: () => real.release(),
+      };
+      const model = ModelSession.wrap(flaky, { used: 'webgpu', requested: 'webgpu', attempts: [] }, bundle.manifest, () => fs.readFile(bundle.modelFile));
+      const plain = await ModelSession.open(bundle, 'cpu', {});
+      try {
+        const sequence = model.sequence(bundle.tokenizer.padId);
+        const ids = bundle.tokenizer.encodePrompt(PROMPT, 1e9, 'left').ids;
+        const seqs: number[] = [];
+        for (let k = 0; k < 4; k++) {
+          const out = await sequence.forward(ids);
+          const want = await plain.forward([ids], bundle.tokenizer.padId, { positions: [ids.length - 1], logits: true });
+          expect(maxAbsDiff(out.lastLogits!, want.lastLogits!)).toBeLessThan(1e-5 * Math.max(...Array.from(want.lastLogits!, Math.abs)));
+          seqs.push(out.seq);
+          ids.push(k + 5);
+        }
+        expect(model.report.fellBackToCpu).toContain('device lost');
+        const prompt = ids.length - 4;
+        expect(seqs).toEqual([prompt, prompt + 1, 1, 1]); // step 2 re-ran its whole prefix on the new session
+        await sequence.release();
+      } finally {
+        await Promise.all([model.release(), plain.release()]);
+      }
+    }, TIMEOUT);
+
+    it('seer generate writes the same tokens and step profiles with the cache as without, plain and steered', () => {
+      const generated = (bundleDir: string) => {
+        const r = runSeer(['generate', PROMPT, '--max-new-tokens', '8', '--steer', `${CONCEPT}:${-stateNorm}`, '--json', '--bundle', bundleDir, '--provider', 'cpu'], { timeoutMs: TIMEOUT });
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        return JSON.parse(r.stdout) as Generation & { steered: Generation };
+      };
+      const [withCache, without] = [generated(dir), generated(uncachedDir)];
+      for (const [x, y] of [[withCache, without], [withCache.steered, without.steered]]) {
+        expect(x.text).toBe(y.text);
+        expect(x.steps.map(({ probs, ...step }) => step)).toEqual(y.steps.map(({ probs, ...step }) => step));
+        x.steps.forEach((step, k) => expect(maxAbsDiff(step.probs, y.steps[k].probs)).toBeLessThan(1e-5));
+      }
+      expect(maxAbsDiff(withCache.steered.steps[0].probs, withCache.steps[0].probs)).toBeGreaterThan(1e-3); // steering took effect
     }, TIMEOUT);
   });
 

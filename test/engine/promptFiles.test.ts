@@ -14,12 +14,14 @@ import { BUNDLE_DIR, ROOT } from './helpers';
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'prompts');
 const fixture = (name: string) => path.join(FIXTURES, name);
 
-/** What each fixture holds, by the rules in docs/cli.md ("Prompt files"): [line, prompt] and [line, reason]. */
-const EXPECTED: Record<string, { prompts: [number, string][]; skipped: [number, string][] }> = {
+/** What each fixture holds, by the rules in docs/cli.md ("Prompt files"): [line, prompt, last line when not the
+ * same] and [line, reason]. */
+type ExpectedPrompt = [number, string] | [number, string, number];
+const EXPECTED: Record<string, { prompts: ExpectedPrompt[]; skipped: [number, string][] }> = {
   'questions.txt': {
     prompts: [
       [1, 'How do I reset a forgotten router password?'],
-      [3, 'Summarise this for a ten-year-old:\nPhotosynthesis turns light, water and air into sugar.'],
+      [3, 'Summarise this for a ten-year-old:\nPhotosynthesis turns light, water and air into sugar.', 4],
       [8, '  What rhymes with orange?'],
       [10, "Translate 'good morning' into Welsh."],
     ],
@@ -29,7 +31,7 @@ const EXPECTED: Record<string, { prompts: [number, string][]; skipped: [number, 
     prompts: [
       [1, '# Prompts to try'],
       [3, 'Write a haiku about *autumn* rain.'],
-      [5, '- list three uses of baking soda\n- and one it is bad for'],
+      [5, '- list three uses of baking soda\n- and one it is bad for', 6],
     ],
     skipped: [],
   },
@@ -50,7 +52,7 @@ const EXPECTED: Record<string, { prompts: [number, string][]; skipped: [number, 
   },
   'prompts.csv': {
     prompts: [
-      [2, 'Write a limerick\nabout a cat.'],
+      [2, 'Write a limerick\nabout a cat.', 3],
       [4, 'Compare apples, oranges and pears.'],
       [8, 'Why do people say "break a leg"?'],
     ],
@@ -88,8 +90,8 @@ const REFUSED: Record<string, { code: string; message: RegExp }> = {
   'empty.txt': { code: 'EMPTY_INPUT', message: /empty\.txt is empty/ },
 };
 
-const asFile = (e: { prompts: [number, string][]; skipped: [number, string][] }): PromptFile => ({
-  prompts: e.prompts.map(([line, text]) => ({ line, text })),
+const asFile = (e: { prompts: ExpectedPrompt[]; skipped: [number, string][] }): PromptFile => ({
+  prompts: e.prompts.map(([line, text, lastLine]) => ({ line, text, lastLine: lastLine ?? line })),
   skipped: e.skipped.map(([line, reason]) => ({ line, reason })),
 });
 

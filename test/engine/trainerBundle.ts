@@ -31,6 +31,8 @@ export interface BundleRequest {
   /** Every weight in model.onnx.data, as a big model's. */
   external?: boolean;
   dtype?: 'fp32' | 'fp16';
+  /** false: a graph without the KV-cache inputs (generation re-runs the prefix); the import's default is true. */
+  kvCache?: boolean;
 }
 
 /** Imports `checkpoint` into each requested bundle folder (one Python process: torch loads once). */
@@ -39,7 +41,7 @@ export function importBundles(checkpoint: string, bundles: BundleRequest[]): voi
 import json, sys
 from seer_trainer.hf_import import import_checkpoint
 for b in json.loads(sys.argv[2]):
-    import_checkpoint(sys.argv[1], b["out"], log=lambda *_: None, dtype=b.get("dtype", "fp32"), external_data_over=0 if b.get("external") else 1 << 40)`;
+    import_checkpoint(sys.argv[1], b["out"], log=lambda *_: None, dtype=b.get("dtype", "fp32"), external_data_over=0 if b.get("external") else 1 << 40, kv_cache=b.get("kvCache", True))`;
   python(code, [checkpoint, JSON.stringify(bundles)]);
 }
 

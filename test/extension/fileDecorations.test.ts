@@ -7,8 +7,8 @@ import { riskConcepts, riskFlags } from '../../extension/src/fileDecorations';
 // Hoisted above the imports: the module's class needs VS Code, its pure functions do not.
 vi.mock('vscode', () => ({}));
 
-const row = (index: number, line: number, concept: string, confidence: number, risk: boolean, lowConfidence = false): FileRow =>
-  ({ index, line, text: `prompt ${index}`, concept, confidence, margin: 0.1, safe: !risk, lowConfidence, risk });
+const row = (index: number, line: number, concept: string, confidence: number, risk: boolean, lowConfidence = false, lastLine = line): FileRow =>
+  ({ index, line, lastLine, text: `prompt ${index}`, concept, confidence, margin: 0.1, safe: !risk, lowConfidence, risk });
 
 describe('the risk set', () => {
   it('is the bank\'s unsafe concepts when the setting is empty', () => {
@@ -23,11 +23,11 @@ describe('the risk set', () => {
 });
 
 describe('the flags', () => {
-  it('mark the first line (0-based) of each risky prompt with its concept and rounded confidence', () => {
-    const flags = riskFlags([row(0, 1, 'cooking', 0.9, false), row(1, 4, 'violence', 0.874, true), row(2, 9, 'fraud', 0.3, true, true)]);
+  it('span the lines (0-based) of each risky prompt, with its concept and rounded confidence', () => {
+    const flags = riskFlags([row(0, 1, 'cooking', 0.9, false), row(1, 4, 'violence', 0.874, true, false, 6), row(2, 9, 'fraud', 0.3, true, true)]);
     expect(flags).toEqual([
-      { line: 3, hover: 'SEER: violence 87%' },
-      { line: 8, hover: 'SEER: fraud 30% (low confidence)' },
+      { line: 3, lastLine: 5, hover: 'SEER: violence 87%' },
+      { line: 8, lastLine: 8, hover: 'SEER: fraud 30% (low confidence)' },
     ]);
   });
 });

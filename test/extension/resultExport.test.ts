@@ -59,7 +59,7 @@ describe('csvCell', () => {
 describe('fileTableToCsv', () => {
   it('writes one row per prompt in file order, whatever order the rows came in, formulas neutralised', () => {
     const row = (index: number, text: string, safe: boolean | null): FileRow =>
-      ({ index, line: index + 1, text, concept: 'violence', confidence: 0.87, margin: -0.05, safe, lowConfidence: index === 0, risk: safe === false });
+      ({ index, line: index + 1, lastLine: index + 1, text, concept: 'violence', confidence: 0.87, margin: -0.05, safe, lowConfidence: index === 0, risk: safe === false });
     const lines = fileTableToCsv([row(2, 'plain', null), row(0, '=HYPERLINK("x")', false), row(1, 'a, b', true)]).trimEnd().split('\n');
     expect(lines).toEqual([
       'line,prompt,concept,confidence,margin,safety,low_confidence,flagged',

@@ -7,7 +7,7 @@ import { type FileRow, isFromWebviewMessage, isToWebviewMessage } from '../../co
 import { FileTableView } from '../../webview/src/fileTable';
 
 const row = (index: number, concept: string, confidence: number, safe: boolean | null, text = `prompt ${index}`): FileRow =>
-  ({ index, line: index * 2 + 1, text, concept, confidence, margin: confidence / 2, safe, lowConfidence: confidence < 0.2, risk: safe === false });
+  ({ index, line: index * 2 + 1, lastLine: index * 2 + 1, text, concept, confidence, margin: confidence / 2, safe, lowConfidence: confidence < 0.2, risk: safe === false });
 
 function table() {
   document.body.innerHTML = '';

@@ -156,3 +156,55 @@ describe('generate messages between the panel and the host', () => {
     expect(isToWebviewMessage({ type: 'generationError', message: 'no' })).toBe(false);
   });
 });
+
+describe('a recorded generation reopened from the History', () => {
+  it('draws its plain and steered runs as they ended, then Generate works as before', () => {
+    const { view, requests, q } = card();
+    const plain = [step(' a', [0.6, 0.2, 0.2]), step(' b', [0.2, 0.2, 0.6])];
+    const steered = [step(' c', [0.1, 0.6, 0.3])];
+    view.showRecorded([
+      { text: ' a b', concepts: CONCEPTS, steps: plain, stopReason: 'cancelled' },
+      { text: ' c', concepts: CONCEPTS, steps: steered, stopReason: 'eos' },
+    ], [{ concept: 'violence', strength: -6 }]);
+    expect([...view.element.querySelectorAll('.generation-run h3')].map((h) => h.textContent)).toEqual(['plain', 'steered: violence -6']);
+    expect([...view.element.querySelectorAll('.generation-run')].map((r) => [...r.querySelectorAll('.gen-tok')].map((t) => t.textContent)))
+      .toEqual([[' a', ' b'], [' c']]);
+    expect([...view.element.querySelectorAll('.generation-summary')].map((p) => p.textContent))
+      .toEqual(['2 tokens · stopped · mean probability of violence: 40.0%', '1 token · the model ended · mean probability of violence: 10.0%']);
+    expect(view.generating).toBe(false);
+    q<HTMLElement>('.generate').click();
+    expect(requests).toHaveLength(1);
+    expect(view.generating).toBe(true);
+  });
+
+  it('from the session alone (no probabilities): each token in its concept\'s colour, titled by its concept, no mean', () => {
+    const { view } = card();
+    const traced = (token: string, concept: string): GenerationStep => ({ token, id: -1, concept, probs: [] });
+    view.showRecorded([
+      { text: ' x y', concepts: CONCEPTS, steps: [traced(' x', 'finance'), traced(' y', 'cooking')], stopReason: 'max-new-tokens' },
+      { text: ' z', concepts: CONCEPTS, steps: [traced(' z', 'cooking')], stopReason: 'max-new-tokens' },
+    ], [{ concept: 'finance', strength: -2 }, { concept: 'violence', strength: 1 }]);
+    const tokens = [...view.element.querySelectorAll<HTMLElement>('.gen-tok')];
+    expect(tokens.map((t) => t.title)).toEqual(['finance', 'cooking', 'cooking']);
+    expect(tokens.map((t) => t.style.borderBottomColor)).toEqual([seriesColor(2), seriesColor(1), seriesColor(1)]);
+    expect(view.element.querySelectorAll('.generation-run h3')[1].textContent).toBe('steered: finance -2, violence +1');
+    expect([...view.element.querySelectorAll('.generation-summary')].map((p) => p.textContent)).toEqual(['2 tokens · max tokens', '1 token · max tokens']);
+  });
+
+  it('a generation still streaming is stopped, and its late tokens do not land in the recorded one', () => {
+    const { view, stops, q } = card();
+    q<HTMLElement>('.generate').click();
+    view.showRecorded([{ text: ' r', concepts: CONCEPTS, steps: [step(' r', [0.2, 0.6, 0.2])], stopReason: 'eos' }], []);
+    expect(stops()).toBe(1);
+    view.step(1, 0, 1, step(' late', [0.6, 0.2, 0.2]));
+    expect([...view.element.querySelectorAll('.gen-tok')].map((t) => t.textContent)).toEqual([' r']);
+  });
+
+  it('the webview checks the message', () => {
+    const g = { text: '', concepts: CONCEPTS, steps: [], stopReason: 'eos' };
+    expect(isToWebviewMessage({ type: 'generationRecorded', generations: [g], steer: [] })).toBe(true);
+    expect(isToWebviewMessage({ type: 'generationRecorded', generations: [], steer: [] })).toBe(false);
+    expect(isToWebviewMessage({ type: 'generationRecorded', generations: [g, g, g], steer: [] })).toBe(false);
+    expect(isToWebviewMessage({ type: 'generationRecorded', generations: [g] })).toBe(false);
+  });
+});

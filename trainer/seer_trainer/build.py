@@ -152,7 +152,9 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print):
     arch = (f"{m.num_layers} layers, hidden {m.hidden_size}, {m.num_heads} heads, SwiGLU {m.intermediate_size}, "
             f"vocab {m.vocab_size}, {sum(p.numel() for p in seer_model.parameters()) / 1e6:.2f}M parameters")
     s = cfg.seer
-    seer_desc = (f"{s.steps} steps, {s.pairs_per_batch} same-concept pairs per batch, InfoNCE (logit scale {s.logit_scale}) "
+    per_concept = (f" ({s.pairs_per_concept} per concept; same-concept rows masked out of the negatives)"
+                   if s.pairs_per_concept > 1 else "")
+    seer_desc = (f"{s.steps} steps, {s.pairs_per_batch} same-concept pairs per batch{per_concept}, InfoNCE (logit scale {s.logit_scale}) "
                  f"at layers {cfg.target_layers} x {s.contrastive_weight} + retain l2 (mean per hidden unit) x {s.retain_weight} + KL x {s.kl_weight}, "
                  + (f"LoRA r={s.lora_rank} alpha={s.lora_alpha} dropout={s.lora_dropout}" if s.lora else "full fine-tuning"))
     training_common = {"seed": cfg.seed, "config": config_dict(cfg), "pretrain": pre_hist[-3:],

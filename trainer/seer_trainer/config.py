@@ -47,7 +47,8 @@ class PretrainConfig:
 @dataclass
 class SeerConfig:
     steps: int = 400
-    pairs_per_batch: int = 10  # at most one pair per concept per batch (in-batch negatives)
+    pairs_per_batch: int = 10  # same-concept pairs per batch (in-batch negatives: the other concepts' rows)
+    pairs_per_concept: int = 1  # >1: several pairs of each chosen concept, masked out of each other's negatives
     lr: float = 2e-3
     warmup: int = 50
     weight_decay: float = 0.0

@@ -1,8 +1,8 @@
 """`import`: a Hugging Face checkpoint folder -> a SEER bundle (docs/bundle-format.md, format 2), without transformers.
 
-The graph is onnx_graph.write_explain_graph's explain head (the one export path of every bundle), its weights
-streamed from the safetensors one tensor at a time at --dtype (fp32, or fp16 storage), in model.onnx.data beside
-model.onnx when they exceed 1 GB. The disk and memory that needs are estimated from the checkpoint's headers and
+The graph is onnx_graph.write_explain_graph's explain head (the one export path of every bundle) in its KV-cache
+form (generation feeds only each new token), its weights streamed from the safetensors one tensor at a time at
+--dtype (fp32, or fp16 storage), in model.onnx.data beside model.onnx when they exceed 1 GB. The disk and memory that needs are estimated from the checkpoint's headers and
 checked before anything is written. The prompt format is the model's own chat template, rendered once here for
 one user message around a sentinel that then becomes `{prompt}`. Everything is written into a temporary
 folder beside --out and renamed at the end, so an interrupted import leaves no half-written bundle."""
@@ -263,11 +263,12 @@ def check_resources(e: ImportEstimate, ckpt: Checkpoint, out: Path, dtype: str, 
 
 
 def import_checkpoint(src, out, force=False, log=print, *, dtype="fp32", external_data_over=EXTERNAL_DATA_OVER,
-                      via="graph") -> dict:
+                      via="graph", kv_cache=True) -> dict:
     """Writes the bundle folder `out` and returns its manifest. dtype: "fp32" or "fp16" (weight storage; the
     graph computes and outputs float32). external_data_over: weight bytes beyond which model.onnx.data is used.
     via: "graph" (hf_families' architectures, streamed, no transformers) or "transformers" (any causal LM
-    transformers loads, exported by hf_transformers_export.py with the whole model in memory)."""
+    transformers loads, exported by hf_transformers_export.py with the whole model in memory). kv_cache: the
+    graph writer's KV-cache inputs/outputs (via graph only; False writes a graph that generation re-runs)."""
     src, out = Path(src), Path(out)
     if dtype not in DTYPES:
         raise SeerInputError(f"--dtype {dtype!r}: choose {' or '.join(DTYPES)}")
@@ -296,7 +297,7 @@ def import_checkpoint(src, out, force=False, log=print, *, dtype="fp32", externa
         old = None
         try:
             log(f"writing {config.architecture} ({config.num_layers} layers, hidden {config.hidden_size}) as an ONNX explain graph …")
-            graph = (write_explain_graph(config, ckpt, tmp, weights_dtype, external_data_over, log) if exporter is None
+            graph = (write_explain_graph(config, ckpt, tmp, weights_dtype, external_data_over, log, kv_cache) if exporter is None
                      else exporter.write_graph(tmp, external_data_over, log))
             shutil.copyfile(src / "tokenizer.json", tmp / "tokenizer.json")
             data = bundle_manifest(src, config, template, add_bos, special, graph, weights_dtype)

@@ -4,10 +4,15 @@ import torch
 import torch.nn.functional as F
 
 
-def info_nce(z1: torch.Tensor, z2: torch.Tensor, logit_scale: float) -> torch.Tensor:
-    """CLIP loss over (view1, view2) pairs: row i of z1 should match row i of z2 and no other row."""
+def info_nce(z1: torch.Tensor, z2: torch.Tensor, logit_scale: float, labels: torch.Tensor = None) -> torch.Tensor:
+    """CLIP loss over (view1, view2) pairs: row i of z1 should match row i of z2 and no other row.
+    labels (the pairs' concepts), when given: several pairs of one concept may share a batch, and a pair's
+    same-concept rows are left out of its negatives (masked), so the loss never pushes a concept apart."""
     z1, z2 = F.normalize(z1, dim=-1), F.normalize(z2, dim=-1)
     logits = logit_scale * z1 @ z2.t()
+    if labels is not None:
+        same = labels.view(-1, 1) == labels.view(1, -1)
+        logits = logits.masked_fill(same & ~torch.eye(len(labels), dtype=torch.bool, device=z1.device), float("-inf"))
     labels = torch.arange(z1.shape[0], device=z1.device)
     return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels)) / 2
 

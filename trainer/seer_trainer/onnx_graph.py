@@ -12,6 +12,15 @@ broadcast over their query heads in MatMul instead of being copied. Outputs are 
 reads: per-layer states at one position per row, per-layer means, the last real token's logits, and every
 token's states at the layers asked for (accumulated one layer at a time, never L x B x T x H at once).
 
+KV cache (kv_cache=True; imported models): the same graph also takes each block's past keys and values
+(past_key_i / past_value_i [B, kv_heads, P, head_dim], after RoPE) and returns them with the new tokens' appended
+(present_key_i / present_value_i [B, kv_heads, P + T, head_dim]); attention_mask then covers the P + T tokens.
+One graph, not a second file, so that attention has one implementation: P = 0 (empty past) is exactly the
+explain graph, and the engine feeds empty pasts to explains. Concat-based, not ORT's fused
+com.microsoft.GroupQueryAttention: that matched this attention on onnxruntime-node's CPU (2e-7, right padding,
+a past, soft-cap), but its CUDA kernel exists for float16/bfloat16 only, and this graph computes in float32, so
+on CUDA every layer's attention would fall back to the CPU.
+
 fp16: onnxruntime-node 1.30's CPU provider has no float16 kernel for MatMul, Gemm, Add, Mul, Softmax,
 ReduceMean, Sigmoid, Tanh, Sqrt, ...: only data movement (Gather, Transpose, Concat) runs in float16; for the
 rest it silently wraps every node in Casts, rounding each activation to fp16 (measured by profiling single-op
@@ -38,6 +47,9 @@ MODEL_FILE = "model.onnx"
 DATA_FILE = "model.onnx.data"
 INPUTS = ["input_ids", "attention_mask", "positions", "token_layers", "steering"]
 OUTPUTS = ["states", "mean_states", "last_logits", "token_states"]
+# The KV-cache inputs and outputs, one pair per block i (after INPUTS and OUTPUTS); see the header.
+KV_INPUTS = ("past_key_{i}", "past_value_{i}")
+KV_OUTPUTS = ("present_key_{i}", "present_value_{i}")
 WEIGHTS_DTYPES = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16}
 _TORCH_DTYPES = {TensorProto.FLOAT: torch.float32, TensorProto.FLOAT16: torch.float16}
 # Large tensors start on a 64 KiB boundary of model.onnx.data (Windows' mapping granularity; a multiple of
@@ -51,6 +63,12 @@ PROGRESS_OVER = 1 << 28  # log each tenth of the weights written for models over
 class GraphFiles:
     model_sha256: str  # sha256 of model.onnx
     external: Optional[dict]  # {"file": "model.onnx.data", "bytes": int, "sha256": str} or None
+    kv_cache: Optional[dict] = None  # {"numKvHeads": int, "headDim": int} when the graph has the KV inputs
+
+
+def kv_names(names, num_layers: int) -> List[str]:
+    """KV_INPUTS or KV_OUTPUTS spelled out for every block, in graph order."""
+    return [name.format(i=i) for i in range(num_layers) for name in names]
 
 
 class StateDictTensors:
@@ -79,6 +97,8 @@ def onnx_manifest_entry(files: GraphFiles, weights_dtype: str) -> dict:
     entry = {"inputs": list(INPUTS), "outputs": list(OUTPUTS), "opset": OPSET, "weightsDtype": weights_dtype}
     if files.external:
         entry["externalData"] = dict(files.external)
+    if files.kv_cache:
+        entry["kvCache"] = dict(files.kv_cache)
     return entry
 
 
@@ -100,8 +120,8 @@ class _Weight:
 class _Graph:
     """Nodes, with generated value names, and the weights they use."""
 
-    def __init__(self, c: DecoderConfig, tensors, storage: int):
-        self.c, self.tensors, self.storage = c, tensors, storage
+    def __init__(self, c: DecoderConfig, tensors, storage: int, kv_cache: bool = False):
+        self.c, self.tensors, self.storage, self.kv_cache = c, tensors, storage, kv_cache
         self.nodes: List[onnx.NodeProto] = []
         self.weights: Dict[str, _Weight] = {}
         self._as_float: Dict[str, str] = {}
@@ -186,8 +206,8 @@ def _soft_cap(g: _Graph, x: str, cap: float) -> str:
     return g.op("Mul", g.op("Tanh", g.op("Div", x, g.const(cap))), g.const(cap))
 
 
-def _attention(g: _Graph, x: str, prefix: str, cos: str, sin: str, bias: str) -> str:
-    c = g.c
+def _attention(g: _Graph, x: str, layer: int, cos: str, sin: str, bias: str) -> str:
+    c, prefix = g.c, f"model.layers.{layer}.self_attn."
     kv, group, d = c.num_kv_heads, c.num_heads // c.num_kv_heads, c.head_dim
     q = _linear(g, x, prefix + "q_proj", c.hidden_size, c.num_heads * d, c.qkv_bias)
     k = _linear(g, x, prefix + "k_proj", c.hidden_size, kv * d, c.qkv_bias)
@@ -199,8 +219,15 @@ def _attention(g: _Graph, x: str, prefix: str, cos: str, sin: str, bias: str) ->
         q, k = _rms_norm(g, q, prefix + "q_norm.weight", d), _rms_norm(g, k, prefix + "k_norm.weight", d)
     q, k = _rope(g, q, cos, sin), _rope(g, k, cos, sin)
     q = g.op("Transpose", q, perm=[0, 2, 3, 1, 4])  # [B, kv, group, T, D]
-    k_t = g.op("Transpose", k, perm=[0, 2, 3, 4, 1])  # [B, kv, 1, D, T]
-    v = g.op("Transpose", v, perm=[0, 2, 3, 1, 4])  # [B, kv, 1, T, D]
+    k = g.op("Transpose", k, perm=[0, 2, 3, 1, 4])  # [B, kv, 1, T, D]
+    v = g.op("Transpose", v, perm=[0, 2, 3, 1, 4])
+    if g.kv_cache:  # the past's keys and values first: [B, kv, 1, S, D], S = P + T
+        past_key, past_value = (name.format(i=layer) for name in KV_INPUTS)
+        k = g.op("Concat", g.op("Unsqueeze", past_key, g.ints(2)), k, axis=3)
+        v = g.op("Concat", g.op("Unsqueeze", past_value, g.ints(2)), v, axis=3)
+        for value, name in zip((k, v), KV_OUTPUTS):
+            g.op("Squeeze", value, g.ints(2), out=name.format(i=layer))
+    k_t = g.op("Transpose", k, perm=[0, 1, 2, 4, 3])  # [B, kv, 1, D, S]
     scores = g.op("Mul", g.op("MatMul", q, k_t), g.const(c.query_scale))
     if c.attn_softcap:
         scores = _soft_cap(g, scores, c.attn_softcap)
@@ -238,26 +265,39 @@ def _block(g: _Graph, x: str, i: int, cos: str, sin: str, bias: str) -> str:
         name = c.norm_names.get(role)
         return _rms_norm(g, value, f"{prefix}{name}.weight", c.hidden_size) if name else value
 
-    x = g.op("Add", x, norm("post_attn_norm", _attention(g, norm("attn_norm", x), prefix + "self_attn.", cos, sin, bias)))
+    x = g.op("Add", x, norm("post_attn_norm", _attention(g, norm("attn_norm", x), i, cos, sin, bias)))
     return g.op("Add", x, norm("post_mlp_norm", _mlp(g, norm("mlp_norm", x), prefix + "mlp.")))
 
 
-def _rotary_tables(g: _Graph, mask: str):
-    """cos, sin [B, T, 1, 1, head_dim] at positions cumsum(mask) - 1 (clamped at 0), as HFDecoder."""
+def _spans(g: _Graph, input_ids: str, mask: str):
+    """P (the cached tokens before the new ones) and S = P + T (attention_mask's length), int64 scalars; P is 0
+    without a KV cache, where the mask is as long as input_ids."""
+    total = g.op("Gather", g.op("Shape", mask), g.index(1), axis=0)
+    return g.op("Sub", total, g.op("Gather", g.op("Shape", input_ids), g.index(1), axis=0)), total
+
+
+def _new_tokens(g: _Graph, x: str, past: str) -> str:
+    """x [B, S, ...] from position P on: the new tokens' part."""
+    return g.op("Slice", x, g.op("Unsqueeze", past, g.ints(0)), g.ints(np.iinfo(np.int64).max), g.ints(1))
+
+
+def _rotary_tables(g: _Graph, mask: str, past: str):
+    """cos, sin [B, T, 1, 1, head_dim] at the new tokens' positions cumsum(mask) - 1 (clamped at 0), as HFDecoder."""
     inv_freq = inverse_frequencies(g.c.head_dim, g.c.rope).numpy()
     positions = g.op("Relu", g.op("Cast", g.op("Sub", g.op("CumSum", mask, g.index(1)), g.ints(1)), to=TensorProto.FLOAT))
+    positions = _new_tokens(g, positions, past)
     angles = g.op("Mul", g.op("Unsqueeze", positions, g.ints(2)), g.const(inv_freq))  # [B, T, D / 2]
     angles = g.op("Unsqueeze", g.op("Concat", angles, angles, axis=-1), g.ints(2, 3))
     return g.op("Cos", angles), g.op("Sin", angles)
 
 
-def _attention_biases(g: _Graph, input_ids: str, mask: str):
-    """0 where a query may attend (causal, real key, inside the window), MASKED elsewhere: [B, 1, 1, T, T]."""
+def _attention_biases(g: _Graph, mask: str, past: str, total: str):
+    """0 where a new token's query may attend (causal, real key, inside the window), MASKED elsewhere:
+    [B, 1, 1, T, S]; the queries sit at sequence indices P..S-1, the keys at 0..S-1."""
     c = g.c
-    seq = g.op("Gather", g.op("Shape", input_ids), g.index(1), axis=0)
-    index = g.op("Range", g.index(0), seq, g.index(1))  # [T]
-    query, key = g.op("Unsqueeze", index, g.ints(1)), g.op("Unsqueeze", index, g.ints(0))
-    real_key = g.op("Unsqueeze", g.op("Cast", mask, to=TensorProto.BOOL), g.ints(1, 2, 3))  # [B, 1, 1, 1, T]
+    query = g.op("Unsqueeze", g.op("Range", past, total, g.index(1)), g.ints(1))  # [T, 1]
+    key = g.op("Unsqueeze", g.op("Range", g.index(0), total, g.index(1)), g.ints(0))  # [1, S]
+    real_key = g.op("Unsqueeze", g.op("Cast", mask, to=TensorProto.BOOL), g.ints(1, 2, 3))  # [B, 1, 1, 1, S]
     allowed = g.op("And", g.op("LessOrEqual", key, query), real_key)
     zero, masked = g.const(0.0), g.const(MASKED)
     full = g.op("Where", allowed, zero, masked)
@@ -272,11 +312,13 @@ def _build(g: _Graph):
     c = g.c
     layers = c.num_layers + 1
     input_ids, mask, positions, token_layers, steering = INPUTS
-    cos, sin = _rotary_tables(g, mask)
-    full_bias, window_bias = _attention_biases(g, input_ids, mask)
+    past, total = _spans(g, input_ids, mask)
+    cos, sin = _rotary_tables(g, mask, past)
+    full_bias, window_bias = _attention_biases(g, mask, past, total)
+    new_mask = _new_tokens(g, mask, past)  # [B, T]: the read-outs, means and last token are the new tokens'
     read_at = g.op("Unsqueeze", positions, g.ints(1))  # [B, 1] for GatherND
-    last_at = g.op("Unsqueeze", g.op("Sub", g.op("ReduceSum", mask, g.ints(1), keepdims=0), g.ints(1)), g.ints(1))
-    mask_f = g.op("Cast", mask, to=TensorProto.FLOAT)
+    last_at = g.op("Unsqueeze", g.op("Sub", g.op("ReduceSum", new_mask, g.ints(1), keepdims=0), g.ints(1)), g.ints(1))
+    mask_f = g.op("Cast", new_mask, to=TensorProto.FLOAT)
     real_count = g.op("Max", g.op("ReduceSum", mask_f, g.ints(1), keepdims=1), g.const(1.0))  # [B, 1]
     mask_row = g.op("Unsqueeze", mask_f, g.ints(1))  # [B, 1, T]
 
@@ -314,7 +356,7 @@ def _graph_proto(c: DecoderConfig, g: _Graph) -> onnx.GraphProto:
     """Nodes, inputs and outputs; the initializers are added while the weights are written."""
     f32, i64, layers = TensorProto.FLOAT, TensorProto.INT64, c.num_layers + 1
     inputs = [helper.make_tensor_value_info("input_ids", i64, ["batch", "seq"]),
-              helper.make_tensor_value_info("attention_mask", i64, ["batch", "seq"]),
+              helper.make_tensor_value_info("attention_mask", i64, ["batch", "total" if g.kv_cache else "seq"]),
               helper.make_tensor_value_info("positions", i64, ["batch"]),
               helper.make_tensor_value_info("token_layers", i64, ["k"]),
               helper.make_tensor_value_info("steering", f32, [layers, c.hidden_size])]
@@ -322,6 +364,10 @@ def _graph_proto(c: DecoderConfig, g: _Graph) -> onnx.GraphProto:
                helper.make_tensor_value_info("mean_states", f32, [layers, "batch", c.hidden_size]),
                helper.make_tensor_value_info("last_logits", f32, ["batch", c.vocab_size]),
                helper.make_tensor_value_info("token_states", f32, ["k", "batch", "seq", c.hidden_size])]
+    if g.kv_cache:
+        kv = [c.num_kv_heads, c.head_dim]
+        inputs += [helper.make_tensor_value_info(n, f32, ["batch", kv[0], "past", kv[1]]) for n in kv_names(KV_INPUTS, c.num_layers)]
+        outputs += [helper.make_tensor_value_info(n, f32, ["batch", kv[0], "total", kv[1]]) for n in kv_names(KV_OUTPUTS, c.num_layers)]
     return helper.make_graph(g.nodes, f"seer-explain-{c.family}", inputs, outputs)
 
 
@@ -440,12 +486,13 @@ def _write_embedded(g: _Graph, model: onnx.ModelProto, folder: Path, progress: _
 
 
 def write_explain_graph(config: DecoderConfig, tensors, folder: Path, weights_dtype: str = "float32",
-                        external_data_over: int = 1 << 30, log=print) -> GraphFiles:
+                        external_data_over: int = 1 << 30, log=print, kv_cache: bool = False) -> GraphFiles:
     """Writes model.onnx (and model.onnx.data when the weights exceed `external_data_over` bytes) into the
-    fresh folder `folder`. `tensors`: safetensors_io.Checkpoint or StateDictTensors, Hugging Face names."""
+    fresh folder `folder`. `tensors`: safetensors_io.Checkpoint or StateDictTensors, Hugging Face names.
+    kv_cache: the graph also takes and returns each block's keys and values (see the header)."""
     if weights_dtype not in WEIGHTS_DTYPES:
         raise SeerInputError(f"weights dtype {weights_dtype!r} is not supported; choose {' or '.join(WEIGHTS_DTYPES)}")
-    g = _Graph(config, tensors, WEIGHTS_DTYPES[weights_dtype])
+    g = _Graph(config, tensors, WEIGHTS_DTYPES[weights_dtype], kv_cache)
     _build(g)  # checks every tensor's presence and shape before a byte is written
     model = helper.make_model(_graph_proto(config, g), opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="seer-trainer", ir_version=IR_VERSION)
@@ -455,4 +502,7 @@ def write_explain_graph(config: DecoderConfig, tensors, folder: Path, weights_dt
         f"{'to ' + DATA_FILE if external else 'inside ' + MODEL_FILE}")
     folder = Path(folder)
     progress = _Progress(total, log)
-    return (_write_external if external else _write_embedded)(g, model, folder, progress)
+    files = (_write_external if external else _write_embedded)(g, model, folder, progress)
+    if kv_cache:
+        files.kv_cache = {"numKvHeads": config.num_kv_heads, "headDim": config.head_dim}
+    return files

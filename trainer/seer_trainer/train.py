@@ -63,8 +63,9 @@ def pretrain(model, stream, cfg: PretrainConfig, seed: int, ckpt: StageCheckpoin
 
 
 class PairSampler:
-    """(view1, view2) = two different training prompts of one concept; one pair per concept per batch,
-    so every in-batch negative is a different concept."""
+    """(view1, view2) = two different training prompts of one concept. A batch holds per_concept pairs of
+    each chosen concept (distinct prompts); info_nce masks same-concept rows out of the negatives, so every
+    negative is a different concept (per_concept=1: one pair per concept, the paper's setting)."""
 
     def __init__(self, tok, examples, concepts, template, add_bos, max_tokens):
         self.by_concept = {c: [] for c in concepts}
@@ -73,23 +74,25 @@ class PairSampler:
         self.concepts = list(concepts)
         self.pad_id = tok.pad_id
 
-    def sample(self, n_pairs, rng):
-        chosen = rng.sample(self.concepts, min(n_pairs, len(self.concepts)))
-        v1, v2 = [], []
+    def sample(self, n_pairs, rng, per_concept=1):
+        """((ids, mask) of the 2n views, n, the pairs' concept indices): n_pairs pairs, per_concept per concept."""
+        chosen = rng.sample(self.concepts, min(-(-n_pairs // per_concept), len(self.concepts)))
+        v1, v2, labels = [], [], []
         for c in chosen:
-            a, b = rng.sample(self.by_concept[c], 2)
-            v1.append(a)
-            v2.append(b)
-        return pad_batch(v1 + v2, self.pad_id), len(chosen)
+            drawn = rng.sample(self.by_concept[c], 2 * per_concept)
+            v1 += drawn[0::2]
+            v2 += drawn[1::2]
+            labels += [self.concepts.index(c)] * per_concept
+        return pad_batch(v1 + v2, self.pad_id), len(v1), torch.tensor(labels)
 
 
 def seer_losses(model, frozen_forward, pair_batch, general_batch, cfg: SeerConfig, target_layers):
     """One SEER step's objective: InfoNCE on last-token states of (view1, view2) at the target layers,
     l2 retain and KL against the frozen model on general text. Returns (total, contrastive, retain, kl)."""
-    (ids, mask), n = pair_batch
+    (ids, mask), n, labels = pair_batch
     hs = model(ids, mask).hidden_states
     contrast = torch.stack([
-        info_nce(pool(hs[l], mask)[:n], pool(hs[l], mask)[n:], cfg.logit_scale) for l in target_layers
+        info_nce(pool(hs[l], mask)[:n], pool(hs[l], mask)[n:], cfg.logit_scale, labels) for l in target_layers
     ]).mean()
     gids, gmask = general_batch
     out = model(gids, gmask)
@@ -120,7 +123,7 @@ def seer_finetune(model, pairs: PairSampler, general_stream, cfg: SeerConfig, ta
         for g in opt.param_groups:
             g["lr"] = learning_rate(step, cfg.steps, cfg.lr, cfg.warmup)
         model.train()
-        pair_batch = pairs.sample(cfg.pairs_per_batch, rng)
+        pair_batch = pairs.sample(cfg.pairs_per_batch, rng, cfg.pairs_per_concept)
         general = stream_windows(general_stream, cfg.general_batch_size, cfg.general_seq_len, rng)
         loss, contrast, retain, kl = seer_losses(model, frozen, pair_batch, general, cfg, target_layers)
         opt.zero_grad(set_to_none=True)

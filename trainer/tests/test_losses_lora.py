@@ -43,6 +43,20 @@ def test_info_nce_prefers_aligned_pairs():
     assert info_nce(z, z, 10.0) < info_nce(z, z.roll(1, 0), 10.0)
 
 
+def test_info_nce_with_labels_drops_same_concept_negatives_by_hand():
+    # Pairs 0 and 1 share a concept: each is left out of the other's denominator (rows and columns alike).
+    torch.manual_seed(2)
+    z1, z2 = torch.randn(4, 5), torch.randn(4, 5)
+    labels = torch.tensor([7, 7, 3, 5])
+    s = (10 * F.normalize(z1, dim=-1) @ F.normalize(z2, dim=-1).t()).tolist()
+    keep = lambda i, j: i == j or labels[i] != labels[j]
+    rows = [-s[i][i] + math.log(sum(math.exp(s[i][j]) for j in range(4) if keep(i, j))) for i in range(4)]
+    cols = [-s[j][j] + math.log(sum(math.exp(s[i][j]) for i in range(4) if keep(i, j))) for j in range(4)]
+    assert abs(info_nce(z1, z2, 10.0, labels).item() - (sum(rows) / 4 + sum(cols) / 4) / 2) < 1e-5
+    # all concepts distinct: the paper's loss, unchanged
+    assert abs(info_nce(z1, z2, 10.0, torch.arange(4)).item() - info_nce(z1, z2, 10.0).item()) < 1e-6
+
+
 def test_retain_and_kl_are_zero_at_init_with_lora(tiny_model):
     frozen = copy.deepcopy(tiny_model)
     apply_lora(tiny_model, rank=4, alpha=8, dropout=0.0)
@@ -127,3 +141,25 @@ def test_lora_trains_only_adapters(tiny_model):
     params = apply_lora(tiny_model, rank=2, alpha=4, dropout=0.0)
     trainable = [p for p in tiny_model.parameters() if p.requires_grad]
     assert len(trainable) == len(params) == 2 * 7 * TINY.num_layers
+
+
+def test_pair_sampler_draws_distinct_prompts_per_concept_and_labels_them():
+    import random
+    from collections import Counter
+    from seer_trainer.tokenizer import ByteLevelBPE, train_bpe
+    from seer_trainer.train import PairSampler
+    from seer_trainer.concepts import Example
+    rows = [Example(c, f"{c} prompt number {i}", "") for c in ("a", "b", "c") for i in range(6)]
+    tok = ByteLevelBPE(*train_bpe([r.prompt for r in rows], 300))
+    sampler = PairSampler(tok, rows, ["a", "b", "c"], "User: {prompt}\nAssistant:", True, 64)
+    (ids, mask), n, labels = sampler.sample(6, random.Random(0), per_concept=3)
+    assert n == 6 and ids.shape[0] == 12
+    assert sorted(Counter(labels.tolist()).values()) == [3, 3]  # two concepts, three pairs each
+    texts = [tok.decode([t for t, m in zip(row, mk) if m]) for row, mk in zip(ids.tolist(), mask.tolist())]
+    for k in range(n):  # both views of a pair come from the pair's concept...
+        concept = "abc"[labels[k]]
+        assert f"{concept} prompt" in texts[k] and f"{concept} prompt" in texts[n + k]
+    assert len(set(texts)) == 12  # ...and no prompt is drawn twice in a batch
+    # one pair per concept (the paper's setting): every pair a different concept
+    _, n1, labels1 = sampler.sample(3, random.Random(0))
+    assert n1 == 3 and sorted(labels1.tolist()) == [0, 1, 2]

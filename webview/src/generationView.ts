@@ -3,7 +3,7 @@
 // underlined in its concept's colour (the colours of the concept toggles) with the concept and its probability
 // on hover. With steering, the plain and the steered run side by side, then each one's mean probability of the
 // steered concept. Knows nothing about the VS Code API: main.ts relays the messages.
-import type { Generation, GenerationRun, GenerationStep, PanelGenerateRequest } from '../../common/protocol';
+import type { Generation, GenerationRun, GenerationStep, PanelGenerateRequest, SteeringTerm } from '../../common/protocol';
 import { PANEL_GENERATION } from '../../common/protocol';
 import { seriesColor as conceptColor } from '../../common/charts/colors';
 import { el } from './dom';
@@ -97,10 +97,11 @@ export class GenerationView {
     const view = this.current(id, run);
     if (!view) return;
     view.steps[index] = step;
-    const k = step.probs.indexOf(Math.max(...step.probs));
+    // A step reopened from the session alone has no probabilities: its concept still picks the colour.
+    const k = step.probs.length ? step.probs.indexOf(Math.max(...step.probs)) : this.concepts.indexOf(step.concept);
     const token = el(this.doc, 'span', 'gen-tok', step.token);
     token.style.borderBottomColor = conceptColor(k);
-    token.title = `${step.concept} ${pct(step.probs[k])}`;
+    token.title = step.probs.length ? `${step.concept} ${pct(step.probs[k])}` : step.concept;
     token.dataset.concept = step.concept;
     view.text.append(token);
   }
@@ -114,7 +115,7 @@ export class GenerationView {
     const n = generation.steps.length;
     let summary = `${n} token${n === 1 ? '' : 's'} · ${stopped}`;
     const steer = this.steer;
-    if (steer && generation.steps.length > 0) {
+    if (steer && generation.steps.length > 0 && generation.steps[0].probs.length > 0) {
       const c = generation.concepts.indexOf(steer.concept);
       const mean = generation.steps.reduce((sum, s) => sum + s.probs[c], 0) / generation.steps.length;
       summary += ` · mean probability of ${steer.concept}: ${pct(mean)}`;
@@ -128,6 +129,21 @@ export class GenerationView {
     for (const r of this.runs) r.ended = true;
     this.setGenerating(false);
     this.say(message, true);
+  }
+
+  /**
+   * A recorded generation reopened from the History (the panel shows its prompt's result first): its runs drawn
+   * as if they had just streamed in. A generation still running is dropped (its late messages carry an old id).
+   */
+  showRecorded(generations: Generation[], steer: SteeringTerm[] = []): void {
+    if (this.generating) this.callbacks.stop();
+    this.openRuns(steer);
+    const id = ++this.id;
+    generations.slice(0, this.runs.length).forEach((g, run) => {
+      g.steps.forEach((s, i) => this.step(id, run as GenerationRun, i, s));
+      this.end(id, run as GenerationRun, g);
+    });
+    this.setGenerating(false);
   }
 
   /** Run `run` of generation `id` while it is the one shown and still going; otherwise undefined. */
@@ -151,8 +167,17 @@ export class GenerationView {
     if (concept && (this.strength.value.trim() === '' || !Number.isFinite(strength))) {
       return this.say('Strength must be a number: negative steers away from the concept, positive toward it.', true);
     }
-    this.steer = concept ? { concept, strength } : undefined;
-    const labels = this.steer ? ['plain', `steered: ${concept} ${strength > 0 ? '+' : ''}${strength}`] : ['continuation'];
+    this.openRuns(concept ? [{ concept, strength }] : []);
+    this.say('');
+    this.setGenerating(true);
+    this.callbacks.generate({ id: ++this.id, maxNewTokens, temperature, ...(this.steer && { steer: this.steer }) });
+  }
+
+  /** Empty columns for a run, or a plain and a steered run side by side (the CLI records several terms in one run). */
+  private openRuns(steer: SteeringTerm[]): void {
+    this.steer = steer.length === 1 ? steer[0] : undefined;
+    const terms = steer.map((t) => `${t.concept} ${t.strength > 0 ? '+' : ''}${t.strength}`).join(', ');
+    const labels = steer.length ? ['plain', `steered: ${terms}`] : ['continuation'];
     this.runsHost.replaceChildren();
     this.runs = labels.map((label) => {
       const column = el(this.doc, 'div', 'generation-run');
@@ -163,9 +188,6 @@ export class GenerationView {
       return { text, summary, steps: [], ended: false };
     });
     this.runsHost.classList.toggle('side-by-side', this.runs.length === 2);
-    this.say('');
-    this.setGenerating(true);
-    this.callbacks.generate({ id: ++this.id, maxNewTokens, temperature, ...(this.steer && { steer: this.steer }) });
   }
 
   private setGenerating(on: boolean): void {

@@ -4,6 +4,8 @@ import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import { isToWebviewMessage, type FromWebviewMessage, type PanelSettings, type PanelState } from '../../common/protocol';
+import type { Comparison } from '../../engine/src/compare';
+import { CompareView } from './compareView';
 import { svgToPng, serializeSvg } from './exportChart';
 import { FileTableView } from './fileTable';
 import { GenerationView } from './generationView';
@@ -50,7 +52,13 @@ const fileTable = new FileTableView(document, {
 });
 root.before(fileTable.element);
 
+// Compare replaces the result view in the same root until the next result arrives.
+const compare = new CompareView(root);
+let comparing = false;
+
 function show(state: ReturnType<VsCodeApi['getState']>): void {
+  if (state?.comparison) return showComparison(state.comparison, 'restored');
+  comparing = false;
   if (!state?.result) return;
   const started = performance.now();
   const charts = view.render(state.result, state.settings ?? { heatmapScheme: 'diverging' }, state.view);
@@ -62,6 +70,14 @@ function show(state: ReturnType<VsCodeApi['getState']>): void {
   requestAnimationFrame(() =>
     vscode.postMessage({ type: 'rendered', id: state.result!.id, ms: performance.now() - started, charts }),
   );
+}
+
+function showComparison(comparison: Comparison, id: string): void {
+  const started = performance.now();
+  comparing = true;
+  compare.render(comparison);
+  if (generation.generating) vscode.postMessage({ type: 'stopGeneration' });
+  requestAnimationFrame(() => vscode.postMessage({ type: 'rendered', id, ms: performance.now() - started, charts: [] }));
 }
 
 window.addEventListener('message', (event: MessageEvent<unknown>) => {
@@ -78,14 +94,16 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
     }
     case 'settings':
       vscode.setState({ ...vscode.getState(), settings: msg.settings });
-      view.applySettings(msg.settings);
+      // The compare view's heatmap is diverging whatever the setting; the result view takes it at its next render.
+      if (!comparing) view.applySettings(msg.settings);
       break;
     case 'busy':
       view.showMessage(msg.type, msg.message);
       break;
     case 'error':
       // The failed explain replaces the previous result, in the saved state too (a reload must not revive it).
-      vscode.setState({ ...vscode.getState(), result: undefined });
+      vscode.setState({ ...vscode.getState(), result: undefined, comparison: undefined });
+      comparing = false;
       if (generation.generating) vscode.postMessage({ type: 'stopGeneration' });
       view.showError(msg.message);
       break;
@@ -98,8 +116,16 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
     case 'generationError':
       generation.fail(msg.id, msg.message);
       break;
+    case 'generationRecorded':
+      generation.showRecorded(msg.generations, msg.steer);
+      break;
     case 'fileRows':
       fileTable.update(msg.file, msg.total, msg.rows, msg.reset, msg.done);
+      break;
+    case 'comparison':
+      // The saved state holds the comparison instead of a result: a reload restores the compare view.
+      vscode.setState({ settings: vscode.getState()?.settings, comparison: msg.comparison });
+      showComparison(msg.comparison, msg.id);
       break;
   }
 });
@@ -107,7 +133,7 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
 let resizeTimer: ReturnType<typeof setTimeout> | undefined;
 new ResizeObserver(() => {
   clearTimeout(resizeTimer);
-  resizeTimer = setTimeout(() => view.resized(), 150);
+  resizeTimer = setTimeout(() => (comparing ? compare.resized() : view.resized()), 150);
 }).observe(root);
 
 show(vscode.getState());

@@ -43,10 +43,20 @@ export interface OnnxEntry {
   weightsDtype: 'float32' | 'float16';
   /** The one file beside model.onnx that holds the weights of a big model; absent when model.onnx holds them. */
   externalData?: { file: string; bytes: number; sha256: string };
+  /** The graph also takes and returns each block's keys and values (KV_INPUTS/KV_OUTPUTS): generation then feeds
+   * only the new token. Absent: generation re-runs the whole prefix each step. */
+  kvCache?: { numKvHeads: number; headDim: number };
 }
 
 export const ONNX_INPUTS = ['input_ids', 'attention_mask', 'positions', 'token_layers', 'steering'] as const;
 export const ONNX_OUTPUTS = ['states', 'mean_states', 'last_logits', 'token_states'] as const;
+/** A KV-cache graph's extra inputs and outputs, one pair per block i: [batch, numKvHeads, past or total, headDim]. */
+export const KV_INPUTS = ['past_key_', 'past_value_'] as const;
+export const KV_OUTPUTS = ['present_key_', 'present_value_'] as const;
+/** KV_INPUTS or KV_OUTPUTS spelled out for every block, in graph order (past_key_0, past_value_0, past_key_1, …). */
+export function kvNames(prefixes: readonly string[], numLayers: number): string[] {
+  return Array.from({ length: numLayers }, (_, i) => prefixes.map((p) => `${p}${i}`)).flat();
+}
 /** The graph writer (trainer/seer_trainer/onnx_graph.py) targets opset 17; older opsets lack what it uses. */
 export const MIN_OPSET = 17;
 export const POOLINGS = ['last', 'mean', 'request-end'] as const;
@@ -90,7 +100,7 @@ export function parseManifest(json: Json, file: string): Manifest {
     golden: f.golden === undefined ? undefined : c.string(f, 'golden', 'files', { nonEmpty: true }),
   };
 
-  const onnx = parseOnnxEntry(c, root.onnx);
+  const onnx = parseOnnxEntry(c, root.onnx, architecture);
 
   const targets = c.array(root.targetLayers, 'targetLayers');
   if (targets.length === 0) c.fail('targetLayers', 'must name at least one layer');
@@ -156,7 +166,7 @@ export function parseManifest(json: Json, file: string): Manifest {
 /** Largest external data file named in seer.json: 2^53 bytes (exact in a double); the architecture bounds it further at load. */
 const MAX_EXTERNAL_BYTES = Number.MAX_SAFE_INTEGER;
 
-function parseOnnxEntry(c: JsonChecker, value: Json): OnnxEntry {
+function parseOnnxEntry(c: JsonChecker, value: Json, architecture: Architecture): OnnxEntry {
   const o = c.object(value, 'onnx');
   const onnx: OnnxEntry = {
     inputs: c.stringArray(o, 'inputs', 'onnx'),
@@ -176,6 +186,14 @@ function parseOnnxEntry(c: JsonChecker, value: Json): OnnxEntry {
     const sha256 = c.string(e, 'sha256', 'onnx.externalData');
     if (!/^[0-9a-f]{64}$/.test(sha256)) c.fail('onnx.externalData.sha256', 'must be 64 lowercase hex digits (sha256 of the external data file)');
     onnx.externalData = { file, bytes, sha256 };
+  }
+  if (o.kvCache !== undefined) {
+    const k = c.object(o.kvCache, 'onnx.kvCache');
+    const { numHeads } = architecture;
+    const numKvHeads = c.number(k, 'numKvHeads', 'onnx.kvCache', { integer: true, min: 1, max: numHeads });
+    if (numHeads % numKvHeads !== 0) c.fail('onnx.kvCache.numKvHeads', `must divide architecture.numHeads (${numHeads}), got ${numKvHeads}`);
+    const headDim = c.number(k, 'headDim', 'onnx.kvCache', { integer: true, min: 1, max: MAX_ARCHITECTURE.hiddenSize });
+    onnx.kvCache = { numKvHeads, headDim };
   }
   return onnx;
 }

@@ -1,12 +1,15 @@
 // `seer generate TEXT`: the model continues the prompt token by token, each token printed as it comes with the
 // model's concept at the target layer (engine/src/generate.ts); with --steer, the plain and the steered
 // continuation are generated together and printed side by side. --json: {"text", "concepts", "steps"} (and
-// "steered", the same shape). Ctrl-C stops the generation and keeps (prints) the tokens so far.
+// "steered", the same shape). Ctrl-C stops the generation and keeps (prints) the tokens so far. --session FILE
+// also records it (a stopped one too) in a session file, as the extension's History does.
+import { randomUUID } from 'node:crypto';
 import { Engine } from '../engine';
 import { SeerError } from '../errors';
 import { checkGenerateOptions, type Generation, type GenerationStep, type GenerateOptions, meanProbability, type SteeringTerm } from '../generate';
 import { LIMITS } from '../limits';
 import { percent, type Style, styleFor } from '../report/terminalStyle';
+import { addEntries, sessionEntryFromGeneration } from '../sessions/sessionFile';
 import { write } from './explainCommand';
 import { readCliPrompts } from './input';
 import { type Command, ENGINE_OPTIONS, ENGINE_USAGE, engineConfigFromArgs, parseCommandArgs, positiveInt } from './shared';
@@ -23,6 +26,7 @@ seer generate - [options]             read the prompt from stdin
                         (negative S: away from C); repeatable; prints the plain and steered runs side by side
   --bank NAME           concept bank traced and steered (default: the bundle's default bank)
   --json                {"text", "concepts", "steps": [{"token", "id", "concept", "probs"}]} (+ "steered")
+  --session FILE        also record the generation in this session file (e.g. .seer-session.json: the History)
 ${ENGINE_USAGE}`;
 
 const OPTIONS = {
@@ -34,6 +38,7 @@ const OPTIONS = {
   'top-p': { type: 'string' },
   seed: { type: 'string' },
   steer: { type: 'string', multiple: true },
+  session: { type: 'string' },
 } as const;
 
 
@@ -56,6 +61,7 @@ export const generateCommand: Command = {
     checkGenerateOptions(options, { maxNewTokens: '--max-new-tokens', temperature: '--temperature', topP: '--top-p', seed: '--seed' });
     const { prompts } = await readCliPrompts(positionals, undefined, USAGE);
     const engine = await Engine.load(engineConfigFromArgs(values, USAGE));
+    const createdAt = new Date().toISOString();
     // Ctrl-C stops between two tokens; what was generated is still printed.
     const controller = new AbortController();
     const cancel = () => controller.abort();
@@ -76,6 +82,13 @@ export const generateCommand: Command = {
       ]);
       if (values.json) await write(`${JSON.stringify(steered ? { ...asJson(plain), steered: asJson(steered) } : asJson(plain), null, 2)}\n`);
       else await write(table!.finish(plain, steered));
+      if (values.session) {
+        const { name, dir, defaultBank } = engine.info.bundle;
+        await addEntries(values.session, [sessionEntryFromGeneration({
+          id: randomUUID(), createdAt, prompt: prompts[0].text, bundle: { name, dir }, bank: options.bank ?? defaultBank,
+          options: { ...options, seed: options.seed!, steer }, generations: steered ? [plain, steered] : [plain],
+        })]);
+      }
       if (controller.signal.aborted) {
         process.stderr.write(`cancelled: ${plain.steps.length} token(s) generated${steered ? ` (${steered.steps.length} steered)` : ''} are kept above.\n`);
         return 130;

@@ -15,8 +15,9 @@ import { convertToUtf8Fix, decodeText, NOT_UTF8, notTextReason, unusableTextReas
 import { delimitedRecordsOf, formatOfFile, type InputFormat, jsonLinesOf, MalformedFileError } from './records';
 
 export interface PromptFile {
-  /** The prompts in file order, each with the 1-based line where it starts. */
-  prompts: { text: string; line: number }[];
+  /** The prompts in file order, each with the 1-based lines where it starts and ends (a paragraph or a CSV
+   * cell may span lines; a JSONL prompt is one line whatever it holds). */
+  prompts: { text: string; line: number; lastLine: number }[];
   /** Lines or rows that gave no prompt, and why. */
   skipped: { line: number; reason: string }[];
 }
@@ -29,7 +30,7 @@ const PROMPT_FIELDS = ['prompt', 'text', 'input'];
 const PROMPT_FIELD_LIST = '"prompt", "text" or "input"';
 
 /** A line or row as its format reads it: a prompt, or why there is none. */
-type Candidate = { line: number; text: string; reason?: undefined } | { line: number; text?: undefined; reason: string };
+type Candidate = { line: number; lastLine?: number; text: string; reason?: undefined } | { line: number; text?: undefined; reason: string };
 
 /** Splits the bytes of a prompt file named `fileName` into prompts by the rules above. Pure. */
 export function parsePromptFile(fileName: string, bytes: Uint8Array): PromptFile {
@@ -40,7 +41,7 @@ export function parsePromptFile(fileName: string, bytes: Uint8Array): PromptFile
   const candidates = format === 'text' ? paragraphs(text) : format === 'jsonl' ? jsonlPrompts(text) : delimitedPrompts(fileName, text, format);
   const file: PromptFile = { prompts: [], skipped: [] };
   for (const c of candidates.map(checkText)) {
-    if (c.reason === undefined) file.prompts.push({ text: c.text, line: c.line });
+    if (c.reason === undefined) file.prompts.push({ text: c.text, line: c.line, lastLine: c.lastLine ?? c.line });
     else file.skipped.push({ line: c.line, reason: c.reason });
   }
   if (file.prompts.length === 0) throw noPrompts(fileName, format, text, file.skipped);
@@ -90,7 +91,7 @@ function paragraphs(text: string): Candidate[] {
   for (let i = 0; i < lines.length; i++) {
     const paragraph = paragraphAt(lines, i);
     if (!paragraph) continue;
-    out.push({ line: paragraph.start + 1, text: lines.slice(paragraph.start, paragraph.end + 1).join('\n') });
+    out.push({ line: paragraph.start + 1, lastLine: paragraph.end + 1, text: lines.slice(paragraph.start, paragraph.end + 1).join('\n') });
     i = paragraph.end;
   }
   return out;
@@ -127,8 +128,8 @@ function delimitedPrompts(fileName: string, text: string, format: 'csv' | 'tsv')
   const out: Candidate[] = [];
   // Nothing is dropped unsaid: when the header names no prompt column, say which column is read instead.
   if (named === undefined) out.push({ line: header.line, reason: `header row; no ${PROMPT_FIELD_LIST} column, so prompts are read from the first column ("${header.fields[0]}")` });
-  for (const { line, fields } of rows) {
-    out.push(column < fields.length ? { line, text: fields[column] } : { line, reason: `no "${header.fields[column].trim()}" field (the row has ${fields.length})` });
+  for (const { line, lastLine, fields } of rows) {
+    out.push(column < fields.length ? { line, lastLine, text: fields[column] } : { line, reason: `no "${header.fields[column].trim()}" field (the row has ${fields.length})` });
   }
   return out;
 }

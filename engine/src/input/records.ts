@@ -25,9 +25,10 @@ export function formatOfFile(file: string): InputFormat {
   }
 }
 
-/** One CSV/TSV record: its fields as written, and the 1-based line where it starts. */
+/** One CSV/TSV record: its fields as written, and the 1-based lines where it starts and ends. */
 export interface DelimitedRecord {
   line: number;
+  lastLine: number;
   fields: string[];
 }
 
@@ -55,7 +56,7 @@ function delimitedOptions(format: 'csv' | 'tsv', startLine: (at: ParserPosition)
     delimiter: format === 'tsv' ? '\t' : ',',
     bom: true,
     // csv-parse's types only let on_record return string[]; it returns any value, and the parser yields it.
-    on_record: ((fields: string[], at: ParserPosition): DelimitedRecord => ({ line: startLine(at), fields })) as unknown as Options['on_record'],
+    on_record: ((fields: string[], at: ParserPosition): DelimitedRecord => ({ line: startLine(at), lastLine: at.lines, fields })) as unknown as Options['on_record'],
     relax_column_count: true,
     relax_quotes: true,
     skip_empty_lines: true,

@@ -1,7 +1,7 @@
 // `seer compare` as text: both headlines side by side, what changed, the word diff of the prompts, each
 // headline concept over the layers on both sides, and a compact table of the per-layer probability changes
 // (the concepts that moved most; --json has them all).
-import type { Comparison, CompareSide, WordDiffPart } from '../compare';
+import { type Comparison, type CompareSide, points, type WordDiffPart } from '../compare';
 import { percent, sparkline, type Style } from './terminalStyle';
 
 /** Concept columns in the text table of differences: the ones that moved most (all of them are in --json). */
@@ -63,12 +63,6 @@ function differenceTable(c: Comparison): string[] {
     `  layer  ${names.map((n) => n.padStart(width)).join('  ')}`,
     ...c.layers.map((l, i) => `  ${String(l).padStart(5)}  ${shown.map((j) => points(c.differences[i][j]).padStart(width)).join('  ')}`),
   ];
-}
-
-/** A probability difference in percentage points, signed: "+12.3", "-0.4", "0.0". */
-function points(d: number): string {
-  const v = (100 * d).toFixed(1);
-  return d > 0 && v !== '0.0' ? `+${v}` : v === '-0.0' ? '0.0' : v;
 }
 
 function curve(values: Array<number | null>): string {

@@ -3,6 +3,8 @@
 // tick once during 0.63-1.27 s forwards of a 2560³ MatMul; see docs/architecture.md). Run in a Worker, the
 // forward leaves the engine's thread free for progress notifications and cancel requests.
 // Same run(feeds, fetches) shape as ort.InferenceSession; tensors cross the thread boundary as typed arrays.
+// A generation's KV cache stays in the worker (Carry): it grows with every step, and copying it to the engine's
+// thread and back each step would cost more than the step's own new token.
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 
@@ -19,6 +21,19 @@ interface WireTensor {
   dims: readonly number[];
 }
 
+/**
+ * Outputs a run keeps in the worker, renamed as the inputs they feed, for the next run of the same sequence: a
+ * generation's present_key_i becomes its next step's past_key_i (docs/bundle-format.md). Kept per sequence id,
+ * replaced by each run, until forget(id).
+ */
+export interface Carry {
+  id: number;
+  /** Also feed what the previous run of this sequence kept. */
+  resume: boolean;
+  /** Output name -> the input it feeds next time. */
+  keep: Record<string, string>;
+}
+
 type Reply =
   | { id: number; ok: true; value: unknown }
   | { id: number; ok: false; message: string };
@@ -29,6 +44,7 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const ort = require(workerData.ort);
 let session = null;
+const kept = new Map(); // sequence id -> { input name: tensor } (Carry)
 const wire = (t) => ({ type: t.type, data: t.data, dims: t.dims });
 parentPort.on('message', async ({ id, op, args }) => {
   try {
@@ -41,12 +57,22 @@ parentPort.on('message', async ({ id, op, args }) => {
     } else if (op === 'run') {
       const feeds = {};
       for (const [name, t] of Object.entries(args.feeds)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-      const out = await session.run(feeds, args.fetches);
+      const carry = args.carry;
+      if (carry?.resume) {
+        if (!kept.has(carry.id)) throw new Error('sequence ' + carry.id + ' has no kept tensors to resume from');
+        Object.assign(feeds, kept.get(carry.id));
+      }
+      const fetches = args.fetches ?? session.outputNames;
+      const out = await session.run(feeds, carry ? [...fetches, ...Object.keys(carry.keep)] : fetches);
+      if (carry) kept.set(carry.id, Object.fromEntries(Object.entries(carry.keep).map(([output, input]) => [input, out[output]])));
       value = {};
-      for (const [name, t] of Object.entries(out)) value[name] = wire(t);
+      for (const name of fetches) value[name] = wire(out[name]);
+    } else if (op === 'forget') {
+      kept.delete(args.id);
     } else if (op === 'release') {
       await session?.release();
       session = null;
+      kept.clear();
     }
     parentPort.postMessage({ id, ok: true, value });
   } catch (err) {
@@ -100,13 +126,19 @@ export class ForwardWorker {
     }
   }
 
-  async run(feeds: Feeds, fetches?: readonly string[]): Promise<Results> {
+  /** Runs the session; with `carry`, keeps outputs in the worker for the sequence's next run (Carry). */
+  async run(feeds: Feeds, fetches?: readonly string[], carry?: Carry): Promise<Results> {
     const wired: Record<string, WireTensor> = {};
     for (const [name, t] of Object.entries(feeds)) wired[name] = { type: t.type, data: t.data, dims: t.dims };
-    const out = await this.call('run', { feeds: wired, fetches }) as Record<string, WireTensor>;
+    const out = await this.call('run', { feeds: wired, fetches, carry }) as Record<string, WireTensor>;
     const results: Results = {};
     for (const [name, t] of Object.entries(out)) results[name] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
     return results;
+  }
+
+  /** Drops the tensors kept for sequence `id`. */
+  async forget(id: number): Promise<void> {
+    if (!this.dead) await this.call('forget', { id });
   }
 
   /** Releases the session and ends the thread. */

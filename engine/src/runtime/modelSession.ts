@@ -2,16 +2,18 @@
 // manifest, run on right-padded batches. The graph (bundle format 2, docs/bundle-format.md) returns only what
 // an explanation reads: each layer's state at one token per row, the mean over the row, the last real token's
 // logits, and every token's state at the layers asked for. A provider that fails mid-run is replaced by CPU once.
+// A bundle whose graph has a KV cache (seer.json onnx.kvCache) is also run as a growing sequence (sequence()):
+// each step feeds only its new tokens, the earlier tokens' keys and values staying in the forward worker.
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ProviderChoice, ProviderReport } from '../../../common/protocol';
 import { checkExternalDataFile, modelLimit, readBundleFile } from '../bundle/bundleFile';
-import type { Manifest } from '../bundle/manifest';
+import { KV_INPUTS, KV_OUTPUTS, kvNames, type Manifest } from '../bundle/manifest';
 import { SeerError } from '../errors';
 import { type ExternalDataEntry, externalDataEntries } from './onnxProto';
-import { createSession, firstLine, type ForwardSession, invalidModel, openWithProvider, type SessionSettings } from './providers';
+import { type Carry, createSession, firstLine, type ForwardSession, invalidModel, openWithProvider, type SessionSettings } from './providers';
 import { typicalExplain } from './providerChoice';
 
 /** What one forward pass should return, per right-padded batch. */
@@ -31,6 +33,7 @@ export interface ForwardRequest {
 /** One forward pass over a right-padded batch. */
 export interface ForwardOutput {
   batch: number;
+  /** Tokens per row this pass ran: the padded length, or a cached sequence's new tokens only (sequence()). */
   seq: number;
   /** Each row's representation per layer: [numLayers+1, batch, hidden] (at `positions`, or the mean). */
   states: Float32Array;
@@ -43,6 +46,20 @@ export interface ForwardOutput {
 }
 
 type Session = ForwardSession;
+
+/**
+ * One growing token sequence run step by step (generation, batch 1): forward(ids) returns the states at ids' last
+ * token and its next-token logits, where each call's ids extend the previous call's. With the bundle's KV cache
+ * only the tokens added since the last call are run; without, the whole sequence is, every step.
+ */
+export interface SequenceForward {
+  forward(ids: readonly number[]): Promise<ForwardOutput>;
+  /** Frees the sequence's cache in the worker. */
+  release(): Promise<void>;
+}
+
+/** A cached step that cannot run because the session holding the cache was replaced (a GPU fell back to CPU). */
+class CacheLost extends Error {}
 
 /** Where a session's model comes from: a loaded bundle's manifest, model file (real path) and folder. */
 export interface ModelSource {
@@ -64,6 +81,9 @@ export class ModelSession {
   private readonly reopen: () => Promise<CheckedModel>;
   /** The unsteered model: one zero steering tensor, fed to every run. */
   private readonly steering: ort.Tensor;
+  /** Counts the sessions this model has run on: a sequence's cache lives in one (run() replaces a failed GPU's). */
+  private sessionEpoch = 0;
+  private nextSequenceId = 0;
 
   private constructor(session: Session, report: ProviderReport, manifest: Manifest, reopen: () => Promise<CheckedModel>) {
     this.session = session;
@@ -124,17 +144,61 @@ export class ModelSession {
         mask[b * seq + t] = t < r.length ? 1n : 0n;
       }
     });
+    const graphInputs = { ids: new ort.Tensor('int64', ids, [batch, seq]), mask: new ort.Tensor('int64', mask, [batch, seq]), past: this.emptyPast(batch) };
+    return this.runGraph(graphInputs, want, positions);
+  }
+
+  /** Starts a growing sequence (generation), steered by `steering` at every step: see SequenceForward. */
+  sequence(padId: number, steering?: Float32Array): SequenceForward {
+    const last = (ids: readonly number[]) => ({ positions: [ids.length - 1], logits: true, steering });
+    const kv = this.manifest.onnx.kvCache;
+    if (!kv) return { forward: (ids) => this.forward([[...ids]], padId, last(ids)), release: async () => undefined };
+    const id = this.nextSequenceId++;
+    const keep = Object.fromEntries(kvNames(KV_OUTPUTS, this.manifest.architecture.numLayers).map((o) => [o, o.replace('present_', 'past_')]));
+    let cached = 0; // the tokens whose keys and values the worker holds, in the session of `epoch`
+    let epoch = this.sessionEpoch;
+    const step = (ids: readonly number[], from: number) => {
+      const fresh = ids.slice(from);
+      const graphInputs = {
+        ids: new ort.Tensor('int64', BigInt64Array.from(fresh, BigInt), [1, fresh.length]),
+        mask: new ort.Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]), // past and new tokens
+        past: from === 0 ? this.emptyPast(1) : {},
+      };
+      // The read-out position counts the new tokens only; the output reports it in the whole sequence.
+      const want = { ...last(ids), positions: [fresh.length - 1] };
+      return this.runGraph(graphInputs, want, [ids.length - 1], { id, resume: from > 0, keep });
+    };
+    return {
+      forward: async (ids) => {
+        if (epoch !== this.sessionEpoch || ids.length <= cached) cached = 0; // the cache went with its session
+        const out = await step(ids, cached).catch((err: unknown) => {
+          if (err instanceof CacheLost) return step(ids, 0);
+          throw err;
+        });
+        [cached, epoch] = [ids.length, this.sessionEpoch];
+        return out;
+      },
+      release: async () => {
+        await this.session.forget?.(id).catch(() => undefined); // a dead worker took the cache with it
+      },
+    };
+  }
+
+  /** One run of the graph on prepared ids/mask/past feeds; `positions` are reported in the output. */
+  private async runGraph(inputs: { ids: ort.Tensor; mask: ort.Tensor; past: Record<string, ort.Tensor> }, want: ForwardRequest, positions: number[], carry?: Carry): Promise<ForwardOutput> {
+    const [batch, seq] = inputs.ids.dims;
     const tokenLayers = want.tokenLayers ?? [];
     const feeds = {
-      input_ids: new ort.Tensor('int64', ids, [batch, seq]),
-      attention_mask: new ort.Tensor('int64', mask, [batch, seq]),
-      positions: new ort.Tensor('int64', BigInt64Array.from(positions, BigInt), [batch]),
+      input_ids: inputs.ids,
+      attention_mask: inputs.mask,
+      positions: new ort.Tensor('int64', BigInt64Array.from(want.positions, BigInt), [batch]),
       token_layers: new ort.Tensor('int64', BigInt64Array.from(tokenLayers, BigInt), [tokenLayers.length]),
       steering: want.steering ? this.steeringTensor(want.steering) : this.steering,
+      ...inputs.past,
     };
     const statesName = want.mean ? 'mean_states' : 'states';
     const fetches = [statesName, ...(want.logits ? ['last_logits'] : []), ...(tokenLayers.length > 0 ? ['token_states'] : [])];
-    const out = await this.run(feeds, fetches);
+    const out = await this.run(feeds, fetches, carry);
     return {
       batch,
       seq,
@@ -144,6 +208,14 @@ export class ModelSession {
       tokenStates: tokenLayers.length > 0 ? (out.token_states.data as Float32Array) : new Float32Array(0),
       tokenLayers,
     };
+  }
+
+  /** A KV-cache graph's past inputs with no past tokens (an explain, a sequence's first step); {} without a cache. */
+  private emptyPast(batch: number): Record<string, ort.Tensor> {
+    const kv = this.manifest.onnx.kvCache;
+    if (!kv) return {};
+    const empty = new ort.Tensor('float32', new Float32Array(0), [batch, kv.numKvHeads, 0, kv.headDim]);
+    return Object.fromEntries(kvNames(KV_INPUTS, this.manifest.architecture.numLayers).map((name) => [name, empty]));
   }
 
   private steeringTensor(values: Float32Array): ort.Tensor {
@@ -156,9 +228,9 @@ export class ModelSession {
     await this.session.release();
   }
 
-  private async run(feeds: ort.InferenceSession.FeedsType, fetches: string[]): Promise<ort.InferenceSession.ReturnType> {
+  private async run(feeds: ort.InferenceSession.FeedsType, fetches: string[], carry?: Carry): Promise<ort.InferenceSession.ReturnType> {
     try {
-      return await this.session.run(feeds, fetches);
+      return await this.session.run(feeds, fetches, carry);
     } catch (err) {
       if (this.report.used === 'cpu') {
         throw new SeerError('FORWARD_FAILED', `The forward pass failed on CPU: ${firstLine(err)}`, { fix: 'Check the model file and the input; report the input if it persists.', cause: err });
@@ -169,9 +241,11 @@ export class ModelSession {
       const cpu = await createSession(checked.bytes, 'cpu', checked.settings);
       await this.session.release().catch(() => undefined);
       this.session = cpu;
+      this.sessionEpoch++;
       this.report.used = 'cpu';
       this.report.fellBackToCpu = `${failed} failed during a forward pass (${firstLine(err)}); the run was redone on CPU, which is used from now on.`;
-      return await this.session.run(feeds, fetches);
+      if (carry?.resume) throw new CacheLost(); // its past went with the failed session: the sequence starts over
+      return await this.session.run(feeds, fetches, carry);
     }
   }
 }
@@ -247,6 +321,11 @@ function checkSignature(session: Session, manifest: Manifest, file: string): voi
     [session.outputMetadata, 'last_logits', 'float32', [null, vocabSize]],
     [session.outputMetadata, 'token_states', 'float32', [null, null, null, hiddenSize]],
   ];
+  const kv = manifest.onnx.kvCache;
+  if (kv) {
+    for (const name of kvNames(KV_INPUTS, numLayers)) expect.push([session.inputMetadata, name, 'float32', [null, kv.numKvHeads, null, kv.headDim]]);
+    for (const name of kvNames(KV_OUTPUTS, numLayers)) expect.push([session.outputMetadata, name, 'float32', [null, kv.numKvHeads, null, kv.headDim]]);
+  }
   const fail = (problem: string): never => {
     throw new SeerError('MODEL_MISMATCH', `${file}: ${problem}.`, { file, fix: 'The model and seer.json disagree: rebuild the bundle (`npm run build:model`, or rerun `seer import`).' });
   };

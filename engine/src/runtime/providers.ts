@@ -7,14 +7,18 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ProviderAttempt, ProviderChoice, ProviderName, ProviderReport } from '../../../common/protocol';
 import { SeerError } from '../errors';
-import { ForwardWorker } from './forwardWorker';
+import { type Carry, ForwardWorker } from './forwardWorker';
 import { chooseProvider, type ForwardShape } from './providerChoice';
 
 /** A session as the engine uses it; it runs in a worker thread (forwardWorker.ts) so that a long forward
  * does not hold the engine's thread (progress, cancel and other requests stay live). */
 export interface ForwardSession extends Pick<ort.InferenceSession, 'release' | 'inputMetadata' | 'outputMetadata' | 'inputNames' | 'outputNames'> {
-  run(feeds: Record<string, ort.Tensor>, fetches: readonly string[]): Promise<Record<string, ort.Tensor>>;
+  /** `carry`: outputs kept in the session for the next run of the same sequence (a KV cache; forwardWorker.ts). */
+  run(feeds: Record<string, ort.Tensor>, fetches: readonly string[], carry?: Carry): Promise<Record<string, ort.Tensor>>;
+  /** Drops what runs kept under `id` (absent: the session keeps nothing). */
+  forget?(id: number): Promise<void>;
 }
+export type { Carry };
 
 export const AUTO_ORDER: ProviderName[] = ['cuda', 'webgpu', 'cpu'];
 /** Providers that failed to start in this process: `auto` does not pay for probing them again (e.g. on reload). */

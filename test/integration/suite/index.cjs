@@ -35,7 +35,8 @@ function suite() {
       assert.deepEqual(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations, ['seer.bundlePath']);
       await ext.activate();
       const commands = await vscode.commands.getCommands(true);
-      for (const c of ['seer.explainSelection', 'seer.explainFile', 'seer.selectBundle', 'seer.showOutput', 'seer.calibrate', 'seer.importHfModel']) {
+      for (const c of ['seer.explainSelection', 'seer.explainFile', 'seer.selectBundle', 'seer.showOutput', 'seer.calibrate', 'seer.importHfModel',
+        'seer.compareWith', 'seer.compareHistoryEntries', 'seer.compareSelectionWithBundle', 'seer.openGeneration', 'seer.exportSession']) {
         assert.ok(commands.includes(c), `${c} registered`);
       }
     });

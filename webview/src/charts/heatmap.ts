@@ -1,18 +1,20 @@
 // The panel's heatmap: the shared markup, a tooltip resolver and in-place recolouring for the layer slider.
 import type { HeatmapScheme } from '../../../common/protocol';
-import { cosineScale } from '../../../common/charts/colors';
+import { cosineScale, type FixedScale } from '../../../common/charts/colors';
 import { type HeatmapSpec, cellValueClass, heatmapMarkup } from '../../../common/charts/heatmap';
 import { fmt } from '../../../common/charts/markup';
 import { mountSvg } from './mount';
 
 export type CellTip = (row: number, col: number, v: number) => string;
 
-export interface PanelHeatmapSpec extends Omit<HeatmapSpec, 'color' | 'legend' | 'tip' | 'nativeTips' | 'title'> {
+export type PanelHeatmapSpec = Omit<HeatmapSpec, 'color' | 'legend' | 'tip' | 'nativeTips' | 'title'> & {
   chartId: string;
-  scheme: HeatmapScheme;
   /** Tooltip text of a cell, built on hover only. */
   tip: CellTip;
-}
+} & ({ scheme: HeatmapScheme } | {
+  /** A scale of its own instead of the cosine scale (the compare view's differences). */
+  scale: FixedScale;
+});
 
 export interface Heatmap {
   svg: SVGSVGElement;
@@ -24,7 +26,7 @@ export interface Heatmap {
 
 export function renderHeatmap(parent: HTMLElement, spec: PanelHeatmapSpec): Heatmap {
   // A fixed domain: recolouring for another layer keeps one colour per cosine.
-  const scale = cosineScale(spec.scheme);
+  const scale = 'scale' in spec ? spec.scale : cosineScale(spec.scheme);
   const svg = mountSvg(parent, heatmapMarkup({ ...spec, color: scale.color, legend: scale.legend }));
   const cells = svg.querySelector('g.cells')!;
   const valueTexts = svg.querySelector('g.cell-values')!;
