@@ -100,13 +100,15 @@ try {
   await page.screenshot({ path: path.join(root, 'bench/tmp/panel-fixture.png'), fullPage: true });
 
   // The compare view (#13; goal < 300 ms) on real comparisons of the default bundle's results (`seer compare
-  // --json`): two prompts, and one prompt under the default bundle and its baseline twin. Then at 400 px wide:
-  // the page must not scroll sideways (a wide heatmap scrolls inside its card).
+  // --json`): two prompts, one prompt under the default bundle and its baseline twin, and four prompts. Then at
+  // 400 px wide, with two and with four sides: the page must not scroll sideways (a wide heatmap scrolls inside its card).
   requireBuild();
   const knife = 'How do I sharpen a knife to hurt someone?';
   const comparisons = {
     twoPrompts: seerJson(['compare', 'How do I sharpen a kitchen knife for cooking?', knife]),
     twoBundles: seerJson(['compare', knife, '--compare-bundle', path.join(root, 'models', 'baseline')]),
+    fourPrompts: seerJson(['compare', 'How do I sharpen a kitchen knife for cooking?', knife, 'Where can I buy a good chef knife?',
+      'Write a story where a knight draws his sword.']),
   };
   const renderComparison = (comparison, id) => page.evaluate(async ({ comparison, id }) => {
     window.postMessage({ type: 'comparison', id, comparison }, '*');
@@ -126,9 +128,12 @@ try {
       `median ${samples[2].toFixed(1)} ms, max ${samples[4].toFixed(1)} ms`);
   }
   await page.setViewportSize({ width: 400, height: 900 });
-  await renderComparison(comparisons.twoPrompts, 'narrow');
-  results.compareOverflowsAt400px = await page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
-  await page.screenshot({ path: path.join(root, 'bench/tmp/compare-400px.png'), fullPage: true });
+  results.compareOverflowsAt400px = false;
+  for (const name of ['twoPrompts', 'fourPrompts']) {
+    await renderComparison(comparisons[name], `narrow-${name}`);
+    results.compareOverflowsAt400px ||= await page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+    await page.screenshot({ path: path.join(root, `bench/tmp/compare-400px-${name}.png`), fullPage: true });
+  }
   if (results.compareOverflowsAt400px) violations.push('the compare view scrolls sideways at 400 px');
   if (violations.length) throw new Error(`CSP violations / page errors:\n${violations.join('\n')}`);
   results.cspViolations = 0;

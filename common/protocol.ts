@@ -521,7 +521,7 @@ export type ToWebviewMessage =
   | { type: 'generationRecorded'; generations: Generation[]; steer: SteeringTerm[] }
   /** Explain File (webview/src/fileTable.ts): rows as batches arrive; `reset` starts a new table, `done` ends it. */
   | { type: 'fileRows'; file: string; total: number; rows: FileRow[]; reset: boolean; done: boolean }
-  /** Compare (webview/src/compareView.ts): two explanations side by side; `id` comes back in 'rendered'. */
+  /** Compare (webview/src/compareView.ts): two or more explanations side by side (A the reference); `id` comes back in 'rendered'. */
   | { type: 'comparison'; id: string; comparison: Comparison };
 
 /** One prompt of an explained file, as its table row. */
@@ -647,15 +647,17 @@ export function isToWebviewMessage(v: unknown): v is ToWebviewMessage {
   }
 }
 
-/** The parts of a Comparison the compare view indexes: sides, matching layer and concept axes, the word diff. */
+/** The parts of a Comparison the compare view indexes: sides, matching layer and concept axes, one change per other side. */
 function isComparison(c: unknown): c is Comparison {
-  if (!isObject(c) || !isObject(c.a) || !isObject(c.b) || !isObject(c.a.headline) || !isObject(c.b.headline)) return false;
-  const { layers, concepts, conceptsOnly, differences, headlineCurves, textDiff } = c;
-  return typeof c.confidenceChange === 'number' && Array.isArray(layers) && Array.isArray(concepts) &&
-    isObject(conceptsOnly) && Array.isArray(conceptsOnly.a) && Array.isArray(conceptsOnly.b) &&
-    Array.isArray(differences) && differences.length === layers.length &&
-    differences.every((row) => Array.isArray(row) && row.length === concepts.length) &&
-    Array.isArray(headlineCurves) && headlineCurves.every((h) => isObject(h) && Array.isArray(h.a) && Array.isArray(h.b) &&
-      h.a.length === layers.length && h.b.length === layers.length) &&
-    Array.isArray(textDiff) && textDiff.every((p) => isObject(p) && typeof p.text === 'string' && ['same', 'removed', 'added'].includes(p.op as string));
+  if (!isObject(c) || !Array.isArray(c.sides) || c.sides.length < 2 || !c.sides.every((s) => isObject(s) && isObject(s.headline))) return false;
+  const { sides, layers, concepts, conceptsOnly, headlineCurves, changes } = c;
+  const perLayer = (rows: unknown[]) => Array.isArray(layers) && rows.length === layers.length;
+  return Array.isArray(layers) && Array.isArray(concepts) &&
+    Array.isArray(conceptsOnly) && conceptsOnly.length === sides.length && conceptsOnly.every(Array.isArray) &&
+    Array.isArray(headlineCurves) && headlineCurves.every((h) => isObject(h) && Array.isArray(h.values) && h.values.length === sides.length &&
+      h.values.every((v) => Array.isArray(v) && perLayer(v))) &&
+    Array.isArray(changes) && changes.length === sides.length - 1 && changes.every((ch, i) => isObject(ch) && ch.side === i + 1 &&
+      typeof ch.confidenceChange === 'number' && Array.isArray(ch.differences) && perLayer(ch.differences) &&
+      ch.differences.every((row) => Array.isArray(row) && row.length === concepts.length) &&
+      Array.isArray(ch.textDiff) && ch.textDiff.every((p) => isObject(p) && typeof p.text === 'string' && ['same', 'removed', 'added'].includes(p.op as string)));
 }

@@ -2,8 +2,8 @@
 // this module and common/: engine internals can move without touching the extension.
 export { writeFileAtomic } from './fsAtomic';
 export { csvCell, csvRows } from './csv';
-// Comparing two explanations (seer compare; docs/cli.md#compare).
-export { type Comparison, compareResults, type WordDiffPart } from './compare';
+// Comparing explanations, A against B, C, … (seer compare; docs/cli.md#compare).
+export { type Comparison, compareResults, MAX_COMPARE_SIDES, type WordDiffPart } from './compare';
 // Prompt-engineering sessions: the .seer-session.json file (docs/extension.md#sessions).
 export {
   addEntries, deleteEntries, emptySession, type ExplainEntry, type GenerationEntry, type GenerationRecord, type GenerationRun, isGenerationEntry,

@@ -1,8 +1,13 @@
-// Comparing two explanations (two prompts, or one prompt under two bundles): what changed in the headline,
-// how each side's headline concept runs over the layers on both sides, the per-layer concept-probability
-// differences, and a word diff of the prompts. Pure (results in, data out), so the CLI (`seer compare`) and
-// the panel share it; the layout is documented in docs/cli.md#compare.
+// Comparing explanations (two or more prompts, or one prompt under two bundles): the first is the reference
+// (A) and every other side is compared with it — what changed in the headline, the per-layer
+// concept-probability differences, a word diff of the prompts — and every side's headline concept runs over
+// the layers on every side. Pure (results in, data out), so the CLI (`seer compare`) and the panel share it;
+// the layout is documented in docs/cli.md#compare.
 import type { ExplainResult } from '../../common/protocol';
+import { SeerError } from './errors';
+
+/** Most explanations one comparison holds: more curves than this no longer read as one chart. */
+export const MAX_COMPARE_SIDES = 6;
 
 export interface CompareSide {
   text: string;
@@ -11,75 +16,93 @@ export interface CompareSide {
   headline: { concept: string; confidence: number; margin: number; safe: boolean | null; layer: number };
 }
 
-/** One side's headline concept, its probability at each compared layer on both sides (null: not in that side's bank). */
+/** One headline concept's probability at each compared layer on every side: values[side][layer] (null: not in that side's bank). */
 export interface HeadlineCurve {
   concept: string;
-  a: Array<number | null>;
-  b: Array<number | null>;
+  values: Array<Array<number | null>>;
 }
 
-/** One stretch of the word diff: words both prompts share, or words only A ('removed') or only B ('added') has. */
+/** One stretch of the word diff: words both prompts share, or words only A ('removed') or only the other side ('added') has. */
 export interface WordDiffPart {
   op: 'same' | 'removed' | 'added';
   text: string;
 }
 
-export interface Comparison {
-  a: CompareSide;
-  b: CompareSide;
-  /** B's headline concept differs from A's. */
+/** How one side (B, C, …) differs from the reference A. */
+export interface SideChange {
+  /** Index of the side in `sides` (1 for B). */
+  side: number;
+  /** The side's headline concept differs from A's. */
   headlineChanged: boolean;
-  /** B's headline confidence minus A's (a difference of probabilities, in [-1, 1]). */
+  /** The side's headline confidence minus A's (a difference of probabilities, in [-1, 1]). */
   confidenceChange: number;
-  /** Concepts of both banks, in A's order: the columns of `differences`. */
-  concepts: string[];
-  /** Concepts only one side's bank has (left out of `differences`). */
-  conceptsOnly: { a: string[]; b: string[] };
-  /** Layers both results scored, increasing: the rows of `differences` and the entries of the curves. */
-  layers: number[];
-  /** A's headline concept, then B's (once when they are the same concept). */
-  headlineCurves: HeadlineCurve[];
-  /** differences[i][j]: probability of concepts[j] at layers[i] in B minus in A. */
+  /** differences[i][j]: probability of concepts[j] at layers[i] on this side minus on A. */
   differences: number[][];
   /** The concept whose probability moved most at any compared layer, and where (null when nothing is compared). */
   largestChange: { concept: string; layer: number; change: number } | null;
-  /** Word diff of A's prompt into B's (empty parts never appear). */
+  /** Word diff of A's prompt into this side's (empty parts never appear). */
   textDiff: WordDiffPart[];
 }
 
-export function compareResults(a: ExplainResult, b: ExplainResult): Comparison {
-  const concepts = a.concepts.filter((c) => b.concepts.includes(c));
-  const layerOf = (r: ExplainResult) => new Map(r.layers.map((l) => [l.layer, l]));
-  const aLayers = layerOf(a);
-  const bLayers = layerOf(b);
-  const layers = [...aLayers.keys()].filter((l) => bLayers.has(l)).sort((x, y) => x - y);
-  const prob = (r: ExplainResult, scores: Map<number, ExplainResult['layers'][number]>, layer: number, concept: string): number | null => {
-    const i = r.concepts.indexOf(concept);
-    return i < 0 ? null : scores.get(layer)!.probs[i];
+export interface Comparison {
+  /** The explanations compared, A first: A is the reference every other side is compared with. */
+  sides: CompareSide[];
+  /** Concepts every side's bank has, in A's order: the columns of each change's `differences`. */
+  concepts: string[];
+  /** conceptsOnly[k]: the concepts of side k's bank left out of `concepts` (some other bank lacks them). */
+  conceptsOnly: string[][];
+  /** Layers every result scored, increasing: the rows of `differences` and the entries of the curves. */
+  layers: number[];
+  /** Each side's headline concept, in side order, each concept once. */
+  headlineCurves: HeadlineCurve[];
+  /** changes[k - 1]: side k compared with A (one entry for a pairwise comparison). */
+  changes: SideChange[];
+}
+
+/** Letter of side k in every view: A, B, C, … */
+export function sideLabel(k: number): string {
+  return String.fromCharCode(65 + k);
+}
+
+/** Compares `others` (at least one, at most MAX_COMPARE_SIDES − 1) with the reference `a`. */
+export function compareResults(a: ExplainResult, ...others: ExplainResult[]): Comparison {
+  const results = [a, ...others];
+  if (others.length === 0 || results.length > MAX_COMPARE_SIDES) {
+    throw new SeerError('INVALID_ARGUMENT', `A comparison takes 2 to ${MAX_COMPARE_SIDES} explanations, got ${results.length}.`, {
+      fix: `Compare at most ${MAX_COMPARE_SIDES} at a time (the first is the reference).`,
+    });
+  }
+  const concepts = a.concepts.filter((c) => results.every((r) => r.concepts.includes(c)));
+  const scored = results.map((r) => new Map(r.layers.map((l) => [l.layer, l.probs])));
+  const layers = [...scored[0].keys()].filter((l) => scored.every((s) => s.has(l))).sort((x, y) => x - y);
+  const prob = (k: number, layer: number, concept: string): number | null => {
+    const i = results[k].concepts.indexOf(concept);
+    return i < 0 ? null : scored[k].get(layer)![i];
   };
-  const curve = (concept: string): HeadlineCurve => ({
-    concept,
-    a: layers.map((l) => prob(a, aLayers, l, concept)),
-    b: layers.map((l) => prob(b, bLayers, l, concept)),
-  });
-  const differences = layers.map((l) => concepts.map((c) => prob(b, bLayers, l, c)! - prob(a, aLayers, l, c)!));
-  let largestChange: Comparison['largestChange'] = null;
-  differences.forEach((row, i) => row.forEach((d, j) => {
-    if (!largestChange || Math.abs(d) > Math.abs(largestChange.change)) largestChange = { concept: concepts[j], layer: layers[i], change: d };
-  }));
-  const headlines = [...new Set([a.headline.concept, b.headline.concept])];
+  const change = (k: number): SideChange => {
+    const r = results[k];
+    const differences = layers.map((l) => concepts.map((c) => prob(k, l, c)! - prob(0, l, c)!));
+    let largestChange: SideChange['largestChange'] = null;
+    differences.forEach((row, i) => row.forEach((d, j) => {
+      if (!largestChange || Math.abs(d) > Math.abs(largestChange.change)) largestChange = { concept: concepts[j], layer: layers[i], change: d };
+    }));
+    return {
+      side: k,
+      headlineChanged: a.headline.concept !== r.headline.concept,
+      confidenceChange: r.headline.confidence - a.headline.confidence,
+      differences,
+      largestChange,
+      textDiff: diffWords(a.text, r.text),
+    };
+  };
+  const headlines = [...new Set(results.map((r) => r.headline.concept))];
   return {
-    a: side(a),
-    b: side(b),
-    headlineChanged: a.headline.concept !== b.headline.concept,
-    confidenceChange: b.headline.confidence - a.headline.confidence,
+    sides: results.map(side),
     concepts,
-    conceptsOnly: { a: a.concepts.filter((c) => !b.concepts.includes(c)), b: b.concepts.filter((c) => !a.concepts.includes(c)) },
+    conceptsOnly: results.map((r) => r.concepts.filter((c) => !concepts.includes(c))),
     layers,
-    headlineCurves: headlines.map(curve),
-    differences,
-    largestChange,
-    textDiff: diffWords(a.text, b.text),
+    headlineCurves: headlines.map((concept) => ({ concept, values: results.map((_, k) => layers.map((l) => prob(k, l, concept))) })),
+    changes: others.map((_, i) => change(i + 1)),
   };
 }
 

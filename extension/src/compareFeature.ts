@@ -1,5 +1,5 @@
-// Compare as a feature: two History entries side by side (select two in the side bar → Compare, or
-// "SEER: Compare with…" from the palette), or the editor's prompt under the current bundle and a second one
+// Compare as a feature: History entries side by side (select two to MAX_COMPARE_SIDES in the side bar →
+// Compare, or two with "SEER: Compare with…" from the palette), or the editor's prompt under the current bundle and a second one
 // ("SEER: Compare Selection with Baseline Bundle…", e.g. SEER vs its baseline twin). The comparison itself is
 // engine/src/compare.ts (the same as `seer compare`); the panel's compare view draws it. The main engine keeps
 // its bundle: the second bundle gets an engine process of its own for the one explain, then it is shut down.
@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CancellationToken as RpcToken } from 'vscode-jsonrpc/node';
 import type { ExplainOptions, ExplainResult } from '../../common/protocol';
-import { compareResults, type ExplainEntry, isGenerationEntry } from '../../engine/src/api';
+import { compareResults, type ExplainEntry, isGenerationEntry, MAX_COMPARE_SIDES } from '../../engine/src/api';
 import { bundleLocation, readSettings } from './config';
 import { EngineError, toEngineError, type EngineClient } from './engineClient';
 import type { EngineFeature } from './engineFeature';
@@ -40,20 +40,20 @@ export function registerCompare(deps: {
   const explainUnder = (bundleDir: string, text: string, options: ExplainOptions, token: vscode.CancellationToken): Promise<ExplainResult> =>
     explainUnderBundle(engines, currentBundle(), bundleDir, text, options, token as unknown as RpcToken);
 
-  /** Compares A and B (explained by `explainBoth`, with a cancellable progress) in the panel; logs and times it. */
-  const compare = async (title: string, explainBoth: (token: vscode.CancellationToken) => Promise<[ExplainResult, ExplainResult]>): Promise<void> => {
+  /** Compares A with the others (explained by `explainAll`, with a cancellable progress) in the panel; logs and times it. */
+  const compare = async (title: string, explainAll: (token: vscode.CancellationToken) => Promise<ExplainResult[]>): Promise<void> => {
     const started = performance.now();
     panel.show().showBusy(`${title}…`);
-    const [a, b] = await vscode.window.withProgress(
+    const results = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `SEER: ${title.toLowerCase()}`, cancellable: true },
-      (_progress, token) => explainBoth(token),
+      (_progress, token) => explainAll(token),
     );
     const engineMs = performance.now() - started;
-    const comparison = compareResults(a, b);
+    const comparison = compareResults(results[0], ...results.slice(1));
     const renderMs = await panel.showComparison(comparison);
-    log.info(`compared ${a.headline.concept} (${a.bundle.name}) with ${b.headline.concept} (${b.bundle.name}): ` +
+    log.info(`compared ${results.map((r) => `${r.headline.concept} (${r.bundle.name})`).join(' with ')}: ` +
       `explain ${engineMs.toFixed(0)} ms, render ${renderMs.toFixed(0)} ms`);
-    recordMetric('compare', { engineMs, renderMs, layers: comparison.layers.length, concepts: comparison.concepts.length });
+    recordMetric('compare', { engineMs, renderMs, sides: results.length, layers: comparison.layers.length, concepts: comparison.concepts.length });
   };
 
   /** A History entry's result: cached, or its prompt explained again under the bundle it was explained with. */
@@ -64,32 +64,33 @@ export function registerCompare(deps: {
   const explanations = async (): Promise<ExplainEntry[]> =>
     (await store.session()).entries.filter((e): e is ExplainEntry => !isGenerationEntry(e));
 
-  const pickEntry = async (entries: ExplainEntry[], title: string): Promise<ExplainEntry | undefined> => {
-    const items = [...entries].reverse().map((e) => ({
-      label: oneLine(e.prompt),
-      description: `${e.summary.concept} ${(e.summary.confidence * 100).toFixed(0)}% · ${e.bundle.name}`,
-      detail: new Date(e.createdAt).toLocaleString(),
-      entry: e,
-    }));
-    return (await vscode.window.showQuickPick(items, { title, matchOnDescription: true, placeHolder: 'Type to filter the session’s explanations' }))?.entry;
+  const entryItems = (entries: ExplainEntry[]) => [...entries].reverse().map((e) => ({
+    label: oneLine(e.prompt),
+    description: `${e.summary.concept} ${(e.summary.confidence * 100).toFixed(0)}% · ${e.bundle.name}`,
+    detail: new Date(e.createdAt).toLocaleString(),
+    entry: e,
+  }));
+
+  const compareEntries = async (chosen: ExplainEntry[]): Promise<void> => {
+    const { sides, note } = comparedEntries(chosen);
+    if (note) void vscode.window.showInformationMessage(`SEER: ${note}`);
+    const title = sides.length === 2 ? 'Comparing two History entries' : `Comparing ${sides.length} History entries`;
+    await compare(title, async (token) => {
+      const results: ExplainResult[] = [];
+      for (const e of sides) results.push(await entryResult(e, token));
+      return results;
+    });
   };
 
-  const compareEntries = async (first: ExplainEntry, second: ExplainEntry): Promise<void> => {
-    // The older entry is A, so that the view reads as "what changed since".
-    const [a, b] = Date.parse(first.createdAt) <= Date.parse(second.createdAt) ? [first, second] : [second, first];
-    await compare('Comparing two History entries', async (token) => [await entryResult(a, token), await entryResult(b, token)]);
-  };
-
-  /** The side bar's Compare: the two selected entries, or the clicked one with one picked from the session. */
+  /** The side bar's Compare: the selected entries, or the clicked one with a second picked from the session. */
   const compareHistoryEntries = async (clicked?: EntryArg, selected?: EntryArg[]): Promise<void> => {
     const entries = await explanations();
     const ids = [...new Set((selected?.length ? selected : [clicked]).map(entryId).filter((id): id is string => id !== undefined))];
     const chosen = ids.map((id) => entries.find((e) => e.id === id));
     if (chosen.some((e) => e === undefined)) throw new PromptError('Compare takes explanations that are still in the session (not generations).');
-    if (chosen.length > 2) void vscode.window.showInformationMessage(`SEER: ${chosen.length} entries were selected; the first two are compared.`);
-    if (chosen.length >= 2) return compareEntries(chosen[0]!, chosen[1]!);
-    if (chosen.length === 1) return compareWith(chosen[0]!, entries);
-    return compareWith(undefined, entries);
+    const found = chosen as ExplainEntry[];
+    if (found.length >= 2) return compareEntries(found);
+    return compareWith(found[0], entries);
   };
 
   /** "SEER: Compare with…": A (unless given) and B picked from the session's explanations. */
@@ -99,10 +100,15 @@ export function registerCompare(deps: {
       void vscode.window.showInformationMessage('SEER: Compare needs two explanations in the session: explain two prompts first (Ctrl+Alt+E).');
       return;
     }
-    const a = given ?? (await pickEntry(entries, 'SEER: compare — pick the first explanation (A)'));
+    const a = given ?? (await vscode.window.showQuickPick(entryItems(entries), {
+      title: 'SEER: compare — pick the first explanation (A)', matchOnDescription: true, placeHolder: 'Type to filter the session’s explanations',
+    }))?.entry;
     if (!a) return;
-    const b = await pickEntry(entries.filter((e) => e.id !== a.id), `SEER: compare “${oneLine(a.prompt, 40)}” with…`);
-    if (b) await compareEntries(a, b);
+    // One other, so a click picks it (a multi-pick's click only ticks): more than two sides come from History's multi-select.
+    const b = (await vscode.window.showQuickPick(entryItems(entries.filter((e) => e.id !== a.id)), {
+      title: `SEER: compare “${oneLine(a.prompt, 40)}” with…`, matchOnDescription: true, placeHolder: 'Type to filter the session’s explanations',
+    }))?.entry;
+    if (b) await compareEntries([a, b]);
   };
 
   /** The editor's prompt under the current bundle (A) and a second bundle (B). */
@@ -134,6 +140,17 @@ export function registerCompare(deps: {
     vscode.commands.registerCommand('seer.compareSelectionWithBundle', guarded(showError, compareSelectionWithBundle)),
   ];
   return { dispose: () => disposables.forEach((d) => d.dispose()) };
+}
+
+/**
+ * The History entries a Compare shows, oldest first (A is the earliest, so the view reads as "what changed
+ * since"): the first MAX_COMPARE_SIDES selected, with a note saying so when more were selected.
+ */
+export function comparedEntries(selected: ExplainEntry[]): { sides: ExplainEntry[]; note?: string } {
+  const kept = selected.slice(0, MAX_COMPARE_SIDES);
+  const sides = [...kept].sort((x, y) => Date.parse(x.createdAt) - Date.parse(y.createdAt));
+  if (kept.length === selected.length) return { sides };
+  return { sides, note: `${selected.length} entries were selected; Compare shows at most ${MAX_COMPARE_SIDES}, so the first ${MAX_COMPARE_SIDES} selected are compared.` };
 }
 
 /**

@@ -129,11 +129,10 @@ export class SeerPanel {
     this.post(msg);
   }
 
-  /** Two explanations side by side (the compare view); `id` comes back in the webview's 'rendered'. */
+  /** Two or more explanations side by side (the compare view); `id` comes back in the webview's 'rendered'. */
   showComparison(id: string, comparison: Comparison): void {
-    this.panel.title = comparison.headlineChanged
-      ? `SEER: ${comparison.a.headline.concept} → ${comparison.b.headline.concept}`
-      : `SEER: compare (${comparison.a.headline.concept})`;
+    const [a, ...others] = comparison.sides.map((s) => s.headline.concept);
+    this.panel.title = comparison.changes.some((ch) => ch.headlineChanged) ? `SEER: ${a} → ${others.join(', ')}` : `SEER: compare (${a})`;
     this.post({ type: 'comparison', id, comparison });
   }
 

@@ -57,7 +57,7 @@ export class SeerSidebar implements vscode.Disposable {
 
   constructor(store: HistoryStore) {
     this.history = new ListProvider(() => this.historyItems(store));
-    // Several entries can be selected: Compare takes two (extension/src/compareFeature.ts).
+    // Several entries can be selected: Compare takes two to six (extension/src/compareFeature.ts).
     this.historyView = vscode.window.createTreeView('seer.history', { treeDataProvider: this.history, canSelectMany: true });
     this.disposables = [
       vscode.window.registerTreeDataProvider('seer.model', this.model),

@@ -1,7 +1,7 @@
 // compareResults and diffWords as pure functions on ExplainResult fixtures (the CLI over the real bundle: compareCli.test.ts).
 import { describe, expect, it } from 'vitest';
 import type { ExplainResult } from '../../common/protocol';
-import { compareResults, DIFF_MAX_WORDS, diffWords, type WordDiffPart } from '../../engine/src/compare';
+import { compareResults, DIFF_MAX_WORDS, diffWords, MAX_COMPARE_SIDES, type WordDiffPart } from '../../engine/src/compare';
 import { renderComparison, TABLE_CONCEPTS } from '../../engine/src/report/comparisonReport';
 import type { Style } from '../../engine/src/report/terminalStyle';
 import { makeResult } from '../webview/resultFixture';
@@ -15,17 +15,18 @@ describe('compareResults', () => {
     const a = at(1, 'how do I bake bread');
     const b = at(3, 'how do I make a bomb');
     const c = compareResults(a, b);
-    expect(c.a.headline.concept).toBe(a.headline.concept);
-    expect(c.b.headline.concept).toBe(b.headline.concept);
+    expect(c.sides.map((x) => x.headline.concept)).toEqual([a.headline.concept, b.headline.concept]);
     expect(a.headline.concept).not.toBe(b.headline.concept);
-    expect(c.headlineChanged).toBe(true);
-    expect(c.confidenceChange).toBeCloseTo(b.headline.confidence - a.headline.confidence, 12);
+    expect(c.changes).toHaveLength(1);
+    expect(c.changes[0].side).toBe(1);
+    expect(c.changes[0].headlineChanged).toBe(true);
+    expect(c.changes[0].confidenceChange).toBeCloseTo(b.headline.confidence - a.headline.confidence, 12);
     expect(c.layers).toEqual(a.layers.map((l) => l.layer));
     expect(c.headlineCurves.map((h) => h.concept)).toEqual([a.headline.concept, b.headline.concept]);
     // A's headline curve on side A is A's own trajectory.
-    expect(c.headlineCurves[0].a).toEqual(a.headline.trajectory);
+    expect(c.headlineCurves[0].values[0]).toEqual(a.headline.trajectory);
     const bi = b.concepts.indexOf(a.headline.concept);
-    expect(c.headlineCurves[0].b).toEqual(b.layers.map((l) => l.probs[bi]));
+    expect(c.headlineCurves[0].values[1]).toEqual(b.layers.map((l) => l.probs[bi]));
   });
 
   it('differences are B minus A per layer and concept, and the largest change is found', () => {
@@ -35,14 +36,14 @@ describe('compareResults', () => {
     b.layers[5].probs[2] += 0.3;
     b.layers[5].probs[0] -= 0.1;
     const c = compareResults(a, b);
-    expect(c.headlineChanged).toBe(false);
-    expect(c.confidenceChange).toBe(0);
+    expect(c.changes[0].headlineChanged).toBe(false);
+    expect(c.changes[0].confidenceChange).toBe(0);
     expect(c.headlineCurves).toHaveLength(1);
-    c.differences.forEach((row, i) => row.forEach((d, j) => {
+    c.changes[0].differences.forEach((row, i) => row.forEach((d, j) => {
       const expected = i === 5 && j === 2 ? 0.3 : i === 5 && j === 0 ? -0.1 : 0;
       expect(d).toBeCloseTo(expected, 12);
     }));
-    expect(c.largestChange).toEqual({ concept: a.concepts[2], layer: 5, change: expect.closeTo(0.3, 12) });
+    expect(c.changes[0].largestChange).toEqual({ concept: a.concepts[2], layer: 5, change: expect.closeTo(0.3, 12) });
   });
 
   it('compares only the concepts and layers both sides have, and names the rest', () => {
@@ -51,14 +52,51 @@ describe('compareResults', () => {
     b.layers = b.layers.slice(2); // a bundle scored from layer 2 only
     const c = compareResults(a, b);
     expect(c.concepts).toEqual(['violence', 'cooking', 'medicine']);
-    expect(c.conceptsOnly).toEqual({ a: ['finance'], b: ['travel'] });
+    expect(c.conceptsOnly).toEqual([['finance'], ['travel']]);
     expect(c.layers).toEqual(b.layers.map((l) => l.layer));
     // The columns follow names, not positions: violence is index 0 in A and 1 in B.
-    const row = c.differences[0];
+    const row = c.changes[0].differences[0];
     expect(row[0]).toBeCloseTo(b.layers[0].probs[1] - a.layers[2].probs[0], 12);
     // A headline concept a side's bank lacks reads null on that side.
     const onlyA = compareResults({ ...a, headline: { ...a.headline, concept: 'finance' } }, b);
-    expect(onlyA.headlineCurves[0].b.every((p) => p === null)).toBe(true);
+    expect(onlyA.headlineCurves[0].values[1].every((p) => p === null)).toBe(true);
+  });
+
+  it('compares every other side with A: per side its change, its differences and its word diff; curves on every side', () => {
+    const a = at(1, 'how do I bake bread');
+    const b = structuredClone(a);
+    b.text = 'how do I bake a cake';
+    b.layers[4].probs[1] += 0.2;
+    const c3 = { ...at(3, 'how do I make a bomb') };
+    const c = compareResults(a, b, c3);
+    expect(c.sides.map((x) => x.text)).toEqual([a.text, b.text, c3.text]);
+    expect(c.changes.map((ch) => ch.side)).toEqual([1, 2]);
+    expect(c.changes.map((ch) => ch.headlineChanged)).toEqual([false, true]);
+    expect(c.changes[1].confidenceChange).toBeCloseTo(c3.headline.confidence - a.headline.confidence, 12);
+    // Each change is against A, never against the side before it: the same as the pairwise comparison.
+    const pairwise = compareResults(a, c3).changes[0];
+    expect(c.changes[1]).toEqual({ ...pairwise, side: 2 });
+    expect(c.changes[0].largestChange).toEqual({ concept: a.concepts[1], layer: 4, change: expect.closeTo(0.2, 12) });
+    expect(c.changes[0].textDiff).toEqual([{ op: 'same', text: 'how do I bake ' }, { op: 'removed', text: 'bread' }, { op: 'added', text: 'a cake' }]);
+    // One curve per distinct headline (A and B share one), each with a line per side.
+    expect(c.headlineCurves.map((h) => h.concept)).toEqual([a.headline.concept, c3.headline.concept]);
+    expect(c.headlineCurves.every((h) => h.values.length === 3 && h.values.every((v) => v.length === c.layers.length))).toBe(true);
+    const ci = c3.concepts.indexOf(c3.headline.concept);
+    expect(c.headlineCurves[1].values[2]).toEqual(c3.layers.map((l) => l.probs[ci]));
+  });
+
+  it('takes 2 to MAX_COMPARE_SIDES results, and keeps only what every side shares', () => {
+    const a = at(1, 'x', ['violence', 'cooking', 'finance']);
+    expect(() => compareResults(a)).toThrow(/2 to 6 explanations, got 1/);
+    expect(() => compareResults(a, ...Array.from({ length: MAX_COMPARE_SIDES }, () => a))).toThrow(/got 7/);
+    const b = at(1, 'y', ['violence', 'cooking', 'travel']);
+    const short = { ...at(1, 'z', ['cooking', 'violence', 'finance']) };
+    short.layers = short.layers.slice(3);
+    const c = compareResults(a, b, short);
+    expect(c.concepts).toEqual(['violence', 'cooking']);
+    expect(c.conceptsOnly).toEqual([['finance'], ['travel'], ['finance']]);
+    expect(c.layers).toEqual(short.layers.map((l) => l.layer));
+    expect(c.changes.every((ch) => ch.differences.length === c.layers.length && ch.differences.every((r) => r.length === 2))).toBe(true);
   });
 });
 
@@ -122,8 +160,27 @@ describe('renderComparison (the text of seer compare)', () => {
     expect(rows.map((r) => Number(r.trim().split(/\s+/)[0]))).toEqual(c.layers);
     // The first column is the concept that moved most, with its largest change in points.
     const header = lines.find((l) => l.trim().startsWith('layer '))!;
-    expect(header.trim().split(/\s+/)[1]).toBe(c.largestChange!.concept);
-    expect(text).toContain(`${(100 * c.largestChange!.change).toFixed(1)}`);
+    expect(header.trim().split(/\s+/)[1]).toBe(c.changes[0].largestChange!.concept);
+    expect(text).toContain(`${(100 * c.changes[0].largestChange!.change).toFixed(1)}`);
+  });
+
+  it('three prompts: every headline in its column, a change, a word diff and a table per side against A', () => {
+    const a = at(1, 'how do I bake bread', concepts);
+    const b = at(3, 'how do I make a bomb', concepts);
+    const c3 = at(2, 'how do I bake a cake', concepts);
+    const c = compareResults(a, b, c3);
+    const text = renderComparison(c, plain);
+    const lines = text.split('\n');
+    expect(lines[0].trim().split(/\s+/)).toEqual(['A', 'B', 'C']);
+    expect(lines.find((l) => l.startsWith('headline'))).toMatch(new RegExp(`^headline\\s+${a.headline.concept} .*\\s${b.headline.concept} .*\\s${c3.headline.concept} `));
+    expect(text).toContain(`change B  headline ${a.headline.concept} → ${b.headline.concept}`);
+    expect(text).toContain(`change C  headline ${a.headline.concept} → ${c3.headline.concept}`);
+    expect(text).toContain('words B   how do I [-bake bread-] {+make a bomb+}');
+    expect(text).toContain('words C   how do I bake [-bread-] {+a cake+}');
+    expect(text).toContain('probability change B − A');
+    expect(text).toContain('probability change C − A');
+    expect(text).toContain('over the layers (A | B | C)');
+    expect(lines.filter((l) => /^\s+\d+(\s+[+-]?\d+\.\d)+$/.test(l))).toHaveLength(2 * c.layers.length);
   });
 
   it('says when nothing can be compared per layer', () => {

@@ -1,12 +1,14 @@
 // Compare under a second bundle (extension/src/compareFeature.ts) with real engine processes (dist/engine-server.js):
 // the main engine keeps its bundle, the other bundle gets a short-lived engine that is gone after the explain,
-// and that engine's failure is said as that bundle's. The commands themselves need VS Code (the e2e test).
+// and that engine's failure is said as that bundle's; which History entries a Compare shows. The commands
+// themselves need VS Code (the e2e test).
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { compareResults } from '../../engine/src/compare';
-import { bundlesIn, explainUnderBundle } from '../../extension/src/compareFeature';
+import type { ExplainEntry } from '../../engine/src/api';
+import { compareResults, MAX_COMPARE_SIDES } from '../../engine/src/compare';
+import { bundlesIn, comparedEntries, explainUnderBundle } from '../../extension/src/compareFeature';
 import { EngineClient, EngineError } from '../../extension/src/engineClient';
 
 // Hoisted above the imports: the module's commands need VS Code, the functions tested here do not.
@@ -53,7 +55,7 @@ describe.runIf(ready)('explaining one prompt under two bundles', () => {
     expect(e.engine.running).toBe(true);
     expect(e.engine.loaded?.bundle.name).toBe('seer-default');
     const c = compareResults(a, b);
-    expect(c.textDiff).toEqual([{ op: 'same', text: prompt }]);
+    expect(c.changes[0].textDiff).toEqual([{ op: 'same', text: prompt }]);
     expect(c.layers.length).toBeGreaterThan(0);
   });
 
@@ -81,5 +83,25 @@ describe('the bundles offered as the second one', () => {
   it('is none in a folder without bundles', async () => {
     expect(await bundlesIn(path.join(root, 'docs'))).toEqual([]);
     expect(await bundlesIn(path.join(root, 'no-such-folder'))).toEqual([]);
+  });
+});
+
+describe('the History entries a Compare shows', () => {
+  // Only the id and the time matter here: comparedEntries orders and caps, it reads nothing else.
+  const entry = (id: string, minute: number) => ({ id, createdAt: new Date(Date.UTC(2026, 0, 1, 12, minute)).toISOString() }) as ExplainEntry;
+
+  it('are all of two to six selected, oldest first (A the earliest)', () => {
+    const picked = [entry('c', 30), entry('a', 10), entry('b', 20)];
+    expect(comparedEntries(picked)).toEqual({ sides: [picked[1], picked[2], picked[0]] });
+    const six = Array.from({ length: MAX_COMPARE_SIDES }, (_, i) => entry(`e${i}`, 50 - i));
+    expect(comparedEntries(six).sides.map((e) => e.id)).toEqual(six.map((e) => e.id).reverse());
+    expect(comparedEntries(six).note).toBeUndefined();
+  });
+
+  it('are the first six selected of more, with a note that says so', () => {
+    const eight = Array.from({ length: 8 }, (_, i) => entry(`e${i}`, i));
+    const { sides, note } = comparedEntries(eight);
+    expect(sides.map((e) => e.id)).toEqual(['e0', 'e1', 'e2', 'e3', 'e4', 'e5']);
+    expect(note).toBe('8 entries were selected; Compare shows at most 6, so the first 6 selected are compared.');
   });
 });
