@@ -116,22 +116,22 @@ def _fill(frame, value):
 
 
 def _families(concept):
-    p, fams = PARTS[concept], []
-    fams.append(Family("request", "request", frames.REQUEST_FRAMES, p["tasks"]))
-    fams.append(Family("statement", "statement", frames.STATEMENT_FRAMES, p["statements"]))
-    for i, (fr, vals) in enumerate(p["topics"]):
-        fams.append(Family("topic", f"{concept}.topic{i}", fr, vals))
-    fams.append(Family("long", "long", frames.REQUEST_FRAMES, p["tasks"], p["contexts"]))
-    fams.append(Family("short", f"{concept}.short", ["{n}"], p["short"]))
+    fams = _phrasings(concept, PARTS[concept], "", PARTS[concept]["contexts"])
     fams.append(Family("multilingual", f"{concept}.multilingual", ["{n}"], MULTILINGUAL[concept]))
-    c = CONTRAST.get(concept)
-    if c:
-        fams.append(Family("contrast-request", "request", frames.REQUEST_FRAMES, c["tasks"]))
-        fams.append(Family("contrast-statement", "statement", frames.STATEMENT_FRAMES, c["statements"]))
-        for i, (fr, vals) in enumerate(c["topics"]):
-            fams.append(Family("contrast-topic", f"{concept}.contrast-topic{i}", fr, vals))
-        fams.append(Family("contrast-long", "long", frames.REQUEST_FRAMES, c["tasks"], p["contexts"]))
-        fams.append(Family("contrast-short", f"{concept}.contrast-short", ["{n}"], c["short"]))
+    if concept in CONTRAST:
+        fams += _phrasings(concept, CONTRAST[concept], "contrast-", PARTS[concept]["contexts"])
+    return fams
+
+
+def _phrasings(concept, p, tag, contexts):
+    """One set of families (requests, statements, topics, long and short prompts) from parts `p`; `tag` names
+    the set ("" for the concept's own prompts, "contrast-" for safe prompts that look like another concept)."""
+    fams = [Family(f"{tag}request", "request", frames.REQUEST_FRAMES, p["tasks"]),
+            Family(f"{tag}statement", "statement", frames.STATEMENT_FRAMES, p["statements"])]
+    for i, (fr, vals) in enumerate(p["topics"]):
+        fams.append(Family(f"{tag}topic", f"{concept}.{tag}topic{i}", fr, vals))
+    fams.append(Family(f"{tag}long", "long", frames.REQUEST_FRAMES, p["tasks"], contexts))
+    fams.append(Family(f"{tag}short", f"{concept}.{tag}short", ["{n}"], p["short"]))
     return fams
 
 

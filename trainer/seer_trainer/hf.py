@@ -8,7 +8,6 @@ the retain (l2 of every layer's states) and KL (token probabilities) terms on ge
 copy of the weights. Prompts are the model's own chat template, tokenized by the engine itself
 (engine_tokenizer.py). Export: the adapters merged into the weights, written as a Hugging Face checkpoint
 (Hugging Face tensor names, safetensors) in a temporary folder, imported, then moved into place whole."""
-import hashlib
 import os
 import shutil
 import tempfile
@@ -32,6 +31,7 @@ from .general_text import read_wordnet
 from .hf_families import load_decoder_config
 from .hf_import import _check_output, _tokenizer_files, import_checkpoint, prompt_format, target_layer
 from .hf_model import HFDecoder
+from .io_utils import sha256_file
 from .lora import adapters_disabled, apply_lora, lora_state, merged_tensors
 from .losses import CONTRASTIVE_LOSSES, kl_to_frozen, retain_l2, same_different_cosine
 from .safetensors_io import Checkpoint, write_safetensors
@@ -112,14 +112,6 @@ def _general_texts(a, cfg: HFConfig):
     if not lines:
         raise SeerInputError(f"{path}: no text; --general takes a text file, one text per line")
     return lines, path.name
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _device(name: str) -> torch.device:
@@ -332,7 +324,7 @@ def run_hf(a, log=print):
     lora_layers = max(targets)
     model, params = load_adapted_model(src, config, cfg, lora_layers, device)
     ckpt = StageCheckpoint(a.ckpt_dir, "hf-seer", fingerprint({
-        "model": config.__dict__, "weights": _weights_identity(src), "config": config_dict(cfg), "data": _sha256(Path(a.data)),
+        "model": config.__dict__, "weights": _weights_identity(src), "config": config_dict(cfg), "data": sha256_file(Path(a.data)),
         "text": a.text, "label": a.label, "general": fingerprint(data.general_stream.tolist()), "loss": a.loss,
         "position": a.position}))
     log(f"[hf-seer] {config.architecture}, {config.num_layers} layers: {a.loss} at layer(s) {targets} ({a.position} token), "

@@ -9,7 +9,6 @@ is called without its LM head (get_decoder()), so nothing vocabulary-sized per t
 
 Memory: unlike onnx_graph.py's streaming writer, the whole model is in memory in float32, and the exporter and
 onnx.save_model each serialise it once more: plan on about three times the fp32 weights."""
-import hashlib
 import shutil
 import warnings
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import torch
 from torch import nn
 
 from .errors import SeerInputError
+from .io_utils import sha256_file
 from .onnx_graph import DATA_FILE, INPUTS, MODEL_FILE, OPSET, OUTPUTS, GraphFiles
 
 INSTALL_HINT = "pip install transformers"
@@ -161,14 +161,6 @@ class ExplainHead(nn.Module):
         return torch.stack(states), torch.stack(means), logits, token_states
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def export_explain_graph(model: nn.Module, folder: Path, external_data_over: int = 1 << 30, log=print) -> GraphFiles:
     """model.onnx (and model.onnx.data, one file, when the weights exceed external_data_over bytes) in `folder`."""
     folder = Path(folder)
@@ -206,8 +198,8 @@ def export_explain_graph(model: nn.Module, folder: Path, external_data_over: int
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     data = folder / DATA_FILE
-    return GraphFiles(_sha256(folder / MODEL_FILE),
-                      {"file": DATA_FILE, "bytes": data.stat().st_size, "sha256": _sha256(data)} if external else None)
+    return GraphFiles(sha256_file(folder / MODEL_FILE),
+                      {"file": DATA_FILE, "bytes": data.stat().st_size, "sha256": sha256_file(data)} if external else None)
 
 
 @dataclass

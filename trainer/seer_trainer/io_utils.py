@@ -1,4 +1,5 @@
 """Atomic file writes: write a temp file in the same folder, then rename over the target."""
+import hashlib
 import json
 import os
 import tempfile
@@ -28,3 +29,12 @@ def write_text_atomic(path, text: str) -> None:
 
 def write_json_atomic(path, obj, indent=None) -> None:
     write_text_atomic(path, json.dumps(obj, indent=indent, ensure_ascii=False) + "\n")
+
+
+def sha256_file(path) -> str:
+    """The file's SHA-256 (hex), read in 1 MB chunks: weights files may be larger than memory."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
