@@ -15,10 +15,14 @@
 //          --prepare        only bundle bench/gpu.ts into bench/tmp/gpu.js (for the GPU machine, which has no esbuild)
 //          --tokens LIST, --batches LIST   other shapes (default 128,512 and 1,32: the issue's; the test uses small ones)
 //          --work DIR       where checkpoints and imported bundles go (default bench/tmp/gpu; 5 GB for Llama-3.2-1B)
+//          --from DIR       measure nothing: write the results from a GPU run's pieces, for a run stopped at its time
+//                           limit before it wrote them: DIR/machine.json (the machine block), DIR/model.json ({name,
+//                           parameters, importSeconds?}), DIR/engine-*.json (bench/tmp/gpu.js's output, one per
+//                           provider) and DIR/torch.json (gpu_torch.py's output)
 // Environment: SEER_PYTHON, the Python with numpy (checkpoint), torch + onnx + jinja2 (import) and transformers
 // (the PyTorch side); default: the first of python3 and /usr/bin/python3 that has them.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,9 +43,19 @@ const { values } = parseArgs({
     tokens: { type: 'string', default: '128,512' },
     batches: { type: 'string', default: '1,32' },
     prepare: { type: 'boolean', default: false },
+    from: { type: 'string' },
   },
 });
 const cpuOnly = values['cpu-only'];
+const from = values.from ? path.resolve(values.from) : null;
+const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
+/** The pieces of a stopped run (--from): the measurer's output per provider, PyTorch's, the machine and the model. */
+const pieces = from && {
+  engine: readdirSync(from).filter((f) => /^engine-.*\.json$/.test(f)).sort().map((f) => readJson(path.join(from, f))),
+  torch: existsSync(path.join(from, 'torch.json')) ? readJson(path.join(from, 'torch.json')) : null,
+  machine: readJson(path.join(from, 'machine.json')),
+  model: readJson(path.join(from, 'model.json')),
+};
 const outDir = path.resolve(values.out ?? here);
 const defaultBundle = path.resolve(values['default-bundle'] ?? path.join(root, 'models', 'default'));
 const work = path.resolve(values.work ?? path.join(here, 'tmp', 'gpu'));
@@ -57,10 +71,16 @@ async function bundleMeasurer() {
   } catch {
     return false;
   }
-  await esbuild.build({
-    entryPoints: [path.join(here, 'gpu.ts')], outfile: measurer, bundle: true, platform: 'node', target: 'node20', format: 'cjs',
-    external: ['onnxruntime-node'], logLevel: 'warning',
-  });
+  try {
+    await esbuild.build({
+      entryPoints: [path.join(here, 'gpu.ts')], outfile: measurer, bundle: true, platform: 'node', target: 'node20', format: 'cjs',
+      external: ['onnxruntime-node'], logLevel: 'silent',
+    });
+  } catch (err) {
+    // The GPU machine carries esbuild (for hf-train) but not every engine dependency: the carried file is the one.
+    if (!existsSync(measurer)) throw err;
+    console.error(`bench --gpu: could not rebuild ${path.relative(root, measurer)} (${String(err.message).split('\n')[0]}); using the carried one`);
+  }
   return true;
 }
 if (values.prepare) {
@@ -91,22 +111,22 @@ function gpuInfo() {
 }
 
 const gpu = gpuInfo();
-const machine = {
+const machine = pieces?.machine ?? {
   gpu: gpu ? `${gpu.name} (${gpu.memory}, driver ${gpu.driver})` : null,
   cpu: `${os.cpus()[0]?.model ?? 'unknown'} × ${os.availableParallelism()}`,
   memoryGiB: Math.round(os.totalmem() / 2 ** 30),
   os: `${os.type()} ${os.release()}`,
   node: process.version,
 };
-if (!existsSync(path.join(root, 'dist', 'cli.js'))) fail('dist/cli.js is missing: run `npm run build` first.');
-if (!existsSync(path.join(defaultBundle, 'seer.json'))) fail(`No SEER bundle at ${defaultBundle}: build it with \`npm run build:model\` or pass --default-bundle DIR.`);
+if (!from && !existsSync(path.join(root, 'dist', 'cli.js'))) fail('dist/cli.js is missing: run `npm run build` first.');
+if (!from && !existsSync(path.join(defaultBundle, 'seer.json'))) fail(`No SEER bundle at ${defaultBundle}: build it with \`npm run build:model\` or pass --default-bundle DIR.`);
 
 /** The first of SEER_PYTHON, python3 on PATH and /usr/bin/python3 that imports `modules`, or null. */
 const PYTHONS = [process.env.SEER_PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean);
 const pythonWith = (modules) => PYTHONS.find((p) => run(p, ['-c', `import ${modules.join(', ')}`]).ok) ?? null;
 const seer = (...args) => run(process.execPath, [path.join(root, 'bin', 'seer.js'), ...args]);
-let providers = ['cpu'];
-if (!cpuOnly) {
+let providers = pieces ? pieces.engine.map((e) => e.requested) : ['cpu'];
+if (!cpuOnly && !from) {
   if (!gpu) fail('no GPU: `nvidia-smi` found none on this machine. On a GPU machine run `npm run bench -- --gpu`; here `node bench/gpu.mjs --cpu-only` measures the CPU rows.');
   // The GPU providers that start on the default bundle (seer info opens a session; its native warnings stay in the probe).
   const starts = Object.fromEntries(['webgpu', 'cuda'].map((p) => [p, seer('info', '--json', '--provider', p, '--bundle', defaultBundle)]));
@@ -161,11 +181,11 @@ function importedBundles(shape) {
 // where it is used, with its own message in the results.
 const IMPORT_MODULES = ['numpy', 'torch', 'onnx', 'jinja2'];
 const python = (!cpuOnly && pythonWith([...IMPORT_MODULES, 'transformers'])) || pythonWith(IMPORT_MODULES) || PYTHONS[0];
-mkdirSync(work, { recursive: true });
-if (!await bundleMeasurer() && !existsSync(measurer)) fail(`${measurer} is missing and esbuild is not installed here: run \`node bench/gpu.mjs --prepare\` where it is, and carry the file.`);
+if (!from) mkdirSync(work, { recursive: true });
+if (!from && !await bundleMeasurer() && !existsSync(measurer)) fail(`${measurer} is missing and esbuild is not installed here: run \`node bench/gpu.mjs --prepare\` where it is, and carry the file.`);
 
-const models = [];
-for (const name of values.models.split(',').map((s) => s.trim()).filter(Boolean)) {
+const models = pieces ? [{ ...pieces.model, checkpoint: from }] : [];
+for (const name of from ? [] : values.models.split(',').map((s) => s.trim()).filter(Boolean)) {
   if (name === 'default') models.push({ name: 'default', dir: defaultBundle, checkpoint: null });
   else if (['llama-3.2-1b', 'llama-3.1-8b', 'tiny'].includes(name)) models.push(...importedBundles(name));
   else fail(`--models: unknown model "${name}" (default, llama-3.2-1b, llama-3.1-8b, tiny)`);
@@ -176,6 +196,7 @@ for (const name of values.models.split(',').map((s) => s.trim()).filter(Boolean)
 /** PyTorch CUDA eager on a checkpoint, once per checkpoint (all dtypes); null on --cpu-only. */
 const torchRuns = new Map();
 function torchOn(checkpoint, dtypes) {
+  if (pieces) return pieces.torch;
   if (cpuOnly || !checkpoint) return null;
   if (!torchRuns.has(checkpoint)) {
     log(`PyTorch CUDA eager on ${path.basename(checkpoint)} (${dtypes.join(', ')})…`);
@@ -187,10 +208,12 @@ function torchOn(checkpoint, dtypes) {
 
 const results = [];
 let bandwidthGBs = null;
+let json;
 for (const model of models) {
   if (model.error) {
     log(`${model.name}: ${model.error}`);
     results.push({ name: model.name, error: model.error, rows: [] });
+    writeResults();
     continue;
   }
   const big = model.shape && model.shape !== 'tiny';
@@ -199,6 +222,10 @@ for (const model of models) {
     // A billion-parameter model on CPU: batch 1 only (batch 32 would take minutes per sample).
     const batches = provider === 'cpu' && big ? values.batches.split(',')[0] : values.batches;
     log(`${model.name} on ${provider}…`);
+    if (pieces) {
+      measured.push(pieces.engine.find((e) => e.requested === provider));
+      continue;
+    }
     const r = run(process.execPath, [measurer, model.dir, provider, '--tokens', values.tokens, '--batches', batches, '--runs', String(runs), '--row-seconds', values.quick ? '10' : '30']);
     measured.push(r.ok ? JSON.parse(r.stdout) : { requested: provider, error: r.why });
   }
@@ -229,13 +256,16 @@ for (const model of models) {
     }))),
     ...(torch ? { torch: { device: torch.device, torch: torch.torch, transformers: torch.transformers, error: torch.error ?? null, rows: torch.rows ?? [] } } : {}),
   });
+  writeResults(); // after each model: a run stopped at its time limit keeps what it measured
 }
-
-const json = { date: new Date().toISOString(), machine: { ...machine, memoryBandwidthGBs: bandwidthGBs }, cpuOnly, quick: values.quick, models: results };
+console.log(markdown());
+console.log(`written: ${path.join(outDir, 'results-gpu.json')}, ${path.join(outDir, 'RESULTS-gpu.md')}`);
 
 // ─────────────────────────────── writing ───────────────────────────────
 
-const ms = (m) => (m ? `${m.p50} / ${m.p95}` : '—');
+function ms(m) {
+  return m ? `${m.p50} / ${m.p95}` : '—';
+}
 /** Issue 10's goals, per provider that ran: each met, or missed by how much. */
 function goalLines(m) {
   const lines = [];
@@ -269,6 +299,8 @@ function markdown() {
     '# GPU benchmark (`npm run bench -- --gpu`)', '',
     `${json.date.slice(0, 10)} · GPU: ${machine.gpu ?? 'none'} · CPU: ${machine.cpu} · ${machine.memoryGiB} GiB · ${machine.os} · Node ${machine.node}`,
     `memory bandwidth (measured, device copy): ${bandwidthGBs ? `${bandwidthGBs} GB/s` : '— (not measured: no PyTorch CUDA in this run)'}${cpuOnly ? ' · **--cpu-only: CPU rows only, no GPU and no PyTorch**' : ''}`,
+    ...(json.assembledFrom ? ['', `Written from ${json.assembledFrom}: only what that run measured is here.`] : []),
+    ...(json.complete ? [] : ['', `**Incomplete: ${results.length} of ${models.length} models measured so far** (a run stopped at its time limit keeps the models it finished).`]),
     '', 'Explain latency, p50 / p95 ms (the engine\'s explainBatch: tokenize, forward, score; batches over 4096 padded tokens run as several forwards). PyTorch: transformers\' LlamaForCausalLM, CUDA eager, last-token states of every layer and last-token logits copied to the host. Bound: weight bytes read once per forward ÷ memory bandwidth.', '',
   ];
   for (const m of results) {
@@ -296,8 +328,10 @@ function writeAtomic(file, text) {
   writeFileSync(`${file}.tmp`, text);
   renameSync(`${file}.tmp`, file);
 }
-mkdirSync(outDir, { recursive: true });
-writeAtomic(path.join(outDir, 'results-gpu.json'), `${JSON.stringify(json, null, 2)}\n`);
-writeAtomic(path.join(outDir, 'RESULTS-gpu.md'), markdown());
-console.log(markdown());
-console.log(`written: ${path.join(outDir, 'results-gpu.json')}, ${path.join(outDir, 'RESULTS-gpu.md')}`);
+function writeResults() {
+  const done = results.length === models.length;
+  json = { date: pieces?.machine.date ?? new Date().toISOString(), ...(from ? { assembledFrom: 'the pieces of a GPU run stopped at its time limit (--from)' } : {}), machine: { ...machine, memoryBandwidthGBs: bandwidthGBs }, cpuOnly, quick: values.quick, complete: done, models: results };
+  mkdirSync(outDir, { recursive: true });
+  writeAtomic(path.join(outDir, 'results-gpu.json'), `${JSON.stringify(json, null, 2)}\n`);
+  writeAtomic(path.join(outDir, 'RESULTS-gpu.md'), markdown());
+}

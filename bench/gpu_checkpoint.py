@@ -20,7 +20,7 @@ ROPE_LLAMA3 = {"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0, "h
 SHAPES = {
     # For the benchmark's own test on a machine without a GPU (bench/gpu.mjs --cpu-only --tiny).
     "tiny": dict(hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
-                 num_key_value_heads=2, head_dim=16, vocab_size=4096, tie_word_embeddings=True, rope_scaling=ROPE_LLAMA3),
+                 num_key_value_heads=2, head_dim=16, vocab_size=8192, tie_word_embeddings=True, rope_scaling=ROPE_LLAMA3),
     # meta-llama/Llama-3.2-1B's config.json (1.24B parameters, tied embeddings).
     "llama-3.2-1b": dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=16, num_attention_heads=32,
                          num_key_value_heads=8, head_dim=64, vocab_size=128256, tie_word_embeddings=True,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm run build:model — rebuilds models/default, models/baseline and REPORT.md from scratch with
 # Debian's /usr/bin/python3 (python3-torch, python3-onnx, python3-regex) and WordNet as general text.
-# Extra arguments go to `python -m seer_trainer build-default` (e.g. --config trainer/configs/tiny.json).
+# Extra arguments go to `python -m seer_trainer build-default` (e.g. --config trainer/configs/tiny.json, --device cpu).
+# The large config trains on a GPU machine: scripts/gpu-build-model.sh (prepare, run there, finish here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${SEER_PYTHON:-/usr/bin/python3}"

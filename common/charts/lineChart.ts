@@ -63,8 +63,11 @@ export function lineChartMarkup(spec: LineChartSpec): string {
   if (spec.yLabel) parts.push(`<text class="axis-label" transform="rotate(-90)" x="${-h / 2}" y="-40" text-anchor="middle">${escapeXml(spec.yLabel)}</text>`);
   if (spec.marker) {
     const mx = x(spec.marker.x);
+    // Beside the rule on the side with more room: a target layer near the last one (6 of 8) would push a label
+    // written to its right past the chart's edge.
+    const label = mx > w / 2 ? `x="${mx - 4}" text-anchor="end"` : `x="${mx + 4}"`;
     parts.push(`<line class="marker" x1="${mx}" x2="${mx}" y1="0" y2="${h}" stroke="currentColor"/>`,
-      `<text class="marker-label" x="${mx + 4}" y="-4">${escapeXml(spec.marker.label)}</text>`);
+      `<text class="marker-label" ${label} y="-4">${escapeXml(spec.marker.label)}</text>`);
   }
   // Labels alternate between the right and the left end so that two close lines stay readable.
   references.forEach((r, i) => {

@@ -37,8 +37,8 @@ describe('the GPU benchmark', () => {
     expect(json.machine.cpu).toMatch(/× \d+$/);
     expect(json.models.map((m: { name: string }) => m.name)).toEqual(['default', 'tiny (random weights, fp32)']);
     const [def, tiny] = json.models;
-    // gpu_checkpoint.py's exact count for its tiny shape: embeddings 4096×64 + 2 blocks + final norm.
-    expect(tiny).toMatchObject({ parameters: 4096 * 64 + 2 * (2 * 64 + 64 * 64 * 2 + 32 * 64 * 2 + 3 * 64 * 160) + 64, parametersExact: true, dtype: 'float32' });
+    // gpu_checkpoint.py's exact count for its tiny shape: embeddings 8192×64 (the default tokenizer's vocabulary) + 2 blocks + final norm.
+    expect(tiny).toMatchObject({ parameters: 8192 * 64 + 2 * (2 * 64 + 64 * 64 * 2 + 32 * 64 * 2 + 3 * 64 * 160) + 64, parametersExact: true, dtype: 'float32' });
     expect(tiny.importSeconds).toBeGreaterThan(0);
     for (const m of [def, tiny]) {
       expect(m.providers).toHaveLength(1);

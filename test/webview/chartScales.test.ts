@@ -154,3 +154,20 @@ describe('layers where every concept scores alike', () => {
     expect(root.querySelector('section[data-chart="layer-concept"] .note')).toBeNull();
   });
 });
+
+describe('the target-layer marker label', () => {
+  // The e2e test at a 400 px panel found "target layer 6" of an 8-layer model cut off at the chart's right edge.
+  it('is written to the left of the rule when the rule is in the right half, else to its right', async () => {
+    const { lineChartMarkup } = await import('../../common/charts/lineChart');
+    const label = (target: number) => {
+      document.body.innerHTML = lineChartMarkup({ label: 'layers', xs: [0, 1, 2, 3, 4, 5, 6, 7, 8], series: [{ name: 'a', color: '#000', values: [0, 1, 2, 3, 4, 5, 6, 7, 8] }],
+        marker: { x: target, label: `target layer ${target}` }, width: 400 });
+      const text = document.querySelector('.marker-label')!;
+      const rule = Number(document.querySelector('line.marker')!.getAttribute('x1'));
+      return { anchor: text.getAttribute('text-anchor'), offset: Number(text.getAttribute('x')) - rule };
+    };
+    expect(label(6)).toEqual({ anchor: 'end', offset: -4 });
+    expect(label(8)).toEqual({ anchor: 'end', offset: -4 });
+    expect(label(2)).toEqual({ anchor: null, offset: 4 });
+  });
+});

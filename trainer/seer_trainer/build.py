@@ -2,7 +2,9 @@
 baseline twin, SEER stage, export of both bundles (format 2, through export.write_seer_llama_graph),
 calibration and REPORT.md."""
 import copy
+import dataclasses
 import json
+import os
 import random
 import shutil
 import time
@@ -21,9 +23,9 @@ from .io_utils import write_json_atomic, write_text_atomic
 from .model import SeerLlama
 from .report import perplexity, render
 from .temperature import calibrate_read_out, manifest_summary
+from .errors import SeerInputError
 from .tokenization_cases import tokenization_cases
-from .tokenizer import ByteLevelBPE, train_bpe
-from .train import PairSampler, pretrain, seer_finetune
+from .train import PairSampler, pretrain, round_weights_, seer_finetune
 
 REPRODUCTION = (
     "Deterministic by construction: fixed seed, torch.use_deterministic_algorithms, per-step reseeding "
@@ -33,14 +35,72 @@ REPRODUCTION = (
     "and identical numbers; two fresh builds of the tiny config are compared byte for byte by "
     "trainer/tests/test_build_tiny.py. Not measured: other CPUs, BLAS libraries or torch versions; "
     "there float summation order differs, so expect the weights and these numbers to drift at float "
-    "precision and compound over training (the same SEER-over-baseline effect, not the same digits).")
+    "precision and compound over training (the same SEER-over-baseline effect, not the same digits). "
+    "On CUDA (config `device`): the same switches plus CUBLAS_WORKSPACE_CONFIG=:4096:8, TF32 as config `tf32` "
+    "says; batches are drawn on the CPU, so the data order is the same on every device. Two CUDA runs of one "
+    "config have not yet been compared byte for byte.")
+TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16}
 
 
-def setup_determinism(cfg):
+def resolve_device(name: str) -> torch.device:
+    """"auto": cuda when torch sees a GPU, else cpu; "cuda" without one is an input error, not a traceback."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SeerInputError("device cuda: torch sees no CUDA GPU (torch.cuda.is_available() is False; torch "
+                             f"{torch.__version__}); build with --device cpu or --device auto.")
+    return torch.device(name)
+
+
+def setup_determinism(cfg) -> torch.device:
+    # Deterministic cuBLAS needs its workspace fixed before CUDA starts; harmless on CPU.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
     torch.use_deterministic_algorithms(True)
+    device = resolve_device(cfg.device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = cfg.tf32
+        torch.backends.cudnn.allow_tf32 = cfg.tf32
+    return device
+
+
+def prepare_data(cfg, corpus, gen_train, gen_held, train, test, cache: StageCheckpoint, log):
+    """The tokenizer and every token the training stages read, kept in the checkpoint folder (data-<fp>.pt):
+    a rerun skips the BPE training and tokenization (about a minute for a vocabulary of 8192), and a machine
+    without the `regex` package (the tokenizer's) can still train from it."""
+    data = cache.load()
+    if data:
+        log(f"[build] data: tokenizer and token streams from {cache.path}")
+        return data
+    from .tokenizer import ByteLevelBPE, train_bpe
+    p = cfg.prompt
+    tok_corpus, chars = [], 0
+    for line in corpus:
+        if chars >= cfg.tokenizer_train_chars:
+            break
+        tok_corpus.append(line)
+        chars += len(line)
+    vocab, merges = train_bpe(tok_corpus, cfg.model.vocab_size)
+    tok = ByteLevelBPE(vocab, merges)
+    small = torch.int16 if cfg.model.vocab_size <= 32767 else torch.int32  # a third of int64 on disk
+    pairs = PairSampler(tok, train, concept_data.CONCEPTS, p.template, p.add_bos, p.max_tokens)
+    probe_rows = held_out_probe(test, cfg)
+    probe = pad_batch([encode_prompt(tok, e.prompt, p.template, p.add_bos, p.max_tokens)[0] for e in probe_rows], tok.pad_id)
+    data = {"vocab": vocab, "merges": merges, "tokenizerTrainChars": chars, "pairs": pairs.by_concept,
+            "probe": (*probe, torch.tensor([concept_data.CONCEPTS.index(e.concept) for e in probe_rows])),
+            **{name: token_stream(tok, texts, cfg.seed + i).to(small)
+               for i, (name, texts) in enumerate((("lm", corpus), ("general", gen_train), ("held", gen_held)))}}
+    cache.save(data)
+    return data
+
+
+def trained_on(pre_hist, seer_hist) -> str:
+    """Where and how long the stages trained, as their last history entries record it (train._finish): a
+    build that resumes finished stages (exported here, trained on a GPU machine) reports the training run."""
+    return ", ".join(f"{name} on {h[-1].get('device', '?')} in {h[-1].get('seconds', '?')} s"
+                     for name, h in (("pretrain", pre_hist), ("SEER", seer_hist)) if h)
 
 
 def held_out_probe(test, cfg):
@@ -50,19 +110,24 @@ def held_out_probe(test, cfg):
 
 
 def write_bundle(folder: Path, name, description, model, tok, cfg, bank, gold_texts, training, report_text, logit_scale):
-    """Writes the bundle into a sibling temp folder, then swaps it in, so a crash never leaves half a bundle."""
+    """Writes the bundle into a sibling temp folder, then swaps it in, so a crash never leaves half a bundle.
+    gold_texts None: no golden.json (the baseline twin: the engine's golden tests read the default's; a second one
+    would add 1.5 MB to the repository for a graph the same code writes)."""
     tmp = folder.with_name(f".{folder.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    graph = write_seer_llama_graph(model, tmp, log=lambda *_: None)
-    save_weights(model, tmp / "model.pt")
+    graph = write_seer_llama_graph(model, tmp, log=lambda *_: None, weights_dtype=cfg.weights_dtype)
+    # model.pt in the same dtype (the weights are already rounded to it: nothing is lost)
+    save_weights(copy.deepcopy(model).to(TORCH_DTYPES[cfg.weights_dtype]), tmp / "model.pt")
     tok.save(tmp / "tokenizer.json")
     p = cfg.prompt
-    write_json_atomic(tmp / "golden.json", golden(model, tok, p.template, p.add_bos, gold_texts, cfg.model.max_context))
+    if gold_texts is not None:
+        write_json_atomic(tmp / "golden.json", golden(model, tok, p.template, p.add_bos, gold_texts, cfg.model.max_context))
     bank = {**bank, "modelSha256": graph.model_sha256}
     write_json_atomic(tmp / "banks" / "default.json", bank)
     write_manifest(tmp, manifest(name, description, cfg.model, cfg.target_layers, p.template, p.add_bos,
-                                 logit_scale, concept_data.CONCEPTS, concept_data.SAFE, graph, training))
+                                 logit_scale, concept_data.CONCEPTS, concept_data.SAFE, graph, training, cfg.weights_dtype,
+                                 golden=gold_texts is not None))
     if report_text is not None:
         write_text_atomic(tmp / "REPORT.md", report_text)
     old = folder.with_name(f".{folder.name}.old")
@@ -74,11 +139,16 @@ def write_bundle(folder: Path, name, description, model, tok, cfg, bank, gold_te
     return bank
 
 
-def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print):
+def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, device=None, stop_after=None):
+    """device: overrides the config's. stop_after "data": stop once the tokenizer and token streams are cached in
+    ckpt_dir; "training": once both stages' checkpoints are written (scripts/gpu-build-model.sh: a GPU machine
+    without onnx, regex or Node trains, this machine exports from the same checkpoint folder)."""
     t0 = time.time()
     cfg = load_config(config_path)
+    if device:
+        cfg = dataclasses.replace(cfg, device=device)
     p = cfg.prompt
-    setup_determinism(cfg)
+    device = setup_determinism(cfg)
     general = read_wordnet(cfg.general_max_lines)
     gen_train, gen_held = split_heldout(general)
     train, test = concept_data.generate(cfg.seed)
@@ -91,37 +161,47 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print):
     random.Random(cfg.seed).shuffle(corpus)
     # Checkpoints are reused only for the same config AND the same data (a changed corpus retrains).
     # Stage 1 depends on everything but the SEER settings, so changing only those reuses its checkpoint.
-    everything = {**config_dict(cfg), "data": fingerprint([corpus, [(e.concept, e.prompt) for e in train]])}
+    # The device runs the same computation, and weights_dtype only rounds each stage's result: neither is in
+    # the fingerprints, so a build resumes on another device and a stage's result is reused.
+    everything = {**{k: v for k, v in config_dict(cfg).items() if k not in ("device", "weights_dtype")},
+                  "data": fingerprint([corpus, [(e.concept, e.prompt) for e in train]])}
     fp_pretrain = fingerprint({k: v for k, v in everything.items() if k not in ("seer", "target_layers")})
     fp_seer = fingerprint(everything)
-    log(f"[build] config {config_path} (fingerprints: pretrain {fp_pretrain}, seer {fp_seer})")
-    tok_corpus, chars = [], 0
-    for line in corpus:
-        if chars >= cfg.tokenizer_train_chars:
-            break
-        tok_corpus.append(line)
-        chars += len(line)
-    tok = ByteLevelBPE(*train_bpe(tok_corpus, cfg.model.vocab_size))
-    log(f"[build] tokenizer: {len(tok.vocab)} tokens ({time.time() - t0:.0f}s)")
-
-    lm_stream = token_stream(tok, corpus, cfg.seed)
-    general_stream = token_stream(tok, gen_train, cfg.seed + 1)
-    held_stream = token_stream(tok, gen_held, cfg.seed + 2)
-    log(f"[build] LM stream {len(lm_stream)} tokens ({time.time() - t0:.0f}s)")
+    fp_data = fingerprint({k: everything[k] for k in ("data", "seed", "general_max_lines", "tokenizer_train_chars",
+                                                      "probe_per_concept", "prompt")} | {"vocab": cfg.model.vocab_size})
+    log(f"[build] config {config_path} (fingerprints: data {fp_data}, pretrain {fp_pretrain}, seer {fp_seer}); "
+        f"device {device.type}, torch {torch.__version__}")
+    data = prepare_data(cfg, corpus, gen_train, gen_held, train, test, StageCheckpoint(ckpt_dir, "data", fp_data), log)
+    if stop_after == "data":
+        log(f"[build] stopped after data: {StageCheckpoint(ckpt_dir, 'data', fp_data).path}")
+        return None
+    lm_stream, general_stream, held_stream = (data[k].long() for k in ("lm", "general", "held"))
+    log(f"[build] tokenizer {len(data['vocab'])} tokens, LM stream {len(lm_stream)} tokens ({time.time() - t0:.0f}s)")
 
     torch.manual_seed(cfg.seed)
-    model = SeerLlama(cfg.model)
+    model = SeerLlama(cfg.model).to(device)  # initialised on the CPU (seeded): the same start on every device
+    wdtype = TORCH_DTYPES[cfg.weights_dtype]
+    t_stage = time.time()
     pre_hist = pretrain(model, lm_stream, cfg.pretrain, cfg.seed, StageCheckpoint(ckpt_dir, "pretrain", fp_pretrain),
-                        cfg.checkpoint_every, log)
+                        cfg.checkpoint_every, log, weights_dtype=wdtype)
+    log(f"[build] stage pretrain done in {time.time() - t_stage:.1f}s ({time.time() - t0:.0f}s)")
     baseline = copy.deepcopy(model).eval()
 
-    pairs = PairSampler(tok, train, concept_data.CONCEPTS, p.template, p.add_bos, p.max_tokens)
-    probe_rows = held_out_probe(test, cfg)
-    pids, pmask = pad_batch([encode_prompt(tok, e.prompt, p.template, p.add_bos, p.max_tokens)[0] for e in probe_rows], tok.pad_id)
-    plabels = torch.tensor([concept_data.CONCEPTS.index(e.concept) for e in probe_rows])
+    pairs = PairSampler.from_encoded(data["pairs"], data["vocab"]["<|pad|>"])
+    t_stage = time.time()
     seer_model, seer_hist = seer_finetune(model, pairs, general_stream, cfg.seer, cfg.target_layers, cfg.seed,
                                           StageCheckpoint(ckpt_dir, "seer", fp_seer), cfg.checkpoint_every,
-                                          probe=(pids, pmask, plabels), log=log)
+                                          probe=data["probe"], log=log, weights_dtype=wdtype)
+    log(f"[build] stage seer done in {time.time() - t_stage:.1f}s ({time.time() - t0:.0f}s)")
+    if stop_after == "training":
+        log(f"[build] stopped after training: checkpoints in {ckpt_dir}; rerun without --stop-after to export")
+        return None
+    # Calibration, reports and export run on the CPU, as everywhere else; a merged LoRA is rounded again.
+    from .tokenizer import ByteLevelBPE
+    tok = ByteLevelBPE(data["vocab"], data["merges"])
+    chars = data["tokenizerTrainChars"]
+    seer_model, baseline = (round_weights_(m.cpu(), wdtype) for m in (seer_model, baseline))
+    t_stage = time.time()
 
     calib = concept_data.per_concept_sample(train, cfg.calibration_per_concept, cfg.seed)
     # The rows the banks are calibrated on, for the engine's concept maps (scripts/build-model.sh: seer concept-map).
@@ -147,6 +227,7 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print):
         results[key] = {"bank": bank, "ppl": perplexity(m, held_stream), "readOut": read_out}
         log(f"[build] {key}: held-out perplexity {results[key]['ppl']:.2f}; read-out scale {read_out['fittedScale']} "
             f"(ECE {read_out['before']['ece']:.3f} at {cfg.seer.logit_scale} -> {read_out['after']['ece']:.3f})")
+    log(f"[build] stage calibration done in {time.time() - t_stage:.1f}s ({time.time() - t0:.0f}s)")
 
     m = cfg.model
     arch = (f"{m.num_layers} layers, hidden {m.hidden_size}, {m.num_heads} heads, SwiGLU {m.intermediate_size}, "
@@ -161,7 +242,8 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print):
                        "tokenizerTrainChars": chars, "generalTextLines": len(gen_train)}
     banks = {k: v["bank"] for k, v in results.items()}
     info = {"arch": arch, "pretrain_steps": cfg.pretrain.steps, "seer": seer_desc, "seed": cfg.seed,
-            "threads": cfg.threads, "seconds": time.time() - t0,
+            "threads": f"{cfg.threads} ({trained_on(pre_hist, seer_hist)}; {cfg.weights_dtype} weights)",
+            "seconds": time.time() - t0,
             "calibration": f"{cfg.calibration_per_concept} held-in training prompts per concept x {len(concept_data.CONCEPTS)} concepts",
             "test": f"{len(test)} held-out prompts (held-out phrasings and held-out verbs/objects)",
             "ppl_tokens": min(400 * 64, len(held_stream)), "reproduction": REPRODUCTION}
@@ -169,14 +251,16 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print):
     report = render(banks["seer"], banks["baseline"], results["seer"]["ppl"], results["baseline"]["ppl"], cfg.target_layers, info,
                     read_outs, read_layer)
 
+    t_stage = time.time()
     write_bundle(Path(out_dir), "seer-default", "Default SEER model: a small seer-llama decoder fine-tuned with the SEER "
                  "objective on the project's generated concept corpus (10 concepts).", seer_model, tok, cfg,
                  banks["seer"], gold_texts,
                  {**training_common, "stage": "pretrain + SEER", "seer": seer_hist, "heldOutPerplexity": results["seer"]["ppl"],
                   "logitScale": manifest_summary(read_outs["seer"], read_layer)}, report, read_outs["seer"]["fittedScale"])
     write_bundle(Path(baseline_dir), "seer-baseline", "Baseline twin of seer-default: the same pretrained model without "
-                 "the SEER stage (for comparison).", baseline, tok, cfg, banks["baseline"], gold_texts,
+                 "the SEER stage (for comparison).", baseline, tok, cfg, banks["baseline"], None,
                  {**training_common, "stage": "pretrain only", "heldOutPerplexity": results["baseline"]["ppl"],
                   "logitScale": manifest_summary(read_outs["baseline"], read_layer)}, report, read_outs["baseline"]["fittedScale"])
+    log(f"[build] stage export done in {time.time() - t_stage:.1f}s ({time.time() - t0:.0f}s)")
     log(f"[build] wrote {out_dir} and {baseline_dir} in {time.time() - t0:.0f}s")
     return banks, results

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _build_default(a):
     from .build import build_default
-    build_default(a.config, a.out, a.baseline_out, a.ckpt_dir)
+    build_default(a.config, a.out, a.baseline_out, a.ckpt_dir, device=a.device, stop_after=a.stop_after)
 
 
 def _calibrate(a):
@@ -39,6 +39,9 @@ def parser():
     b.add_argument("--out", default=str(ROOT / "models/default"))
     b.add_argument("--baseline-out", default=str(ROOT / "models/baseline"))
     b.add_argument("--ckpt-dir", default=str(ROOT / "trainer/.ckpt"), help="checkpoints; a rerun resumes from here")
+    b.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to train (default: the config's `device`, auto = cuda when there is a GPU)")
+    b.add_argument("--stop-after", choices=["data", "training"], help="stop once the tokenizer and token streams (data) or the training "
+                   "stages' checkpoints (training) are in --ckpt-dir; a rerun without it continues from there")
     b.set_defaults(func=_build_default)
 
     c = sub.add_parser("calibrate", help="compute a concept bank for a bundle from a labelled CSV/JSONL dataset")

@@ -77,6 +77,15 @@ class BuildConfig:
     """`build-default`: the project's own model, trained from scratch on generated data."""
     seed: int = 1234
     threads: int = 1
+    # "auto": cuda when torch sees a GPU, else cpu. Not part of the checkpoints' fingerprints: a build resumes
+    # on another device (the numbers then differ from an uninterrupted run at float precision).
+    device: str = "auto"
+    # What each finished stage's weights are rounded to and the bundles store: "float16" halves model.onnx
+    # and model.pt; the models are evaluated with the rounded weights, so every reported number is theirs.
+    weights_dtype: str = "float32"
+    # CUDA only: float32 matmuls on TF32 tensor cores (still deterministic; ~10-bit mantissa products). Measured
+    # on an H200 the large config is bound by per-op overhead, so TF32 buys a bigger batch in the same time.
+    tf32: bool = False
     target_layers: list = field(default_factory=lambda: [4])
     checkpoint_every: int = 250
     general_max_lines: int = 60000  # wordnet glosses read for LM / retain text
@@ -104,6 +113,10 @@ class HFConfig:
     seer: SeerConfig = field(default_factory=lambda: SeerConfig(
         steps=1000, lr=1e-4, weight_decay=0.01, retain_weight=1.0, general_batch_size=4, general_seq_len=128,
         lora_rank=16, lora_alpha=16.0, log_every=20))
+
+
+DEVICES = ("auto", "cpu", "cuda")
+WEIGHTS_DTYPES = ("float32", "float16")
 
 
 def fill_dataclass(cls, data: dict, where: str):
@@ -146,6 +159,10 @@ def load_config(path) -> BuildConfig:
     bad = [l for l in cfg.target_layers if not 1 <= l <= m.num_layers]
     if bad:
         raise SeerInputError(f"{path}: target_layers {bad} out of range 1..{m.num_layers}.")
+    if cfg.device not in DEVICES:
+        raise SeerInputError(f"{path}: device {cfg.device!r} is not one of {list(DEVICES)}.")
+    if cfg.weights_dtype not in WEIGHTS_DTYPES:
+        raise SeerInputError(f"{path}: weights_dtype {cfg.weights_dtype!r} is not one of {list(WEIGHTS_DTYPES)}.")
     return cfg
 
 

@@ -1,10 +1,12 @@
 """Writing a SEER bundle (docs/bundle-format.md): model.onnx (format 2's explain-head graph), tokenizer.json,
 golden.json, seer.json. Every bundle's graph comes from onnx_graph.write_explain_graph: our seer-llama IS a
 Llama, so the default and baseline models go through it as Hugging Face Llama tensors (seer_llama_as_hf)."""
+import base64
 import io
 from pathlib import Path
 from typing import Dict, Tuple
 
+import numpy as np
 import torch
 
 from .batching import apply_template, encode_prompt
@@ -40,15 +42,22 @@ def seer_llama_as_hf(model) -> Tuple[DecoderConfig, Dict[str, torch.Tensor]]:
     return config, tensors
 
 
-def write_seer_llama_graph(model, folder, log=print) -> GraphFiles:
-    """folder/model.onnx for a SeerLlama (float32 weights: the small models need no fp16)."""
+def write_seer_llama_graph(model, folder, log=print, weights_dtype="float32") -> GraphFiles:
+    """folder/model.onnx for a SeerLlama; weights_dtype "float16" halves it (build rounds the weights first)."""
     config, tensors = seer_llama_as_hf(model)
-    return write_explain_graph(config, StateDictTensors(tensors), Path(folder), log=log)
+    return write_explain_graph(config, StateDictTensors(tensors), Path(folder), weights_dtype=weights_dtype, log=log)
 
 
-def _r(t: torch.Tensor, digits=8):
-    """Floats as JSON with 8 significant digits: far below the engine's 1e-4 tolerance."""
-    return [_r(x, digits) for x in t] if t.dim() else float(f"{t.item():.{digits}g}")
+def pack_float32(t: torch.Tensor) -> dict:
+    """A tensor as golden.json stores it: {"shape", "float32": base64 of its little-endian float32 bytes}. Exact
+    (the engine compares float32 with float32) and about a third of the size of decimal text."""
+    a = t.detach().to(torch.float32).contiguous().numpy().astype("<f4")
+    return {"shape": list(a.shape), "float32": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+def unpack_float32(packed: dict) -> torch.Tensor:
+    raw = np.frombuffer(base64.b64decode(packed["float32"]), dtype="<f4")
+    return torch.from_numpy(raw.reshape(packed["shape"]).copy())
 
 
 GOLDEN_PROMPTS = [
@@ -69,8 +78,8 @@ def golden(model, tok, template, add_bos, tokenization_texts, max_tokens=512) ->
         m = torch.ones_like(t)
         out = model(t, m)
         inputs.append({"text": text, "templated": apply_template(template, text), "input_ids": ids, "attention_mask": [1] * len(ids)})
-        hidden.append(_r(torch.stack(out.hidden_states, 0)[:, 0]))
-        last_logits.append(_r(out.logits[0, -1]))
+        hidden.append(pack_float32(torch.stack(out.hidden_states, 0)[:, 0]))
+        last_logits.append(pack_float32(out.logits[0, -1]))
     return {
         "inputs": inputs,
         "hidden_states": hidden,
@@ -80,8 +89,9 @@ def golden(model, tok, template, add_bos, tokenization_texts, max_tokens=512) ->
 
 
 def manifest(name, description, model_cfg, target_layers, template, add_bos, logit_scale, concepts, safe,
-             graph: GraphFiles, training, weights_dtype="float32") -> dict:
-    """seer.json (format 2) for a bundle whose model.onnx write_explain_graph wrote (`graph`)."""
+             graph: GraphFiles, training, weights_dtype="float32", golden=True) -> dict:
+    """seer.json (format 2) for a bundle whose model.onnx write_explain_graph wrote (`graph`); golden: whether
+    the bundle has a golden.json."""
     return {
         "format": "seer-bundle",
         "formatVersion": 2,
@@ -93,7 +103,7 @@ def manifest(name, description, model_cfg, target_layers, template, add_bos, log
             "vocabSize": model_cfg.vocab_size, "maxContext": model_cfg.max_context, "ropeTheta": model_cfg.rope_theta,
             "normEps": model_cfg.norm_eps, "tiedEmbeddings": model_cfg.tied_embeddings,
         },
-        "files": {"model": "model.onnx", "tokenizer": "tokenizer.json", "golden": "golden.json",
+        "files": {"model": "model.onnx", "tokenizer": "tokenizer.json", **({"golden": "golden.json"} if golden else {}),
                   "weights": "model.pt"},  # PyTorch twin of model.onnx, for the trainer's calibrate
         "onnx": onnx_manifest_entry(graph, weights_dtype),
         "targetLayers": list(target_layers),

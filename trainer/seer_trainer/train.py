@@ -28,17 +28,48 @@ def reseed(seed, step):
 
 
 def _resume(model, opt, ckpt: StageCheckpoint, stage: str, log):
-    """(step, history) to continue from: the stage's checkpoint if there is one, else (0, [])."""
+    """(step, history) to continue from: the stage's checkpoint if there is one, else (0, []). A finished
+    stage's checkpoint has no optimizer state (see _finish)."""
     state = ckpt.load()
     if not state:
         return 0, []
-    model.load_state_dict(state["model"])
-    opt.load_state_dict(state["opt"])
+    model.load_state_dict(state["model"])  # copies into the model's device and dtype
+    if "opt" in state:
+        opt.load_state_dict(state["opt"])
     log(f"[{stage}] resumed at step {state['step']} from {ckpt.path}")
     return state["step"], state["history"]
 
 
-def pretrain(model, stream, cfg: PretrainConfig, seed: int, ckpt: StageCheckpoint, every: int, log=print):
+def round_weights_(model, dtype: torch.dtype):
+    """Rounds the model's float weights to dtype's precision, in place (they stay float32); returns the model."""
+    with torch.no_grad():
+        for t in model.state_dict().values():
+            if t.is_floating_point():
+                t.copy_(t.to(dtype))
+    return model
+
+
+def _finish(model, ckpt: StageCheckpoint, step: int, history, weights_dtype: torch.dtype, seconds: float):
+    """A stage's last checkpoint: its weights rounded to weights_dtype (in the model too, so a run that resumes
+    from this file and one that did not continue from the same numbers) and no optimizer state: it is the
+    stage's result, a third of the size, small enough to bring back from a GPU machine. The last history
+    entry records the device it ran on and this run's seconds in the stage."""
+    round_weights_(model, weights_dtype)
+    if history:
+        history[-1].update(device=next(model.parameters()).device.type, seconds=round(seconds, 1))
+    state = {k: (v.to(weights_dtype) if v.is_floating_point() else v).cpu() for k, v in model.state_dict().items()}
+    ckpt.save({"step": step, "model": state, "history": history})
+
+
+def _on(device, tensors):
+    """Batches are drawn on the CPU (the same draws on every device) and then moved to the model's device."""
+    return tuple(t.to(device) for t in tensors)
+
+
+def pretrain(model, stream, cfg: PretrainConfig, seed: int, ckpt: StageCheckpoint, every: int, log=print,
+             weights_dtype=torch.float32):
+    """Trains `model` on its device; weights_dtype: what the finished stage's weights are rounded to (_finish)."""
+    device = next(model.parameters()).device
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=cfg.adam_betas)
     start, history = _resume(model, opt, ckpt, "pretrain", log)
     model.train()
@@ -47,7 +78,7 @@ def pretrain(model, stream, cfg: PretrainConfig, seed: int, ckpt: StageCheckpoin
         rng = reseed(seed, step)
         for g in opt.param_groups:
             g["lr"] = learning_rate(step, cfg.steps, cfg.lr, cfg.warmup)
-        ids, mask = stream_windows(stream, cfg.batch_size, cfg.seq_len, rng)
+        ids, mask = _on(device, stream_windows(stream, cfg.batch_size, cfg.seq_len, rng))
         loss = lm_loss(model(ids, mask).logits, ids, mask)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -56,8 +87,10 @@ def pretrain(model, stream, cfg: PretrainConfig, seed: int, ckpt: StageCheckpoin
         if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
             history.append({"step": step + 1, "lm_loss": round(loss.item(), 4)})
             log(f"[pretrain] step {step + 1}/{cfg.steps} lm_loss {loss.item():.3f} ({time.time() - t0:.0f}s)")
-        if (step + 1) % every == 0 or step + 1 == cfg.steps:
+        if (step + 1) % every == 0 and step + 1 < cfg.steps:
             ckpt.save({"step": step + 1, "model": model.state_dict(), "opt": opt.state_dict(), "history": history})
+    if start < cfg.steps:
+        _finish(model, ckpt, cfg.steps, history, weights_dtype, time.time() - t0)
     model.eval()
     return history
 
@@ -73,6 +106,14 @@ class PairSampler:
             self.by_concept[ex.concept].append(encode_prompt(tok, ex.prompt, template, add_bos, max_tokens)[0])
         self.concepts = list(concepts)
         self.pad_id = tok.pad_id
+
+    @classmethod
+    def from_encoded(cls, by_concept: dict, pad_id: int):
+        """A sampler over prompts already encoded ({concept: [ids]}, concepts in that order): what build's data
+        cache holds, so training needs no tokenizer."""
+        sampler = cls.__new__(cls)
+        sampler.by_concept, sampler.concepts, sampler.pad_id = by_concept, list(by_concept), pad_id
+        return sampler
 
     def sample(self, n_pairs, rng, per_concept=1):
         """((ids, mask) of the 2n views, n, the pairs' concept indices): n_pairs pairs, per_concept per concept."""
@@ -105,9 +146,12 @@ def seer_losses(model, frozen_forward, pair_batch, general_batch, cfg: SeerConfi
 
 
 def seer_finetune(model, pairs: PairSampler, general_stream, cfg: SeerConfig, target_layers, seed,
-                  ckpt: StageCheckpoint, every: int, probe=None, log=print):
-    """Returns (merged model, history). probe = (ids, mask, labels) of held-out prompts (never trained
-    on) for the logged same/different-concept cosine."""
+                  ckpt: StageCheckpoint, every: int, probe=None, log=print, weights_dtype=torch.float32):
+    """Returns (merged model, history), trained on the model's device. probe = (ids, mask, labels) of held-out
+    prompts (never trained on) for the logged same/different-concept cosine."""
+    device = next(model.parameters()).device
+    if probe is not None:
+        probe = _on(device, probe)
     frozen = copy.deepcopy(model).eval()
     for p in frozen.parameters():
         p.requires_grad_(False)
@@ -123,8 +167,9 @@ def seer_finetune(model, pairs: PairSampler, general_stream, cfg: SeerConfig, ta
         for g in opt.param_groups:
             g["lr"] = learning_rate(step, cfg.steps, cfg.lr, cfg.warmup)
         model.train()
-        pair_batch = pairs.sample(cfg.pairs_per_batch, rng, cfg.pairs_per_concept)
-        general = stream_windows(general_stream, cfg.general_batch_size, cfg.general_seq_len, rng)
+        (ids, mask), n, labels = pairs.sample(cfg.pairs_per_batch, rng, cfg.pairs_per_concept)
+        pair_batch = (_on(device, (ids, mask)), n, labels.to(device))
+        general = _on(device, stream_windows(general_stream, cfg.general_batch_size, cfg.general_seq_len, rng))
         loss, contrast, retain, kl = seer_losses(model, frozen, pair_batch, general, cfg, target_layers)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -142,8 +187,10 @@ def seer_finetune(model, pairs: PairSampler, general_stream, cfg: SeerConfig, ta
                     entry[f"layer{l}"] = {"same": round(s, 4), "different": round(d, 4)}
             history.append(entry)
             log(f"[seer] step {step + 1}/{cfg.steps} {entry} ({time.time() - t0:.0f}s)")
-        if (step + 1) % every == 0 or step + 1 == cfg.steps:
+        if (step + 1) % every == 0 and step + 1 < cfg.steps:
             ckpt.save({"step": step + 1, "model": model.state_dict(), "opt": opt.state_dict(), "history": history})
+    if start < cfg.steps:
+        _finish(model, ckpt, cfg.steps, history, weights_dtype, time.time() - t0)
     if cfg.lora:
         merge_lora(model)
     model.eval()

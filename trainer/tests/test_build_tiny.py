@@ -19,9 +19,10 @@ def sha(path):
 def test_tiny_build_is_complete_and_deterministic(tmp_path):
     logs = []
     build_default(TINY_CONFIG, tmp_path / "a", tmp_path / "a-base", tmp_path / "ck1", log=logs.append)
-    for d in ("a", "a-base"):
+    for d, golden in (("a", ["golden.json"]), ("a-base", [])):  # the baseline twin has no golden.json
         names = sorted(p.relative_to(tmp_path / d).as_posix() for p in (tmp_path / d).rglob("*") if p.is_file())
-        assert names == ["REPORT.md", "banks/default.json", "golden.json", "model.onnx", "model.pt", "seer.json", "tokenizer.json"]
+        assert names == ["REPORT.md", "banks/default.json", *golden, "model.onnx", "model.pt", "seer.json", "tokenizer.json"]
+        assert ("golden" in json.loads((tmp_path / d / "seer.json").read_text())["files"]) == bool(golden)
     m = json.loads((tmp_path / "a/seer.json").read_text())
     assert m["targetLayers"] == [1] and m["training"]["stage"] == "pretrain + SEER"
     # format 2: the explain graph, described by the manifest, named by the bank

@@ -9,7 +9,7 @@ import torch
 
 from conftest import TINY
 from seer_trainer.config import ModelConfig
-from seer_trainer.export import GOLDEN_PROMPTS, golden, manifest, seer_llama_as_hf, write_seer_llama_graph
+from seer_trainer.export import GOLDEN_PROMPTS, golden, manifest, seer_llama_as_hf, unpack_float32, write_seer_llama_graph
 from seer_trainer.hf_model import HFDecoder
 from seer_trainer.lora import apply_lora
 from seer_trainer.model import SeerLlama
@@ -96,7 +96,8 @@ def test_golden_reproduces_with_torch(tiny_model, tok, tmp_path):
         assert inp["input_ids"][0] == tok.bos_id and inp["input_ids"][1:] == tok.encode(inp["templated"])
         out = tiny_model(torch.tensor([inp["input_ids"]]))
         ref = torch.stack(out.hidden_states)[:, 0]
-        assert torch.tensor(hs).shape == ref.shape == (TINY.num_layers + 1, len(inp["input_ids"]), TINY.hidden_size)
-        assert (torch.tensor(hs) - ref).abs().max() < 1e-6
-        assert (torch.tensor(last) - out.logits[0, -1]).abs().max() < 1e-5
+        hs, last = unpack_float32(hs), unpack_float32(last)
+        assert hs.shape == ref.shape == (TINY.num_layers + 1, len(inp["input_ids"]), TINY.hidden_size)
+        assert torch.equal(hs, ref.float())  # float32 bytes: exact
+        assert torch.equal(last, out.logits[0, -1].float())
     assert g["tokenization"] == [{"text": "héllo 😀", "ids": tok.encode("héllo 😀")}]

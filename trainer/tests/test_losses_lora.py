@@ -85,9 +85,10 @@ def test_retain_does_not_grow_with_width():
     assert narrow.item() > 0 and abs(wide.item() - narrow.item()) < 1e-6
 
 
-def test_default_retain_weight_keeps_the_committed_models_objective():
-    # models/default was trained with retain = squared distance summed over hidden units, weight 1.0
-    cfg = load_config(REPO / "trainer/configs/default.json")
+def test_the_small_configs_retain_weight_is_the_summed_squared_distance():
+    # trainer/configs/small.json (hidden 128, the 1.47M default until 2026-11-27) was trained with retain = squared
+    # distance summed over hidden units, weight 1.0: retain_weight 128 x the mean per unit is that objective
+    cfg = load_config(REPO / "trainer/configs/small.json")
     ref = _states(cfg.model.hidden_size)
     moved = tuple(h + 0.1 * torch.randn_like(h) for h in ref)
     mask = torch.tensor([[1] * 5, [1] * 2 + [0] * 3])

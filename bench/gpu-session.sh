@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The project's one prepared run on a lent GPU machine (GPU time is scarce: one call, then give it back).
+# Here: `npm run build && node bench/gpu.mjs --prepare && EXTRA="bench/tmp/gpu.js node_modules/esbuild
+#   node_modules/@esbuild node_modules/@huggingface/tokenizers" bash ../shared/tools/gpu/pack.sh`
+# (esbuild and the tokenizers package: hf-train tokenizes with the engine's own code); move models/baseline and
+# models/*/model.pt out of the tree for the call (64 MiB limit). There, with carry [".gpu", ".gpu-build"]:
+#   bash .gpu/run.sh bash bench/gpu-session.sh "$OUT"
+# Each step has its own time limit (env FIDELITY_S, BUILD_S, BENCH_S, FP16_S, PROFILE_S; 0 skips the build or the
+# profile; BENCH_FP16= and BENCH_MODELS narrow the benchmark), so one that hangs cannot take the others' time; every step's output lands in
+# OUTDIR (at most 8 files come back): log.txt (with `seer doctor`), fidelity.txt, results-gpu.json, RESULTS-gpu.md,
+# profile.json and the default model's build (scripts/gpu-build-model.sh, when .gpu-build was carried: 3 files).
+set -uo pipefail
+out=${1:?usage: gpu-session.sh OUTDIR}
+mkdir -p "$out"
+exec > >(tee -a "$out/log.txt") 2>&1
+step() { echo "== $(date -u +%T) $*"; }
+
+step machine
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
+nproc; free -g | head -2; python3 -c 'import torch, transformers, onnxruntime; print("torch", torch.__version__, "transformers", transformers.__version__, "onnxruntime", onnxruntime.__version__)'
+
+step "seer doctor"
+timeout 60 node bin/seer.js doctor; echo "doctor exit $?"
+python3 -c 'import onnxruntime; print("python onnxruntime providers:", onnxruntime.get_available_providers())'
+
+step "import fidelity against transformers, hf-train on CUDA"
+PYTHONPATH=trainer timeout "${FIDELITY_S:-90}" python3 -m pytest trainer/tests/test_against_transformers.py -q -rA -s \
+  -p no:cacheprovider > "$out/fidelity.txt" 2>&1
+echo "fidelity exit $?"; tail -5 "$out/fidelity.txt"
+
+if [ -f .gpu-build/inputs.tar.xz ] && [ "${BUILD_S:-150}" != 0 ]; then
+  step "default model on CUDA"
+  SEER_GPU_TIMEOUT=${BUILD_S:-150} bash scripts/gpu-build-model.sh run "$out"
+  echo "build exit $?"
+fi
+step "GPU benchmark"
+SEER_PYTHON=python3 timeout "${BENCH_S:-190}" node bench/gpu.mjs --gpu --quick ${BENCH_FP16---fp16} --models "${BENCH_MODELS:-llama-3.2-1b,default}" \
+  --out "$out" --work /tmp/seer-gpu-bench
+echo "bench exit $?"
+
+if [ "${PROFILE_S:-70}" != 0 ]; then
+step "float16 compute (experiment): the 1B graph converted by onnxruntime's converter"
+B=/tmp/seer-gpu-bench
+timeout "${FP16_S:-70}" python3 bench/gpu_fp16_compute.py $B/llama-3.2-1b-fp32 $B/llama-3.2-1b-fp16compute
+echo "fp16 compute exit $?"
+
+step "where the 1B forward spends its time; each run against float32 on the CPU, same feed"
+runs="$B/llama-3.2-1b-fp32@webgpu"
+[ -f $B/llama-3.2-1b-fp16compute/model.onnx ] && runs="$runs $B/llama-3.2-1b-fp16compute@webgpu"
+[ -f $B/llama-3.2-1b-fp16/model.onnx ] && runs="$runs $B/llama-3.2-1b-fp16@webgpu"
+timeout "${PROFILE_S:-70}" node bench/gpu-profile.mjs $runs $B/llama-3.2-1b-fp32@cpu --tokens 128,512 --out "$out/profile.json" > /dev/null
+echo "profile exit $?"
+fi
+
+step done
