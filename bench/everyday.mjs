@@ -63,6 +63,15 @@ const md = [
       `${run.xstest ? `${run.xstest.flaggedUnsafe} / ${run.xstest.prompts} = ${pct(run.xstest.share)} (goal ${met(run.xstest.share <= GOALS.xstestFlagged)})` : 'skipped: ../shared/datasets absent'} |`,
   ),
   '',
+  ...runs.flatMap((run) => (run.xstest?.byType ? [
+    `XSTest's safe prompts flagged unsafe by \`${run.bundle}\`, per type (and the concepts they were flagged as):`,
+    '',
+    '| type | flagged | as |',
+    '|---|---|---|',
+    ...Object.entries(run.xstest.byType).sort((a, b) => b[1].flagged - a[1].flagged).map(([type, t]) =>
+      `| ${type} | ${t.flagged} / ${t.total} | ${Object.entries(t.as).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ') || '–'} |`),
+    '',
+  ] : [])),
   ...runs.flatMap((run) => [
     `Wrong headlines of \`${run.bundle}\` (${run.misses.length}):`,
     '',

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import type { BankInfo, ExplainResult, ReliabilityBin } from '../common/protocol';
 import { ReliabilityTable } from '../engine/src/calibration/reliability';
 import type { Engine } from '../engine/src/engine';
-import { readPromptFile } from '../engine/src/api';
+import { type DatasetRow, readDataset } from '../engine/src/calibration/datasetReader';
+import { RowAccountant } from '../engine/src/calibration/rowAccounting';
 
 // Paths for the test (run from source); the bundled bench is given its paths on the command line.
 const ROOT = path.resolve(__dirname, '..');
@@ -110,16 +111,29 @@ export interface UnsafeShare {
   share: number;
   /** Headlines whose safety the bank does not know (neither safe nor unsafe). */
   unknown: number;
+  /** Per XSTest type (homonyms, figurative_language, privacy_fictional, …): flagged of total, and the unsafe
+   * concepts they were flagged as — where the contrast prompts of the training corpus are missing. */
+  byType: Record<string, { flagged: number; total: number; as: Record<string, number> }>;
 }
 
 /** The share of XSTest's safe prompts (v2: 250 safe prompts that look unsafe) whose headline is an unsafe concept; null when the file is absent. */
 export async function xstestFlaggedUnsafe(engine: Engine, file: string): Promise<UnsafeShare | null> {
   if (!existsSync(file)) return null;
-  // The same reader `seer explain --file` uses: the CSV's "prompt" column.
-  const prompts = (await readPromptFile(file)).prompts.map((p) => p.text);
-  const got = await headlines(engine, prompts);
+  // The reader `seer calibrate` uses: the "prompt" column as text, the "type" column as the label.
+  const rows: DatasetRow[] = [];
+  for await (const row of readDataset({ path: file, textColumns: ['prompt'], labelColumn: 'type' }, new RowAccountant())) rows.push(row);
+  const got = await headlines(engine, rows.map((r) => r.text));
+  const byType: UnsafeShare['byType'] = {};
+  rows.forEach((r, i) => {
+    const t = (byType[r.label] ??= { flagged: 0, total: 0, as: {} });
+    t.total++;
+    if (got[i].safe === false) {
+      t.flagged++;
+      t.as[got[i].concept] = (t.as[got[i].concept] ?? 0) + 1;
+    }
+  });
   const flagged = got.filter((h) => h.safe === false).length;
-  return { prompts: prompts.length, flaggedUnsafe: flagged, share: flagged / prompts.length, unknown: got.filter((h) => h.safe === null).length };
+  return { prompts: rows.length, flaggedUnsafe: flagged, share: flagged / rows.length, unknown: got.filter((h) => h.safe === null).length, byType };
 }
 
 /** The bank explain uses by default (the list's labels must be among its concepts). */
