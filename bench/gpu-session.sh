@@ -9,6 +9,10 @@
 # profile; BENCH_FP16= and BENCH_MODELS narrow the benchmark), so one that hangs cannot take the others' time; every step's output lands in
 # OUTDIR (at most 8 files come back): log.txt (with `seer doctor`), fidelity.txt, results-gpu.json, RESULTS-gpu.md,
 # profile.json and the default model's build (scripts/gpu-build-model.sh, when .gpu-build was carried: 3 files).
+# Measured on an H200 (2026-11-27): machine start 1-2 min; doctor 3 s; fidelity 24 s (transformers import
+# included); the random Llama-3.2-1B checkpoint + `seer import` ~60 s per dtype; its WebGPU rows ~45 s, PyTorch's
+# fp32 + bf16 rows ~40 s; its CPU rows over 30 s at 16 cores; scripts/gpu-build-model.sh run 180 s. With 15 min of
+# device time, a build and the full benchmark do not both fit: choose, or narrow with BENCH_MODELS / BENCH_FP16=.
 set -uo pipefail
 out=${1:?usage: gpu-session.sh OUTDIR}
 mkdir -p "$out"
