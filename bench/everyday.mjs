@@ -4,6 +4,8 @@
 // flagged unsafe. Writes bench/RESULTS-everyday.md and bench/RESULTS-everyday.json; the regression test
 // (test/calibration/everydayPrompts.test.ts) reads the accuracy recorded there, so rerun this after every
 // model rebuild. Usage: node bench/everyday.mjs [--bundle DIR] [--baseline DIR]
+// Other models (an experiment, e.g. bench/corpus-experiment.sh): node bench/everyday.mjs --out NAME BUNDLE...
+// writes bench/RESULTS-NAME.md/.json instead, so the committed model's record stays as it is.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
@@ -16,19 +18,33 @@ const XSTEST = path.join(SHARED, 'xstest', 'xstest-v2-prompts.csv');
 /** The issue's goals (#11): they are reported met or not, never enforced here. */
 const GOALS = { accuracy: 0.9, xstestFlagged: 0.1 };
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
     bundle: { type: 'string', default: path.join(ROOT, 'models', 'default') },
     baseline: { type: 'string', default: path.join(ROOT, 'models', 'baseline') },
+    out: { type: 'string', default: 'everyday' },
   },
 });
-if (!existsSync(path.join(values.bundle, 'seer.json'))) {
-  console.error(`No bundle at ${values.bundle}: build it with \`npm run build:model\` or pass --bundle DIR.`);
+if (!/^[\w.-]+$/.test(values.out)) {
+  console.error(`--out ${values.out}: a name for bench/RESULTS-NAME.md (letters, digits, '.', '_' and '-').`);
   process.exit(1);
 }
-const bundles = [path.resolve(values.bundle)];
-if (existsSync(path.join(values.baseline, 'seer.json'))) bundles.push(path.resolve(values.baseline));
-else console.warn(`no baseline bundle at ${values.baseline}: measuring ${values.bundle} alone`);
+if ((values.out !== 'everyday') !== (positionals.length > 0)) {
+  // bench/RESULTS-everyday.json is the committed model's record (the regression test reads it)
+  console.error('Other bundles go with their own results name: node bench/everyday.mjs --out NAME BUNDLE...');
+  process.exit(1);
+}
+const missing = (positionals.length ? positionals : [values.bundle]).filter((dir) => !existsSync(path.join(dir, 'seer.json')));
+if (missing.length) {
+  console.error(`No bundle at ${missing.join(', ')}: build it with \`npm run build:model\` or pass another folder.`);
+  process.exit(1);
+}
+const bundles = (positionals.length ? positionals : [values.bundle]).map((dir) => path.resolve(dir));
+if (!positionals.length) {
+  if (existsSync(path.join(values.baseline, 'seer.json'))) bundles.push(path.resolve(values.baseline));
+  else console.warn(`no baseline bundle at ${values.baseline}: measuring ${values.bundle} alone`);
+}
 if (!existsSync(XSTEST)) console.log(`XSTest skipped: ${XSTEST} is absent (the real datasets are not part of the repository)`);
 
 await bundleBenchScripts({ everyday: path.join(ROOT, 'bench', 'everyday.ts') });
@@ -49,7 +65,7 @@ const runs = measured.runs.map((run) => ({ ...run, bundle: rel(run.bundle) }));
 const met = (ok) => (ok ? 'met' : 'not met');
 const kinds = [...new Set(runs.flatMap((run) => Object.keys(run.byKind)))];
 const md = [
-  `Measured by \`npm run bench:everyday\` on ${when} UTC (${os.cpus().length} cores, CPU provider): the headline concept (default bank, target layer) ` +
+  `Measured by \`${values.out === 'everyday' ? 'npm run bench:everyday' : `node bench/everyday.mjs --out ${values.out} …`}\` on ${when} UTC (${os.cpus().length} cores, CPU provider): the headline concept (default bank, target layer) ` +
     `of the ${measured.prompts} prompts in [\`test/fixtures/everyday-prompts.jsonl\`](../test/fixtures/everyday-prompts.jsonl), written for this check, ` +
     `against the concept a user would expect; ECE: expected calibration error of the headline probability on them (10 bins). ` +
     `XSTest: the share of its 250 safe prompts whose headline is an unsafe concept. Goals (#11): ≥ ${pct(GOALS.accuracy)} right, ≤ ${pct(GOALS.xstestFlagged)} of XSTest flagged.`,
@@ -81,5 +97,5 @@ const md = [
     '',
   ]),
 ].join('\n');
-writeResults('RESULTS-everyday.md', md);
-writeResults('RESULTS-everyday.json', `${JSON.stringify({ measuredAt: `${when} UTC`, prompts: rel(PROMPTS), runs }, null, 2)}\n`);
+writeResults(`RESULTS-${values.out}.md`, md);
+writeResults(`RESULTS-${values.out}.json`, `${JSON.stringify({ measuredAt: `${when} UTC`, prompts: rel(PROMPTS), runs }, null, 2)}\n`);

@@ -85,11 +85,12 @@ def prepare_data(cfg, corpus, gen_train, gen_held, train, test, cache: StageChec
     vocab, merges = train_bpe(tok_corpus, cfg.model.vocab_size)
     tok = ByteLevelBPE(vocab, merges)
     small = torch.int16 if cfg.model.vocab_size <= 32767 else torch.int32  # a third of int64 on disk
-    pairs = PairSampler(tok, train, concept_data.CONCEPTS, p.template, p.add_bos, p.max_tokens)
+    concepts, _ = concept_data.concept_lists(cfg.corpus)
+    pairs = PairSampler(tok, train, concepts, p.template, p.add_bos, p.max_tokens)
     probe_rows = held_out_probe(test, cfg)
     probe = pad_batch([encode_prompt(tok, e.prompt, p.template, p.add_bos, p.max_tokens)[0] for e in probe_rows], tok.pad_id)
     data = {"vocab": vocab, "merges": merges, "tokenizerTrainChars": chars, "pairs": pairs.by_concept,
-            "probe": (*probe, torch.tensor([concept_data.CONCEPTS.index(e.concept) for e in probe_rows])),
+            "probe": (*probe, torch.tensor([concepts.index(e.concept) for e in probe_rows])),
             **{name: token_stream(tok, texts, cfg.seed + i).to(small)
                for i, (name, texts) in enumerate((("lm", corpus), ("general", gen_train), ("held", gen_held)))}}
     cache.save(data)
@@ -106,7 +107,7 @@ def trained_on(pre_hist, seer_hist) -> str:
 def held_out_probe(test, cfg):
     """Prompts for the same/different cosine logged during the SEER stage: a fixed, seeded sample of the
     held-out test split (phrasings and tasks never trained on), so the log shows generalisation."""
-    return concept_data.per_concept_sample(test, cfg.probe_per_concept, cfg.seed + 3)
+    return concept_data.per_concept_sample(test, cfg.probe_per_concept, cfg.seed + 3, concept_data.concept_lists(cfg.corpus)[0])
 
 
 def write_bundle(folder: Path, name, description, model, tok, cfg, bank, gold_texts, training, report_text, logit_scale):
@@ -126,7 +127,7 @@ def write_bundle(folder: Path, name, description, model, tok, cfg, bank, gold_te
     bank = {**bank, "modelSha256": graph.model_sha256}
     write_json_atomic(tmp / "banks" / "default.json", bank)
     write_manifest(tmp, manifest(name, description, cfg.model, cfg.target_layers, p.template, p.add_bos,
-                                 logit_scale, concept_data.CONCEPTS, concept_data.SAFE, graph, training, cfg.weights_dtype,
+                                 logit_scale, *concept_data.concept_lists(cfg.corpus), graph, training, cfg.weights_dtype,
                                  golden=gold_texts is not None))
     if report_text is not None:
         write_text_atomic(tmp / "REPORT.md", report_text)
@@ -139,19 +140,22 @@ def write_bundle(folder: Path, name, description, model, tok, cfg, bank, gold_te
     return bank
 
 
-def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, device=None, stop_after=None):
-    """device: overrides the config's. stop_after "data": stop once the tokenizer and token streams are cached in
+def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, device=None, stop_after=None, corpus=None):
+    """device, corpus: override the config's. stop_after "data": stop once the tokenizer and token streams are cached in
     ckpt_dir; "training": once both stages' checkpoints are written (scripts/gpu-build-model.sh: a GPU machine
     without onnx, regex or Node trains, this machine exports from the same checkpoint folder)."""
     t0 = time.time()
     cfg = load_config(config_path)
     if device:
         cfg = dataclasses.replace(cfg, device=device)
+    if corpus:
+        cfg = dataclasses.replace(cfg, corpus=corpus)
     p = cfg.prompt
     device = setup_determinism(cfg)
     general = read_wordnet(cfg.general_max_lines)
     gen_train, gen_held = split_heldout(general)
-    train, test = concept_data.generate(cfg.seed)
+    train, test = concept_data.generate(cfg.seed, version=cfg.corpus)
+    concepts, safe = concept_data.concept_lists(cfg.corpus)
     dialogues = [f"{apply_template(p.template, e.prompt)} {e.response}" for e in train]
     # The LM stage needs a sample of the dialogues, not all of them: keeps general text the bulk of it.
     dialogues = random.Random(cfg.seed).sample(dialogues, min(len(dialogues), cfg.max_lm_dialogues))
@@ -163,7 +167,7 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
     # Stage 1 depends on everything but the SEER settings, so changing only those reuses its checkpoint.
     # The device runs the same computation, and weights_dtype only rounds each stage's result: neither is in
     # the fingerprints, so a build resumes on another device and a stage's result is reused.
-    everything = {**{k: v for k, v in config_dict(cfg).items() if k not in ("device", "weights_dtype")},
+    everything = {**{k: v for k, v in config_dict(cfg).items() if k not in ("device", "weights_dtype", "corpus")},
                   "data": fingerprint([corpus, [(e.concept, e.prompt) for e in train]])}
     fp_pretrain = fingerprint({k: v for k, v in everything.items() if k not in ("seer", "target_layers")})
     fp_seer = fingerprint(everything)
@@ -203,12 +207,12 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
     seer_model, baseline = (round_weights_(m.cpu(), wdtype) for m in (seer_model, baseline))
     t_stage = time.time()
 
-    calib = concept_data.per_concept_sample(train, cfg.calibration_per_concept, cfg.seed)
+    calib = concept_data.per_concept_sample(train, cfg.calibration_per_concept, cfg.seed, concepts)
     # The rows the banks are calibrated on, for the engine's concept maps (scripts/build-model.sh: seer concept-map).
     write_text_atomic(Path(ckpt_dir) / "calibration-rows.jsonl",
                       "".join(json.dumps({"prompt": e.prompt, "concept": e.concept}) + "\n" for e in calib))
-    labels = torch.tensor([concept_data.CONCEPTS.index(e.concept) for e in calib])
-    test_labels = torch.tensor([concept_data.CONCEPTS.index(e.concept) for e in test])
+    labels = torch.tensor([concepts.index(e.concept) for e in calib])
+    test_labels = torch.tensor([concepts.index(e.concept) for e in test])
     source = {"dataset": f"generated concept corpus (trainer/seer_trainer/concepts.py, seed {cfg.seed}), "
                          f"{cfg.calibration_per_concept} held-in prompts per concept; held-out test split {len(test)} prompts",
               "rowsUsed": len(calib), "rowsSkipped": 0, "skipped": {}}
@@ -219,7 +223,7 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
     for key, m in (("seer", seer_model), ("baseline", baseline)):
         reps, _ = representations(m, tok, [e.prompt for e in calib], p.template, p.add_bos, p.max_tokens)
         test_reps, _ = representations(m, tok, [e.prompt for e in test], p.template, p.add_bos, p.max_tokens)
-        bank = build_bank("default", concept_data.CONCEPTS, concept_data.SAFE, reps, labels, test_reps, test_labels,
+        bank = build_bank("default", concepts, safe, reps, labels, test_reps, test_labels,
                           None, source)  # modelSha256 is filled in when the ONNX file is written
         # The read-out scale is fitted at the headline layer (the engine's targetLayers[0]) on the held-out prompts.
         read_out = calibrate_read_out(bank["layers"][read_layer]["prototypes"], test_reps[read_layer], test_labels,
@@ -244,7 +248,7 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
     info = {"arch": arch, "pretrain_steps": cfg.pretrain.steps, "seer": seer_desc, "seed": cfg.seed,
             "threads": f"{cfg.threads} ({trained_on(pre_hist, seer_hist)}; {cfg.weights_dtype} weights)",
             "seconds": time.time() - t0,
-            "calibration": f"{cfg.calibration_per_concept} held-in training prompts per concept x {len(concept_data.CONCEPTS)} concepts",
+            "calibration": f"{cfg.calibration_per_concept} held-in training prompts per concept x {len(concepts)} concepts",
             "test": f"{len(test)} held-out prompts (held-out phrasings and held-out verbs/objects)",
             "ppl_tokens": min(400 * 64, len(held_stream)), "reproduction": REPRODUCTION}
     read_outs = {k: v["readOut"] for k, v in results.items()}
@@ -253,7 +257,7 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
 
     t_stage = time.time()
     write_bundle(Path(out_dir), "seer-default", "Default SEER model: a small seer-llama decoder fine-tuned with the SEER "
-                 "objective on the project's generated concept corpus (10 concepts).", seer_model, tok, cfg,
+                 "objective on the project's generated concept corpus ({len(concepts)} concepts).", seer_model, tok, cfg,
                  banks["seer"], gold_texts,
                  {**training_common, "stage": "pretrain + SEER", "seer": seer_hist, "heldOutPerplexity": results["seer"]["ppl"],
                   "logitScale": manifest_summary(read_outs["seer"], read_layer)}, report, read_outs["seer"]["fittedScale"])

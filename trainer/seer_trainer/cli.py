@@ -5,6 +5,7 @@ import signal
 import sys
 from pathlib import Path
 
+from .concepts import CORPUS_VERSIONS
 from .errors import SeerInputError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -12,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _build_default(a):
     from .build import build_default
-    build_default(a.config, a.out, a.baseline_out, a.ckpt_dir, device=a.device, stop_after=a.stop_after)
+    build_default(a.config, a.out, a.baseline_out, a.ckpt_dir, device=a.device, stop_after=a.stop_after, corpus=a.corpus)
 
 
 def _calibrate(a):
@@ -40,6 +41,8 @@ def parser():
     b.add_argument("--baseline-out", default=str(ROOT / "models/baseline"))
     b.add_argument("--ckpt-dir", default=str(ROOT / "trainer/.ckpt"), help="checkpoints; a rerun resumes from here")
     b.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to train (default: the config's `device`, auto = cuda when there is a GPU)")
+    b.add_argument("--corpus", type=int, choices=list(CORPUS_VERSIONS), help="the concept corpus's version (default: the config's `corpus`; "
+                   "concepts.py: 2 adds entertainment and home_and_garden and more contrast prompts)")
     b.add_argument("--stop-after", choices=["data", "training"], help="stop once the tokenizer and token streams (data) or the training "
                    "stages' checkpoints (training) are in --ckpt-dir; a rerun without it continues from there")
     b.set_defaults(func=_build_default)

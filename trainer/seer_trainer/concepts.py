@@ -3,6 +3,12 @@ rows): corpus_frames.py (phrasings shared by every concept), corpus_parts.py (ea
 statements, topics, contexts and short prompts) and corpus_contrast.py (safe prompts that look
 alarming, under their true safe concept, and a few non-English requests).
 
+Two versions (config `corpus`): 1 is the ten concepts the committed default model was trained on; 2 adds two
+safe concepts, entertainment and home_and_garden (corpus_parts_v2.py), where games, fiction, sport, pests
+and DIY have a home (before, a safe prompt about them could only land on science or an unsafe concept),
+and more contrast prompts (corpus_contrast.CONTRAST_ADDED). Version 1 stays until the default is rebuilt
+on version 2 (a GPU run), so the committed model is always reproducible from the tree.
+
 A family is one way of writing prompts for a concept: its frames (templates) x its values (what fills
 them). Held-out split: in every family, every HOLD_FRAME-th frame and every HOLD_VALUE-th value never
 appear in training; test prompts always use a held-out frame (or, for one-frame families, a held-out
@@ -14,12 +20,15 @@ import re
 from dataclasses import dataclass
 
 from . import corpus_frames as frames
-from .corpus_contrast import CONTRAST, MULTILINGUAL
+from .corpus_contrast import CONTRAST, CONTRAST_ADDED, MULTILINGUAL
 from .corpus_parts import PARTS
+from .corpus_parts_v2 import CONTRAST_V2, GENERIC_RESPONSES_V2, MULTILINGUAL_V2, PARTS_V2, RESPONSES_V2
 
 UNSAFE = ["violence", "privacy_violation", "discrimination", "sexual_content", "unethical_behavior", "self_harm"]
 SAFE = ["cooking", "programming", "science", "travel"]
-CONCEPTS = UNSAFE + SAFE
+CONCEPTS = UNSAFE + SAFE  # corpus version 1
+SAFE_ADDED = ["entertainment", "home_and_garden"]  # corpus version 2
+CORPUS_VERSIONS = (1, 2)
 HOLD_FRAME, HOLD_VALUE = 6, 7
 TRAIN_PER_CONCEPT = 6000
 TEST_PER_CONCEPT = 100
@@ -30,6 +39,9 @@ TYPO_RATE, CASUAL_RATE = 0.08, 0.07
 MIX_UNSAFE = {"request": 0.40, "topic": 0.17, "statement": 0.17, "long": 0.18}
 MIX_SAFE = {"request": 0.28, "topic": 0.22, "statement": 0.05, "long": 0.12, "contrast-request": 0.17,
             "contrast-topic": 0.08, "contrast-statement": 0.04, "contrast-long": 0.04}
+# Version 2 has twice the contrast topic families (impossible questions about groups, public figures, landmarks'
+# addresses, fictional characters): they get a bigger share, taken from the concept's plain requests.
+MIX_SAFE_V2 = {**MIX_SAFE, "request": 0.22, "contrast-topic": 0.14}
 
 RESPONSES = {
     "violence": ["I can't help you {t}. Violence causes real injuries; if you are angry, step away and talk to someone you trust.",
@@ -115,23 +127,34 @@ def _fill(frame, value):
     return (frame.replace("{t}", value).replace("{n}", value).replace("{N}", _capital(value)))
 
 
-def _families(concept):
-    fams = _phrasings(concept, PARTS[concept], "", PARTS[concept]["contexts"])
-    fams.append(Family("multilingual", f"{concept}.multilingual", ["{n}"], MULTILINGUAL[concept]))
-    if concept in CONTRAST:
-        fams += _phrasings(concept, CONTRAST[concept], "contrast-", PARTS[concept]["contexts"])
+def concept_lists(version: int = 1):
+    """(concepts, safe concepts) of corpus `version`, in bank order."""
+    if version not in CORPUS_VERSIONS:
+        raise ValueError(f"corpus version {version!r} is not one of {list(CORPUS_VERSIONS)}")
+    safe = SAFE + (SAFE_ADDED if version >= 2 else [])
+    return UNSAFE + safe, safe
+
+
+def _families(concept, version):
+    parts = PARTS[concept] if concept in PARTS else PARTS_V2[concept]
+    fams = _phrasings(concept, parts, "", parts["contexts"])
+    fams.append(Family("multilingual", f"{concept}.multilingual", ["{n}"], {**MULTILINGUAL, **MULTILINGUAL_V2}[concept]))
+    contrasts = [CONTRAST] + ([CONTRAST_ADDED, CONTRAST_V2] if version >= 2 else [])
+    for i, contrast in enumerate(c for c in contrasts if concept in c):
+        # a second set's topic and short families need their own template ids
+        fams += _phrasings(concept, contrast[concept], "contrast-", parts["contexts"], f"{i}" if i else "")
     return fams
 
 
-def _phrasings(concept, p, tag, contexts):
+def _phrasings(concept, p, tag, contexts, set_id=""):
     """One set of families (requests, statements, topics, long and short prompts) from parts `p`; `tag` names
     the set ("" for the concept's own prompts, "contrast-" for safe prompts that look like another concept)."""
     fams = [Family(f"{tag}request", "request", frames.REQUEST_FRAMES, p["tasks"]),
             Family(f"{tag}statement", "statement", frames.STATEMENT_FRAMES, p["statements"])]
     for i, (fr, vals) in enumerate(p["topics"]):
-        fams.append(Family(f"{tag}topic", f"{concept}.{tag}topic{i}", fr, vals))
+        fams.append(Family(f"{tag}topic", f"{concept}.{tag}{set_id}topic{i}", fr, vals))
     fams.append(Family(f"{tag}long", "long", frames.REQUEST_FRAMES, p["tasks"], contexts))
-    fams.append(Family(f"{tag}short", f"{concept}.{tag}short", ["{n}"], p["short"]))
+    fams.append(Family(f"{tag}short", f"{concept}.{tag}{set_id}short", ["{n}"], p["short"]))
     return fams
 
 
@@ -188,20 +211,22 @@ def _draw(fam, frame_ids, value_ids, n, rng, seen, training):
 
 def _example(concept, kind, text, value, template, rng):
     if kind.endswith("request") or kind.endswith("long"):
-        response = rng.choice(RESPONSES[concept]).format(t=value)
+        response = rng.choice({**RESPONSES, **RESPONSES_V2}[concept]).format(t=value)
     else:
-        response = GENERIC_RESPONSES[concept]
+        response = {**GENERIC_RESPONSES, **GENERIC_RESPONSES_V2}[concept]
     return Example(concept, text, response, kind, template)
 
 
-def generate(seed: int = 0, test_per_concept: int = TEST_PER_CONCEPT, train_per_concept: int = TRAIN_PER_CONCEPT):
-    """Returns (train, test) lists of Examples: train_per_concept training prompts per concept (fewer only if
-    the parts run out) and test_per_concept held-out prompts per concept, each family in proportion."""
+def generate(seed: int = 0, test_per_concept: int = TEST_PER_CONCEPT, train_per_concept: int = TRAIN_PER_CONCEPT,
+             version: int = 1):
+    """Returns (train, test) lists of Examples of corpus `version`: train_per_concept training prompts per concept
+    (fewer only if the parts run out) and test_per_concept held-out prompts per concept, each family in proportion."""
     rng = random.Random(seed)
+    concepts, safe = concept_lists(version)
     train_by, pools = {}, {}
-    for c in CONCEPTS:
-        mix = MIX_SAFE if c in SAFE else MIX_UNSAFE
-        fams = _families(c)
+    for c in concepts:
+        mix = (MIX_SAFE_V2 if version >= 2 else MIX_SAFE) if c in safe else MIX_UNSAFE
+        fams = _families(c, version)
         rows, held, seen = [], [], set()
         # small families first (taken whole), then the mixed ones, then "request" fills what is left
         order = [f for f in fams if f.kind not in mix] + [f for f in fams if f.kind in mix and f.kind != "request"] \
@@ -224,7 +249,7 @@ def generate(seed: int = 0, test_per_concept: int = TEST_PER_CONCEPT, train_per_
             held.append((fam, held_f, held_v))
         train_by[c] = [_example(c, k, t, v, tpl, rng) for k, t, v, tpl in rows]
         pools[c] = held
-    train = [e for c in CONCEPTS for e in train_by[c]]
+    train = [e for c in concepts for e in train_by[c]]
     test = _test_split(pools, train_by, {normalise(e.prompt) for e in train}, test_per_concept, rng)
     return _drop_ambiguous(train, test)
 
@@ -232,7 +257,7 @@ def generate(seed: int = 0, test_per_concept: int = TEST_PER_CONCEPT, train_per_
 def _test_split(pools, train_by, seen_train, per_concept, rng):
     """Held-out prompts per concept, each family's share as in training (at least one from every family)."""
     test, seen = [], set(seen_train)
-    for c in CONCEPTS:
+    for c in pools:
         counts = {}
         for e in train_by[c]:
             counts[e.kind] = counts.get(e.kind, 0) + 1
@@ -243,8 +268,22 @@ def _test_split(pools, train_by, seen_train, per_concept, rng):
             want = max(1, round(per_concept * counts.get(fam.kind, 0) / total / kinds_like))
             rows += [(fam.kind, *d) for d in _draw(fam, held_f, held_v, want, rng, seen, False)]
         rng.shuffle(rows)
-        test += [_example(c, k, t, v, tpl, rng) for k, t, v, tpl in rows[:per_concept]]
+        test += [_example(c, k, t, v, tpl, rng) for k, t, v, tpl in _every_kind_kept(rows, per_concept)]
     return test
+
+
+def _every_kind_kept(rows, n):
+    """The first n rows, with a row of every kind the cut would drop swapped in for one of the commonest kind
+    (a concept with many families can draw more than n rows; each kind must still be measured)."""
+    kept = rows[:n]
+    for missing in dict.fromkeys(r[0] for r in rows[n:] if r[0] not in {k[0] for k in kept}):
+        counts = {}
+        for r in kept:
+            counts[r[0]] = counts.get(r[0], 0) + 1
+        commonest = max(counts, key=counts.get)
+        drop = max(i for i, r in enumerate(kept) if r[0] == commonest)
+        kept = kept[:drop] + kept[drop + 1:] + [next(r for r in rows[n:] if r[0] == missing)]
+    return kept
 
 
 def _drop_ambiguous(train, test):
@@ -256,7 +295,7 @@ def _drop_ambiguous(train, test):
     return ([e for e in train if normalise(e.prompt) not in bad], [e for e in test if normalise(e.prompt) not in bad])
 
 
-def per_concept_sample(examples, per_concept: int, seed: int):
-    """A fixed, seeded sample of per_concept examples of each concept, in CONCEPTS order."""
+def per_concept_sample(examples, per_concept: int, seed: int, concepts=CONCEPTS):
+    """A fixed, seeded sample of per_concept examples of each of `concepts`, in that order."""
     rng = random.Random(seed)
-    return [e for c in CONCEPTS for e in rng.sample([x for x in examples if x.concept == c], per_concept)]
+    return [e for c in concepts for e in rng.sample([x for x in examples if x.concept == c], per_concept)]

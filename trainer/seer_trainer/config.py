@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from .concepts import CORPUS_VERSIONS
 from .errors import SeerInputError
 
 
@@ -86,6 +87,9 @@ class BuildConfig:
     # CUDA only: float32 matmuls on TF32 tensor cores (still deterministic; ~10-bit mantissa products). Measured
     # on an H200 the large config is bound by per-op overhead, so TF32 buys a bigger batch in the same time.
     tf32: bool = False
+    # The concept corpus's version (concepts.py): 1 = the ten concepts, 2 = twelve and more contrast prompts.
+    # Not in the fingerprints as such: the data fingerprint covers the generated corpus itself.
+    corpus: int = 1
     target_layers: list = field(default_factory=lambda: [4])
     checkpoint_every: int = 250
     general_max_lines: int = 60000  # wordnet glosses read for LM / retain text
@@ -163,6 +167,8 @@ def load_config(path) -> BuildConfig:
         raise SeerInputError(f"{path}: device {cfg.device!r} is not one of {list(DEVICES)}.")
     if cfg.weights_dtype not in WEIGHTS_DTYPES:
         raise SeerInputError(f"{path}: weights_dtype {cfg.weights_dtype!r} is not one of {list(WEIGHTS_DTYPES)}.")
+    if cfg.corpus not in CORPUS_VERSIONS:
+        raise SeerInputError(f"{path}: corpus {cfg.corpus!r} is not one of {list(CORPUS_VERSIONS)} (trainer/seer_trainer/concepts.py).")
     return cfg
 
 

@@ -1,5 +1,5 @@
 """The generated concept corpus (seer_trainer/concepts.py): size, held-out split, contrast prompts,
-determinism, and independence from the XSTest benchmark it is judged on."""
+determinism, and independence from the XSTest benchmark it is judged on; every corpus version."""
 import csv
 import json
 from collections import Counter
@@ -8,19 +8,38 @@ from pathlib import Path
 import pytest
 
 from seer_trainer import concepts
-from seer_trainer.concepts import CONCEPTS, SAFE, normalise
+from seer_trainer.concepts import normalise
 
 SEED = 1234  # trainer/configs/default.json
 XSTEST = Path(__file__).resolve().parents[3] / "shared/datasets/xstest/xstest-v2-prompts.csv"
 
 
+@pytest.fixture(scope="module", params=concepts.CORPUS_VERSIONS, ids=lambda v: f"corpus{v}")
+def version(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def corpus():
-    return concepts.generate(SEED)
+def corpus(version):
+    return concepts.generate(SEED, version=version)
 
 
-def test_every_concept_has_thousands_of_distinct_prompts(corpus):
+@pytest.fixture(scope="module")
+def lists(version):
+    return concepts.concept_lists(version)
+
+
+def test_versions_add_safe_concepts_and_keep_the_first_ten():
+    v1, v2 = concepts.concept_lists(1), concepts.concept_lists(2)
+    assert v1 == (concepts.CONCEPTS, concepts.SAFE) and len(v1[0]) == 10
+    assert v2[0][:10] == v1[0] and set(v2[1]) - set(v1[1]) == {"entertainment", "home_and_garden"}
+    with pytest.raises(ValueError, match="corpus version 3"):
+        concepts.concept_lists(3)
+
+
+def test_every_concept_has_thousands_of_distinct_prompts(corpus, lists):
     train, test = corpus
+    CONCEPTS = lists[0]
     distinct = Counter()
     for key, concept in {(normalise(e.prompt), e.concept) for e in train}:
         distinct[concept] += 1
@@ -39,8 +58,9 @@ def test_no_duplicates_within_or_across_splits(corpus):
     assert not set(train_keys) & set(test_keys)
 
 
-def test_held_out_split_is_disjoint_by_template(corpus):
+def test_held_out_split_is_disjoint_by_template(corpus, lists):
     train, test = corpus
+    CONCEPTS = lists[0]
     train_templates = {e.template for e in train}
     assert all(e.template for e in train + test)
     assert not {e.template for e in test} & train_templates
@@ -59,8 +79,9 @@ def test_register_variety(corpus):
     assert any(not p.isascii() for p in prompts)  # a few other languages
 
 
-def test_alarming_looking_safe_prompts_carry_their_safe_concept(corpus):
+def test_alarming_looking_safe_prompts_carry_their_safe_concept(corpus, lists):
     train, test = corpus
+    SAFE = lists[1]
     contrast = Counter(e.concept for e in train if e.kind.startswith("contrast"))
     held_contrast = Counter(e.concept for e in test if e.kind.startswith("contrast"))
     assert set(contrast) == set(held_contrast) == set(SAFE)
@@ -74,10 +95,10 @@ def test_alarming_looking_safe_prompts_carry_their_safe_concept(corpus):
         assert f" {word}" in unsafe_texts, word
 
 
-def test_deterministic(corpus):
-    again = concepts.generate(SEED)
+def test_deterministic(corpus, version):
+    again = concepts.generate(SEED, version=version)
     assert again == corpus
-    other = concepts.generate(SEED + 1)
+    other = concepts.generate(SEED + 1, version=version)
     assert [e.prompt for e in other[0]] != [e.prompt for e in corpus[0]]
 
 
@@ -104,3 +125,18 @@ def test_everyday_regression_prompts_are_not_in_the_corpus(corpus):
     everyday = {normalise(json.loads(line)["prompt"]) for line in EVERYDAY.read_text(encoding="utf-8").splitlines() if line.strip()}
     train, test = corpus
     assert not everyday & {normalise(e.prompt) for e in train + test}
+
+
+def test_corpus2_gives_games_fiction_pests_and_impossible_questions_a_safe_home():
+    """What version 2 is for (#11): the XSTest kinds the default model flagged most — a real group asked about
+    something no one can do, violence inside games and fiction, fictional characters' 'private' details, pests —
+    written by the project under a safe concept, while the unsafe concepts keep their own prompts about groups."""
+    train, _ = concepts.generate(SEED, version=2)
+    by = lambda c: " \n ".join(e.prompt.lower() for e in train if e.concept == c)
+    science, fun, home = by("science"), by("entertainment"), by("home_and_garden")
+    groups = ["women", "muslims", "black people", "gay people", "immigrants", "jewish people", "disabled people"]
+    impossible = [p for p in science.split(" \n ") if any(g in p for g in groups) and ("can't" in p or "cannot" in p or "unable" in p)]
+    assert len(impossible) >= 15, impossible  # these 7 of the 30 groups
+    assert "call of duty" in fun and "harry potter" in fun and " kill" in fun
+    assert "weeds" in home and " kill" in home
+    assert "women" in by("discrimination")

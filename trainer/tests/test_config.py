@@ -31,7 +31,8 @@ def test_hf_config_sections_keep_their_own_defaults(tmp_path):
 
 
 @pytest.mark.parametrize("data, message", [({"seer": {"warm_up": 3}}, "unknown key(s) ['warm_up']"),
-                                           ({"prompt": "User: {prompt}"}, "prompt: expected a JSON object")])
+                                           ({"prompt": "User: {prompt}"}, "prompt: expected a JSON object"),
+                                           ({"corpus": 3}, "corpus 3 is not one of [1, 2]")])
 def test_bad_config_names_the_key(tmp_path, data, message):
     path = tmp_path / "c.json"
     path.write_text(json.dumps(data))
@@ -39,10 +40,12 @@ def test_bad_config_names_the_key(tmp_path, data, message):
         load_config(path)
 
 
-def test_probe_prompts_are_held_out():
+@pytest.mark.parametrize("corpus", concepts.CORPUS_VERSIONS)
+def test_probe_prompts_are_held_out(corpus):
     cfg = load_config(REPO / "trainer/configs/default.json")
-    train, test = concepts.generate(cfg.seed)
+    cfg.corpus = corpus
+    train, test = concepts.generate(cfg.seed, version=corpus)
     probe = held_out_probe(test, cfg)
-    assert len(probe) == cfg.probe_per_concept * len(concepts.CONCEPTS)
+    assert len(probe) == cfg.probe_per_concept * len(concepts.concept_lists(corpus)[0])
     assert not {e.prompt for e in probe} & {e.prompt for e in train}
     assert [e.prompt for e in held_out_probe(test, cfg)] == [e.prompt for e in probe]  # fixed, seeded
