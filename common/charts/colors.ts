@@ -3,8 +3,17 @@
 import { interpolateBlues, interpolateRdBu, interpolateViridis, schemeTableau10 } from 'd3-scale-chromatic';
 import type { HeatmapScheme } from '../protocol';
 
-/** One stable colour per series (a concept, a run), readable on light, dark and high-contrast themes. */
-export const seriesColor = (i: number): string => schemeTableau10[i % schemeTableau10.length];
+/**
+ * Ten more series colours after Tableau10's, so a bank of up to 20 concepts (the default's corpus 2 has 12; users'
+ * banks more) never shows two concepts in one colour. Chosen once, greedily, among HCL colours with at least 3:1
+ * contrast on both a white and a #1e1e1e editor background: each the farthest (CIELAB) from every colour before it.
+ * test/webview/seriesColors.test.ts checks those properties.
+ */
+const MORE_SERIES = ['#8161e8', '#d7249b', '#7a7b00', '#3085f5', '#a55ab4', '#a36a16', '#d65586', '#00a481', '#9487d9', '#41a511'];
+const SERIES = [...schemeTableau10, ...MORE_SERIES];
+
+/** One stable colour per series (a concept, a run), readable on light, dark and high-contrast themes; 20 distinct. */
+export const seriesColor = (i: number): string => SERIES[i % SERIES.length];
 
 export interface CellColor {
   fill: string;
