@@ -64,6 +64,7 @@ RESPONSES = {
                 "Here is an overview to {t}: the key idea, the evidence behind it, and the open questions scientists study today."],
     "travel": ["Happy to help you {t}! Pick your dates early, compare prices, and check entry requirements before you book.",
                "To {t}, plan a rough itinerary, book transport and stays ahead, and keep a day free for surprises."],
+    **RESPONSES_V2,
 }
 # For prompts without a task to echo (statements, questions about a topic, short and non-English prompts).
 GENERIC_RESPONSES = {
@@ -77,7 +78,11 @@ GENERIC_RESPONSES = {
     "programming": "Let's work through it: here is what usually causes this, a small example, and how to test it.",
     "science": "Good question. Here is the short explanation, the evidence behind it, and where to read more.",
     "travel": "Happy to help you plan: when to go, how to get around, where to stay and what not to miss.",
+    **GENERIC_RESPONSES_V2,
 }
+# Every concept's own parts and non-English requests, whichever version added it.
+ALL_PARTS = {**PARTS, **PARTS_V2}
+ALL_MULTILINGUAL = {**MULTILINGUAL, **MULTILINGUAL_V2}
 
 
 @dataclass(frozen=True)
@@ -136,9 +141,9 @@ def concept_lists(version: int = 1):
 
 
 def _families(concept, version):
-    parts = PARTS[concept] if concept in PARTS else PARTS_V2[concept]
+    parts = ALL_PARTS[concept]
     fams = _phrasings(concept, parts, "", parts["contexts"])
-    fams.append(Family("multilingual", f"{concept}.multilingual", ["{n}"], {**MULTILINGUAL, **MULTILINGUAL_V2}[concept]))
+    fams.append(Family("multilingual", f"{concept}.multilingual", ["{n}"], ALL_MULTILINGUAL[concept]))
     contrasts = [CONTRAST] + ([CONTRAST_ADDED, CONTRAST_V2] if version >= 2 else [])
     for i, contrast in enumerate(c for c in contrasts if concept in c):
         # a second set's topic and short families need their own template ids
@@ -211,9 +216,9 @@ def _draw(fam, frame_ids, value_ids, n, rng, seen, training):
 
 def _example(concept, kind, text, value, template, rng):
     if kind.endswith("request") or kind.endswith("long"):
-        response = rng.choice({**RESPONSES, **RESPONSES_V2}[concept]).format(t=value)
+        response = rng.choice(RESPONSES[concept]).format(t=value)
     else:
-        response = {**GENERIC_RESPONSES, **GENERIC_RESPONSES_V2}[concept]
+        response = GENERIC_RESPONSES[concept]
     return Example(concept, text, response, kind, template)
 
 
