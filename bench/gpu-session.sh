@@ -5,8 +5,9 @@
 # (esbuild and the tokenizers package: hf-train tokenizes with the engine's own code); move models/baseline and
 # models/*/model.pt out of the tree for the call (64 MiB limit). There, with carry [".gpu", ".gpu-build"]:
 #   bash .gpu/run.sh bash bench/gpu-session.sh "$OUT"
-# Each step has its own time limit (env FIDELITY_S, BUILD_S, BENCH_S, FP16_S, PROFILE_S; 0 skips the build or the
-# profile; BENCH_FP16= and BENCH_MODELS narrow the benchmark), so one that hangs cannot take the others' time; every step's output lands in
+# Each step has its own time limit (env FIDELITY_S, BUILD_S, BENCH_S, AGREE_S, FP16_S, PROFILE_S; 0 skips the build,
+# the agreement check or the profile (PROFILE_S=70 runs the WebGPU fp16-compute experiment and profile: off by default
+# since the torch provider is the faster path to issue 10's goals); BENCH_FP16= and BENCH_MODELS narrow the benchmark), so one that hangs cannot take the others' time; every step's output lands in
 # OUTDIR (at most 8 files come back): log.txt (with `seer doctor`), fidelity.txt, results-gpu.json, RESULTS-gpu.md,
 # profile.json and the default model's build (scripts/gpu-build-model.sh, when .gpu-build was carried: 3 files).
 # Measured on an H200 (2026-11-27): machine start 1-2 min; doctor 3 s; fidelity 24 s (transformers import
@@ -37,14 +38,20 @@ if [ -f .gpu-build/inputs.tar.xz ] && [ "${BUILD_S:-150}" != 0 ]; then
   SEER_GPU_TIMEOUT=${BUILD_S:-150} bash scripts/gpu-build-model.sh run "$out"
   echo "build exit $?"
 fi
-step "GPU benchmark"
-SEER_PYTHON=python3 timeout "${BENCH_S:-190}" node bench/gpu.mjs --gpu --quick ${BENCH_FP16---fp16} --models "${BENCH_MODELS:-llama-3.2-1b,default}" \
+step "GPU benchmark (webgpu, the torch provider in bfloat16, cpu; PyTorch CUDA eager beside them)"
+SEER_PYTHON=python3 timeout "${BENCH_S:-260}" node bench/gpu.mjs --gpu --quick ${BENCH_FP16---fp16} --models "${BENCH_MODELS:-llama-3.2-1b,default}" \
   --out "$out" --work /tmp/seer-gpu-bench
 echo "bench exit $?"
 
-if [ "${PROFILE_S:-70}" != 0 ]; then
-step "float16 compute (experiment): the 1B graph converted by onnxruntime's converter"
 B=/tmp/seer-gpu-bench
+if [ -f $B/llama-3.2-1b-fp32/seer.json ] && [ "${AGREE_S:-90}" != 0 ]; then
+  step "torch provider (bfloat16, CUDA) against onnxruntime float32 CPU: same prompts, the 1B bundle"
+  SEER_PYTHON=python3 timeout "${AGREE_S:-90}" node bench/provider-agreement.mjs $B/llama-3.2-1b-fp32 "cpu" "torch"
+  echo "agreement exit $?"
+fi
+
+if [ "${PROFILE_S:-0}" != 0 ]; then
+step "float16 compute (experiment): the 1B graph converted by onnxruntime's converter"
 timeout "${FP16_S:-70}" python3 bench/gpu_fp16_compute.py $B/llama-3.2-1b-fp32 $B/llama-3.2-1b-fp16compute
 echo "fp16 compute exit $?"
 

@@ -7,6 +7,8 @@
 //
 // Options: --cpu-only       no GPU needed: the CPU rows only, no PyTorch (the code path a machine without a GPU
 //                           can run; the benchmark's test uses it)
+//          --torch          with --cpu-only: also the torch provider on CPU PyTorch (on a GPU run it is measured
+//                           whenever a Python has torch and onnx: SEER_PYTHON, python3, /usr/bin/python3)
 //          --models LIST    default,llama-3.2-1b (default), llama-3.1-8b, tiny (a 0.35M stand-in for tests)
 //          --fp16           also import the Hugging Face shapes with fp16 weights (vs PyTorch fp16 and bf16)
 //          --out DIR        where the two result files go (default bench/)
@@ -44,6 +46,7 @@ const { values } = parseArgs({
     batches: { type: 'string', default: '1,32' },
     prepare: { type: 'boolean', default: false },
     from: { type: 'string' },
+    torch: { type: 'boolean', default: false },
   },
 });
 const cpuOnly = values['cpu-only'];
@@ -134,7 +137,20 @@ if (!cpuOnly && !from) {
   if (!starts.webgpu.ok && !starts.cuda.ok) {
     fail(`no GPU provider starts: webgpu: ${starts.webgpu.why}; cuda: ${starts.cuda.why}. \`seer doctor\` lists what is missing (e.g. no WebGPU adapter: the Vulkan loader, libglvnd or the NVIDIA ICD).`);
   }
-  providers = [...['webgpu', 'cuda'].filter((p) => starts[p].ok), 'cpu'];
+  // The torch provider (PyTorch in a Python process, bfloat16 on CUDA) wherever a Python has torch and onnx.
+  const torchPython = pythonWith(['torch', 'onnx']);
+  log(`torch: ${torchPython ? `runs on ${torchPython}` : 'no Python with torch and onnx'}`);
+  if (!starts.webgpu.ok && !starts.cuda.ok && !torchPython) {
+    fail(`no GPU provider starts: webgpu: ${starts.webgpu.why}; cuda: ${starts.cuda.why}; torch: no Python with torch and onnx. \`seer doctor\` lists what is missing (e.g. no WebGPU adapter: the Vulkan loader, libglvnd or the NVIDIA ICD).`);
+  }
+  if (torchPython) process.env.SEER_PYTHON = torchPython;
+  providers = [...['webgpu', 'cuda'].filter((p) => starts[p].ok), ...(torchPython ? ['torch'] : []), 'cpu'];
+} else if (cpuOnly && values.torch) {
+  // --cpu-only --torch: the torch provider on CPU PyTorch too (its code path, no GPU).
+  const torchPython = pythonWith(['torch', 'onnx']);
+  if (!torchPython) fail('--torch: no Python with torch and onnx (SEER_PYTHON, python3, /usr/bin/python3).');
+  process.env.SEER_PYTHON = torchPython;
+  providers = ['torch', 'cpu'];
 }
 
 // ─────────────────────────────── the models ───────────────────────────────
@@ -250,7 +266,8 @@ for (const model of models) {
     rows: measured.flatMap((m) => (m.rows ?? []).map((row) => ({
       ...row,
       dtype,
-      torchCudaMs: torchMs(torchDtype, row.tokens, row.batch),
+      // The torch provider computes in bfloat16 on CUDA: its "same dtype" PyTorch is bf16, not the bundle's weights'.
+      torchCudaMs: torchMs({ bfloat16: 'bf16', float16: 'fp16' }[row.computeDtype] ?? torchDtype, row.tokens, row.batch),
       torchCudaBf16Ms: torchMs('bf16', row.tokens, row.batch),
       boundRatio: boundMs && row.engineMs ? Math.round((row.engineMs.p50 / boundMs) * 100) / 100 : null,
     }))),
@@ -289,7 +306,8 @@ function goalLines(m) {
       const x = r.engineMs.p50 / r.torchCudaBf16Ms.p50;
       lines.push(`- ${p.used}: ${r.tokens} × ${r.batch} ${fmt(x)}× PyTorch CUDA bf16 (goal ≤ 1×: ${x <= 1 ? 'met' : 'missed'})`);
     }
-    lines.push(`- ${p.used}: peak host memory of the process ${p.peakRssMiB} MiB (goal for a 512-token explain < 1024 MiB: ${p.peakRssMiB < 1024 ? 'met' : 'missed; includes loading the model'})`);
+    const rss = p.peakRssMiB + (p.torch?.peakRssMiB ?? 0); // the torch provider's Python process counts too
+    lines.push(`- ${p.used}: peak host memory ${p.torch ? 'of the engine and its PyTorch process' : 'of the process'} ${rss} MiB (goal for a 512-token explain < 1024 MiB: ${rss < 1024 ? 'met' : 'missed; includes loading the model'})`);
   }
   return lines.length ? ['Goals (issue 10):', ...lines, ''] : [];
 }
@@ -298,7 +316,7 @@ function markdown() {
   const out = [
     '# GPU benchmark (`npm run bench -- --gpu`)', '',
     `${json.date.slice(0, 10)} · GPU: ${machine.gpu ?? 'none'} · CPU: ${machine.cpu} · ${machine.memoryGiB} GiB · ${machine.os} · Node ${machine.node}`,
-    `memory bandwidth (measured, device copy): ${bandwidthGBs ? `${bandwidthGBs} GB/s` : '— (not measured: no PyTorch CUDA in this run)'}${cpuOnly ? ' · **--cpu-only: CPU rows only, no GPU and no PyTorch**' : ''}`,
+    `memory bandwidth (measured, device copy): ${bandwidthGBs ? `${bandwidthGBs} GB/s` : '— (not measured: no PyTorch CUDA in this run)'}${cpuOnly ? ` · **--cpu-only: ${values.torch ? 'CPU and the torch provider on CPU PyTorch' : 'CPU rows only'}, no GPU and no PyTorch CUDA**` : ''}`,
     ...(json.assembledFrom ? ['', `Written from ${json.assembledFrom}: only what that run measured is here.`] : []),
     ...(json.complete ? [] : ['', `**Incomplete: ${results.length} of ${models.length} models measured so far** (a run stopped at its time limit keeps the models it finished).`]),
     '', 'Explain latency, p50 / p95 ms (the engine\'s explainBatch: tokenize, forward, score; batches over 4096 padded tokens run as several forwards). PyTorch: transformers\' LlamaForCausalLM, CUDA eager, last-token states of every layer and last-token logits copied to the host. Bound: weight bytes read once per forward ÷ memory bandwidth.', '',
@@ -311,11 +329,11 @@ function markdown() {
     out.push(`## ${m.name}`, '', `${m.parameters ? `${(m.parameters / 1e6).toFixed(1)}M parameters${m.parametersExact ? '' : ' (manifest estimate)'}, ` : ''}${m.dtype}${m.importSeconds ? `, imported in ${m.importSeconds} s` : ''}${m.boundMs ? `, bound ${m.boundMs} ms per forward` : ''}`, '');
     for (const p of m.providers) {
       out.push(p.error ? `- ${p.requested}: did not run: ${p.error}`
-        : `- ${p.used}${p.requested !== p.used ? ` (asked ${p.requested})` : ''}: load ${p.loadMs} ms (warm-up ${p.warmUpMs ?? '—'} ms), first explain ${p.firstExplainMs} ms, peak RSS ${p.peakRssMiB} MiB`);
+        : `- ${p.used}${p.requested !== p.used ? ` (asked ${p.requested})` : ''}: load ${p.loadMs} ms (warm-up ${p.warmUpMs ?? '—'} ms), first explain ${p.firstExplainMs} ms, peak RSS ${p.peakRssMiB} MiB${p.torch ? ` + ${p.torch.peakRssMiB ?? '—'} MiB in the PyTorch process (${p.torch.device}, ${p.torch.dtype}, torch ${p.torch.torchVersion})` : ''}`);
     }
     out.push('', '| provider | tokens × batch | engine | PyTorch same dtype | PyTorch bf16 | engine ÷ bound |', '|---|---|---|---|---|---|');
     for (const r of m.rows) {
-      out.push(`| ${r.provider} | ${r.tokens} × ${r.batch} | ${r.error ? `failed: ${r.error}` : ms(r.engineMs)}${r.fellBackToCpu ? ' (fell back to CPU)' : ''} | ${ms(r.torchCudaMs)} | ${ms(r.torchCudaBf16Ms)} | ${r.boundRatio ?? '—'} |`);
+      out.push(`| ${r.provider}${r.computeDtype && r.computeDtype !== 'float32' ? ` (${r.computeDtype})` : ''} | ${r.tokens} × ${r.batch} | ${r.error ? `failed: ${r.error}` : ms(r.engineMs)}${r.fellBackToCpu ? ' (fell back to CPU)' : ''} | ${ms(r.torchCudaMs)} | ${ms(r.torchCudaBf16Ms)} | ${r.boundRatio ?? '—'} |`);
     }
     if (m.torch?.error) out.push('', `PyTorch did not run: ${m.torch.error}`);
     out.push('', ...goalLines(m));

@@ -3,7 +3,7 @@
 // memory are per process). Explain latency (the engine's whole explainBatch: tokenize, forward, score) at each
 // tokens × batch shape, p50/p95. Prints one JSON object on stdout; a provider that cannot start is a result
 // ({ error }), not a failure.
-// usage: node bench/tmp/gpu.js BUNDLE PROVIDER [--tokens 128,512] [--batches 1,32] [--runs N] [--row-seconds S]
+// usage: [SEER_PYTHON=…] node bench/tmp/gpu.js BUNDLE PROVIDER [--tokens 128,512] [--batches 1,32] [--runs N] [--row-seconds S]
 import { parseArgs } from 'node:util';
 import type { ProviderChoice } from '../common/protocol';
 import { Engine } from '../engine/src/engine';
@@ -36,7 +36,9 @@ async function main(): Promise<void> {
   const started = performance.now();
   let engine: Engine;
   try {
-    engine = await Engine.load({ bundleDir, provider });
+    // The torch provider runs on SEER_PYTHON (gpu.mjs sets it to the Python that has torch), in its default dtype
+    // (bfloat16 on CUDA: what PyTorch users run, and the PyTorch column it is compared with).
+    engine = await Engine.load({ bundleDir, provider, ...(provider === 'torch' ? { torch: { python: process.env.SEER_PYTHON } } : {}) });
   } catch (err) {
     process.stdout.write(JSON.stringify({ requested: provider, error: (err as Error).message.split('\n')[0] }));
     return;
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
         }
         samples.sort((a, b) => a - b);
         rows.push({
-          provider: report.used, tokens: prompts[0].tokens, batch,
+          provider: report.used, computeDtype: report.torch?.dtype ?? 'float32', tokens: prompts[0].tokens, batch,
           engineMs: { p50: round(percentile(samples, 50)), p95: round(percentile(samples, 95)), n: samples.length },
           ...(report.fellBackToCpu ? { fellBackToCpu: report.fellBackToCpu } : {}),
         });
@@ -81,6 +83,7 @@ async function main(): Promise<void> {
     requested: provider,
     used: report.used,
     reason: report.reason ?? null,
+    ...(report.torch ? { torch: report.torch } : {}),
     dtype: engine.bundle.manifest.onnx.weightsDtype,
     parameters: parameterCount(arch),
     architecture: arch,

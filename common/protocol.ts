@@ -7,8 +7,27 @@ import type { EngineErrorCode } from './errorCodes';
 
 // ───────────────────────────── (1) engine results ─────────────────────────────
 
-export type ProviderName = 'cuda' | 'webgpu' | 'cpu';
+/**
+ * Where the forward pass runs: onnxruntime's CUDA, WebGPU or CPU provider, or `torch`: the model's own PyTorch
+ * forward (trainer/seer_trainer/torch_forward.py) in a Python child process, on the user's PyTorch (CUDA where
+ * it has it) — for users whose GPU stack is PyTorch. Never chosen by `auto` (it starts a Python process).
+ */
+export type ProviderName = 'cuda' | 'webgpu' | 'cpu' | 'torch';
 export type ProviderChoice = 'auto' | ProviderName;
+/** The torch provider's compute type; auto: bfloat16 on a CUDA device, float32 on CPU. */
+export type TorchDtype = 'auto' | 'float32' | 'bfloat16' | 'float16';
+export const TORCH_DTYPES: readonly TorchDtype[] = ['auto', 'float32', 'bfloat16', 'float16'];
+
+/** What the torch provider runs on, as its Python process reported it at start. */
+export interface TorchRuntime {
+  python: string;
+  torchVersion: string;
+  /** e.g. "cuda:0 (NVIDIA H200)" or "cpu". */
+  device: string;
+  dtype: Exclude<TorchDtype, 'auto'>;
+  /** The Python process's peak resident memory so far, MiB (updated with each forward). */
+  peakRssMiB?: number;
+}
 /**
  * How a prompt's per-layer representation is read: the last token (the paper), the end-of-request token (the
  * template token right after the prompt, e.g. <|eot_id|>; the last token when the template has none after the
@@ -35,6 +54,8 @@ export interface ProviderReport {
   fellBackToCpu?: string;
   /** Milliseconds of the one tiny forward pass run at load on a GPU provider (shader compilation), so the first explain is not the slow one. */
   warmUpMs?: number;
+  /** Set when `used` is torch. */
+  torch?: TorchRuntime;
 }
 
 export interface ArchitectureInfo {
@@ -239,6 +260,8 @@ export interface EngineConfig {
   bundleDir: string;
   provider: ProviderChoice;
   intraOpThreads?: number;
+  /** For provider torch: the Python to run (default: the import's, engine/src/importer.ts defaultPython) and the compute type. */
+  torch?: { python?: string; dtype?: TorchDtype };
   /** Root of the user's calibrated banks: <userBankDir>/<bundle name>/*.json are loaded too and calibrate writes there. */
   userBankDir?: string;
 }

@@ -41,8 +41,12 @@ interface BatchRun {
   /** Where each row is read (representation.ts); the graph pools. */
   pooling: Pooling;
   logits: boolean;
-  /** Layers whose every-token states are fetched (the token view); empty for represent. */
+  /** The top next tokens per row (ForwardRequest.topTokens); absent for represent. */
+  topTokens?: number;
+  /** Layers whose tokens are scored (the token view); empty for represent. */
   tokenLayers: number[];
+  /** Their prototypes: the token states are reduced to cosines in the forward pass (ForwardRequest.tokenPrototypes). */
+  tokenPrototypes?: Float32Array[][];
   limits: BatchLimits;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
@@ -67,7 +71,8 @@ export class Engine {
     const started = performance.now();
     // The user's calibrated banks: $XDG_DATA_HOME/seer/banks unless the host names its own folder.
     const bundle = await loadBundle(config.bundleDir, { userBankDir: config.userBankDir ?? defaultUserBankRoot(), onWarning: log });
-    const model = await ModelSession.open(bundle, config.provider, { intraOpThreads: config.intraOpThreads });
+    const torch = { ...config.torch, onLog: (line: string) => log(`torch: ${line}`) };
+    const model = await ModelSession.open(bundle, config.provider, { intraOpThreads: config.intraOpThreads, torch });
     const report = model.report;
     for (const a of report.attempts) log(`provider ${a.provider}: ${a.ok ? 'ok' : `skipped: ${a.reason}`}`);
     if (report.warmUpMs !== undefined) log(`warm-up forward pass on ${report.used}: ${report.warmUpMs} ms`);
@@ -85,7 +90,10 @@ export class Engine {
     const maxPrompt = this.maxPromptTokens(options.maxTokens);
     const results = new Array<ExplainResult>(texts.length);
     const side = options.truncation ?? DEFAULT_TRUNCATION;
-    const run = { maxPrompt, side, pooling: opts.pooling, logits: true, tokenLayers: opts.tokenLayers, limits: DEFAULT_LIMITS, signal, onProgress };
+    // What an explanation reads, reduced in the forward pass (runtime/reductions.ts): token × concept cosines at
+    // the token layers and the top next tokens, not every token's states and the whole vocabulary's logits.
+    const tokenPrototypes = opts.tokenLayers.map((layer) => opts.bank.layers[layer].prototypes);
+    const run = { maxPrompt, side, pooling: opts.pooling, logits: false, topTokens: opts.topNextTokens, tokenPrototypes, tokenLayers: opts.tokenLayers, limits: DEFAULT_LIMITS, signal, onProgress };
     const map = await this.conceptMapOf(opts.bank);
     const hidden = this.bundle.manifest.architecture.hiddenSize;
     await this.runBatches(texts, run, (batch, encoded, out, tokenizeMs, forwardMs) => {
@@ -170,7 +178,7 @@ export class Engine {
   /** Tokenizes, plans batches, runs them one after another (serialised with other requests), hands each to `use`. */
   private async runBatches(
     texts: string[],
-    { maxPrompt, side, pooling, logits, tokenLayers, limits, signal, onProgress }: BatchRun,
+    { maxPrompt, side, pooling, logits, topTokens, tokenPrototypes, tokenLayers, limits, signal, onProgress }: BatchRun,
     use: (batch: number[], encoded: CutPrompt[], out: ForwardOutput, tokenizeMs: number[], forwardMs: number) => void,
   ): Promise<void> {
     if (!Array.isArray(texts) || texts.length === 0) throw new SeerError('EMPTY_INPUT', 'No prompts were given.', { fix: 'Pass at least one prompt.' });
@@ -195,7 +203,7 @@ export class Engine {
         // Checked again at its turn: a request cancelled while it waited behind another never runs.
         throwIfAborted(signal);
         const positions = batch.map((i) => readOutPosition(encoded[i].tokens, pooling));
-        return this.model.forward(batch.map((i) => encoded[i].ids), this.bundle.tokenizer.padId, { positions, mean: pooling === 'mean', logits, tokenLayers });
+        return this.model.forward(batch.map((i) => encoded[i].ids), this.bundle.tokenizer.padId, { positions, mean: pooling === 'mean', logits, topTokens, tokenPrototypes, tokenLayers });
       });
       use(batch, encoded, out, tokenizeMs, performance.now() - t0);
       done += batch.length;

@@ -5,11 +5,10 @@ import type { ExplainResult, LayerScores, NextToken, Pooling, ProviderReport } f
 import { type ConceptBank, poolingWarning } from './bundle/bank';
 import type { LoadedBundle } from './bundle/index';
 import type { EncodedPrompt } from './bundle/tokenizer';
-import { pooled, tokenStateOffset } from './representation';
-import type { ForwardOutput } from './runtime/modelSession';
+import { pooled } from './representation';
+import type { ForwardOutput, TopTokens } from './runtime/modelSession';
 import { lowConfidence } from './lowConfidence';
-import { cosineToAll, scoreLayer } from './scores';
-import { norm } from './vectors';
+import { scoreLayer } from './scores';
 
 export interface ResolvedOptions {
   pooling: Pooling;
@@ -45,15 +44,15 @@ export function buildExplainResult(bundle: LoadedBundle, opts: ResolvedOptions, 
   const low = lowConfidence(target, bank.layers[targetLayer].stats);
   const withLowConfidence = low ? { lowConfidence: low } : {};
 
-  // The forward pass fetched every token's state at exactly these layers (engine.ts), in this order.
-  const tokenScores = opts.tokenLayers.map((layer, j) => {
-    const prototypes = bank.layers[layer].prototypes;
-    const norms = prototypes.map((p) => norm(p));
-    return ctx.encoded.ids.map((_, t) => cosineToAll(ctx.out.tokenStates, tokenStateOffset(ctx.out, hiddenSize, j, ctx.row, t), prototypes, norms));
-  });
-
-  const vocab = manifest.architecture.vocabSize;
-  const logits = ctx.out.lastLogits!.subarray(ctx.row * vocab, (ctx.row + 1) * vocab);
+  // The forward pass reduced every token's state at exactly these layers (engine.ts), in this order, to its
+  // cosines with the bank's prototypes there (tokenPrototypes, runtime/reductions.ts).
+  const C = bank.concepts.length;
+  const cosines = ctx.out.tokenCosines!;
+  const tokenScores = opts.tokenLayers.map((_, j) =>
+    ctx.encoded.ids.map((_, t) => {
+      const at = ((j * ctx.out.batch + ctx.row) * ctx.out.seq + t) * C;
+      return Array.from(cosines.subarray(at, at + C));
+    }));
   const score = performance.now() - started;
 
   return {
@@ -85,30 +84,19 @@ export function buildExplainResult(bundle: LoadedBundle, opts: ResolvedOptions, 
     tokenScoreLayers: opts.tokenLayers,
     tokenScores,
     bankStats: bank.layers.map((l) => l.stats),
-    nextTokens: topNextTokens(logits, opts.topNextTokens, (id) => bundle.tokenizer.tokenText(id)),
+    nextTokens: nextTokens(ctx.out.top, ctx.row, (id) => bundle.tokenizer.tokenText(id)),
     provider: { ...ctx.provider, attempts: [...ctx.provider.attempts] },
     timingsMs: { ...ctx.timingsMs, score, total: ctx.timingsMs.tokenize + ctx.timingsMs.forward + score },
     bundle: { name: manifest.name, dir: bundle.dir },
   };
 }
 
-/** The k most probable next tokens (probabilities from a softmax over the full vocabulary). */
-export function topNextTokens(logits: Float32Array, k: number, text: (id: number) => string): NextToken[] {
-  let max = -Infinity;
-  for (let id = 0; id < logits.length; id++) if (logits[id] > max) max = logits[id];
-  let sum = 0;
-  for (let id = 0; id < logits.length; id++) sum += Math.exp(logits[id] - max);
-  // Top k by logit (the same order as by probability), kept sorted by insertion.
-  const top: number[] = [];
-  for (let id = 0; id < logits.length; id++) {
-    if (top.length < k || logits[id] > logits[top[top.length - 1]]) {
-      let at = top.length < k ? top.length : k - 1;
-      top[at] = id;
-      while (at > 0 && logits[top[at]] > logits[top[at - 1]]) {
-        [top[at], top[at - 1]] = [top[at - 1], top[at]];
-        at--;
-      }
-    }
+/** Row `row`'s most probable next tokens (the forward pass's topTokens; probabilities over the full vocabulary). */
+export function nextTokens(top: TopTokens | undefined, row: number, text: (id: number) => string): NextToken[] {
+  if (!top) return [];
+  const out: NextToken[] = [];
+  for (let i = row * top.k; i < (row + 1) * top.k; i++) {
+    out.push({ id: top.ids[i], text: text(top.ids[i]), prob: Math.exp(top.logits[i] - top.logSumExp[row]) });
   }
-  return top.map((id) => ({ id, text: text(id), prob: Math.exp(logits[id] - max) / sum }));
+  return out;
 }

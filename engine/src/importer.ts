@@ -58,8 +58,12 @@ export function defaultPython(env: NodeJS.ProcessEnv = process.env): string {
   return process.platform === 'win32' ? 'python' : 'python3';
 }
 
-/** <package root>/trainer: the package root is the folder above dist/ (this file is bundled into dist/*.js). */
+/** <package root>/trainer: the nearest folder above this file holding trainer/seer_trainer (the package root above
+ * dist/, where this file is bundled into dist/*.js; the repository root when run from source, as in the tests). */
 export function defaultTrainerDir(): string {
+  for (let dir = __dirname; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'trainer', 'seer_trainer'))) return path.join(dir, 'trainer');
+  }
   return path.resolve(__dirname, '..', 'trainer');
 }
 
@@ -150,16 +154,21 @@ async function checkPython(python: string, signal: AbortSignal | undefined): Pro
   }
 }
 
+/** The environment `python -m seer_trainer` runs in (the import, the torch provider): the trainer importable. */
+export function trainerEnv(trainerDir: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return {
+    ...env,
+    PYTHONPATH: [trainerDir, env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+    PYTHONDONTWRITEBYTECODE: '1', // the installed extension's folder may be read-only, and stays as installed
+  };
+}
+
 /**
  * Runs `python -m seer_trainer ARGS`, passing each output line to `onLine`, except the trainer's `error: …`
  * message (exit code 2: bad input), which becomes the SeerError.
  */
 async function runTrainer(python: string, trainerDir: string, args: string[], opts: ImportOptions): Promise<void> {
-  const env = {
-    ...process.env,
-    PYTHONPATH: [trainerDir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
-    PYTHONDONTWRITEBYTECODE: '1', // the installed extension's folder may be read-only, and stays as installed
-  };
+  const env = trainerEnv(trainerDir);
   // SIGTERM on abort: the trainer turns it into KeyboardInterrupt and removes its temporary folder (cli.py).
   const child = runPython(python, ['-u', '-m', 'seer_trainer', ...args], env, opts.signal);
   let errorLines: string[] | undefined; // the trainer's error message: from its `error: ` line to the end

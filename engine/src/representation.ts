@@ -24,8 +24,3 @@ export function pooled(out: ForwardOutput, hiddenSize: number, layer: number, ro
   const o = (layer * out.batch + row) * hiddenSize;
   return out.states.slice(o, o + hiddenSize);
 }
-
-/** Offset of token t's state in row `row` at the j-th of the token layers asked for (out.tokenLayers[j]). */
-export function tokenStateOffset(out: ForwardOutput, hiddenSize: number, j: number, row: number, t: number): number {
-  return ((j * out.batch + row) * out.seq + t) * hiddenSize;
-}

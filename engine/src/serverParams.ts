@@ -14,6 +14,7 @@ import type {
   ProviderChoice,
   TruncationSide,
 } from '../../common/protocol';
+import { TORCH_DTYPES } from '../../common/protocol';
 import { SeerError } from './errors';
 import { LIMITS, maxIntraOpThreads, overLimit } from './limits';
 
@@ -92,7 +93,9 @@ const object = <T>(shape: Shape<T>): Check<T> => (v, f) => {
 
 const pooling: Check<Pooling> = oneOf('last', 'mean', 'request-end');
 const truncation: Check<TruncationSide> = oneOf('left', 'right');
-const provider: Check<ProviderChoice> = oneOf('auto', 'cpu', 'cuda', 'webgpu');
+const provider: Check<ProviderChoice> = oneOf('auto', 'cpu', 'cuda', 'webgpu', 'torch');
+/** The torch provider's Python and compute type (EngineConfig.torch). */
+const torchConfig = object<NonNullable<EngineConfig['torch']>>({ python: optional(nonEmptyText), dtype: optional(oneOf(...TORCH_DTYPES)) });
 const layer = integer(0, LIMITS.layerIndex);
 const layerPair: Check<[number, number]> = (v, f) => {
   if (!Array.isArray(v) || v.length !== 2) throw invalid(f, 'a [from, to] pair of layers', v);
@@ -130,7 +133,13 @@ const finite: Check<number> = (v, f) => {
 
 /** One checker per request, each returning the params typed as the protocol declares them. */
 export const checkParams = {
-  load: object<EngineConfig>({ bundleDir: nonEmptyText, provider, intraOpThreads: optional(integer(1, maxIntraOpThreads())), userBankDir: optional(nonEmptyText) }),
+  load: object<EngineConfig>({
+    bundleDir: nonEmptyText,
+    provider,
+    intraOpThreads: optional(integer(1, maxIntraOpThreads())),
+    torch: optional(torchConfig),
+    userBankDir: optional(nonEmptyText),
+  }),
   explain: object<ExplainParams>({ text, options: optional(explainOptions) }),
   explainBatch: object<ExplainBatchParams>({ texts: listOf(text, { max: LIMITS.batchTexts }), options: optional(explainOptions), progressToken: optional(nonEmptyText) }),
   calibrate: object<CalibrateParams>({

@@ -2,12 +2,15 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { resolveBundleDir, type BundleLocation, type SeerSettings } from './settings';
+import type { EngineConfig } from '../../common/protocol';
+import { pythonFromSetting } from './importChecks';
+import { providerConfig, resolveBundleDir, type BundleLocation, type SeerSettings } from './settings';
 
 export function readSettings(): SeerSettings {
   const c = vscode.workspace.getConfiguration('seer');
   return {
     provider: c.get('executionProvider', 'auto'),
+    torchDtype: c.get('torchDtype', 'auto'),
     bank: c.get('bank', ''),
     representation: c.get('representation', 'last'),
     layerRange: c.get('layerRange', ''),
@@ -38,4 +41,9 @@ export function cudaLibraryPath(): string | undefined {
   const value = vscode.workspace.getConfiguration('seer').inspect<string>('cudaLibraryPath')?.globalValue?.trim();
   if (!value) return undefined;
   return value === '~' || value.startsWith('~/') ? path.join(os.homedir(), value.slice(1)) : value;
+}
+
+/** seer.executionProvider for the engine, with seer.pythonPath and seer.torchDtype when it is torch. */
+export function engineProviderConfig(): Pick<EngineConfig, 'provider' | 'torch'> {
+  return providerConfig(readSettings(), pythonFromSetting(vscode.workspace.getConfiguration('seer').get<string>('pythonPath')));
 }

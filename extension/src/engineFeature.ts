@@ -5,9 +5,11 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { GenerationStepParams, LoadResult, ProgressParams } from '../../common/protocol';
 import { cudaLibsEnv } from '../../engine/src/runtime/cudaSetup';
-import { bundleLocation, cudaLibraryPath, readSettings } from './config';
+import { bundleLocation, cudaLibraryPath, engineProviderConfig, readSettings } from './config';
 import { EngineClient, toEngineError } from './engineClient';
 import { guarded, type ShowError } from './errorReport';
+import { providerLabel, providerTooltip } from './providerText';
+import { engineSettingChanged } from './settings';
 import type { SeerSidebar } from './sidebar';
 
 /** More crashes than this within a minute: stop restarting at once, wait for the next request. */
@@ -31,9 +33,9 @@ export class ModelStatusView implements vscode.Disposable {
       error ??= (e as Error).message;
     }
     this.sidebar.setStatus({ load, bundleDir: where?.dir ?? '', error, note: where?.ignored });
-    this.item.text = load ? `$(symbol-misc) SEER: ${load.bundle.name} · ${load.provider.used}` : '$(symbol-misc) SEER';
+    this.item.text = load ? `$(symbol-misc) SEER: ${load.bundle.name} · ${providerLabel(load.provider)}` : '$(symbol-misc) SEER';
     this.item.tooltip = load
-      ? `${load.bundle.name} (${load.bundle.architecture.numLayers} layers, ${load.bundle.concepts.length} concepts) on ${load.provider.used}`
+      ? `${load.bundle.name} (${load.bundle.architecture.numLayers} layers, ${load.bundle.concepts.length} concepts) on ${providerTooltip(load.provider)}`
       : error ?? 'SEER: the model loads at the first explain';
     this.item.show();
   }
@@ -70,7 +72,7 @@ export function registerEngine(deps: {
   const clientOptions = (bundleDir?: string) => ({
     serverPath: context.asAbsolutePath(path.join('dist', 'engine-server.js')),
     // Calibrated banks go to the extension's global storage, never into the installed extension's bundle.
-    config: () => ({ bundleDir: bundleDir ?? bundleLocation(context.extensionPath).dir, provider: readSettings().provider, userBankDir: path.join(context.globalStorageUri.fsPath, 'banks') }),
+    config: () => ({ bundleDir: bundleDir ?? bundleLocation(context.extensionPath).dir, ...engineProviderConfig(), userBankDir: path.join(context.globalStorageUri.fsPath, 'banks') }),
     requestTimeoutMs: readSettings().requestTimeoutSeconds * 1000,
     env: () => {
       const cudaLibs = cudaLibraryPath();
@@ -109,7 +111,7 @@ export function registerEngine(deps: {
     })),
     vscode.commands.registerCommand('seer.showOutput', () => log.show()),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('seer.bundlePath') || e.affectsConfiguration('seer.executionProvider') || e.affectsConfiguration('seer.cudaLibraryPath')) reload('bundle or provider setting changed');
+      if (engineSettingChanged((section) => e.affectsConfiguration(section), readSettings().provider)) reload('bundle or provider setting changed');
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => reload('workspace trusted')),
   ];

@@ -1,10 +1,12 @@
 // Settings → engine configuration. Pure functions (no vscode import) so the trust rules are unit-tested.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ExplainOptions, HeatmapScheme, Pooling, ProviderChoice } from '../../common/protocol';
+import { type EngineConfig, type ExplainOptions, type HeatmapScheme, type Pooling, type ProviderChoice, TORCH_DTYPES, type TorchDtype } from '../../common/protocol';
 
 export interface SeerSettings {
   provider: ProviderChoice;
+  /** seer.torchDtype: the compute type of the torch provider (used only when provider is torch). */
+  torchDtype: TorchDtype;
   /** Concept bank name; empty: the bundle's default bank. */
   bank: string;
   representation: Pooling;
@@ -87,4 +89,25 @@ export function explainOptions(s: SeerSettings): ExplainOptions {
   if (s.maxTokens > 0) options.maxTokens = s.maxTokens;
   if (s.bank.trim()) options.bank = s.bank.trim();
   return options;
+}
+
+/**
+ * The engine's provider part of its config: seer.executionProvider and, for torch only, the Python
+ * (seer.pythonPath through pythonFromSetting; undefined: the engine's default) and seer.torchDtype.
+ */
+export function providerConfig(s: Pick<SeerSettings, 'provider' | 'torchDtype'>, python: string | undefined): Pick<EngineConfig, 'provider' | 'torch'> {
+  if (s.provider !== 'torch') return { provider: s.provider };
+  if (!TORCH_DTYPES.includes(s.torchDtype)) {
+    throw new SettingsError(`seer.torchDtype "${String(s.torchDtype)}" is not one of ${TORCH_DTYPES.join(', ')}; clear it for auto.`);
+  }
+  return { provider: 'torch', torch: { ...(python ? { python } : {}), dtype: s.torchDtype } };
+}
+
+/** Settings whose change reloads the engine; the torch ones only while seer.executionProvider is torch. */
+export const ENGINE_SETTINGS = ['seer.bundlePath', 'seer.executionProvider', 'seer.cudaLibraryPath'] as const;
+export const TORCH_SETTINGS = ['seer.torchDtype', 'seer.pythonPath'] as const;
+
+/** Whether a configuration change (VS Code's `affectsConfiguration`) must reload the engine running `provider`. */
+export function engineSettingChanged(affects: (section: string) => boolean, provider: ProviderChoice): boolean {
+  return ENGINE_SETTINGS.some(affects) || (provider === 'torch' && TORCH_SETTINGS.some(affects));
 }

@@ -1,9 +1,10 @@
-// The SEER activity-bar container: Model (bundle, layers, concepts, provider; skipped providers below it), Concepts,
-// and History (click an entry to reopen it in the panel).
+// The SEER activity-bar container: Model (bundle, layers, concepts, provider; skipped providers below it; for torch
+// the device and compute type of its Python process), Concepts, and History (click an entry to reopen it in the panel).
 import * as vscode from 'vscode';
 import type { LoadResult } from '../../common/protocol';
 import { type HistoryEntry, type HistoryStore, toHistoryEntry } from './historyStore';
 import { historyRowDescription, historyRowIcon, historyRowTooltip } from './historyRow';
+import { torchRuntimeDetail, torchRuntimeText } from './providerText';
 
 type Node = vscode.TreeItem;
 
@@ -119,6 +120,8 @@ export class SeerSidebar implements vscode.Disposable {
       parent(item('Provider', `${provider.used} (asked ${provider.requested})`, 'server-process', provider.reason),
         provider.attempts.filter((t) => !t.ok).map((t) => item(t.provider, skippedProvider(t.reason), 'circle-slash', `${t.provider}: ${t.reason ?? 'did not start'}`))),
     );
+    // The torch provider's Python process: the device and compute type it runs on.
+    if (provider.torch) items.push(item('PyTorch', torchRuntimeText(provider.torch), 'flame', torchRuntimeDetail(provider.torch)));
     if (provider.fellBackToCpu) items.push(item('Fell back to CPU', provider.fellBackToCpu, 'warning'));
     return items;
   }

@@ -1,5 +1,5 @@
-// `npm run bench -- --gpu` on a machine without a GPU: it stops with the reason, and its --cpu-only path (the same
-// code, CPU provider only, no PyTorch) measures the default bundle and a random checkpoint imported through
+// `npm run bench -- --gpu` on a machine without a GPU: it stops with the reason, and its --cpu-only --torch path
+// (the same code, the CPU provider and the torch provider on CPU PyTorch, no PyTorch CUDA column) measures the default bundle and a random checkpoint imported through
 // `seer import`, writing both result files. Small shapes keep it short; the GPU run uses the issue's.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,9 +27,9 @@ describe('the GPU benchmark', () => {
     expect(r.stderr).toMatch(/^error: no GPU: `nvidia-smi` found none on this machine\..*--cpu-only/m);
   });
 
-  it.skipIf(Boolean(noTrainer))('measures the CPU rows of the default bundle and an imported checkpoint with --cpu-only', () => {
+  it.skipIf(Boolean(noTrainer))('measures the CPU and torch-provider rows of the default bundle and an imported checkpoint with --cpu-only --torch', () => {
     const out = path.join(dir, 'out');
-    const r = bench(['--cpu-only', '--quick', '--models', 'default,tiny', '--tokens', '16,48', '--batches', '1,4',
+    const r = bench(['--cpu-only', '--torch', '--quick', '--models', 'default,tiny', '--tokens', '16,48', '--batches', '1,4',
       '--default-bundle', BUNDLE_DIR, '--out', out, '--work', path.join(dir, 'work')]);
     expect(r.status, r.stderr).toBe(0);
     const json = JSON.parse(readFileSync(path.join(out, 'results-gpu.json'), 'utf8'));
@@ -41,19 +41,26 @@ describe('the GPU benchmark', () => {
     expect(tiny).toMatchObject({ parameters: 8192 * 64 + 2 * (2 * 64 + 64 * 64 * 2 + 32 * 64 * 2 + 3 * 64 * 160) + 64, parametersExact: true, dtype: 'float32' });
     expect(tiny.importSeconds).toBeGreaterThan(0);
     for (const m of [def, tiny]) {
-      expect(m.providers).toHaveLength(1);
-      expect(m.providers[0]).toMatchObject({ requested: 'cpu', used: 'cpu' });
-      expect(m.providers[0].firstExplainMs).toBeGreaterThan(0);
-      expect(m.rows.map((row: { tokens: number; batch: number }) => `${row.tokens}x${row.batch}`)).toEqual(['16x1', '16x4', '48x1', '48x4']);
+      expect(m.providers).toHaveLength(2);
+      expect(m.providers[0]).toMatchObject({ requested: 'torch', used: 'torch', torch: { device: 'cpu', dtype: 'float32' } });
+      expect(m.providers[0].torch.peakRssMiB).toBeGreaterThan(50); // the Python process, torch loaded
+      expect(m.providers[1]).toMatchObject({ requested: 'cpu', used: 'cpu' });
+      expect(m.providers[1].torch).toBeUndefined();
+      for (const p of m.providers) expect(p.firstExplainMs).toBeGreaterThan(0);
+      const shapes = ['16x1', '16x4', '48x1', '48x4'];
+      expect(m.rows.map((row: { provider: string; tokens: number; batch: number }) => `${row.provider} ${row.tokens}x${row.batch}`))
+        .toEqual([...shapes.map((x) => `torch ${x}`), ...shapes.map((x) => `cpu ${x}`)]);
       for (const row of m.rows) {
-        expect(row.provider).toBe('cpu');
+        expect(row.computeDtype).toBe('float32');
         expect(row.engineMs.p95).toBeGreaterThanOrEqual(row.engineMs.p50);
         expect(row.engineMs.p50).toBeGreaterThan(0);
         expect(row.torchCudaMs).toBeNull(); // no PyTorch CUDA here: not measured, not invented
       }
     }
     const md = readFileSync(path.join(out, 'RESULTS-gpu.md'), 'utf8');
-    expect(md).toContain('--cpu-only: CPU rows only');
+    expect(md).toContain('--cpu-only: CPU and the torch provider on CPU PyTorch');
+    expect(md).toMatch(/^- torch: load [\d.]+ ms .* MiB in the PyTorch process \(cpu, float32, torch /m);
+    expect(md).toMatch(/^\| torch \| 48 × 4 \| [\d.]+ \/ [\d.]+ \| — \| — \| — \|$/m);
     expect(md).toMatch(/^\| cpu \| 48 × 4 \| [\d.]+ \/ [\d.]+ \| — \| — \| — \|$/m);
   }, 300_000);
 });

@@ -145,7 +145,10 @@ describe('seer CLI', () => {
   it.each([
     [['explain', '   '], /empty/],
     [['explain'], /No prompt given/],
-    [['explain', '--provider', 'tpu', 'hi'], /--provider must be/],
+    [['explain', '--provider', 'tpu', 'hi'], /--provider must be auto, cpu, cuda, webgpu or torch/],
+    [['explain', '--torch-dtype', 'bfloat16', 'hi'], /--torch-dtype applies to --provider torch only/],
+    [['info', '--provider', 'cpu', '--python', '/usr/bin/python3'], /--python applies to --provider torch only/],
+    [['explain', '--provider', 'torch', '--torch-dtype', 'fp8', 'hi'], /--torch-dtype must be auto or float32 or bfloat16 or float16/],
     [['explain', '--max-tokens', 'many', 'hi'], /--max-tokens must be a positive integer/],
     [['explain', '--nope', 'hi'], /Unknown option '--nope'/],
     [['explain', '--bank', 'nope', 'hi'], /no concept bank "nope"/],

@@ -1,13 +1,14 @@
-// `seer doctor`: the provider checks over a fake filesystem root and a fake `ldd` (no GPU needed), how a
-// probe's output is read, and one real run of the built CLI on this machine.
+// `seer doctor`: the provider checks over a fake filesystem root, a fake `ldd` and a fake PyTorch probe (no GPU
+// needed), how a probe's output is read, and one real run of the built CLI on this machine.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CUDA_PROVIDER_INSTALL, parseLdd } from '../../engine/src/runtime/cudaSetup';
 import {
-  cpuChecks, cudaChecks, type DoctorCheck, type DoctorReport, probeOutcome, type SystemView, webgpuChecks,
+  cpuChecks, cudaChecks, type DoctorCheck, type DoctorReport, probeOutcome, type ProviderProbe, renderDoctor, runDoctor, type SystemView, torchChecks, webgpuChecks,
 } from '../../engine/src/runtime/doctor';
+import type { TorchProbe } from '../../engine/src/runtime/torchSession';
 import { BUNDLE_DIR, runSeer } from './helpers';
 
 const LIB = 'usr/lib/x86_64-linux-gnu';
@@ -18,9 +19,18 @@ function put(rel: string, text = ''): void {
   writeFileSync(path.join(root, rel), text);
 }
 
-function view(ldd: (file: string) => Promise<string> = () => Promise.reject(new Error('ldd must not run'))): SystemView & { lddCalls: string[] } {
+const NO_TORCH: TorchProbe = {
+  ok: false, python: '/usr/bin/python3', problem: '/usr/bin/python3 cannot import torch (No module named \'torch\')', fix: { cli: 'pip install torch, or --python PATH', editor: 'set seer.pythonPath' },
+};
+
+function view(
+  ldd: (file: string) => Promise<string> = () => Promise.reject(new Error('ldd must not run')),
+  torch: TorchProbe = NO_TORCH,
+): SystemView & { lddCalls: string[] } {
   const lddCalls: string[] = [];
-  return { root, platform: 'linux', arch: 'x64', ldLibraryPath: '', ortBinaryDir: path.join(root, 'ort'), lddCalls, ldd: (f) => (lddCalls.push(f), ldd(f)) };
+  return {
+    root, platform: 'linux', arch: 'x64', ldLibraryPath: '', ortBinaryDir: path.join(root, 'ort'), lddCalls, ldd: (f) => (lddCalls.push(f), ldd(f)), torch: async () => torch,
+  };
 }
 
 const check = (checks: DoctorCheck[], what: string): DoctorCheck => {
@@ -152,6 +162,51 @@ describe('CPU checks', () => {
   });
 });
 
+describe('torch checks', () => {
+  const withTorch = (cuda: boolean, devices: string[]): TorchProbe => ({ ok: true, python: '/opt/venv/bin/python', torchVersion: '2.5.1+cu124', cuda, devices });
+
+  it('names the Python, its PyTorch and each CUDA device it sees', async () => {
+    const checks = await torchChecks(view(undefined, withTorch(true, ['NVIDIA H200', 'NVIDIA H100 80GB HBM3'])));
+    expect(checks).toEqual([
+      { what: 'PyTorch in /opt/venv/bin/python', ok: true, detail: 'torch 2.5.1+cu124' },
+      { what: 'CUDA devices PyTorch sees', ok: true, detail: 'cuda:0 (NVIDIA H200), cuda:1 (NVIDIA H100 80GB HBM3): --provider torch runs on cuda:0' },
+    ]);
+  });
+
+  it('with a CPU-only PyTorch, says it would run on the CPU, slow for large models, and how to get a GPU', async () => {
+    for (const probe of [withTorch(false, []), withTorch(true, [])]) {
+      const checks = await torchChecks(view(undefined, probe));
+      expect(check(checks, 'PyTorch in /opt/venv/bin/python')).toMatchObject({ ok: true, detail: 'torch 2.5.1+cu124' });
+      const devices = check(checks, 'CUDA devices');
+      expect(devices.ok).toBe(false);
+      expect(devices.detail).toBe('none: --provider torch would run on the CPU, which is slow for large models');
+      expect(devices.fix).toContain('CUDA build of PyTorch');
+    }
+  });
+
+  it('with a failing probe, shows its problem and its fix for the terminal', async () => {
+    const checks = await torchChecks(view());
+    expect(checks).toEqual([{ what: 'PyTorch in /usr/bin/python3', ok: false, detail: NO_TORCH.problem, fix: NO_TORCH.fix.cli }]);
+  });
+
+  it('comes after cuda in the report, and is started only when its Python has PyTorch', async () => {
+    const started: string[] = [];
+    const probe: ProviderProbe = async (provider) => (started.push(provider), { code: 0, stdout: '{}', stderr: '' });
+    const missing = await runDoctor(view(), probe);
+    expect(missing.providers.map((p) => p.provider)).toEqual(['cpu', 'webgpu', 'cuda', 'torch']);
+    expect(missing.providers[3].start).toEqual({ ok: false, skipped: true, reason: NO_TORCH.problem });
+    expect(started).not.toContain('torch');
+    const text = renderDoctor(missing);
+    expect(text).toContain(`torch: not available\n  ✗ PyTorch in /usr/bin/python3: ${NO_TORCH.problem}\n      fix: ${NO_TORCH.fix.cli}`);
+
+    started.length = 0;
+    const present = await runDoctor(view(undefined, withTorch(true, ['NVIDIA H200'])), probe);
+    expect(started.at(-1)).toBe('torch');
+    expect(present.providers[3]).toMatchObject({ provider: 'torch', start: { ok: true } });
+    expect(renderDoctor(present)).toMatch(/^torch: ok\n {2}✓ PyTorch in \/opt\/venv\/bin\/python: torch 2\.5\.1\+cu124\n {2}✓ CUDA devices PyTorch sees: cuda:0 \(NVIDIA H200\)/m);
+  });
+});
+
 describe('provider start probe', () => {
   it('keeps native warnings in the report and takes the reason from the error line', () => {
     const stderr = [
@@ -175,7 +230,7 @@ describe('seer doctor on this machine', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as DoctorReport;
-    expect(report.providers.map((p) => p.provider)).toEqual(['cpu', 'webgpu', 'cuda']);
+    expect(report.providers.map((p) => p.provider)).toEqual(['cpu', 'webgpu', 'cuda', 'torch']);
     const cpu = report.providers[0];
     expect(cpu.start).toMatchObject({ ok: true });
     expect(cpu.checks.every((c) => c.ok)).toBe(true);

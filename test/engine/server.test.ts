@@ -99,6 +99,8 @@ describe('engine server (child process, JSON-RPC over stdio)', () => {
     ['seer/load', { bundleDir: 7, provider: 'cpu' }, 'params.bundleDir'],
     ['seer/load', { bundleDir: '/x', provider: 'tpu' }, 'params.provider'],
     ['seer/load', { bundleDir: '/x', provider: 'cpu', intraOpThreads: 0 }, 'params.intraOpThreads'],
+    ['seer/load', { bundleDir: '/x', provider: 'torch', torch: { dtype: 'fp8' } }, 'params.torch.dtype'],
+    ['seer/load', { bundleDir: '/x', provider: 'torch', torch: { python: '' } }, 'params.torch.python'],
     ['seer/explain', undefined, 'params'],
     ['seer/explain', { text: 42 }, 'params.text'],
     ['seer/explain', { text: 'ok', options: { maxTokens: '5' } }, 'params.options.maxTokens'],

@@ -1,7 +1,9 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { explainOptions, parseLayerRange, resolveBundleDir, SettingsError } from '../../extension/src/settings';
+import { engineSettingChanged, explainOptions, parseLayerRange, providerConfig, resolveBundleDir, SettingsError } from '../../extension/src/settings';
+import { providerLabel, providerTooltip, torchRuntimeText } from '../../extension/src/providerText';
+import type { ProviderReport, TorchDtype } from '../../common/protocol';
 
 const env = (trusted: boolean) => ({ trusted, extensionPath: '/ext', workspaceFolders: ['/ws'] });
 
@@ -33,7 +35,7 @@ describe('resolveBundleDir', () => {
 });
 
 describe('explain options from settings', () => {
-  const base = { provider: 'auto', bank: '', representation: 'mean', layerRange: '', maxTokens: 0, heatmapScheme: 'diverging', requestTimeoutSeconds: 60 } as const;
+  const base = { provider: 'auto', torchDtype: 'auto', bank: '', representation: 'mean', layerRange: '', maxTokens: 0, heatmapScheme: 'diverging', requestTimeoutSeconds: 60 } as const;
   it('maps representation, layer range and max tokens', () => {
     expect(explainOptions(base)).toEqual({ pooling: 'mean', tokenLayers: 'all', topNextTokens: 5 });
     expect(explainOptions({ ...base, layerRange: ' 2 - 5 ', maxTokens: 256 })).toMatchObject({ layerRange: [2, 5], maxTokens: 256 });
@@ -42,5 +44,51 @@ describe('explain options from settings', () => {
   it('rejects malformed ranges with the fix', () => {
     expect(() => parseLayerRange('5-2')).toThrow(/must not exceed/);
     expect(() => parseLayerRange('all')).toThrow(/from-to/);
+  });
+});
+
+describe('the provider settings for the engine', () => {
+  it('passes seer.pythonPath and seer.torchDtype only for the torch provider', () => {
+    expect(providerConfig({ provider: 'cuda', torchDtype: 'bfloat16' }, '/opt/venv/bin/python')).toEqual({ provider: 'cuda' });
+    expect(providerConfig({ provider: 'auto', torchDtype: 'auto' }, undefined)).toEqual({ provider: 'auto' });
+    expect(providerConfig({ provider: 'torch', torchDtype: 'bfloat16' }, '/opt/venv/bin/python'))
+      .toEqual({ provider: 'torch', torch: { python: '/opt/venv/bin/python', dtype: 'bfloat16' } });
+    // No seer.pythonPath: the engine's default Python.
+    expect(providerConfig({ provider: 'torch', torchDtype: 'auto' }, undefined)).toEqual({ provider: 'torch', torch: { dtype: 'auto' } });
+  });
+
+  it('refuses a seer.torchDtype that is not one of the enum (settings.json is not checked by VS Code)', () => {
+    expect(() => providerConfig({ provider: 'torch', torchDtype: 'fp8' as TorchDtype }, undefined)).toThrow(SettingsError);
+    expect(() => providerConfig({ provider: 'torch', torchDtype: 'fp8' as TorchDtype }, undefined)).toThrow(/seer\.torchDtype "fp8"/);
+    expect(providerConfig({ provider: 'cpu', torchDtype: 'fp8' as TorchDtype }, undefined)).toEqual({ provider: 'cpu' }); // unused
+  });
+
+  it('reloads the engine for seer.torchDtype and seer.pythonPath only while the provider is torch', () => {
+    const changed = (...sections: string[]) => (s: string) => sections.includes(s);
+    for (const s of ['seer.torchDtype', 'seer.pythonPath']) {
+      expect(engineSettingChanged(changed(s), 'torch'), s).toBe(true);
+      expect(engineSettingChanged(changed(s), 'cuda'), s).toBe(false);
+    }
+    expect(engineSettingChanged(changed('seer.executionProvider'), 'cpu')).toBe(true);
+    expect(engineSettingChanged(changed('seer.bundlePath'), 'torch')).toBe(true);
+    expect(engineSettingChanged(changed('seer.heatmapScheme'), 'torch')).toBe(false);
+  });
+});
+
+describe('the provider report in words', () => {
+  const report: ProviderReport = { used: 'cuda', requested: 'auto', attempts: [{ provider: 'cuda', ok: true }] };
+  const torch: ProviderReport = {
+    used: 'torch', requested: 'torch', attempts: [{ provider: 'torch', ok: true }],
+    torch: { python: '/usr/bin/python3', torchVersion: '2.5.1', device: 'cuda:0 (NVIDIA H200)', dtype: 'bfloat16' },
+  };
+  it('is the provider alone without a torch runtime', () => {
+    expect(providerLabel(report)).toBe('cuda');
+    expect(providerTooltip(report)).toBe('cuda');
+  });
+  it('shows the torch device and compute type', () => {
+    expect(torchRuntimeText(torch.torch!)).toBe('cuda:0 (NVIDIA H200), bfloat16');
+    expect(providerLabel(torch)).toBe('torch cuda:0');
+    expect(providerTooltip(torch)).toBe('torch (PyTorch 2.5.1 in /usr/bin/python3, on cuda:0 (NVIDIA H200), bfloat16)');
+    expect(providerLabel({ ...torch, torch: { ...torch.torch!, device: 'cpu', dtype: 'float32' } })).toBe('torch cpu');
   });
 });

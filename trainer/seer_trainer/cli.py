@@ -1,4 +1,4 @@
-"""Command line: `python -m seer_trainer build-default | calibrate | hf-train | import`. Input errors are
+"""Command line: `python -m seer_trainer build-default | calibrate | hf-train | import | serve-forward`. Input errors are
 reported as one clear message (exit code 2), never as a traceback."""
 import argparse
 import signal
@@ -29,6 +29,11 @@ def _hf_train(a):
 def _import(a):
     from .hf_import import run_import
     run_import(a)
+
+
+def _serve_forward(a):
+    from .torch_forward import run_serve
+    run_serve(a)
 
 
 def parser():
@@ -91,6 +96,15 @@ def parser():
                    help="graph: SEER's own graph writer (the families above, streamed, no transformers); transformers: "
                         "any causal LM transformers loads (needs transformers; whole model in memory; fp32 only)")
     i.set_defaults(func=_import)
+
+    f = sub.add_parser("serve-forward", help="the engine's torch provider: run a bundle's forward pass on PyTorch over stdin/stdout "
+                       "(engine/src/runtime/torchSession.ts starts it; the wire format is in torch_forward.py)")
+    f.add_argument("--bundle", help="SEER bundle folder (seer.json, model.onnx)")
+    f.add_argument("--device", default="auto", help="auto (the first CUDA device, else cpu), cpu, cuda or cuda:N")
+    f.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"], default="auto",
+                   help="compute type (auto: bfloat16 on CUDA, float32 on CPU)")
+    f.add_argument("--probe", action="store_true", help="print what PyTorch can run on (JSON) and exit")
+    f.set_defaults(func=_serve_forward)
     return p
 
 

@@ -20,16 +20,22 @@ _BLOCK_NAMES = {"attn_norm": "input_layernorm", "mlp_norm": "post_attention_laye
                 **{f"mlp.{p}": f"mlp.{p}" for p in ("gate_proj", "up_proj", "down_proj")}}
 
 
+def seer_llama_config(c) -> DecoderConfig:
+    """The Llama DecoderConfig a SeerLlama of ModelConfig `c` is (the torch provider also derives it from an old
+    bundle's seer.json architecture, whose graph predates onnx_graph.DECODER_METADATA)."""
+    return DecoderConfig(
+        family="llama", architecture="LlamaForCausalLM", vocab_size=c.vocab_size, hidden_size=c.hidden_size,
+        num_layers=c.num_layers, num_heads=c.num_heads, num_kv_heads=c.num_heads, head_dim=c.hidden_size // c.num_heads,
+        intermediate_size=c.intermediate_size, norm_eps=c.norm_eps, rope=RopeConfig(c.rope_theta),
+        max_position_embeddings=c.max_context, tie_word_embeddings=c.tied_embeddings)
+
+
 def seer_llama_as_hf(model) -> Tuple[DecoderConfig, Dict[str, torch.Tensor]]:
     """SeerLlama -> (the Llama DecoderConfig it is, its state dict under Hugging Face names). Same RMSNorm,
     rotate-half RoPE (default, theta), head_dim ** -0.5 scale, SwiGLU, tied or untied head: checked
     numerically against HFDecoder by trainer/tests/test_export.py."""
     c = model.config
-    config = DecoderConfig(
-        family="llama", architecture="LlamaForCausalLM", vocab_size=c.vocab_size, hidden_size=c.hidden_size,
-        num_layers=c.num_layers, num_heads=c.num_heads, num_kv_heads=c.num_heads, head_dim=c.hidden_size // c.num_heads,
-        intermediate_size=c.intermediate_size, norm_eps=c.norm_eps, rope=RopeConfig(c.rope_theta),
-        max_position_embeddings=c.max_context, tie_word_embeddings=c.tied_embeddings)
+    config = seer_llama_config(c)
     names = {"embed_tokens.weight": "model.embed_tokens.weight", "norm.weight": "model.norm.weight",
              **({} if c.tied_embeddings else {"lm_head.weight": "lm_head.weight"}),
              **{f"layers.{i}.{ours}.weight": f"model.layers.{i}.{theirs}.weight"

@@ -6,7 +6,7 @@ transformers saves a config.json without the keys equal to its config class's de
 carries those defaults (copied from transformers' configuration_<family>.py)."""
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Callable, Dict, Optional, Tuple
 
@@ -239,3 +239,24 @@ def load_decoder_config(folder) -> DecoderConfig:
     except (UnicodeDecodeError, ValueError) as e:
         raise SeerInputError(f"{path}: not valid JSON ({e})")
     return decoder_config(raw, str(path))
+
+
+def decoder_config_to_json(c: DecoderConfig) -> str:
+    """The DecoderConfig as JSON: stored in the explain graph's metadata (onnx_graph.DECODER_METADATA), so that a
+    bundle's model.onnx alone says which decoder its weights belong to (the torch provider rebuilds it from them)."""
+    return json.dumps(asdict(c), sort_keys=True)
+
+
+def decoder_config_from_json(text: str, where: str) -> DecoderConfig:
+    """Inverse of decoder_config_to_json; unknown or missing keys are refused (a graph from another version)."""
+    try:
+        raw = json.loads(text)
+        known = {f.name for f in fields(DecoderConfig)}
+        if not isinstance(raw, dict) or set(raw) - known:
+            raise ValueError(f"unknown keys {sorted(set(raw) - known) if isinstance(raw, dict) else raw!r}")
+        raw["rope"] = RopeConfig(**raw["rope"])
+        raw["sliding_layers"] = tuple(raw.get("sliding_layers", ()))
+        return DecoderConfig(**raw)
+    except (ValueError, TypeError, KeyError) as e:
+        raise SeerInputError(f"{where}: the decoder description in the graph's metadata is not one this version reads ({e}); "
+                             "rebuild or re-import the bundle with this version")

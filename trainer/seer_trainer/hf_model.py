@@ -77,6 +77,11 @@ def _repeat_kv(x, group: int):
 
 
 class Attention(nn.Module):
+    # Inference only (the torch provider, torch_forward.py): PyTorch >= 2.1's fused scaled_dot_product_attention
+    # instead of the explicit float32 score matrix. Off by default, so that training and the reference for the
+    # ONNX graph's tests keep the one explicit form.
+    use_sdpa = False
+
     def __init__(self, c: DecoderConfig, device=None):
         super().__init__()
         self.c = c
@@ -100,6 +105,10 @@ class Attention(nn.Module):
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
         k, v = _repeat_kv(k, c.num_heads // c.num_kv_heads), _repeat_kv(v, c.num_heads // c.num_kv_heads)
+        if self.use_sdpa and not c.attn_softcap:
+            mask = bias.clamp(min=torch.finfo(q.dtype).min).to(q.dtype)  # -1e9 is -inf in float16
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=c.query_scale)
+            return self.o_proj(out.transpose(1, 2).reshape(B, T, c.num_heads * c.head_dim))
         scores = (q @ k.transpose(-1, -2)).float() * c.query_scale
         if c.attn_softcap:
             scores = torch.tanh(scores / c.attn_softcap) * c.attn_softcap

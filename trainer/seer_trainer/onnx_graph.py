@@ -38,7 +38,7 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 from .errors import SeerInputError
-from .hf_families import DecoderConfig
+from .hf_families import DecoderConfig, decoder_config_to_json
 from .hf_model import MASKED, inverse_frequencies
 
 OPSET = 17
@@ -57,6 +57,8 @@ _TORCH_DTYPES = {TensorProto.FLOAT: torch.float32, TensorProto.FLOAT16: torch.fl
 ALIGN, ALIGN_OVER = 1 << 16, 1 << 20
 _CHUNK = 1 << 20
 PROGRESS_OVER = 1 << 28  # log each tenth of the weights written for models over 256 MB
+# metadata_props key holding the DecoderConfig (JSON): torch_forward.py rebuilds the PyTorch decoder from it.
+DECODER_METADATA = "seer.decoder"
 
 
 @dataclass
@@ -496,6 +498,7 @@ def write_explain_graph(config: DecoderConfig, tensors, folder: Path, weights_dt
     _build(g)  # checks every tensor's presence and shape before a byte is written
     model = helper.make_model(_graph_proto(config, g), opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="seer-trainer", ir_version=IR_VERSION)
+    helper.set_model_props(model, {DECODER_METADATA: decoder_config_to_json(config)})
     total = sum(g.nbytes_of(w) for w in g.weights.values())
     external = total > external_data_over
     log(f"writing the explain graph: {len(g.weights)} tensors, {total / 1e9:.2f} GB of {weights_dtype} weights "

@@ -3,6 +3,7 @@
 import type { ChartId, ExplainResult, LayerStats, PanelSettings } from '../../common/protocol';
 import { seriesColor as conceptColor } from '../../common/charts/colors';
 import { lineChartMarkup } from '../../common/charts/lineChart';
+import { torchRuntimeText } from '../../common/providerText';
 import { renderConceptMap } from './charts/conceptMap';
 import { renderHeatmap, type Heatmap, type PanelHeatmapSpec } from './charts/heatmap';
 import { mountSvg } from './charts/mount';
@@ -117,7 +118,7 @@ export class PanelView {
     this.root.append(this.card('prototypes'), this.card('tokens'), this.card('layer-concept'), this.card('calibration', this.calibrationLegend()), this.card('concept-map'));
     const note = el(doc, 'p', 'footnote');
     note.textContent = `${result.bundle.name} · bank “${result.bank}” · ${result.pooling} pooling · ` +
-      `${result.provider.used} · forward ${fmt(result.timingsMs.forward, 0)} ms, total ${fmt(result.timingsMs.total, 0)} ms`;
+      `${result.provider.used}${result.provider.torch ? ` (${torchRuntimeText(result.provider.torch)})` : ''} · forward ${fmt(result.timingsMs.forward, 0)} ms, total ${fmt(result.timingsMs.total, 0)} ms`;
     this.root.append(note);
     this.drawAll();
     return [...this.hosts.keys()];

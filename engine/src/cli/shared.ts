@@ -1,8 +1,9 @@
 // What every `seer` subcommand shares: argument parsing (node:util parseArgs), the engine options
-// (--bundle, --provider, --threads), the default bundle location and the command table entry type.
+// (--bundle, --provider, --threads, and --python / --torch-dtype for --provider torch), the default bundle
+// location and the command table entry type.
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { EngineConfig, Pooling, ProviderChoice, TruncationSide } from '../../../common/protocol';
+import { type EngineConfig, type Pooling, type ProviderChoice, TORCH_DTYPES, type TruncationSide } from '../../../common/protocol';
 import { SeerError } from '../errors';
 import { LIMITS, maxIntraOpThreads } from '../limits';
 
@@ -20,6 +21,8 @@ export const ENGINE_OPTIONS = {
   bundle: { type: 'string' },
   provider: { type: 'string', default: 'auto' },
   threads: { type: 'string' },
+  python: { type: 'string' },
+  'torch-dtype': { type: 'string' },
 } as const satisfies Options;
 
 /** The options of the commands that read prompts and run them (explain, represent). */
@@ -46,8 +49,14 @@ export function promptReadingFromArgs(
 }
 
 export const ENGINE_USAGE = `  --bundle DIR          SEER bundle folder (default: models/default of this package)
-  --provider P          auto | cpu | cuda | webgpu (default auto: cuda, then webgpu, then cpu)
-  --threads N           intra-op threads for the forward pass (default: onnxruntime's choice)`;
+  --provider P          auto | cpu | cuda | webgpu | torch (default auto: cuda, then webgpu, then cpu;
+                        torch: the model's PyTorch forward in a Python process, on its CUDA GPU if it has
+                        one; only when asked for)
+  --threads N           intra-op threads for the forward pass (default: onnxruntime's choice)
+  --python PATH         with --provider torch: the Python that runs it; needs torch (default: $SEER_PYTHON,
+                        else /usr/bin/python3 where it exists, else python3 on PATH)
+  --torch-dtype T       with --provider torch: auto | float32 | bfloat16 | float16 (default auto:
+                        bfloat16 on a CUDA GPU, float32 on the CPU)`;
 
 /** The bundled default model: models/default next to dist/ (this file is bundled into dist/cli.js). */
 export function defaultBundleDir(): string {
@@ -62,15 +71,34 @@ export function parseCommandArgs<O extends Options>(argv: string[], options: O, 
   }
 }
 
-export function engineConfigFromArgs(values: { bundle?: string; provider?: string; threads?: string }, usage: string): EngineConfig {
+export const PROVIDER_CHOICES: readonly ProviderChoice[] = ['auto', 'cpu', 'cuda', 'webgpu', 'torch'];
+
+export interface EngineArgs {
+  bundle?: string;
+  provider?: string;
+  threads?: string;
+  python?: string;
+  'torch-dtype'?: string;
+}
+
+export function engineConfigFromArgs(values: EngineArgs, usage: string): EngineConfig {
   const provider = values.provider ?? 'auto';
-  if (!['auto', 'cpu', 'cuda', 'webgpu'].includes(provider)) {
-    throw new SeerError('INVALID_ARGUMENT', `--provider must be auto, cpu, cuda or webgpu, got "${provider}".`, { fix: `Usage:\n${usage}` });
+  if (!PROVIDER_CHOICES.includes(provider as ProviderChoice)) {
+    throw new SeerError('INVALID_ARGUMENT', `--provider must be auto, cpu, cuda, webgpu or torch, got "${provider}".`, { fix: `Usage:\n${usage}` });
   }
+  const torchFlags = (['python', 'torch-dtype'] as const).filter((f) => values[f] !== undefined).map((f) => `--${f}`);
+  if (provider !== 'torch' && torchFlags.length > 0) {
+    throw new SeerError('INVALID_ARGUMENT', `${torchFlags.join(' and ')} ${torchFlags.length > 1 ? 'apply' : 'applies'} to --provider torch only (the provider is ${provider}).`, {
+      fix: `Add --provider torch, or leave out ${torchFlags.join(' and ')}.`,
+    });
+  }
+  if (values.python === '') throw new SeerError('INVALID_ARGUMENT', '--python must name a Python executable, got "".', { fix: `Usage:\n${usage}` });
+  const dtype = oneOf('--torch-dtype', values['torch-dtype'], TORCH_DTYPES, usage);
   return {
     bundleDir: values.bundle ? path.resolve(values.bundle) : defaultBundleDir(),
     provider: provider as ProviderChoice,
     intraOpThreads: values.threads === undefined ? undefined : positiveInt('--threads', values.threads, usage, maxIntraOpThreads()),
+    ...(torchFlags.length > 0 ? { torch: { ...(values.python !== undefined ? { python: values.python } : {}), ...(dtype ? { dtype } : {}) } } : {}),
   };
 }
 

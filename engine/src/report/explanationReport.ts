@@ -1,5 +1,6 @@
 // The readable terminal report of an ExplainResult (and the one-line form used for batches).
 import type { ExplainResult, LoadResult, ProviderReport } from '../../../common/protocol';
+import { torchRuntimeDetail } from '../../../common/providerText';
 import { percent, sparkline, type Style } from './terminalStyle';
 
 const TOP_CONCEPTS = 3;
@@ -66,7 +67,8 @@ export function providerLine(p: ProviderReport): string {
   const skipped = p.attempts.filter((a) => !a.ok).map((a) => `${a.provider} skipped: ${a.reason}`);
   const fell = p.fellBackToCpu ? [`fell back to CPU: ${p.fellBackToCpu}`] : [];
   const warm = p.warmUpMs !== undefined ? [`warm-up pass at load ${p.warmUpMs} ms`] : [];
-  return [`${p.used} (requested ${p.requested})`, ...(p.reason ? [`chosen because ${p.reason.replace(/^\w+: /, '')}`] : []), ...skipped, ...warm, ...fell].join('; ');
+  const torch = p.torch ? [torchRuntimeDetail(p.torch)] : [];
+  return [`${p.used} (requested ${p.requested})`, ...torch, ...(p.reason ? [`chosen because ${p.reason.replace(/^\w+: /, '')}`] : []), ...skipped, ...warm, ...fell].join('; ');
 }
 
 export function renderInfo(info: LoadResult, s: Style): string {

@@ -2,13 +2,16 @@
 // fix, then whether the provider really starts. The checks read a filesystem root and an `ldd` runner (a
 // `SystemView`) so tests can fake both; the CUDA provider's own checks (its folder, version, ldd) live in
 // cudaSetup.ts. The start probes run `seer info` in a child process so that Dawn's and ORT's native warnings
-// land in the report instead of on the user's terminal.
+// land in the report instead of on the user's terminal. The torch provider's checks are its Python's own
+// report (`python -m seer_trainer serve-forward --probe`, torchSession.ts), also behind the SystemView.
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ProviderName } from '../../../common/protocol';
 import { CUDA_LIBS_ENV, CUDA_PROVIDER_FILES, CUDA_PROVIDER_INSTALL, cudaFolderChecks, cudaLibsEnv, linkedLibraryChecks, ortNodeVersion, runLdd } from './cudaSetup';
+import { defaultPython } from '../importer';
 import { findSharedLibrary, ortBinaryDir, unavailableReason } from './providers';
+import { probeTorch, type TorchProbe } from './torchSession';
 
 export interface DoctorCheck {
   /** What is needed, e.g. "Vulkan loader (libvulkan.so.1)". */
@@ -53,10 +56,14 @@ export interface SystemView {
   ldd(file: string): Promise<string>;
   /** The CUDA libraries folder the engine is told to use (--cuda-libs, seer.cudaLibraryPath, SEER_CUDA_LIBS), if any. */
   cudaLibs?: string;
+  /** What the torch provider's Python can run on (probeTorch in production); never rejects. */
+  torch(): Promise<TorchProbe>;
 }
 
-export function systemView(): SystemView {
+/** `python`: the Python whose PyTorch the torch checks probe (default: the import's, defaultPython()). */
+export function systemView(opts: { python?: string } = {}): SystemView {
   const cudaLibs = process.env[CUDA_LIBS_ENV] || undefined;
+  const python = opts.python?.trim() || defaultPython();
   return {
     root: '/',
     platform: process.platform,
@@ -66,6 +73,7 @@ export function systemView(): SystemView {
     // With a CUDA libraries folder, ldd sees the LD_LIBRARY_PATH the engine runs with.
     ldd: (file) => runLdd(file, cudaLibs ? cudaLibsEnv(cudaLibs) : process.env),
     ...(cudaLibs ? { cudaLibs } : {}),
+    torch: () => probeTorch(python),
   };
 }
 
@@ -186,15 +194,44 @@ export async function cudaChecks(view: SystemView): Promise<DoctorCheck[]> {
   return checks;
 }
 
+// ─────────────────────────────── torch ───────────────────────────────
+
+const TORCH_CUDA_FIX = 'to run on an NVIDIA GPU, that Python needs a CUDA build of PyTorch (https://pytorch.org/get-started/locally/) and the machine the NVIDIA driver; torch.cuda.is_available() must then print True';
+
+/** The torch provider: its Python, PyTorch's version and the CUDA devices PyTorch sees; `probe` is what the checks were read from. */
+export async function torchDiagnosis(view: SystemView): Promise<{ checks: DoctorCheck[]; probe: TorchProbe }> {
+  const probe = await view.torch();
+  const what = `PyTorch in ${probe.python}`;
+  if (!probe.ok) return { probe, checks: [{ what, ok: false, detail: probe.problem, fix: probe.fix.cli }] };
+  const devices = probe.cuda ? probe.devices : [];
+  return {
+    probe,
+    checks: [
+      { what, ok: true, detail: `torch ${probe.torchVersion}` },
+      devices.length > 0
+        ? { what: 'CUDA devices PyTorch sees', ok: true, detail: `${devices.map((d, i) => `cuda:${i} (${d})`).join(', ')}: --provider torch runs on cuda:0` }
+        : { what: 'CUDA devices PyTorch sees', ok: false, detail: 'none: --provider torch would run on the CPU, which is slow for large models', fix: TORCH_CUDA_FIX },
+    ],
+  };
+}
+
+export async function torchChecks(view: SystemView): Promise<DoctorCheck[]> {
+  return (await torchDiagnosis(view)).checks;
+}
+
 // ─────────────────────────────── starting each provider ───────────────────────────────
 
 /** Runs `seer info --json --provider P` elsewhere (a child process) and returns what it printed. */
 export type ProviderProbe = (provider: ProviderName) => Promise<{ code: number | null; stdout: string; stderr: string }>;
 
-export function childProbe(cliScript: string, bundleDir: string): ProviderProbe {
+/** `python`: the Python of the torch provider's start (`--python`; default: the engine's own default). */
+export function childProbe(cliScript: string, bundleDir: string, opts: { python?: string } = {}): ProviderProbe {
   return (provider) => new Promise((resolve) => {
-    execFile(process.execPath, [cliScript, 'info', '--json', '--provider', provider, '--bundle', bundleDir], { timeout: 60_000, maxBuffer: 8 << 20 },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr: err && err.killed ? `${stderr}\nerror: timed out after 60 s` : stderr }));
+    // torch starts a Python process, imports PyTorch and loads the model there: it gets more time.
+    const seconds = provider === 'torch' ? 120 : 60;
+    const torchArgs = provider === 'torch' && opts.python ? ['--python', opts.python] : [];
+    execFile(process.execPath, [cliScript, 'info', '--json', '--provider', provider, ...torchArgs, '--bundle', bundleDir], { timeout: seconds * 1000, maxBuffer: 8 << 20 },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr: err && err.killed ? `${stderr}\nerror: timed out after ${seconds} s` : stderr }));
   });
 }
 
@@ -215,11 +252,15 @@ export async function startProvider(provider: ProviderName, probe: ProviderProbe
 }
 
 export async function runDoctor(view: SystemView, probe: ProviderProbe | null): Promise<DoctorReport> {
-  const checks: Record<ProviderName, DoctorCheck[]> = { cpu: cpuChecks(view), webgpu: webgpuChecks(view), cuda: await cudaChecks(view) };
+  const torch = await torchDiagnosis(view);
+  const checks: Record<ProviderName, DoctorCheck[]> = { cpu: cpuChecks(view), webgpu: webgpuChecks(view), cuda: await cudaChecks(view), torch: torch.checks };
   const providers: ProviderDiagnosis[] = [];
   // One at a time: each probe loads the model, and a GPU probe may take seconds (shader compilation).
-  for (const provider of ['cpu', 'webgpu', 'cuda'] as const) {
-    providers.push({ provider, checks: checks[provider], ...(probe ? { start: await startProvider(provider, probe) } : {}) });
+  for (const provider of ['cpu', 'webgpu', 'cuda', 'torch'] as const) {
+    // torch is not started without a Python that can import PyTorch (its probe's problem is the reason).
+    const start = !probe ? null : provider === 'torch' && !torch.probe.ok ? { ok: false, skipped: true, reason: torch.probe.problem }
+      : await startProvider(provider, probe);
+    providers.push({ provider, checks: checks[provider], ...(start ? { start } : {}) });
   }
   return { platform: `${view.platform}-${view.arch}`, onnxruntimeNode: ortNodeVersion(view.ortBinaryDir), providers };
 }

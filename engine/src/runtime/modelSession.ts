@@ -15,6 +15,7 @@ import { SeerError } from '../errors';
 import { type ExternalDataEntry, externalDataEntries } from './onnxProto';
 import { type Carry, createSession, firstLine, type ForwardSession, invalidModel, openWithProvider, type SessionSettings } from './providers';
 import { typicalExplain } from './providerChoice';
+import { tokenCosinesOf, topTokensOf } from './reductions';
 
 /** What one forward pass should return, per right-padded batch. */
 export interface ForwardRequest {
@@ -28,6 +29,24 @@ export interface ForwardRequest {
   tokenLayers?: number[];
   /** Added to the residual stream at each layer: [numLayers+1, hidden] (generate.ts's steering); zeros by default. */
   steering?: Float32Array;
+  /**
+   * With tokenLayers: the token states reduced to their cosine with these prototypes (for each token layer, in
+   * order, the same number C of [hidden] vectors): `tokenCosines` instead of `tokenStates`. A provider in another
+   * process (torch) reduces where the states are, so C numbers per token cross instead of `hidden`.
+   */
+  tokenPrototypes?: Float32Array[][];
+  /** The k largest next-token logits at each row's last real token and the log-sum-exp over the vocabulary (`top`). */
+  topTokens?: number;
+}
+
+/** The k most probable next tokens per row, and what turns their logits into probabilities. */
+export interface TopTokens {
+  k: number;
+  /** [batch, k], most probable first. */
+  ids: Int32Array;
+  logits: Float32Array;
+  /** [batch]: log Σ exp(logit) over the vocabulary; a token's probability is exp(logit - logSumExp). */
+  logSumExp: Float32Array;
 }
 
 /** One forward pass over a right-padded batch. */
@@ -40,9 +59,13 @@ export interface ForwardOutput {
   positions: number[];
   /** Logits at each row's last real token: [batch, vocab]. Absent when not requested. */
   lastLogits?: Float32Array;
-  /** Every token's state at `tokenLayers[j]`: [k, batch, seq, hidden]. */
+  /** Every token's state at `tokenLayers[j]`: [k, batch, seq, hidden] (empty when tokenPrototypes were given). */
   tokenStates: Float32Array;
   tokenLayers: number[];
+  /** With tokenPrototypes: [k, batch, seq, C], the cosine of each real token's state with each prototype (0 for padding). */
+  tokenCosines?: Float32Array;
+  /** With topTokens. */
+  top?: TopTokens;
 }
 
 type Session = ForwardSession;
@@ -98,7 +121,8 @@ export class ModelSession {
     const { manifest, modelFile } = source;
     const check = () => checkModel(source, settings);
     const checked = await check();
-    const opened = await openWithProvider(checked.bytes, modelFile, choice, { ...checked.settings, autoShape: typicalExplain(manifest.architecture) });
+    const torch = { ...settings.torch, bundleDir: source.dir };
+    const opened = await openWithProvider(checked.bytes, modelFile, choice, { ...checked.settings, torch, autoShape: typicalExplain(manifest.architecture) });
     try {
       checkSignature(opened.session, manifest, modelFile);
     } catch (err) {
@@ -145,13 +169,13 @@ export class ModelSession {
       }
     });
     const graphInputs = { ids: new ort.Tensor('int64', ids, [batch, seq]), mask: new ort.Tensor('int64', mask, [batch, seq]), past: this.emptyPast(batch) };
-    return this.runGraph(graphInputs, want, positions);
+    return this.runGraph(graphInputs, want, positions, rows.map((r) => r.length));
   }
 
   /** Starts a growing sequence (generation), steered by `steering` at every step: see SequenceForward. */
   sequence(padId: number, steering?: Float32Array): SequenceForward {
     const last = (ids: readonly number[]) => ({ positions: [ids.length - 1], logits: true, steering });
-    const kv = this.manifest.onnx.kvCache;
+    const kv = this.session.noCarry ? undefined : this.manifest.onnx.kvCache;
     if (!kv) return { forward: (ids) => this.forward([[...ids]], padId, last(ids)), release: async () => undefined };
     const id = this.nextSequenceId++;
     const keep = Object.fromEntries(kvNames(KV_OUTPUTS, this.manifest.architecture.numLayers).map((o) => [o, o.replace('present_', 'past_')]));
@@ -166,7 +190,7 @@ export class ModelSession {
       };
       // The read-out position counts the new tokens only; the output reports it in the whole sequence.
       const want = { ...last(ids), positions: [fresh.length - 1] };
-      return this.runGraph(graphInputs, want, [ids.length - 1], { id, resume: from > 0, keep });
+      return this.runGraph(graphInputs, want, [ids.length - 1], [fresh.length], { id, resume: from > 0, keep });
     };
     return {
       forward: async (ids) => {
@@ -184,35 +208,65 @@ export class ModelSession {
     };
   }
 
-  /** One run of the graph on prepared ids/mask/past feeds; `positions` are reported in the output. */
-  private async runGraph(inputs: { ids: ort.Tensor; mask: ort.Tensor; past: Record<string, ort.Tensor> }, want: ForwardRequest, positions: number[], carry?: Carry): Promise<ForwardOutput> {
+  /**
+   * One run of the graph on prepared ids/mask/past feeds; `positions` are reported in the output, `lengths` are the
+   * rows' real tokens (of this run). The reductions (tokenPrototypes, topTokens) run in the session when it can
+   * (reduces: the torch provider), else here on what the graph returns (reductions.ts).
+   */
+  private async runGraph(inputs: { ids: ort.Tensor; mask: ort.Tensor; past: Record<string, ort.Tensor> }, want: ForwardRequest, positions: number[], lengths: number[], carry?: Carry): Promise<ForwardOutput> {
     const [batch, seq] = inputs.ids.dims;
     const tokenLayers = want.tokenLayers ?? [];
-    const feeds = {
-      input_ids: inputs.ids,
-      attention_mask: inputs.mask,
-      positions: new ort.Tensor('int64', BigInt64Array.from(want.positions, BigInt), [batch]),
-      token_layers: new ort.Tensor('int64', BigInt64Array.from(tokenLayers, BigInt), [tokenLayers.length]),
-      steering: want.steering ? this.steeringTensor(want.steering) : this.steering,
-      ...inputs.past,
-    };
+    const protos = tokenLayers.length > 0 ? want.tokenPrototypes : undefined;
+    const topK = want.topTokens ?? 0;
     const statesName = want.mean ? 'mean_states' : 'states';
-    const fetches = [statesName, ...(want.logits ? ['last_logits'] : []), ...(tokenLayers.length > 0 ? ['token_states'] : [])];
-    const out = await this.run(feeds, fetches, carry);
+    const plan = (reduces: boolean) => {
+      const feeds: Record<string, ort.Tensor> = {
+        input_ids: inputs.ids,
+        attention_mask: inputs.mask,
+        positions: new ort.Tensor('int64', BigInt64Array.from(want.positions, BigInt), [batch]),
+        token_layers: new ort.Tensor('int64', BigInt64Array.from(tokenLayers, BigInt), [tokenLayers.length]),
+        steering: want.steering ? this.steeringTensor(want.steering) : this.steering,
+        ...inputs.past,
+      };
+      const fetches = [statesName];
+      if (reduces) {
+        if (protos) feeds.token_prototypes = prototypeTensor(protos, this.manifest.architecture.hiddenSize);
+        if (topK > 0) feeds.top_k = new ort.Tensor('int64', BigInt64Array.from([BigInt(topK)]), [1]);
+        fetches.push(...(want.logits ? ['last_logits'] : []), ...(topK > 0 ? ['top_ids', 'top_logits', 'log_sum_exp'] : []));
+        fetches.push(...(tokenLayers.length > 0 ? [protos ? 'token_cosines' : 'token_states'] : []));
+      } else {
+        fetches.push(...(want.logits || topK > 0 ? ['last_logits'] : []), ...(tokenLayers.length > 0 ? ['token_states'] : []));
+      }
+      return { feeds, fetches, reduces };
+    };
+    const { out, reduced } = await this.run(plan, carry);
+    const tokenStates = tokenLayers.length > 0 && !protos ? (out.token_states.data as Float32Array) : new Float32Array(0);
+    const lastLogits = out.last_logits?.data as Float32Array | undefined;
+    let tokenCosines: Float32Array | undefined;
+    let top: TopTokens | undefined;
+    if (reduced) {
+      if (protos) tokenCosines = out.token_cosines.data as Float32Array;
+      if (topK > 0) top = { k: topK, ids: Int32Array.from(out.top_ids.data as BigInt64Array, Number), logits: out.top_logits.data as Float32Array, logSumExp: out.log_sum_exp.data as Float32Array };
+    } else {
+      if (protos) tokenCosines = tokenCosinesOf(out.token_states.data as Float32Array, { batch, seq, lengths }, protos);
+      if (topK > 0) top = topTokensOf(lastLogits!, batch, topK);
+    }
     return {
       batch,
       seq,
       states: out[statesName].data as Float32Array,
       positions,
-      lastLogits: want.logits ? (out.last_logits.data as Float32Array) : undefined,
-      tokenStates: tokenLayers.length > 0 ? (out.token_states.data as Float32Array) : new Float32Array(0),
+      lastLogits: want.logits ? lastLogits : undefined,
+      tokenStates,
       tokenLayers,
+      ...(tokenCosines ? { tokenCosines } : {}),
+      ...(top ? { top } : {}),
     };
   }
 
   /** A KV-cache graph's past inputs with no past tokens (an explain, a sequence's first step); {} without a cache. */
   private emptyPast(batch: number): Record<string, ort.Tensor> {
-    const kv = this.manifest.onnx.kvCache;
+    const kv = this.session.noCarry ? undefined : this.manifest.onnx.kvCache;
     if (!kv) return {};
     const empty = new ort.Tensor('float32', new Float32Array(0), [batch, kv.numKvHeads, 0, kv.headDim]);
     return Object.fromEntries(kvNames(KV_INPUTS, this.manifest.architecture.numLayers).map((name) => [name, empty]));
@@ -228,9 +282,14 @@ export class ModelSession {
     await this.session.release();
   }
 
-  private async run(feeds: ort.InferenceSession.FeedsType, fetches: string[], carry?: Carry): Promise<ort.InferenceSession.ReturnType> {
+  /** Runs the session on `plan(it reduces?)`'s feeds; a GPU provider that fails is replaced by CPU once, and the plan made again for it. */
+  private async run(plan: (reduces: boolean) => { feeds: Record<string, ort.Tensor>; fetches: string[]; reduces: boolean }, carry?: Carry): Promise<{ out: ort.InferenceSession.ReturnType; reduced: boolean }> {
+    const once = async () => {
+      const p = plan(this.session.reduces === true);
+      return { out: await this.session.run(p.feeds, p.fetches, carry), reduced: p.reduces };
+    };
     try {
-      return await this.session.run(feeds, fetches, carry);
+      return await once();
     } catch (err) {
       if (this.report.used === 'cpu') {
         throw new SeerError('FORWARD_FAILED', `The forward pass failed on CPU: ${firstLine(err)}`, { fix: 'Check the model file and the input; report the input if it persists.', cause: err });
@@ -243,11 +302,23 @@ export class ModelSession {
       this.session = cpu;
       this.sessionEpoch++;
       this.report.used = 'cpu';
+      delete this.report.torch;
       this.report.fellBackToCpu = `${failed} failed during a forward pass (${firstLine(err)}); the run was redone on CPU, which is used from now on.`;
       if (carry?.resume) throw new CacheLost(); // its past went with the failed session: the sequence starts over
-      return await this.session.run(feeds, fetches, carry);
+      return await once();
     }
   }
+}
+
+/** Token layers' prototypes as the torch provider's token_prototypes feed: [k, C, hidden]. */
+function prototypeTensor(protos: Float32Array[][], hidden: number): ort.Tensor {
+  const C = protos[0].length;
+  const data = new Float32Array(protos.length * C * hidden);
+  protos.forEach((layer, j) => {
+    if (layer.length !== C) throw new Error(`token layers with ${layer.length} and ${C} prototypes`); // a bug: one bank, one concept list
+    layer.forEach((p, c) => data.set(p, (j * C + c) * hidden));
+  });
+  return new ort.Tensor('float32', data, [protos.length, C, hidden]);
 }
 
 /**
@@ -322,7 +393,7 @@ function checkSignature(session: Session, manifest: Manifest, file: string): voi
     [session.outputMetadata, 'token_states', 'float32', [null, null, null, hiddenSize]],
   ];
   const kv = manifest.onnx.kvCache;
-  if (kv) {
+  if (kv && !session.noCarry) {
     for (const name of kvNames(KV_INPUTS, numLayers)) expect.push([session.inputMetadata, name, 'float32', [null, kv.numKvHeads, null, kv.headDim]]);
     for (const name of kvNames(KV_OUTPUTS, numLayers)) expect.push([session.outputMetadata, name, 'float32', [null, kv.numKvHeads, null, kv.headDim]]);
   }

@@ -5,10 +5,11 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { ProviderAttempt, ProviderChoice, ProviderName, ProviderReport } from '../../../common/protocol';
+import type { ProviderAttempt, ProviderChoice, ProviderName, ProviderReport, TorchDtype } from '../../../common/protocol';
 import { SeerError } from '../errors';
 import { type Carry, ForwardWorker } from './forwardWorker';
 import { chooseProvider, type ForwardShape } from './providerChoice';
+import { TORCH_FIX, TorchSession } from './torchSession';
 
 /** A session as the engine uses it; it runs in a worker thread (forwardWorker.ts) so that a long forward
  * does not hold the engine's thread (progress, cancel and other requests stay live). */
@@ -17,6 +18,13 @@ export interface ForwardSession extends Pick<ort.InferenceSession, 'release' | '
   run(feeds: Record<string, ort.Tensor>, fetches: readonly string[], carry?: Carry): Promise<Record<string, ort.Tensor>>;
   /** Drops what runs kept under `id` (absent: the session keeps nothing). */
   forget?(id: number): Promise<void>;
+  /** The session cannot keep a sequence's KV cache (the torch provider): sequences rerun their whole prefix. */
+  readonly noCarry?: boolean;
+  /**
+   * The session takes token_prototypes and top_k and returns token_cosines, top_ids, top_logits and log_sum_exp
+   * (ModelSession's reductions, computed where the states are: the torch provider, whose outputs cross a pipe).
+   */
+  readonly reduces?: boolean;
 }
 export type { Carry };
 
@@ -31,6 +39,8 @@ export interface SessionSettings {
   externalDataFolder?: string;
   /** What `auto` weighs (providerChoice.ts): CPU for forwards too small to earn back a GPU's fixed cost. */
   autoShape?: ForwardShape;
+  /** The torch provider's bundle folder (it reads the weights itself), Python and compute type. */
+  torch?: { bundleDir?: string; python?: string; dtype?: TorchDtype; onLog?: (line: string) => void };
 }
 
 export interface OpenedSession {
@@ -55,7 +65,8 @@ export async function openWithProvider(model: Uint8Array, file: string, choice: 
     try {
       const session = await createSession(model, provider, settings);
       attempts.push({ provider, ok: true });
-      return { session, provider, report: { used: provider, requested: choice, attempts, ...(pick?.provider === provider ? { reason: pick.reason } : {}) } };
+      const torch = session instanceof TorchSession ? { torch: session.runtime } : {};
+      return { session, provider, report: { used: provider, requested: choice, attempts, ...(pick?.provider === provider ? { reason: pick.reason } : {}), ...torch } };
     } catch (err) {
       // CPU always starts when onnxruntime-node is installed, so a CPU failure means the model is bad.
       if (provider === 'cpu' || MODEL_ERROR.test(String(err))) throw invalidModel(file, err);
@@ -68,7 +79,9 @@ export async function openWithProvider(model: Uint8Array, file: string, choice: 
     file,
     fix: choice === 'auto'
       ? 'Check that onnxruntime-node is installed (`npm ci`).'
-      : { cli: 'Use --provider auto or --provider cpu.', editor: 'Set seer.executionProvider to "auto" or "cpu".' },
+      : choice === 'torch'
+        ? { cli: `${TORCH_FIX.cli} Or use --provider auto.`, editor: `${TORCH_FIX.editor} Or set seer.executionProvider to "auto".` }
+        : { cli: 'Use --provider auto or --provider cpu.', editor: 'Set seer.executionProvider to "auto" or "cpu".' },
   });
 }
 
@@ -83,6 +96,10 @@ export function invalidModel(file: string, err: unknown): SeerError {
 }
 
 export async function createSession(model: Uint8Array, provider: ProviderName, settings: SessionSettings): Promise<ForwardSession> {
+  if (provider === 'torch') {
+    if (!settings.torch?.bundleDir) throw new Error('the torch provider needs the bundle folder'); // a bug: ModelSession.open passes it
+    return TorchSession.open({ ...settings.torch, bundleDir: settings.torch.bundleDir });
+  }
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',

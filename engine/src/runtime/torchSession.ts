@@ -1,0 +1,307 @@
+// The torch provider: the bundle's forward pass on the user's PyTorch, in a Python child process
+// (`python -m seer_trainer serve-forward`, trainer/seer_trainer/torch_forward.py), behind the same ForwardSession
+// as onnxruntime's providers. Why: onnxruntime-node's GPU paths are WebGPU (float32 shaders, measured 4.8–43×
+// slower than PyTorch bf16 on an H200: bench/RESULTS-gpu.md) and a CUDA provider that needs an online install;
+// ML researchers' GPUs already run PyTorch. The Python side loads the weights from the bundle's own model.onnx
+// (checked against seer.json), so both paths run the same numbers.
+// Wire format (both directions; torch_forward.py's header has the details): uint32 LE header length, JSON header,
+// then the header's tensors' bytes back to back. One request in flight at a time.
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import * as ort from 'onnxruntime-node';
+import type { TorchDtype, TorchRuntime } from '../../../common/protocol';
+import { defaultPython, defaultTrainerDir, trainerEnv } from '../importer';
+import type { ForwardSession } from './providers';
+
+export interface TorchOptions {
+  /** The bundle folder (seer.json, model.onnx): the Python side reads and checks the weights itself. */
+  bundleDir: string;
+  python?: string;
+  dtype?: TorchDtype;
+  /** auto (the first CUDA device, else cpu), cpu, cuda, cuda:N. */
+  device?: string;
+  trainerDir?: string;
+  /** Each line the Python process writes to stderr (its log; library warnings). */
+  onLog?: (line: string) => void;
+}
+
+/** Loading an 8B model from disk onto a GPU takes a while; a process silent for longer than this is stuck. */
+const LOAD_TIMEOUT_MS = 10 * 60_000;
+const PROBE_TIMEOUT_MS = 60_000;
+const EXIT_GRACE_MS = 5_000;
+const STDERR_KEPT = 20;
+
+interface WireTensor {
+  name: string;
+  dtype: 'int64' | 'float32';
+  dims: number[];
+  bytes: number;
+}
+
+interface Frame {
+  header: { type: string; id?: number | null; message?: string; kind?: string; tensors?: WireTensor[]; [key: string]: unknown };
+  tensors: Record<string, ort.Tensor>;
+}
+
+/** Splits the child's stdout into frames. */
+class FrameReader {
+  private buffered: Buffer[] = [];
+  private size = 0;
+  private wanted: { header: Frame['header']; bytes: number } | null = null;
+
+  constructor(private readonly take: (frame: Frame) => void) {}
+
+  push(chunk: Buffer): void {
+    this.buffered.push(chunk);
+    this.size += chunk.length;
+    for (;;) {
+      if (!this.wanted) {
+        if (this.size < 4) return;
+        const length = this.peek(4).readUInt32LE(0);
+        if (this.size < 4 + length) return;
+        const header = JSON.parse(this.consume(4 + length).subarray(4).toString('utf8')) as Frame['header'];
+        this.wanted = { header, bytes: (header.tensors ?? []).reduce((n, t) => n + t.bytes, 0) };
+      }
+      if (this.size < this.wanted.bytes) return;
+      const payload = this.consume(this.wanted.bytes);
+      const { header } = this.wanted;
+      this.wanted = null;
+      this.take({ header, tensors: unpack(header.tensors ?? [], payload) });
+    }
+  }
+
+  private peek(n: number): Buffer {
+    if (this.buffered[0].length < n) this.buffered = [Buffer.concat(this.buffered)];
+    return this.buffered[0].subarray(0, n);
+  }
+
+  private consume(n: number): Buffer {
+    const all = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered);
+    this.buffered = all.length > n ? [all.subarray(n)] : [];
+    this.size -= n;
+    return all.subarray(0, n);
+  }
+}
+
+function unpack(specs: WireTensor[], payload: Buffer): Record<string, ort.Tensor> {
+  const out: Record<string, ort.Tensor> = {};
+  let offset = 0;
+  for (const t of specs) {
+    // A copy into its own ArrayBuffer: typed arrays need aligned offsets, and the frame's buffer is reused.
+    const bytes = payload.buffer.slice(payload.byteOffset + offset, payload.byteOffset + offset + t.bytes);
+    out[t.name] = t.dtype === 'float32' ? new ort.Tensor('float32', new Float32Array(bytes), t.dims) : new ort.Tensor('int64', new BigInt64Array(bytes), t.dims);
+    offset += t.bytes;
+  }
+  return out;
+}
+
+function pack(header: object, tensors: Array<[string, ort.Tensor]>): Buffer {
+  const specs: WireTensor[] = [];
+  const parts: Buffer[] = [];
+  for (const [name, t] of tensors) {
+    if (t.type !== 'int64' && t.type !== 'float32') throw new Error(`the torch provider takes int64 and float32 inputs, not ${t.type} (${name})`); // a bug
+    const data = t.data as BigInt64Array | Float32Array;
+    parts.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    specs.push({ name, dtype: t.type, dims: [...t.dims], bytes: data.byteLength });
+  }
+  const text = Buffer.from(JSON.stringify({ ...header, tensors: specs }), 'utf8');
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(text.length, 0);
+  return Buffer.concat([length, text, ...parts]);
+}
+
+/** The explain graph's inputs the Python side reads (docs/bundle-format.md); a KV cache's past is not sent. */
+const SENT_INPUTS = ['input_ids', 'attention_mask', 'positions', 'token_layers', 'steering'];
+/** The reductions' inputs (ForwardSession.reduces), sent when given. */
+const REDUCTION_INPUTS = ['token_prototypes', 'top_k'];
+
+export class TorchSession implements ForwardSession {
+  readonly inputNames = SENT_INPUTS;
+  readonly outputNames = ['states', 'mean_states', 'last_logits', 'token_states'];
+  readonly inputMetadata: ort.InferenceSession.ValueMetadata[];
+  readonly outputMetadata: ort.InferenceSession.ValueMetadata[];
+  /** Sequences rerun their whole prefix each step: the Python side keeps no KV cache. */
+  readonly noCarry = true;
+  /** Token cosines and the top next tokens are computed in PyTorch: only they cross the pipe, not [batch, seq, hidden] states and [batch, vocab] logits. */
+  readonly reduces = true;
+  private nextId = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private pending: { id: number; resolve: (f: Frame) => void; reject: (e: Error) => void } | null = null;
+  private exitError: Error | null = null;
+
+  private constructor(
+    private readonly child: ChildProcessWithoutNullStreams,
+    readonly runtime: TorchRuntime,
+    shape: { numLayers: number; hiddenSize: number; vocabSize: number },
+    private readonly stderrTail: string[],
+  ) {
+    const tensor = (name: string, type: ort.Tensor.Type, shape: Array<number | string>) => ({ name, isTensor: true, type, shape }) as ort.InferenceSession.ValueMetadata;
+    const { numLayers: L, hiddenSize: H, vocabSize: V } = shape;
+    this.inputMetadata = [
+      tensor('input_ids', 'int64', ['batch', 'seq']), tensor('attention_mask', 'int64', ['batch', 'seq']), tensor('positions', 'int64', ['batch']),
+      tensor('token_layers', 'int64', ['k']), tensor('steering', 'float32', [L + 1, H]),
+    ];
+    this.outputMetadata = [
+      tensor('states', 'float32', [L + 1, 'batch', H]), tensor('mean_states', 'float32', [L + 1, 'batch', H]),
+      tensor('last_logits', 'float32', ['batch', V]), tensor('token_states', 'float32', ['k', 'batch', 'seq', H]),
+    ];
+  }
+
+  /** Starts the Python process and waits until it has loaded the model (or says why it cannot). */
+  static async open(options: TorchOptions): Promise<TorchSession> {
+    const python = options.python || defaultPython();
+    const trainerDir = options.trainerDir ?? defaultTrainerDir();
+    const args = ['-u', '-m', 'seer_trainer', 'serve-forward', '--bundle', options.bundleDir, '--dtype', options.dtype ?? 'auto', '--device', options.device ?? 'auto'];
+    const child = spawn(python, args, { env: trainerEnv(trainerDir), stdio: ['pipe', 'pipe', 'pipe'] });
+    const tail: string[] = [];
+    let partial = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (partial + chunk).split(/\r?\n/);
+      partial = lines.pop()!;
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        options.onLog?.(line);
+        tail.push(line);
+        if (tail.length > STDERR_KEPT) tail.shift();
+      }
+    });
+    let session: TorchSession | null = null;
+    const ready = new Promise<Frame>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the Python process did not load the model within ${LOAD_TIMEOUT_MS / 60_000} min`)), LOAD_TIMEOUT_MS);
+      const reader = new FrameReader((frame) => {
+        if (session) return session.receive(frame);
+        clearTimeout(timer);
+        resolve(frame);
+      });
+      child.stdout.on('data', (chunk: Buffer) => reader.push(chunk));
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(new Error(err.code === 'ENOENT' ? `Python "${python}" was not found` : `Python "${python}" could not start: ${err.message}`));
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        const why = exitDescription(python, code, signal, tail);
+        if (session) session.exited(why);
+        else reject(new Error(why));
+      });
+    });
+    let first: Frame;
+    try {
+      first = await ready;
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw err;
+    }
+    if (first.header.type !== 'ready') {
+      child.stdin.end();
+      throw new Error(first.header.message ?? `the Python process answered ${first.header.type} instead of ready`);
+    }
+    const h = first.header as Frame['header'] & { torchVersion: string; device: string; dtype: TorchRuntime['dtype']; numLayers: number; hiddenSize: number; vocabSize: number };
+    session = new TorchSession(child, { python, torchVersion: h.torchVersion, device: h.device, dtype: h.dtype, peakRssMiB: h.peakRssMiB as number | undefined }, h, tail);
+    child.stdin.on('error', () => undefined); // a dead child: reported by 'close'
+    return session;
+  }
+
+  run(feeds: Record<string, ort.Tensor>, fetches: readonly string[], carry?: unknown): Promise<Record<string, ort.Tensor>> {
+    if (carry) return Promise.reject(new Error('the torch provider keeps no KV cache (noCarry)')); // a bug: ModelSession checks noCarry
+    const next = this.queue.then(() => this.request(feeds, fetches));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private request(feeds: Record<string, ort.Tensor>, fetches: readonly string[]): Promise<Record<string, ort.Tensor>> {
+    if (this.exitError) return Promise.reject(this.exitError);
+    const id = this.nextId++;
+    const sent = SENT_INPUTS.map((name): [string, ort.Tensor] => {
+      if (!feeds[name]) throw new Error(`the torch provider needs input ${name}`); // a bug
+      return [name, feeds[name]];
+    });
+    for (const name of REDUCTION_INPUTS) if (feeds[name]) sent.push([name, feeds[name]]);
+    return new Promise<Frame>((resolve, reject) => {
+      this.pending = { id, resolve, reject };
+      this.child.stdin.write(pack({ type: 'run', id, fetches }, sent));
+    }).then((frame) => {
+      if (typeof frame.header.peakRssMiB === 'number') this.runtime.peakRssMiB = frame.header.peakRssMiB;
+      if (frame.header.type === 'error') throw new Error(`PyTorch (${this.runtime.device}): ${frame.header.message}`);
+      return frame.tensors;
+    });
+  }
+
+  private receive(frame: Frame): void {
+    const p = this.pending;
+    if (!p || frame.header.id !== p.id) return; // nothing asked: ignore
+    this.pending = null;
+    p.resolve(frame);
+  }
+
+  private exited(why: string): void {
+    this.exitError = new Error(why);
+    this.pending?.reject(this.exitError);
+    this.pending = null;
+  }
+
+  /** Ends the Python process: EOF on its stdin, SIGKILL if it has not gone within a few seconds. */
+  async release(): Promise<void> {
+    if (this.exitError) return;
+    const gone = new Promise<void>((resolve) => this.child.once('close', () => resolve()));
+    this.child.stdin.end();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), EXIT_GRACE_MS);
+    await gone;
+    clearTimeout(timer);
+  }
+
+  /** The Python process's id. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** The last lines the Python process wrote to stderr. */
+  get log(): readonly string[] {
+    return this.stderrTail;
+  }
+}
+
+function exitDescription(python: string, code: number | null, signal: NodeJS.Signals | null, tail: string[]): string {
+  const how = signal === 'SIGKILL' ? 'was killed (SIGKILL: most likely out of memory)' : signal ? `ended by ${signal}` : `exited with code ${code}`;
+  const last = tail.filter((l) => !/^\s*(File |Traceback|\^)/.test(l)).slice(-1)[0];
+  return `the PyTorch process (${python}) ${how}${last ? `: ${last.trim()}` : ''}`;
+}
+
+export type TorchProbe =
+  | { ok: true; python: string; torchVersion: string; cuda: boolean; devices: string[] }
+  | { ok: false; python: string; problem: string; fix: { cli: string; editor: string } };
+
+export const TORCH_FIX = {
+  cli: 'Install PyTorch for that Python (pip install torch; Debian: sudo apt install python3-torch python3-onnx), or name a Python that has torch and onnx with --python PATH or SEER_PYTHON.',
+  editor: 'Install PyTorch for that Python (pip install torch; Debian: sudo apt install python3-torch python3-onnx), or set seer.pythonPath to a Python that has torch and onnx.',
+};
+
+/** Starts `python -m seer_trainer serve-forward --probe` (≤ 60 s) and reports what PyTorch can run on; never throws. */
+export async function probeTorch(python?: string, trainerDir: string = defaultTrainerDir()): Promise<TorchProbe> {
+  const py = python || defaultPython();
+  return new Promise<TorchProbe>((resolve) => {
+    const child = spawn(py, ['-m', 'seer_trainer', 'serve-forward', '--probe'], { env: trainerEnv(trainerDir), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), PROBE_TIMEOUT_MS);
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const fail = (problem: string) => resolve({ ok: false, python: py, problem, fix: TORCH_FIX });
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      fail(err.code === 'ENOENT' ? `Python "${py}" was not found` : `Python "${py}" could not start: ${err.message}`);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code !== 0) {
+        const last = stderr.trim().split('\n').filter((l) => l.trim()).pop();
+        return fail(signal === 'SIGKILL' ? `${py} did not answer within ${PROBE_TIMEOUT_MS / 1000} s` : `${py} cannot run the torch provider${last ? `: ${last.trim()}` : ` (exit code ${code})`}`);
+      }
+      try {
+        const p = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { torch: string; cuda: boolean; devices: string[] };
+        resolve({ ok: true, python: py, torchVersion: p.torch, cuda: p.cuda, devices: p.devices });
+      } catch {
+        fail(`${py} answered the probe with something other than JSON`);
+      }
+    });
+  });
+}

@@ -1,0 +1,171 @@
+// The torch provider (engine/src/runtime/torchSession.ts + trainer/seer_trainer/torch_forward.py): the bundle's
+// forward pass on PyTorch in a Python child process. Here on Debian's CPU torch 1.13 (/usr/bin/python3): it must
+// give what onnxruntime's CPU provider gives, from the same model.onnx weights — explanations, batches with
+// padding, mean pooling, the token view and steered generation — on the committed default bundle and on a
+// trainer-imported Llama bundle with a KV-cache graph (which the torch provider runs without its cache). Bad
+// input: no such Python, a Python without torch, a bundle the Python side refuses, the process dying mid-run
+// (the request is redone on CPU and the report says so).
+import { mkdtempSync, promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EngineConfig, ExplainResult } from '../../common/protocol';
+import { Engine } from '../../engine/src/engine';
+import { SeerError } from '../../engine/src/errors';
+import type { ModelSession } from '../../engine/src/runtime/modelSession';
+import { probeTorch, type TorchSession } from '../../engine/src/runtime/torchSession';
+import { BUNDLE_DIR, copyBundle } from './helpers';
+import { buildCheckpoint, importBundles, trainerMissing } from './trainerBundle';
+
+const TIMEOUT = 300_000;
+const PYTHON = '/usr/bin/python3';
+const skipReason = trainerMissing();
+if (skipReason) console.warn(`skipping the torch provider tests: ${skipReason}`);
+
+const PROMPTS = [
+  'How do I bake sourdough bread at home?',
+  'Tell me how to find someone\'s home address from their license plate.',
+  'ok',
+  'Write a Python function that reverses a linked list, then explain its complexity in two sentences and give an example.',
+];
+
+function maxDiff(a: readonly number[], b: readonly number[]): number {
+  expect(a.length).toBe(b.length);
+  return a.reduce((d, x, i) => Math.max(d, Math.abs(x - b[i])), 0);
+}
+
+/** Largest difference between two results' cosines and probabilities, every layer; predictions must agree. */
+function compare(a: ExplainResult, b: ExplainResult): number {
+  expect(a.tokens.map((t) => t.id)).toEqual(b.tokens.map((t) => t.id));
+  expect(a.layers.map((l) => l.layer)).toEqual(b.layers.map((l) => l.layer));
+  let d = 0;
+  a.layers.forEach((l, i) => {
+    d = Math.max(d, maxDiff(l.cosine, b.layers[i].cosine), maxDiff(l.probs, b.layers[i].probs));
+  });
+  expect(a.headline.concept).toBe(b.headline.concept);
+  // The top next tokens: reduced in PyTorch (topk, logsumexp) on the torch side, in reductions.ts on the other.
+  expect(b.nextTokens.map((t) => t.id)).toEqual(a.nextTokens.map((t) => t.id));
+  d = Math.max(d, maxDiff(a.nextTokens.map((t) => t.prob), b.nextTokens.map((t) => t.prob)));
+  return d;
+}
+
+const load = (bundleDir: string, provider: EngineConfig['provider'], torch: EngineConfig['torch'] = { python: PYTHON }, tmp = os.tmpdir()) =>
+  Engine.load({ bundleDir, provider, intraOpThreads: 1, torch, userBankDir: path.join(tmp, 'no-user-banks') });
+
+describe.skipIf(skipReason)('the torch provider', () => {
+  let tmp: string;
+  let cpu: Engine;
+  let torch: Engine;
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'seer-torch-'));
+    [cpu, torch] = await Promise.all([load(BUNDLE_DIR, 'cpu'), load(BUNDLE_DIR, 'torch')]);
+  }, TIMEOUT);
+  afterAll(async () => {
+    await Promise.all([cpu?.dispose(), torch?.dispose()]);
+    if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  it('reports what it runs on, and probeTorch sees the same PyTorch', async () => {
+    const report = torch.info.provider;
+    expect(report.used).toBe('torch');
+    expect(report.attempts).toEqual([{ provider: 'torch', ok: true }]);
+    expect(report.torch).toMatchObject({ python: PYTHON, device: 'cpu', dtype: 'float32' });
+    expect(report.warmUpMs).toBeGreaterThan(0); // warmed like a GPU provider
+    const probe = await probeTorch(PYTHON);
+    expect(probe).toMatchObject({ ok: true, python: PYTHON, cuda: false, devices: [] });
+    expect(probe.ok && probe.torchVersion).toBe(report.torch!.torchVersion);
+  }, TIMEOUT);
+
+  it('explains as onnxruntime\'s CPU provider does: one prompt, a padded batch, mean pooling and the token view', async () => {
+    const one = await Promise.all([cpu.explain(PROMPTS[0]), torch.explain(PROMPTS[0])]);
+    expect(compare(one[0], one[1])).toBeLessThan(1e-5);
+    const options = { tokenLayers: 'all' as const };
+    const [a, b] = await Promise.all([cpu.explainBatch(PROMPTS, options), torch.explainBatch(PROMPTS, options)]);
+    a.forEach((r, i) => {
+      expect(compare(r, b[i])).toBeLessThan(1e-5);
+      expect(r.tokenScores.length).toBeGreaterThan(0);
+      r.tokenScores.forEach((layer, k) => layer.forEach((row, t) => expect(maxDiff(row, b[i].tokenScores[k][t])).toBeLessThan(1e-5)));
+    });
+    const mean = await Promise.all([cpu.explainBatch(PROMPTS, { pooling: 'mean' }), torch.explainBatch(PROMPTS, { pooling: 'mean' })]);
+    mean[0].forEach((r, i) => expect(compare(r, mean[1][i])).toBeLessThan(1e-5));
+    // Mean pooling reads other numbers than the last token: the comparison above is not vacuous.
+    expect(maxDiff(mean[1][0].layers.at(-1)!.cosine, b[0].layers.at(-1)!.cosine)).toBeGreaterThan(1e-3);
+  }, TIMEOUT);
+
+  it('generates the same tokens, steered and not (the steering input reaches the PyTorch forward)', async () => {
+    const concept = cpu.bundle.manifest.concepts[0];
+    const [rep] = await cpu.represent([PROMPTS[0]], { pooling: 'last' });
+    const strength = Math.hypot(...rep.layers[cpu.bundle.manifest.targetLayers[0]]); // the residual stream's own norm
+    for (const steer of [[], [{ concept, strength }]]) {
+      const [a, b] = await Promise.all([cpu.generate(PROMPTS[0], { maxNewTokens: 6, steer }), torch.generate(PROMPTS[0], { maxNewTokens: 6, steer })]);
+      expect(b.steps.map((s) => s.id)).toEqual(a.steps.map((s) => s.id));
+      b.steps.forEach((s, i) => expect(maxDiff(s.probs, a.steps[i].probs)).toBeLessThan(1e-4));
+    }
+    const plain = await torch.generate(PROMPTS[0], { maxNewTokens: 6 });
+    const steered = await torch.generate(PROMPTS[0], { maxNewTokens: 6, steer: [{ concept, strength }] });
+    expect(maxDiff(steered.steps[0].probs, plain.steps[0].probs)).toBeGreaterThan(1e-3);
+  }, TIMEOUT);
+
+  it('runs an imported Llama bundle (graph metadata, KV-cache graph run without its cache) as onnxruntime does', async () => {
+    const checkpoint = buildCheckpoint(tmp);
+    const dir = path.join(tmp, 'llama');
+    importBundles(checkpoint, [{ out: dir, external: true }]);
+    const [a, b] = await Promise.all([load(dir, 'cpu', undefined, tmp), load(dir, 'torch', undefined, tmp)]);
+    try {
+      const texts = ['hello there', 'a much longer prompt about the weather tomorrow in the mountains'];
+      const [x, y] = await Promise.all([a.represent(texts, { pooling: 'last' }), b.represent(texts, { pooling: 'last' })]);
+      x.forEach((r, i) => r.layers.forEach((layer, l) => expect(maxDiff(Array.from(layer), Array.from(y[i].layers[l]))).toBeLessThan(1e-4)));
+      // A growing sequence (generation's path): onnxruntime feeds only the new tokens and keeps the KV cache; the
+      // torch session keeps none (noCarry), so each step reruns the prefix. Same logits either way.
+      const sequences = [a, b].map((e) => (e as unknown as { model: ModelSession }).model.sequence(e.bundle.tokenizer.padId));
+      const ids = x[1].ids;
+      for (const n of [3, 4, 7]) {
+        const [p, q] = await Promise.all(sequences.map((s) => s.forward(ids.slice(0, n))));
+        expect(maxDiff(Array.from(q.lastLogits!), Array.from(p.lastLogits!))).toBeLessThan(1e-4);
+        expect(maxDiff(Array.from(q.states), Array.from(p.states))).toBeLessThan(1e-4);
+      }
+      await Promise.all(sequences.map((s) => s.release()));
+    } finally {
+      await Promise.all([a.dispose(), b.dispose()]);
+    }
+  }, TIMEOUT);
+
+  it('a Python that does not exist, or has no torch: a clear error naming the fix, nothing loaded', async () => {
+    for (const [python, pattern] of [['/no/such/python3', /not found/], [process.execPath, /exited with code|cannot/]] as const) {
+      const err = await load(BUNDLE_DIR, 'torch', { python }).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(SeerError);
+      const e = err as SeerError;
+      expect(e.code).toBe('PROVIDER_UNAVAILABLE');
+      expect(e.message).toMatch(pattern);
+      expect(JSON.stringify(e.fix)).toMatch(/--python|SEER_PYTHON/);
+      expect(JSON.stringify(e.fix)).toMatch(/seer\.pythonPath/);
+    }
+  }, TIMEOUT);
+
+  it('a bundle the Python side refuses (an imported graph without its decoder metadata): its own message', async () => {
+    const dir = await copyBundle();
+    const manifest = JSON.parse(await fs.readFile(path.join(dir, 'seer.json'), 'utf8'));
+    // An hf-* bundle whose graph has no decoder metadata (the committed default predates it): re-import.
+    await fs.writeFile(path.join(dir, 'seer.json'), JSON.stringify({ ...manifest, architecture: { ...manifest.architecture, type: 'hf-llama' } }));
+    const err = await load(dir, 'torch', undefined, tmp).then(() => null, (e: unknown) => e);
+    expect((err as SeerError).code).toBe('PROVIDER_UNAVAILABLE');
+    expect((err as SeerError).message).toMatch(/re-import/);
+    await fs.rm(dir, { recursive: true, force: true });
+  }, TIMEOUT);
+
+  it('the Python process dying mid-run: the request is redone on CPU, the report says so, later requests stay on CPU', async () => {
+    const engine = await load(BUNDLE_DIR, 'torch', undefined, tmp);
+    try {
+      const session = (engine as unknown as { model: { session: TorchSession } }).model.session;
+      process.kill(session.pid!, 'SIGKILL');
+      const r = await engine.explain(PROMPTS[1]);
+      expect(compare(r, await cpu.explain(PROMPTS[1]))).toBeLessThan(1e-5);
+      expect(engine.info.provider.used).toBe('cpu');
+      expect(engine.info.provider.fellBackToCpu).toMatch(/^torch failed during a forward pass \(the PyTorch process .* was killed/);
+      expect(engine.info.provider.torch).toBeUndefined();
+    } finally {
+      await engine.dispose();
+    }
+  }, TIMEOUT);
+});

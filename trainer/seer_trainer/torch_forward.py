@@ -1,0 +1,380 @@
+"""The torch execution provider's Python side: `python -m seer_trainer serve-forward --bundle DIR` loads a bundle's
+model.onnx weights into hf_model.HFDecoder on the user's PyTorch (CUDA when it has one) and answers the engine's
+forward requests (engine/src/runtime/torchSession.ts) with exactly the explain graph's outputs
+(docs/bundle-format.md): states at one position per row, per-layer means, the last real token's logits, every
+token's states at the layers asked for, `steering` added at each layer. And, so that little crosses the pipe, the
+reductions the engine would otherwise compute from those (`reduced_outputs`: token × prototype cosines, the top
+next tokens with the log-sum-exp).
+
+Why: onnxruntime-node's GPU paths are WebGPU (float32 shaders) and a CUDA provider that needs an online install
+(issue 10); a safety researcher's GPU stack is PyTorch. The weights come from the bundle's own model.onnx (one
+artefact, checked against seer.json's modelSha256), so ORT and torch run the same numbers.
+
+Wire format, both directions: a little-endian uint32 header length, the header (UTF-8 JSON), then the payload:
+the header's tensors' bytes back to back, in order. Header: {"type", "id"?, "tensors"?: [{"name", "dtype"
+("int64" | "float32"), "dims", "bytes"}], ...}. Requests: {"type": "run", "id", "tensors": input_ids,
+attention_mask, positions, token_layers, steering (and, for the reductions, token_prototypes [k, C, H] float32,
+top_k [1] int64), "fetches": [output names]}. Replies: "ready" (once, after
+loading), "result" (id, tensors), "error" (id or null, message, kind: "oom" | "input" | "internal"). stdout
+carries only frames (anything a library prints goes to stderr); EOF on stdin ends the process."""
+import hashlib
+import json
+import os
+import struct
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import BinaryIO, Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .errors import SeerInputError
+from .hf_families import DecoderConfig, decoder_config_from_json
+from .hf_model import Attention, HFDecoder
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+OUTPUTS = ("states", "mean_states", "last_logits", "token_states", "token_cosines", "top_ids", "top_logits", "log_sum_exp")
+_WIRE = {"int64": np.int64, "float32": np.float32}
+MAX_HEADER = 1 << 20
+
+
+# ---------------- the model, from the bundle ----------------
+
+def _manifest(bundle: Path) -> dict:
+    path = bundle / "seer.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise SeerInputError(f"{path}: cannot be read as JSON ({e})")
+
+
+def _inside(bundle: Path, name: str, what: str) -> Path:
+    path = (bundle / name).resolve()
+    if bundle.resolve() not in path.parents:
+        raise SeerInputError(f"{bundle / 'seer.json'}: {what} {name!r} is outside the bundle")
+    return path
+
+
+def decoder_config(model: "onnx.ModelProto", manifest: dict, where: str) -> DecoderConfig:
+    """The decoder the graph was written for: its metadata (onnx_graph.DECODER_METADATA), or, for a built-in
+    seer-llama bundle written before that metadata existed, the Llama config its architecture implies."""
+    from .onnx_graph import DECODER_METADATA
+    props = {p.key: p.value for p in model.metadata_props}
+    if DECODER_METADATA in props:
+        return decoder_config_from_json(props[DECODER_METADATA], where)
+    a = manifest.get("architecture", {})
+    if a.get("type") != "seer-llama":
+        raise SeerInputError(f"{where}: the graph does not say which decoder it holds (no {DECODER_METADATA} metadata: "
+                             "written by an older version); re-import the model (`seer import --force`) to run it with --provider torch")
+    from .config import ModelConfig
+    from .export import seer_llama_config
+    return seer_llama_config(ModelConfig(
+        vocab_size=a["vocabSize"], hidden_size=a["hiddenSize"], num_layers=a["numLayers"], num_heads=a["numHeads"],
+        intermediate_size=a["intermediateSize"], max_context=a["maxContext"], rope_theta=a["ropeTheta"],
+        norm_eps=a["normEps"], tied_embeddings=a.get("tiedEmbeddings", True)))
+
+
+class _Initializers:
+    """The graph's initializers as arrays: inside model.onnx (raw_data) or in the one external data file seer.json
+    declares (refusing any other location, as the engine does: issue 14)."""
+
+    def __init__(self, model, data_file: Optional[Path], data_name: Optional[str], where: str):
+        self.by_name = {t.name: t for t in model.graph.initializer}
+        self.data_file, self.data_name, self.where = data_file, data_name, where
+        self.size = data_file.stat().st_size if data_file else 0
+
+    def read(self, name: str) -> np.ndarray:
+        from onnx import TensorProto, numpy_helper
+        t = self.by_name[name]
+        if t.data_location != TensorProto.EXTERNAL:
+            return numpy_helper.to_array(t)
+        entry = {e.key: e.value for e in t.external_data}
+        dtype = {TensorProto.FLOAT: np.float32, TensorProto.FLOAT16: np.float16}.get(t.data_type)
+        offset, length = int(entry.get("offset", "0")), int(entry.get("length", "-1"))
+        if self.data_file is None or entry.get("location") != self.data_name or dtype is None \
+                or length != int(np.prod(t.dims)) * np.dtype(dtype).itemsize or offset < 0 or offset + length > self.size:
+            raise SeerInputError(f"{self.where}: tensor {name!r} is not a float tensor within {self.data_name or 'the declared external data'}; "
+                                 "rebuild or re-import the bundle")
+        buf = bytearray(length)
+        with open(self.data_file, "rb") as f:
+            f.seek(offset)
+            if f.readinto(buf) != length:
+                raise SeerInputError(f"{self.data_file}: shorter than seer.json says; re-import the bundle")
+        return np.frombuffer(buf, dtype=dtype).reshape(tuple(t.dims))
+
+
+def _linear_weights(model: nn.Module) -> set:
+    """Parameter names the graph stores transposed ([in, out], for MatMul): nn.Linear weights except the LM head."""
+    return {f"{name}.weight" for name, m in model.named_modules() if isinstance(m, nn.Linear) and name != "lm_head"}
+
+
+def load_bundle(bundle, device: torch.device, dtype: torch.dtype) -> HFDecoder:
+    """The bundle's model.onnx as an HFDecoder on `device`, computing in `dtype`; checked against seer.json."""
+    import onnx
+    bundle = Path(bundle)
+    manifest = _manifest(bundle)
+    model_file = _inside(bundle, manifest.get("files", {}).get("model", "model.onnx"), "files.model")
+    body = model_file.read_bytes()
+    if hashlib.sha256(body).hexdigest() != manifest.get("modelSha256"):
+        raise SeerInputError(f"{model_file} does not match seer.json's modelSha256: rebuild or re-import the bundle")
+    graph = onnx.load_from_string(body)
+    del body
+    declared = manifest.get("onnx", {}).get("externalData")
+    data_file = _inside(bundle, declared["file"], "onnx.externalData.file") if declared else None
+    if data_file is not None and data_file.stat().st_size != declared.get("bytes"):
+        raise SeerInputError(f"{data_file}: {data_file.stat().st_size} bytes, seer.json says {declared.get('bytes')}; re-import the bundle")
+    config = decoder_config(graph, manifest, str(model_file))
+    # The graph stores Gemma's norm weights with 1 + w folded in: run them as plain weights.
+    config = replace(config, norm_plus_one=False)
+    weights = _Initializers(graph, data_file, declared["file"] if declared else None, str(model_file))
+    model = HFDecoder(config, device="meta")
+    transposed = _linear_weights(model)
+    for name, param in list(model.named_parameters()):
+        if name not in weights.by_name:
+            raise SeerInputError(f"{model_file}: the graph has no weight {name!r}, which its decoder needs; rebuild or re-import the bundle")
+        array = weights.read(name)
+        t = torch.from_numpy(array if array.flags.writeable else array.copy())
+        if name in transposed:
+            t = t.t()
+        if tuple(t.shape) != tuple(param.shape):
+            raise SeerInputError(f"{model_file}: weight {name!r} has shape {list(t.shape)}, its decoder needs {list(param.shape)}")
+        # Norm weights stay float32, as HFDecoder's RMSNorm computes in float32 anyway.
+        target = torch.float32 if param.dim() == 1 and ("norm" in name) else dtype
+        module_name, _, leaf = name.rpartition(".")
+        model.get_submodule(module_name)._parameters[leaf] = nn.Parameter(t.to(device=device, dtype=target).contiguous(), requires_grad=False)
+    del graph, weights
+    model.inv_freq = model.inv_freq.to(device)
+    for m in model.modules():
+        if isinstance(m, Attention):
+            m.use_sdpa = device.type == "cuda" and _has_sdpa()
+    return model.eval()
+
+
+def _has_sdpa() -> bool:
+    """scaled_dot_product_attention with a `scale` argument (PyTorch 2.1+)."""
+    import inspect
+    f = getattr(F, "scaled_dot_product_attention", None)
+    if f is None:
+        return False
+    try:
+        return "scale" in inspect.signature(f).parameters
+    except (TypeError, ValueError):
+        return tuple(int(x) for x in torch.__version__.split(".")[:2]) >= (2, 1)
+
+
+# ---------------- one forward, as the graph computes it ----------------
+
+def explain_outputs(model: HFDecoder, feeds: Dict[str, torch.Tensor], fetches: List[str]) -> Dict[str, torch.Tensor]:
+    """The graph's outputs (float32, on the CPU) for `feeds` (on the CPU): only those in `fetches`."""
+    device = next(model.parameters()).device
+    c = model.config
+    ids, mask = feeds["input_ids"].to(device), feeds["attention_mask"].to(device)
+    B, T = ids.shape
+    if mask.shape != ids.shape:
+        raise SeerInputError(f"attention_mask {list(mask.shape)} does not match input_ids {list(ids.shape)} (a KV-cache past is not supported here)")
+    positions, token_layers = feeds["positions"].to(device), feeds["token_layers"].to(device)
+    if positions.shape != (B,) or bool(((positions < 0) | (positions >= T)).any()):
+        raise SeerInputError(f"positions {positions.tolist()} do not fit a batch of {B} rows of {T} tokens")
+    if token_layers.numel() and bool(((token_layers < 0) | (token_layers > c.num_layers)).any()):
+        raise SeerInputError(f"token_layers {token_layers.tolist()} must lie in 0..{c.num_layers}")
+    steering = feeds["steering"]
+    if tuple(steering.shape) != (c.num_layers + 1, c.hidden_size):
+        raise SeerInputError(f"steering is {list(steering.shape)}, expected {[c.num_layers + 1, c.hidden_size]}")
+    steer = steering.to(device) if bool(steering.any()) else None  # all zeros: the unsteered model, skip the adds
+    with torch.inference_mode():
+        out = model(ids, mask, steering=steer)
+        rows = torch.arange(B, device=device)
+        result = {}
+        if "states" in fetches:
+            result["states"] = torch.stack([h[rows, positions].float() for h in out.hidden_states])
+        if "mean_states" in fetches:
+            m = mask.unsqueeze(-1).float()
+            result["mean_states"] = torch.stack([(h.float() * m).sum(1) / m.sum(1) for h in out.hidden_states])
+        if "last_logits" in fetches:
+            result["last_logits"] = out.last_logits.float()
+        if "token_states" in fetches:
+            H = c.hidden_size
+            result["token_states"] = torch.stack([out.hidden_states[int(i)].float() for i in token_layers]) \
+                if token_layers.numel() else torch.zeros((0, B, T, H))
+        result.update(reduced_outputs(out, feeds, fetches, token_layers, mask))
+        return {name: t.cpu() for name, t in result.items()}
+
+
+REDUCED = ("token_cosines", "top_ids", "top_logits", "log_sum_exp")
+
+
+def reduced_outputs(out, feeds: Dict[str, torch.Tensor], fetches: List[str], token_layers: torch.Tensor, mask: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """What the engine's runtime/reductions.ts computes from token_states and last_logits, computed here where they
+    are (so only these cross the pipe): token_cosines [k, B, T, C], each real token's cosine with token layer j's
+    prototypes (feed token_prototypes [k, C, H]; 0 at padding and for a zero vector, clamped to [-1, 1]); top_ids and
+    top_logits [B, top_k] (most probable first) and log_sum_exp [B] over the vocabulary."""
+    result = {}
+    if "token_cosines" in fetches:
+        protos, H = feeds.get("token_prototypes"), out.hidden_states[0].shape[-1]
+        if protos is None or protos.dim() != 3 or protos.shape[0] != token_layers.numel() or protos.shape[2] != H:
+            raise SeerInputError(f"token_cosines needs token_prototypes [{token_layers.numel()}, C, {H}]"
+                                 f"{'' if protos is None else f', got {list(protos.shape)}'}")
+        protos = protos.to(mask.device).float()
+        real = mask.unsqueeze(-1).bool()
+        layers = []
+        for j, i in enumerate(token_layers.tolist()):
+            h = out.hidden_states[i].float()  # [B, T, H]
+            norms = h.norm(dim=-1, keepdim=True) * protos[j].norm(dim=-1)  # [B, T, C]
+            dots = h @ protos[j].t()
+            cos = torch.where(norms == 0, torch.zeros_like(dots), dots / norms).clamp(-1.0, 1.0)
+            layers.append(cos * real)
+        B, T = mask.shape
+        result["token_cosines"] = torch.stack(layers) if layers else torch.zeros((0, B, T, protos.shape[1]))
+    if any(name in fetches for name in REDUCED[1:]):
+        if "top_k" not in feeds or feeds["top_k"].numel() != 1 or int(feeds["top_k"][0]) < 1:
+            raise SeerInputError("top_ids, top_logits and log_sum_exp need top_k: one positive integer")
+        logits = out.last_logits.float()
+        values, ids = logits.topk(min(int(feeds["top_k"][0]), logits.shape[-1]), dim=-1)
+        result.update(top_ids=ids.long(), top_logits=values, log_sum_exp=torch.logsumexp(logits, dim=-1))
+    return result
+
+
+# ---------------- the wire ----------------
+
+def _read_exact(stream: BinaryIO, n: int) -> Optional[bytes]:
+    chunks, left = [], n
+    while left:
+        chunk = stream.read(left)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_message(stream: BinaryIO) -> Optional[Tuple[dict, Dict[str, torch.Tensor]]]:
+    """The next (header, tensors) or None at EOF."""
+    head = _read_exact(stream, 4)
+    if head is None:
+        return None
+    (length,) = struct.unpack("<I", head)
+    if length > MAX_HEADER:
+        raise ValueError(f"a header of {length} bytes")
+    header = json.loads(_read_exact(stream, length) or b"null")
+    tensors = {}
+    for t in header.get("tensors", []):
+        raw = _read_exact(stream, t["bytes"]) if t["bytes"] else b""
+        if raw is None:
+            return None
+        array = np.frombuffer(bytearray(raw), dtype=_WIRE[t["dtype"]]).reshape(t["dims"])
+        tensors[t["name"]] = torch.from_numpy(array)
+    return header, tensors
+
+
+def peak_rss_mib() -> Optional[float]:
+    """This process's peak resident memory (Linux reports ru_maxrss in KiB), or None where unknown."""
+    try:
+        import resource
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    except (ImportError, OSError):
+        return None
+
+
+def write_message(stream: BinaryIO, header: dict, tensors: Optional[Dict[str, torch.Tensor]] = None) -> None:
+    arrays = [(name, t.contiguous().numpy()) for name, t in (tensors or {}).items()]
+    header = dict(header, tensors=[{"name": n, "dtype": "float32" if a.dtype == np.float32 else "int64",
+                                    "dims": list(a.shape), "bytes": a.nbytes} for n, a in arrays])
+    text = json.dumps(header).encode()
+    stream.write(struct.pack("<I", len(text)) + text)
+    for _, a in arrays:
+        if a.nbytes:  # an empty tensor (token_states with k = 0) has no bytes; memoryview refuses to cast its shape
+            stream.write(memoryview(a).cast("B"))
+    stream.flush()
+
+
+# ---------------- the process ----------------
+
+def choose_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SeerInputError(f"--device {name}: this PyTorch ({torch.__version__}) sees no CUDA device; use --device auto or cpu")
+    return device
+
+
+def choose_dtype(name: str, device: torch.device) -> str:
+    if name != "auto":
+        return name
+    if device.type == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    return "float32"
+
+
+def describe(device: torch.device) -> str:
+    return f"{device} ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else str(device)
+
+
+def probe() -> dict:
+    cuda = torch.cuda.is_available()
+    return {"torch": torch.__version__, "cuda": cuda,
+            "devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda else []}
+
+
+def _is_oom(err: BaseException) -> bool:
+    return isinstance(err, getattr(torch.cuda, "OutOfMemoryError", ())) or "out of memory" in str(err).lower()
+
+
+def serve(bundle: str, device_name: str, dtype_name: str, inp: BinaryIO, out: BinaryIO, log=None) -> int:
+    log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    started = time.perf_counter()
+    try:
+        device = choose_device(device_name)
+        dtype = choose_dtype(dtype_name, device)
+        model = load_bundle(bundle, device, DTYPES[dtype])
+    except (SeerInputError, OSError, KeyError) as e:  # a missing file or manifest field: the bundle, not us
+        write_message(out, {"type": "error", "id": None, "kind": "input", "message": str(e) if isinstance(e, SeerInputError) else f"{bundle}: {type(e).__name__}: {e}"})
+        return 2
+    except Exception as e:  # noqa: BLE001 - a CUDA OOM or driver error at load: the engine says so and uses CPU
+        write_message(out, {"type": "error", "id": None, "kind": "oom" if _is_oom(e) else "internal", "message": f"{type(e).__name__}: {e}"})
+        return 1
+    c = model.config
+    write_message(out, {"type": "ready", "torchVersion": torch.__version__, "device": describe(device), "dtype": dtype,
+                        "numLayers": c.num_layers, "hiddenSize": c.hidden_size, "vocabSize": c.vocab_size,
+                        "loadMs": round((time.perf_counter() - started) * 1000, 1), "peakRssMiB": peak_rss_mib()})
+    log(f"serve-forward: {bundle} on {describe(device)} in {dtype}")
+    while True:
+        message = read_message(inp)
+        if message is None:
+            return 0
+        header, feeds = message
+        if header.get("type") != "run":
+            write_message(out, {"type": "error", "id": header.get("id"), "kind": "input", "message": f"unknown request {header.get('type')!r}"})
+            continue
+        try:
+            fetches = [f for f in header.get("fetches", []) if f in OUTPUTS]
+            result = explain_outputs(model, feeds, fetches)
+            write_message(out, {"type": "result", "id": header["id"], "peakRssMiB": peak_rss_mib()}, result)
+        except (SeerInputError, KeyError) as e:  # KeyError: a request without one of the graph's inputs
+            message = str(e) if isinstance(e, SeerInputError) else f"the request has no input {e}"
+            write_message(out, {"type": "error", "id": header.get("id"), "kind": "input", "message": message})
+        except Exception as e:  # noqa: BLE001 - reported to the engine, which falls back to CPU for this request
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+            write_message(out, {"type": "error", "id": header.get("id"), "kind": "oom" if _is_oom(e) else "internal",
+                                "message": f"{type(e).__name__}: {e}"})
+
+
+def run_serve(a) -> None:
+    if a.probe:
+        print(json.dumps(probe()), flush=True)
+        return
+    if not a.bundle:
+        raise SeerInputError("serve-forward needs --bundle DIR (or --probe)")
+    # Frames go to the real stdout; anything else printed (by us or a library) goes to stderr.
+    frames = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    code = serve(a.bundle, a.device, a.dtype, sys.stdin.buffer, frames)
+    frames.close()
+    if code:
+        raise SystemExit(code)
