@@ -319,7 +319,7 @@ function markdown() {
     `memory bandwidth (measured, device copy): ${bandwidthGBs ? `${bandwidthGBs} GB/s` : '— (not measured: no PyTorch CUDA in this run)'}${cpuOnly ? ` · **--cpu-only: ${values.torch ? 'CPU and the torch provider on CPU PyTorch' : 'CPU rows only'}, no GPU and no PyTorch CUDA**` : ''}`,
     ...(json.assembledFrom ? ['', `Written from ${json.assembledFrom}: only what that run measured is here.`] : []),
     ...(json.complete ? [] : ['', `**Incomplete: ${results.length} of ${models.length} models measured so far** (a run stopped at its time limit keeps the models it finished).`]),
-    '', 'Explain latency, p50 / p95 ms (the engine\'s explainBatch: tokenize, forward, score; batches over 4096 padded tokens run as several forwards). PyTorch: transformers\' LlamaForCausalLM, CUDA eager, last-token states of every layer and last-token logits copied to the host. Bound: weight bytes read once per forward ÷ memory bandwidth.', '',
+    '', 'Explain latency, p50 / p95 ms (the engine\'s explainBatch: tokenize, forward, score; batches over 4096 padded tokens run as several forwards). In the provider\'s PyTorch: for the torch provider, the part of each explain its Python process spent in the forward (the rest is the pipe, tokenizing and scoring). PyTorch: transformers\' LlamaForCausalLM, CUDA eager, last-token states of every layer and last-token logits copied to the host. Bound: weight bytes read once per forward ÷ memory bandwidth.', '',
   ];
   for (const m of results) {
     if (m.error) {
@@ -331,9 +331,9 @@ function markdown() {
       out.push(p.error ? `- ${p.requested}: did not run: ${p.error}`
         : `- ${p.used}${p.requested !== p.used ? ` (asked ${p.requested})` : ''}: load ${p.loadMs} ms (warm-up ${p.warmUpMs ?? '—'} ms), first explain ${p.firstExplainMs} ms, peak RSS ${p.peakRssMiB} MiB${p.torch ? ` + ${p.torch.peakRssMiB ?? '—'} MiB in the PyTorch process (${p.torch.device}, ${p.torch.dtype}, torch ${p.torch.torchVersion})` : ''}`);
     }
-    out.push('', '| provider | tokens × batch | engine | PyTorch same dtype | PyTorch bf16 | engine ÷ bound |', '|---|---|---|---|---|---|');
+    out.push('', '| provider | tokens × batch | engine | in the provider\'s PyTorch | PyTorch same dtype | PyTorch bf16 | engine ÷ bound |', '|---|---|---|---|---|---|---|');
     for (const r of m.rows) {
-      out.push(`| ${r.provider}${r.computeDtype && r.computeDtype !== 'float32' ? ` (${r.computeDtype})` : ''} | ${r.tokens} × ${r.batch} | ${r.error ? `failed: ${r.error}` : ms(r.engineMs)}${r.fellBackToCpu ? ' (fell back to CPU)' : ''} | ${ms(r.torchCudaMs)} | ${ms(r.torchCudaBf16Ms)} | ${r.boundRatio ?? '—'} |`);
+      out.push(`| ${r.provider}${r.computeDtype && r.computeDtype !== 'float32' ? ` (${r.computeDtype})` : ''} | ${r.tokens} × ${r.batch} | ${r.error ? `failed: ${r.error}` : ms(r.engineMs)}${r.fellBackToCpu ? ' (fell back to CPU)' : ''} | ${ms(r.pytorchMs)} | ${ms(r.torchCudaMs)} | ${ms(r.torchCudaBf16Ms)} | ${r.boundRatio ?? '—'} |`);
     }
     if (m.torch?.error) out.push('', `PyTorch did not run: ${m.torch.error}`);
     out.push('', ...goalLines(m));

@@ -58,18 +58,23 @@ async function main(): Promise<void> {
         await run();
         if (firstMs === null) firstMs = performance.now() - t0; // the first explain after load (warm-up included in loadMs)
         const samples: number[] = [];
+        const inProvider: number[] = []; // the torch provider: the part of each sample spent in PyTorch itself
         const rowStart = performance.now();
         // Adaptive: up to --runs samples, fewer when one shape would take longer than --row-seconds (at least 3).
         while (samples.length < Number(values.runs) && (samples.length < 3 || performance.now() - rowStart < rowSeconds * 1000)) {
           const s = performance.now();
+          const before = report.torch?.forwardMs ?? 0;
           await run();
           samples.push(performance.now() - s);
+          if (report.torch?.forwardMs !== undefined) inProvider.push(report.torch.forwardMs - before);
           if (report.fellBackToCpu) break;
         }
         samples.sort((a, b) => a - b);
+        inProvider.sort((a, b) => a - b);
         rows.push({
           provider: report.used, computeDtype: report.torch?.dtype ?? 'float32', tokens: prompts[0].tokens, batch,
           engineMs: { p50: round(percentile(samples, 50)), p95: round(percentile(samples, 95)), n: samples.length },
+          ...(inProvider.length ? { pytorchMs: { p50: round(percentile(inProvider, 50)), p95: round(percentile(inProvider, 95)) } } : {}),
           ...(report.fellBackToCpu ? { fellBackToCpu: report.fellBackToCpu } : {}),
         });
       } catch (err) {

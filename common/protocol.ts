@@ -10,7 +10,8 @@ import type { EngineErrorCode } from './errorCodes';
 /**
  * Where the forward pass runs: onnxruntime's CUDA, WebGPU or CPU provider, or `torch`: the model's own PyTorch
  * forward (trainer/seer_trainer/torch_forward.py) in a Python child process, on the user's PyTorch (CUDA where
- * it has it) — for users whose GPU stack is PyTorch. Never chosen by `auto` (it starts a Python process).
+ * it has it) — for users whose GPU stack is PyTorch. `auto` tries it only for models large enough for a GPU,
+ * when that PyTorch sees a CUDA device (providers.ts).
  */
 export type ProviderName = 'cuda' | 'webgpu' | 'cpu' | 'torch';
 export type ProviderChoice = 'auto' | ProviderName;
@@ -27,6 +28,9 @@ export interface TorchRuntime {
   dtype: Exclude<TorchDtype, 'auto'>;
   /** The Python process's peak resident memory so far, MiB (updated with each forward). */
   peakRssMiB?: number;
+  /** Forward passes so far and the milliseconds PyTorch spent in them (inputs on the device to outputs on the host). */
+  forwards?: number;
+  forwardMs?: number;
 }
 /**
  * How a prompt's per-layer representation is read: the last token (the paper), the end-of-request token (the

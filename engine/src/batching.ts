@@ -1,6 +1,6 @@
 // Groups prompts into forward-pass batches: sorted by length (little padding), each batch bounded by a
-// row count and by padded tokens. The token bound keeps the logits output (batch × seq × vocab floats) small
-// and, since onnxruntime-node runs a forward pass on the main thread, bounds how long a cancellation waits.
+// row count and by padded tokens. The token bound keeps a forward's activations and token-view outputs small and
+// bounds how long a cancellation waits (it takes effect between forwards).
 
 export interface BatchLimits {
   maxRows: number;

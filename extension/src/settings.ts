@@ -5,7 +5,7 @@ import { type EngineConfig, type ExplainOptions, type HeatmapScheme, type Poolin
 
 export interface SeerSettings {
   provider: ProviderChoice;
-  /** seer.torchDtype: the compute type of the torch provider (used only when provider is torch). */
+  /** seer.torchDtype: the compute type of the torch provider (provider torch, or auto when it chooses torch). */
   torchDtype: TorchDtype;
   /** Concept bank name; empty: the bundle's default bank. */
   bank: string;
@@ -92,22 +92,22 @@ export function explainOptions(s: SeerSettings): ExplainOptions {
 }
 
 /**
- * The engine's provider part of its config: seer.executionProvider and, for torch only, the Python
+ * The engine's provider part of its config: seer.executionProvider and, for torch (or auto, which may choose it), the Python
  * (seer.pythonPath through pythonFromSetting; undefined: the engine's default) and seer.torchDtype.
  */
 export function providerConfig(s: Pick<SeerSettings, 'provider' | 'torchDtype'>, python: string | undefined): Pick<EngineConfig, 'provider' | 'torch'> {
-  if (s.provider !== 'torch') return { provider: s.provider };
+  if (s.provider !== 'torch' && s.provider !== 'auto') return { provider: s.provider };
   if (!TORCH_DTYPES.includes(s.torchDtype)) {
     throw new SettingsError(`seer.torchDtype "${String(s.torchDtype)}" is not one of ${TORCH_DTYPES.join(', ')}; clear it for auto.`);
   }
-  return { provider: 'torch', torch: { ...(python ? { python } : {}), dtype: s.torchDtype } };
+  return { provider: s.provider, torch: { ...(python ? { python } : {}), dtype: s.torchDtype } };
 }
 
-/** Settings whose change reloads the engine; the torch ones only while seer.executionProvider is torch. */
+/** Settings whose change reloads the engine; the torch ones only while seer.executionProvider is torch or auto. */
 export const ENGINE_SETTINGS = ['seer.bundlePath', 'seer.executionProvider', 'seer.cudaLibraryPath'] as const;
 export const TORCH_SETTINGS = ['seer.torchDtype', 'seer.pythonPath'] as const;
 
 /** Whether a configuration change (VS Code's `affectsConfiguration`) must reload the engine running `provider`. */
 export function engineSettingChanged(affects: (section: string) => boolean, provider: ProviderChoice): boolean {
-  return ENGINE_SETTINGS.some(affects) || (provider === 'torch' && TORCH_SETTINGS.some(affects));
+  return ENGINE_SETTINGS.some(affects) || ((provider === 'torch' || provider === 'auto') && TORCH_SETTINGS.some(affects));
 }

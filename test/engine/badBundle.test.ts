@@ -170,7 +170,7 @@ describe('execution providers', () => {
     try {
       const p = engine.info.provider;
       expect(p.requested).toBe('auto');
-      expect(p.attempts.map((a) => a.provider)).toEqual(['cuda', 'webgpu', 'cpu'].slice(0, p.attempts.length));
+      expect(p.attempts.map((a) => a.provider)).toEqual(['cuda', 'torch', 'webgpu', 'cpu'].slice(0, p.attempts.length));
       expect(p.attempts[p.attempts.length - 1]).toEqual({ provider: p.used, ok: true });
       for (const a of p.attempts.slice(0, -1)) expect(a.reason).toBeTruthy();
     } finally {

@@ -41,14 +41,15 @@ describe('engine options', () => {
   });
 
   it('refuses --python and --torch-dtype with any provider but torch', () => {
-    for (const provider of ['auto', 'cpu', 'cuda', 'webgpu']) {
+    for (const provider of ['cpu', 'cuda', 'webgpu']) {
       const e = refusal(['--provider', provider, '--torch-dtype', 'bfloat16']);
       expect(e.code).toBe('INVALID_ARGUMENT');
-      expect(e.message).toBe(`--torch-dtype applies to --provider torch only (the provider is ${provider}).`);
-      expect(e.fixFor('cli')).toBe('Add --provider torch, or leave out --torch-dtype.');
+      expect(e.message).toBe(`--torch-dtype applies to --provider torch or auto only (the provider is ${provider}).`);
+      expect(e.fixFor('cli')).toBe('Use --provider torch or auto, or leave out --torch-dtype.');
     }
-    expect(refusal(['--python', '/usr/bin/python3']).message).toBe('--python applies to --provider torch only (the provider is auto).');
-    expect(refusal(['--provider', 'cpu', '--python', 'p', '--torch-dtype', 'auto']).message).toBe('--python and --torch-dtype apply to --provider torch only (the provider is cpu).');
+    expect(refusal(['--provider', 'cpu', '--python', 'p', '--torch-dtype', 'auto']).message).toBe('--python and --torch-dtype apply to --provider torch or auto only (the provider is cpu).');
+    // auto may choose torch for a large model: the flags are kept for it.
+    expect(config('--python', '/usr/bin/python3', '--torch-dtype', 'float32').torch).toEqual({ python: '/usr/bin/python3', dtype: 'float32' });
   });
 
   it('refuses a --torch-dtype that is not one of the four, and an empty --python', () => {
@@ -60,7 +61,7 @@ describe('engine options', () => {
 
   it('documents both flags in the usage every engine command prints', () => {
     expect(ENGINE_USAGE).toMatch(/--provider P\s+auto \| cpu \| cuda \| webgpu \| torch/);
-    expect(ENGINE_USAGE).toMatch(/--python PATH\s+with --provider torch/);
-    expect(ENGINE_USAGE).toMatch(/--torch-dtype T\s+with --provider torch: auto \| float32 \| bfloat16 \| float16/);
+    expect(ENGINE_USAGE).toMatch(/--python PATH\s+for the torch provider/);
+    expect(ENGINE_USAGE).toMatch(/--torch-dtype T\s+for the torch provider: auto \| float32 \| bfloat16 \| float16/);
   });
 });

@@ -1,8 +1,9 @@
 // What `--provider auto` picks: the measured shapes of issue 10 land on the faster side of the threshold, and
 // the bundled default model's real manifest gives its real size.
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseProvider, formatParameters, GPU_WORK_THRESHOLD, parameterCount } from '../../engine/src/runtime/providerChoice';
 
 const defaultArchitecture = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'models', 'default', 'seer.json'), 'utf8')).architecture;
@@ -53,6 +54,12 @@ describe('chooseProvider', () => {
     expect(chooseProvider(all, { parameters: GPU_WORK_THRESHOLD, tokens: 1, batch: 1 }).provider).toBe('cuda');
   });
 
+  it('prefers the torch provider (PyTorch on CUDA, bfloat16) to WebGPU, and onnxruntime\'s own CUDA to both', () => {
+    expect(chooseProvider(['torch', 'webgpu', 'cpu'], { parameters: LLAMA_1B, tokens: 128, batch: 1 }).provider).toBe('torch');
+    expect(chooseProvider(['cuda', 'torch', 'webgpu', 'cpu'], { parameters: LLAMA_1B, tokens: 128, batch: 1 }).provider).toBe('cuda');
+    expect(chooseProvider(['torch', 'cpu'], { parameters: DEFAULT, tokens: 16, batch: 1 }).provider).toBe('cpu');
+  });
+
   it('uses CPU when no GPU provider can start, and a GPU when CPU is not offered', () => {
     expect(chooseProvider(['cpu'], { parameters: LLAMA_1B, tokens: 512, batch: 32 })).toEqual({ provider: 'cpu', reason: 'cpu: no GPU provider can start here' });
     expect(chooseProvider(['webgpu'], { parameters: DEFAULT, tokens: 1, batch: 1 }).provider).toBe('webgpu');
@@ -68,7 +75,9 @@ describe('openWithProvider with auto', () => {
       expect(opened.report.used).toBe('cpu');
       expect(opened.report.reason).toMatch(/^cpu: /);
       for (const a of opened.report.attempts.filter((x) => x.provider !== 'cpu')) expect(a.reason, a.provider).toMatch(/\w{3,}/);
-      expect(opened.report.attempts.map((a) => a.provider)).toEqual(['cuda', 'webgpu', 'cpu']);
+      expect(opened.report.attempts.map((a) => a.provider)).toEqual(['cuda', 'torch', 'webgpu', 'cpu']);
+      // A small model does not pay for starting Python to ask PyTorch about CUDA.
+      expect(opened.report.attempts[1].reason).toBe('used by auto only for models large enough for a GPU');
     } finally {
       await opened.session.release();
     }
@@ -76,5 +85,51 @@ describe('openWithProvider with auto', () => {
     const explicit = await openWithProvider(matmulModelBytes(), 'matmul.onnx', 'cpu', { autoShape: { parameters: DEFAULT, tokens: 16, batch: 1 } });
     expect(explicit.report.reason).toBeUndefined();
     await explicit.session.release();
+  });
+});
+
+describe('openWithProvider with auto and a large model: the torch provider', () => {
+  const large = { parameters: LLAMA_1B, tokens: 128, batch: 1 };
+  let tmp: string;
+  beforeAll(() => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'seer-auto-torch-'));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  /** A stand-in "Python": the probe answers as given; serving fails with `message` on stderr. */
+  function fakePython(probe: object, message: string): string {
+    const file = path.join(tmp, `python-${Math.random().toString(36).slice(2)}`);
+    writeFileSync(file, `#!/bin/sh\ncase "$*" in *--probe*) echo '${JSON.stringify(probe)}'; exit 0;; esac\necho '${message}' >&2\nexit 1\n`);
+    chmodSync(file, 0o755);
+    return file;
+  }
+
+  it('asks PyTorch only for a large model; without a CUDA device it is skipped with the reason', async () => {
+    const { openWithProvider } = await import('../../engine/src/runtime/providers');
+    const { matmulModelBytes } = await import('../../engine/src/runtime/matmulModel');
+    const python = fakePython({ torch: '2.5.1', cuda: false, devices: [] }, 'not reached');
+    const opened = await openWithProvider(matmulModelBytes(), 'matmul.onnx', 'auto', { autoShape: large, torch: { bundleDir: tmp, python } });
+    try {
+      expect(opened.report.attempts.find((a) => a.provider === 'torch')).toEqual({ provider: 'torch', ok: false, reason: `PyTorch 2.5.1 in ${python} sees no CUDA device` });
+    } finally {
+      await opened.session.release();
+    }
+  });
+
+  it('tries it after CUDA and before WebGPU when PyTorch sees a GPU; a failed start is recorded and the next one used', async () => {
+    const { openWithProvider } = await import('../../engine/src/runtime/providers');
+    const { matmulModelBytes } = await import('../../engine/src/runtime/matmulModel');
+    const python = fakePython({ torch: '2.5.1', cuda: true, devices: ['Fake GPU'] }, 'RuntimeError: CUDA driver version is insufficient');
+    const opened = await openWithProvider(matmulModelBytes(), 'matmul.onnx', 'auto', { autoShape: large, torch: { bundleDir: tmp, python } });
+    try {
+      const names = opened.report.attempts.map((a) => a.provider);
+      expect(names.slice(0, 2)).toEqual(['cuda', 'torch']);
+      const torch = opened.report.attempts[1];
+      expect(torch.ok).toBe(false);
+      expect(torch.reason).toMatch(/exited with code 1: RuntimeError: CUDA driver version is insufficient/);
+      expect(opened.report.attempts.at(-1)!.ok).toBe(true);
+    } finally {
+      await opened.session.release();
+    }
   });
 });

@@ -48,9 +48,10 @@ describe('explain options from settings', () => {
 });
 
 describe('the provider settings for the engine', () => {
-  it('passes seer.pythonPath and seer.torchDtype only for the torch provider', () => {
+  it('passes seer.pythonPath and seer.torchDtype only for the torch provider and auto (which may choose it)', () => {
     expect(providerConfig({ provider: 'cuda', torchDtype: 'bfloat16' }, '/opt/venv/bin/python')).toEqual({ provider: 'cuda' });
-    expect(providerConfig({ provider: 'auto', torchDtype: 'auto' }, undefined)).toEqual({ provider: 'auto' });
+    expect(providerConfig({ provider: 'auto', torchDtype: 'auto' }, undefined)).toEqual({ provider: 'auto', torch: { dtype: 'auto' } });
+    expect(providerConfig({ provider: 'auto', torchDtype: 'float32' }, '/p')).toEqual({ provider: 'auto', torch: { python: '/p', dtype: 'float32' } });
     expect(providerConfig({ provider: 'torch', torchDtype: 'bfloat16' }, '/opt/venv/bin/python'))
       .toEqual({ provider: 'torch', torch: { python: '/opt/venv/bin/python', dtype: 'bfloat16' } });
     // No seer.pythonPath: the engine's default Python.
@@ -63,10 +64,11 @@ describe('the provider settings for the engine', () => {
     expect(providerConfig({ provider: 'cpu', torchDtype: 'fp8' as TorchDtype }, undefined)).toEqual({ provider: 'cpu' }); // unused
   });
 
-  it('reloads the engine for seer.torchDtype and seer.pythonPath only while the provider is torch', () => {
+  it('reloads the engine for seer.torchDtype and seer.pythonPath only while the provider is torch or auto', () => {
     const changed = (...sections: string[]) => (s: string) => sections.includes(s);
     for (const s of ['seer.torchDtype', 'seer.pythonPath']) {
       expect(engineSettingChanged(changed(s), 'torch'), s).toBe(true);
+      expect(engineSettingChanged(changed(s), 'auto'), s).toBe(true);
       expect(engineSettingChanged(changed(s), 'cuda'), s).toBe(false);
     }
     expect(engineSettingChanged(changed('seer.executionProvider'), 'cpu')).toBe(true);

@@ -15,7 +15,7 @@ the header's tensors' bytes back to back, in order. Header: {"type", "id"?, "ten
 ("int64" | "float32"), "dims", "bytes"}], ...}. Requests: {"type": "run", "id", "tensors": input_ids,
 attention_mask, positions, token_layers, steering (and, for the reductions, token_prototypes [k, C, H] float32,
 top_k [1] int64), "fetches": [output names]}. Replies: "ready" (once, after
-loading), "result" (id, tensors), "error" (id or null, message, kind: "oom" | "input" | "internal"). stdout
+loading), "result" (id, tensors, forwardMs: the time PyTorch took, inputs to host copies of the outputs), "error" (id or null, message, kind: "oom" | "input" | "internal"). stdout
 carries only frames (anything a library prints goes to stderr); EOF on stdin ends the process."""
 import hashlib
 import json
@@ -352,8 +352,10 @@ def serve(bundle: str, device_name: str, dtype_name: str, inp: BinaryIO, out: Bi
             continue
         try:
             fetches = [f for f in header.get("fetches", []) if f in OUTPUTS]
-            result = explain_outputs(model, feeds, fetches)
-            write_message(out, {"type": "result", "id": header["id"], "peakRssMiB": peak_rss_mib()}, result)
+            t0 = time.perf_counter()
+            result = explain_outputs(model, feeds, fetches)  # ends with the copy to the host: the GPU is done
+            forward_ms = round((time.perf_counter() - t0) * 1000, 3)
+            write_message(out, {"type": "result", "id": header["id"], "peakRssMiB": peak_rss_mib(), "forwardMs": forward_ms}, result)
         except (SeerInputError, KeyError) as e:  # KeyError: a request without one of the graph's inputs
             message = str(e) if isinstance(e, SeerInputError) else f"the request has no input {e}"
             write_message(out, {"type": "error", "id": header.get("id"), "kind": "input", "message": message})

@@ -49,13 +49,14 @@ export function promptReadingFromArgs(
 }
 
 export const ENGINE_USAGE = `  --bundle DIR          SEER bundle folder (default: models/default of this package)
-  --provider P          auto | cpu | cuda | webgpu | torch (default auto: cuda, then webgpu, then cpu;
-                        torch: the model's PyTorch forward in a Python process, on its CUDA GPU if it has
-                        one; only when asked for)
+  --provider P          auto | cpu | cuda | webgpu | torch (default auto: cpu for a model too small for a
+                        GPU, else cuda, then torch when PyTorch sees a CUDA GPU, then webgpu, then cpu;
+                        torch: the model's PyTorch forward in a Python process)
   --threads N           intra-op threads for the forward pass (default: onnxruntime's choice)
-  --python PATH         with --provider torch: the Python that runs it; needs torch (default: $SEER_PYTHON,
+  --python PATH         for the torch provider (--provider torch, or auto's choice for a large model): the
+                        Python that runs it; needs torch and onnx (default: $SEER_PYTHON,
                         else /usr/bin/python3 where it exists, else python3 on PATH)
-  --torch-dtype T       with --provider torch: auto | float32 | bfloat16 | float16 (default auto:
+  --torch-dtype T       for the torch provider: auto | float32 | bfloat16 | float16 (default auto:
                         bfloat16 on a CUDA GPU, float32 on the CPU)`;
 
 /** The bundled default model: models/default next to dist/ (this file is bundled into dist/cli.js). */
@@ -87,9 +88,10 @@ export function engineConfigFromArgs(values: EngineArgs, usage: string): EngineC
     throw new SeerError('INVALID_ARGUMENT', `--provider must be auto, cpu, cuda, webgpu or torch, got "${provider}".`, { fix: `Usage:\n${usage}` });
   }
   const torchFlags = (['python', 'torch-dtype'] as const).filter((f) => values[f] !== undefined).map((f) => `--${f}`);
-  if (provider !== 'torch' && torchFlags.length > 0) {
-    throw new SeerError('INVALID_ARGUMENT', `${torchFlags.join(' and ')} ${torchFlags.length > 1 ? 'apply' : 'applies'} to --provider torch only (the provider is ${provider}).`, {
-      fix: `Add --provider torch, or leave out ${torchFlags.join(' and ')}.`,
+  // auto may choose torch (a large model, a PyTorch with CUDA): the flags apply to it then.
+  if (provider !== 'torch' && provider !== 'auto' && torchFlags.length > 0) {
+    throw new SeerError('INVALID_ARGUMENT', `${torchFlags.join(' and ')} ${torchFlags.length > 1 ? 'apply' : 'applies'} to --provider torch or auto only (the provider is ${provider}).`, {
+      fix: `Use --provider torch or auto, or leave out ${torchFlags.join(' and ')}.`,
     });
   }
   if (values.python === '') throw new SeerError('INVALID_ARGUMENT', '--python must name a Python executable, got "".', { fix: `Usage:\n${usage}` });

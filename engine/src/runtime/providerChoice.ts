@@ -54,14 +54,19 @@ export function typicalExplain(architecture: ModelShape): ForwardShape {
   return { parameters: parameterCount(architecture), tokens: 128, batch: 1 };
 }
 
-const GPU_PREFERENCE: ProviderName[] = ['cuda', 'webgpu'];
+const GPU_PREFERENCE: ProviderName[] = ['cuda', 'torch', 'webgpu'];
+
+/** Parameters × tokens × batch: what GPU_WORK_THRESHOLD is compared with. */
+export function gpuWork(shape: ForwardShape): number {
+  return shape.parameters * shape.tokens * shape.batch;
+}
 
 /** The provider `auto` should use for forwards of `shape`, among those that can start here (`available`). */
 export function chooseProvider(available: readonly ProviderName[], shape: ForwardShape): ProviderPick {
   const gpu = GPU_PREFERENCE.find((p) => available.includes(p));
   const size = `the ${formatParameters(shape.parameters)}-parameter model at ${shape.tokens} tokens × batch ${shape.batch}`;
   if (!gpu) return { provider: 'cpu', reason: 'cpu: no GPU provider can start here' };
-  const work = shape.parameters * shape.tokens * shape.batch;
+  const work = gpuWork(shape);
   if (work < GPU_WORK_THRESHOLD && available.includes('cpu')) {
     return { provider: 'cpu', reason: `cpu: ${size} runs faster on CPU than on ${gpu} (below ${GPU_WORK_THRESHOLD.toExponential(1)} parameter-tokens a GPU's kernel-launch and transfer cost dominates)` };
   }

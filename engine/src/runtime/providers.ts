@@ -1,5 +1,6 @@
 // Execution-provider selection. `auto` keeps forwards too small for a GPU on CPU (providerChoice.ts), else
-// tries CUDA, then WebGPU, then CPU and records why each was skipped;
+// tries CUDA, then torch (when a Python's PyTorch sees a CUDA device), then WebGPU, then CPU and records why each
+// was skipped;
 // an explicit choice that cannot start fails loudly. The cheap CUDA check (is the provider library there?)
 // avoids ORT's noisy native error; WebGPU is attempted with a time limit because adapter discovery can hang.
 import { existsSync } from 'node:fs';
@@ -8,8 +9,8 @@ import * as ort from 'onnxruntime-node';
 import type { ProviderAttempt, ProviderChoice, ProviderName, ProviderReport, TorchDtype } from '../../../common/protocol';
 import { SeerError } from '../errors';
 import { type Carry, ForwardWorker } from './forwardWorker';
-import { chooseProvider, type ForwardShape } from './providerChoice';
-import { TORCH_FIX, TorchSession } from './torchSession';
+import { chooseProvider, type ForwardShape, GPU_WORK_THRESHOLD, gpuWork } from './providerChoice';
+import { probeTorch, TORCH_FIX, TorchSession } from './torchSession';
 
 /** A session as the engine uses it; it runs in a worker thread (forwardWorker.ts) so that a long forward
  * does not hold the engine's thread (progress, cancel and other requests stay live). */
@@ -28,7 +29,8 @@ export interface ForwardSession extends Pick<ort.InferenceSession, 'release' | '
 }
 export type { Carry };
 
-export const AUTO_ORDER: ProviderName[] = ['cuda', 'webgpu', 'cpu'];
+/** torch after ORT's CUDA (in-process) and before WebGPU (float32 shaders: 4.8–43× slower than PyTorch bf16 on an H200). */
+export const AUTO_ORDER: ProviderName[] = ['cuda', 'torch', 'webgpu', 'cpu'];
 /** Providers that failed to start in this process: `auto` does not pay for probing them again (e.g. on reload). */
 const failedEarlier = new Map<ProviderName, string>();
 const WEBGPU_TIMEOUT_MS = 15_000;
@@ -49,14 +51,30 @@ export interface OpenedSession {
   report: ProviderReport;
 }
 
+/**
+ * Why `auto` does not try the torch provider, or null when it should: only for forwards large enough for a GPU
+ * (a small model does not pay for starting Python), and only when that Python's PyTorch sees a CUDA device
+ * (probeTorch, one short Python start, made only then).
+ */
+async function torchForAuto(settings: SessionSettings): Promise<string | null> {
+  if (!settings.autoShape || gpuWork(settings.autoShape) < GPU_WORK_THRESHOLD) return 'used by auto only for models large enough for a GPU';
+  if (!settings.torch?.bundleDir) return 'no bundle folder to read the weights from';
+  const probe = await probeTorch(settings.torch.python);
+  if (!probe.ok) return `${probe.problem} (seer doctor says how to install it)`;
+  if (!probe.cuda) return `PyTorch ${probe.torchVersion} in ${probe.python} sees no CUDA device`;
+  return null;
+}
+
 /** Opens `model` (bytes) on the requested provider(s); `file` is only used in messages. */
 export async function openWithProvider(model: Uint8Array, file: string, choice: ProviderChoice, settings: SessionSettings): Promise<OpenedSession> {
+  const torchSkip = choice === 'auto' && !failedEarlier.has('torch') ? await torchForAuto(settings) : null;
+  const unavailable = (p: ProviderName) => (p === 'torch' && choice === 'auto' ? torchSkip : unavailableReason(p));
   const pick = choice === 'auto' && settings.autoShape
-    ? chooseProvider(AUTO_ORDER.filter((p) => !unavailableReason(p) && !failedEarlier.has(p)), settings.autoShape) : null;
+    ? chooseProvider(AUTO_ORDER.filter((p) => !unavailable(p) && !failedEarlier.has(p)), settings.autoShape) : null;
   const order = choice === 'auto' ? AUTO_ORDER : [choice];
   const attempts: ProviderAttempt[] = [];
   for (const provider of order) {
-    const skip = unavailableReason(provider) ?? (choice === 'auto' && failedEarlier.has(provider) ? `${failedEarlier.get(provider)} (earlier in this process)` : null)
+    const skip = unavailable(provider) ?? (choice === 'auto' && failedEarlier.has(provider) ? `${failedEarlier.get(provider)} (earlier in this process)` : null)
       ?? (pick?.provider === 'cpu' && provider !== 'cpu' ? 'expected to be slower than CPU for this model at this size' : null);
     if (skip) {
       attempts.push({ provider, ok: false, reason: skip });

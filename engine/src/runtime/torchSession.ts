@@ -221,6 +221,10 @@ export class TorchSession implements ForwardSession {
       this.child.stdin.write(pack({ type: 'run', id, fetches }, sent));
     }).then((frame) => {
       if (typeof frame.header.peakRssMiB === 'number') this.runtime.peakRssMiB = frame.header.peakRssMiB;
+      if (typeof frame.header.forwardMs === 'number') {
+        this.runtime.forwards = (this.runtime.forwards ?? 0) + 1;
+        this.runtime.forwardMs = (this.runtime.forwardMs ?? 0) + frame.header.forwardMs;
+      }
       if (frame.header.type === 'error') throw new Error(`PyTorch (${this.runtime.device}): ${frame.header.message}`);
       return frame.tensors;
     });
