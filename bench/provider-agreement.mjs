@@ -1,8 +1,8 @@
 // How far two providers' explanations of the same prompts are apart (e.g. the torch provider in bfloat16 on a GPU
 // against onnxruntime's float32 CPU): `seer explain --file --jsonl` once per provider, then per prompt the largest
 // difference in any layer's cosines and probabilities, and whether the headline concept agrees. Prints one JSON
-// object; bench/gpu-session.sh keeps it in its log.
-// usage: node bench/provider-agreement.mjs BUNDLE "PROVIDER [FLAGS…]" "PROVIDER [FLAGS…]"
+// object per comparison (each later provider against the first); bench/gpu-session.sh keeps them in its log.
+// usage: node bench/provider-agreement.mjs BUNDLE "PROVIDER [FLAGS…]" "PROVIDER [FLAGS…]"...
 //   e.g. node bench/provider-agreement.mjs models/default "cpu" "torch --torch-dtype bfloat16"
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,9 +21,9 @@ const PROMPTS = [
   'Ünïcödé, emoji 😀 and 日本語 in one prompt!',
 ];
 
-const [bundle, a, b] = process.argv.slice(2);
-if (!bundle || !a || !b) {
-  console.error('usage: node bench/provider-agreement.mjs BUNDLE "PROVIDER [FLAGS…]" "PROVIDER [FLAGS…]"');
+const [bundle, a, ...others] = process.argv.slice(2);
+if (!bundle || !a || others.length === 0) {
+  console.error('usage: node bench/provider-agreement.mjs BUNDLE "PROVIDER [FLAGS…]" "PROVIDER [FLAGS…]"...');
   process.exit(2);
 }
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -42,23 +42,27 @@ function explain(spec) {
 }
 
 try {
-  const [x, y] = [explain(a), explain(b)];
+  const x = explain(a);
   const maxDiff = (p, q) => p.reduce((d, v, i) => Math.max(d, Math.abs(v - q[i])), 0);
-  const prompts = x.results.map((r, i) => {
-    const s = y.results[i];
-    let cosine = 0;
-    let prob = 0;
-    r.layers.forEach((l, k) => {
-      cosine = Math.max(cosine, maxDiff(l.cosine, s.layers[k].cosine));
-      prob = Math.max(prob, maxDiff(l.probs, s.layers[k].probs));
+  const side = (spec, run) => ({ spec, used: run.results[0].provider.used, torch: run.results[0].provider.torch ?? null, seconds: run.seconds });
+  for (const b of others) {
+    const y = explain(b);
+    const prompts = x.results.map((r, i) => {
+      const s = y.results[i];
+      let cosine = 0;
+      let prob = 0;
+      r.layers.forEach((l, k) => {
+        cosine = Math.max(cosine, maxDiff(l.cosine, s.layers[k].cosine));
+        prob = Math.max(prob, maxDiff(l.probs, s.layers[k].probs));
+      });
+      return { tokens: r.tokens.length, maxCosineDiff: cosine, maxProbDiff: prob, headline: [r.headline.concept, s.headline.concept] };
     });
-    return { tokens: r.tokens.length, maxCosineDiff: cosine, maxProbDiff: prob, headline: [r.headline.concept, s.headline.concept] };
-  });
-  console.log(JSON.stringify({
-    bundle, a: { spec: a, used: x.results[0].provider.used, torch: x.results[0].provider.torch ?? null, seconds: x.seconds }, b: { spec: b, used: y.results[0].provider.used, torch: y.results[0].provider.torch ?? null, seconds: y.seconds },
-    maxCosineDiff: Math.max(...prompts.map((p) => p.maxCosineDiff)), maxProbDiff: Math.max(...prompts.map((p) => p.maxProbDiff)),
-    headlinesAgree: prompts.filter((p) => p.headline[0] === p.headline[1]).length, of: prompts.length, prompts,
-  }, null, 1));
+    console.log(JSON.stringify({
+      bundle, a: side(a, x), b: side(b, y),
+      maxCosineDiff: Math.max(...prompts.map((p) => p.maxCosineDiff)), maxProbDiff: Math.max(...prompts.map((p) => p.maxProbDiff)),
+      headlinesAgree: prompts.filter((p) => p.headline[0] === p.headline[1]).length, of: prompts.length, prompts,
+    }));
+  }
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
