@@ -10,7 +10,7 @@ import type { EngineErrorCode } from './errorCodes';
 /**
  * Where the forward pass runs: onnxruntime's CUDA, WebGPU or CPU provider, or `torch`: the model's own PyTorch
  * forward (trainer/seer_trainer/torch_forward.py) in a Python child process, on the user's PyTorch (CUDA where
- * it has it) — for users whose GPU stack is PyTorch. `auto` tries it only for models large enough for a GPU,
+ * it has it) — for users whose GPU stack is PyTorch. `auto` tries it only for models of 100M parameters or more,
  * when that PyTorch sees a CUDA device (providers.ts).
  */
 export type ProviderName = 'cuda' | 'webgpu' | 'cpu' | 'torch';

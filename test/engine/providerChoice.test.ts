@@ -1,6 +1,6 @@
 // What `--provider auto` picks: the measured shapes of issue 10 land on the faster side of the threshold, and
 // the bundled default model's real manifest gives its real size.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,7 +77,7 @@ describe('openWithProvider with auto', () => {
       for (const a of opened.report.attempts.filter((x) => x.provider !== 'cpu')) expect(a.reason, a.provider).toMatch(/\w{3,}/);
       expect(opened.report.attempts.map((a) => a.provider)).toEqual(['cuda', 'torch', 'webgpu', 'cpu']);
       // A small model does not pay for starting Python to ask PyTorch about CUDA.
-      expect(opened.report.attempts[1].reason).toBe('used by auto only for models large enough for a GPU');
+      expect(opened.report.attempts[1].reason).toBe('used by auto only for models of 100M parameters or more (starting Python and PyTorch takes seconds)');
     } finally {
       await opened.session.release();
     }
@@ -103,6 +103,20 @@ describe('openWithProvider with auto and a large model: the torch provider', () 
     chmodSync(file, 0o755);
     return file;
   }
+
+  it('never starts Python for the default model, even where its forward is large enough for a GPU', async () => {
+    const { openWithProvider } = await import('../../engine/src/runtime/providers');
+    const { matmulModelBytes } = await import('../../engine/src/runtime/matmulModel');
+    const python = fakePython({ torch: '2.5.1', cuda: true, devices: ['Fake GPU'] }, 'not reached');
+    const marker = path.join(tmp, 'probed');
+    writeFileSync(python, `#!/bin/sh\ntouch ${marker}\nexit 1\n`);
+    const shape = { parameters: DEFAULT, tokens: 128, batch: 32 };
+    expect(shape.parameters * shape.tokens * shape.batch).toBeGreaterThan(GPU_WORK_THRESHOLD);
+    const opened = await openWithProvider(matmulModelBytes(), 'matmul.onnx', 'auto', { autoShape: shape, torch: { bundleDir: tmp, python } });
+    await opened.session.release();
+    expect(opened.report.attempts.find((a) => a.provider === 'torch')!.reason).toMatch(/^used by auto only for models of 100M parameters or more/);
+    expect(existsSync(marker)).toBe(false);
+  });
 
   it('asks PyTorch only for a large model; without a CUDA device it is skipped with the reason', async () => {
     const { openWithProvider } = await import('../../engine/src/runtime/providers');

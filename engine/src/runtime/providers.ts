@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import type { ProviderAttempt, ProviderChoice, ProviderName, ProviderReport, TorchDtype } from '../../../common/protocol';
 import { SeerError } from '../errors';
 import { type Carry, ForwardWorker } from './forwardWorker';
-import { chooseProvider, type ForwardShape, GPU_WORK_THRESHOLD, gpuWork } from './providerChoice';
+import { chooseProvider, type ForwardShape, formatParameters, GPU_WORK_THRESHOLD, gpuWork } from './providerChoice';
 import { probeTorch, TORCH_FIX, TorchSession } from './torchSession';
 
 /** A session as the engine uses it; it runs in a worker thread (forwardWorker.ts) so that a long forward
@@ -52,12 +52,21 @@ export interface OpenedSession {
 }
 
 /**
- * Why `auto` does not try the torch provider, or null when it should: only for forwards large enough for a GPU
- * (a small model does not pay for starting Python), and only when that Python's PyTorch sees a CUDA device
- * (probeTorch, one short Python start, made only then).
+ * Models below this size never make `auto` start Python: probing PyTorch and starting it take 1–5 s (measured
+ * here: 2–5 s for the default model's engine start with Debian's torch), more than such a model's whole load.
+ */
+export const TORCH_AUTO_MIN_PARAMETERS = 1e8;
+
+/**
+ * Why `auto` does not try the torch provider, or null when it should: only for models large enough that starting
+ * Python is a small part of their load, and only when that Python's PyTorch sees a CUDA device (probeTorch, one
+ * short Python start, made only then).
  */
 async function torchForAuto(settings: SessionSettings): Promise<string | null> {
-  if (!settings.autoShape || gpuWork(settings.autoShape) < GPU_WORK_THRESHOLD) return 'used by auto only for models large enough for a GPU';
+  const shape = settings.autoShape;
+  if (!shape || shape.parameters < TORCH_AUTO_MIN_PARAMETERS || gpuWork(shape) < GPU_WORK_THRESHOLD) {
+    return `used by auto only for models of ${formatParameters(TORCH_AUTO_MIN_PARAMETERS)} parameters or more (starting Python and PyTorch takes seconds)`;
+  }
   if (!settings.torch?.bundleDir) return 'no bundle folder to read the weights from';
   const probe = await probeTorch(settings.torch.python);
   if (!probe.ok) return `${probe.problem} (seer doctor says how to install it)`;
