@@ -490,6 +490,45 @@ async function compareStep(page, a, b) {
   log(`compare view: sides ${JSON.stringify(sides.map((t) => t.replace(/\s+/g, ' ').slice(0, 60)))}, ${curves} curves, ${cells} heatmap cells, word diff +${diff.ins}/-${diff.del}`);
 }
 
+/** seer.executionProvider "torch", set as a user sets it for a project: the next explain reloads the engine on the torch provider
+ * (Debian's CPU PyTorch here, the extension's default Python), and the panel's footnote, the status bar and the
+ * Model view say what it ran on; then back to auto. */
+async function torchStep(page, editorLine) {
+  const t0 = Date.now();
+  // In the workspace's settings, as the file-table step sets seer.riskConcepts (the workbench watches that file).
+  const workspaceSettings = path.join(workspace, '.vscode', 'settings.json');
+  mkdirSync(path.dirname(workspaceSettings), { recursive: true });
+  writeFileSync(workspaceSettings, JSON.stringify({ 'seer.executionProvider': 'torch' }, null, 2));
+  await page.waitForTimeout(1500); // the workbench reads the file
+  // From the editor's context menu, as a user does (the keyboard focus may still be in the panel after the compare step).
+  await editorLine.click({ button: 'right' });
+  await page.locator('.monaco-menu .action-item', { hasText: 'Explain with SEER' }).first().click({ timeout: 10_000 });
+  const footnote = await poll('the panel\'s footnote to name the torch provider', async () => {
+    for (const f of page.frames()) {
+      const t = await f.locator('.footnote').first().textContent({ timeout: 500 }).catch(() => undefined);
+      if (t?.includes('torch (cpu, float32)')) return t.replace(/\s+/g, ' ').trim();
+      const error = await f.locator('.status.error').first().textContent({ timeout: 200 }).catch(() => undefined);
+      if (error) fail(`explaining with seer.executionProvider "torch" failed in the panel: ${error}`);
+    }
+    return undefined;
+  }, 90_000);
+  const status = await poll('the status bar to name the torch provider', async () => {
+    const t = await page.locator('.statusbar-item', { hasText: 'SEER:' }).first().textContent().catch(() => '');
+    return t?.includes('torch cpu') ? t.trim() : undefined;
+  }, 20_000);
+  const seerViews = page.locator('.activitybar .action-item a[aria-label^="SEER"], .activitybar .action-item[aria-label^="SEER"]').first();
+  if (!(await page.locator('.pane-header', { hasText: /^Model/i }).first().isVisible())) await seerViews.click();
+  const pytorch = await poll('the Model view\'s PyTorch row', async () =>
+    (await page.locator('.pane-body .monaco-list-row').allTextContents()).map((r) => r.trim()).find((r) => r.startsWith('PyTorch')), 20_000);
+  if (!pytorch.includes('cpu, float32')) fail(`the Model view's PyTorch row says "${pytorch}", expected the device and dtype`);
+  await page.mouse.move(0, 0);
+  await page.screenshot({ path: path.join(shots, 'torch-provider.png') });
+  await page.keyboard.press('Control+B'); // the side bar hidden again
+  rmSync(path.dirname(workspaceSettings), { recursive: true, force: true });
+  await page.waitForTimeout(1500);
+  log(`torch provider: footnote "${footnote}", status bar "${status}", Model view "${pytorch}" (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
 /** Runs the import command as a user does and checks the bundle it writes, the selection, and an explain with it. */
 async function importStep(page, editorLine) {
   const input = page.locator('.quick-input-widget input');
@@ -845,6 +884,9 @@ try {
   }, 20_000));
   // ── SEER: Compare with… two explanations of the session ──
   await compareStep(page, PROMPT, 'How do I bake bread at home?');
+  // ── seer.executionProvider "torch" (the same Python as the import: Debian's torch) ──
+  if (importSkipped) log(`torch provider step SKIPPED: ${importSkipped}`);
+  else await torchStep(page, firstLine);
   if (importSkipped) log(`import step SKIPPED: ${importSkipped}`);
   else await importStep(page, firstLine);
   // The extension host logs unhandled rejections and uncaught errors of extensions: none may be ours.
