@@ -56,6 +56,8 @@ export interface ProviderReport {
   reason?: string;
   /** Set when the requested provider failed mid-run and the run was redone on CPU. */
   fellBackToCpu?: string;
+  /** Set when a batch ran out of device memory and was run as smaller batches on the same device (the torch provider). */
+  splitBatches?: string;
   /** Milliseconds of the one tiny forward pass run at load on a GPU provider (shader compilation), so the first explain is not the slow one. */
   warmUpMs?: number;
   /** Set when `used` is torch. */

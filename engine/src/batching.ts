@@ -26,3 +26,41 @@ export function planBatches(lengths: number[], limits: BatchLimits = DEFAULT_LIM
   if (current.length > 0) batches.push(current);
   return batches;
 }
+
+/**
+ * A forward pass that ran out of device memory (the torch provider's CUDA): the engine runs the batch again as two
+ * halves on the same device (runBatchesSplitting) instead of leaving the GPU for the CPU; a single row that does not
+ * fit falls back to CPU as any failing GPU forward does.
+ */
+export class DeviceOutOfMemory extends Error {}
+
+/**
+ * Runs each batch through `forward` and hands its output to `use`; a batch of two or more rows whose forward runs
+ * out of device memory is split in two halves (shorter rows first, as planned) and those run in its place.
+ * `onSplit` is told each time. Returns how many splits there were.
+ */
+export async function runBatchesSplitting<T>(
+  batches: number[][],
+  forward: (batch: number[]) => Promise<T>,
+  use: (batch: number[], out: T) => void,
+  onSplit?: (batch: number[], err: DeviceOutOfMemory) => void,
+): Promise<number> {
+  const queue = [...batches];
+  let splits = 0;
+  while (queue.length > 0) {
+    const batch = queue.shift()!;
+    let out: T;
+    try {
+      out = await forward(batch);
+    } catch (err) {
+      if (!(err instanceof DeviceOutOfMemory) || batch.length < 2) throw err;
+      splits++;
+      onSplit?.(batch, err);
+      const half = Math.ceil(batch.length / 2);
+      queue.unshift(batch.slice(0, half), batch.slice(half));
+      continue;
+    }
+    use(batch, out);
+  }
+  return splits;
+}

@@ -2,7 +2,7 @@
 // into explanations (explain/explainBatch) or raw per-layer representations (represent, for calibration).
 // Forward passes are serialised: one at a time keeps latency predictable and memory bounded.
 import type { ConceptMapAbsent, EngineConfig, ExplainOptions, ExplainResult, LoadResult, Pooling, TruncationSide } from '../../common/protocol';
-import { type BatchLimits, DEFAULT_LIMITS, planBatches } from './batching';
+import { type BatchLimits, DEFAULT_LIMITS, planBatches, runBatchesSplitting } from './batching';
 import { bankInfo, bundleInfo, type ConceptBank, defaultUserBankRoot, type EncodedPrompt, loadBundle, type LoadedBundle } from './bundle/index';
 import { loadConceptMap } from './bundle/conceptMapFile';
 import { type ConceptMap, conceptMapView } from './calibration/conceptMap';
@@ -65,6 +65,7 @@ export class Engine {
     readonly bundle: LoadedBundle,
     private readonly model: ModelSession,
     readonly info: LoadResult,
+    private readonly log: (line: string) => void,
   ) {}
 
   static async load(config: EngineConfig, log: (line: string) => void = () => undefined): Promise<Engine> {
@@ -78,7 +79,7 @@ export class Engine {
     if (report.warmUpMs !== undefined) log(`warm-up forward pass on ${report.used}: ${report.warmUpMs} ms`);
     log(`loaded ${bundle.manifest.name} from ${bundle.dir} on ${report.used} in ${(performance.now() - started).toFixed(0)} ms`);
     const info: LoadResult = { bundle: bundleInfo(bundle), provider: report, banks: [...bundle.banks.values()].map(bankInfo) };
-    return new Engine(bundle, model, info);
+    return new Engine(bundle, model, info, log);
   }
 
   async explain(text: string, options: ExplainOptions = {}, signal?: AbortSignal): Promise<ExplainResult> {
@@ -196,19 +197,30 @@ export class Engine {
     });
     const batches = planBatches(encoded.map((e) => e.ids.length), limits);
     let done = 0;
-    for (const batch of batches) {
+    let t0 = 0;
+    const forward = (batch: number[]) => {
       throwIfAborted(signal);
-      const t0 = performance.now();
-      const out = await this.serialised(() => {
+      t0 = performance.now();
+      return this.serialised(() => {
         // Checked again at its turn: a request cancelled while it waited behind another never runs.
         throwIfAborted(signal);
         const positions = batch.map((i) => readOutPosition(encoded[i].tokens, pooling));
         return this.model.forward(batch.map((i) => encoded[i].ids), this.bundle.tokenizer.padId, { positions, mean: pooling === 'mean', logits, topTokens, tokenPrototypes, tokenLayers });
       });
+    };
+    let split = false;
+    const onSplit = (batch: number[], err: Error) => {
+      if (split) return; // the request's first (largest) batch that did not fit is the one worth saying
+      split = true;
+      const tokens = Math.max(...batch.map((i) => encoded[i].ids.length));
+      this.model.report.splitBatches = `${this.model.report.used} ran out of device memory on a batch of ${batch.length} × ${tokens} tokens (${err.message}); it was run as smaller batches on the same device.`;
+      this.log(this.model.report.splitBatches);
+    };
+    await runBatchesSplitting(batches, forward, (batch, out) => {
       use(batch, encoded, out, tokenizeMs, performance.now() - t0);
       done += batch.length;
       onProgress?.(done, texts.length);
-    }
+    }, onSplit);
     throwIfAborted(signal);
   }
 

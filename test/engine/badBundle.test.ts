@@ -3,12 +3,14 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import type * as ort from 'onnxruntime-node';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DeviceOutOfMemory } from '../../engine/src/batching';
 import { loadBundle } from '../../engine/src/bundle/index';
 import { Engine } from '../../engine/src/engine';
 import { SeerError } from '../../engine/src/errors';
 import { ModelSession } from '../../engine/src/runtime/modelSession';
-import { unavailableReason } from '../../engine/src/runtime/providers';
+import { createSession, unavailableReason } from '../../engine/src/runtime/providers';
 import { BUNDLE_DIR, copyBundle, editJson } from './helpers';
 
 const made: string[] = [];
@@ -218,6 +220,50 @@ describe('execution providers', () => {
     await model.release();
   });
 });
+
+describe('out of device memory (the torch provider on CUDA)', () => {
+  it('several rows: the error reaches the engine (which splits the batch) and the GPU is kept; one row: that run falls back to CPU', async () => {
+    const bundle = await loadBundle(BUNDLE_DIR);
+    const cpu = await ModelSession.open(bundle, 'cpu', {});
+    const BOS = bundle.tokenizer.bosId;
+    const rows = [[BOS, 5, 6, 7], [BOS, 8, 9]];
+    const want = { positions: [3, 2], logits: true };
+    const expected = await cpu.forward(rows, bundle.tokenizer.padId, want);
+    // Fits one row at a time, as a GPU near its memory limit would.
+    const real = await createSession(await fs.readFile(bundle.modelFile), 'cpu', {});
+    let oom = 0;
+    const nearlyFull = {
+      ...failingSession(() => undefined),
+      run: async (feeds: Record<string, ort.Tensor>, fetches: readonly string[]) => {
+        if (feeds.input_ids.dims[0] > 1) {
+          oom++;
+          throw new DeviceOutOfMemory('PyTorch (cuda:0): OutOfMemoryError: CUDA out of memory');
+        }
+        return real.run(feeds, fetches);
+      },
+    };
+    const model = ModelSession.wrap(nearlyFull, torchReport(), bundle.manifest, () => fs.readFile(bundle.modelFile));
+    await expect(model.forward(rows, bundle.tokenizer.padId, want)).rejects.toBeInstanceOf(DeviceOutOfMemory);
+    expect(model.report.used).toBe('torch'); // still on the GPU
+    expect(model.report.fellBackToCpu).toBeUndefined();
+    for (const [b, row] of rows.entries()) {
+      const one = await model.forward([row], bundle.tokenizer.padId, { positions: [want.positions[b]], logits: true });
+      const H = bundle.manifest.architecture.hiddenSize;
+      for (let l = 0; l <= bundle.manifest.architecture.numLayers; l++) {
+        expect(Array.from(one.states.subarray(l * H, (l + 1) * H))).toEqual(Array.from(expected.states.subarray((l * 2 + b) * H, (l * 2 + b + 1) * H)));
+      }
+    }
+    expect(oom).toBe(1);
+    // A single row that does not fit either: redone on CPU, as any GPU failure.
+    const full = ModelSession.wrap({ ...nearlyFull, run: async () => Promise.reject(new DeviceOutOfMemory('CUDA out of memory')) }, torchReport(), bundle.manifest, () => fs.readFile(bundle.modelFile));
+    await full.forward([rows[0]], bundle.tokenizer.padId, { positions: [3] });
+    expect(full.report.used).toBe('cpu');
+    expect(full.report.fellBackToCpu).toMatch(/^torch failed during a forward pass \(CUDA out of memory\)/);
+    await Promise.all([cpu.release(), real.release(), model.release(), full.release()]);
+  });
+});
+
+const torchReport = () => ({ used: 'torch' as const, requested: 'torch' as const, attempts: [{ provider: 'torch' as const, ok: true }] });
 
 /** A session whose every run fails as a lost GPU would. */
 function failingSession(onRun: () => void) {

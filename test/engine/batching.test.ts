@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planBatches } from '../../engine/src/batching';
+import { DeviceOutOfMemory, planBatches, runBatchesSplitting } from '../../engine/src/batching';
 import { rng } from './random';
 
 describe('planBatches', () => {
@@ -19,4 +19,66 @@ describe('planBatches', () => {
       }
     }
   });
+});
+
+describe('runBatchesSplitting: a batch that runs out of device memory runs again as two halves', () => {
+  it('splits until the halves fit, keeps the planned order, and passes every row exactly once', async () => {
+    const used: number[][] = [];
+    const split: number[][] = [];
+    const forward = async (batch: number[]) => {
+      if (batch.length > 2) throw new DeviceOutOfMemory(`CUDA out of memory (${batch.length} rows)`);
+      return batch.map((i) => i * 10);
+    };
+    const splits = await runBatchesSplitting([[0, 1, 2, 3, 4], [5]], forward, (batch, out) => {
+      expect(out).toEqual(batch.map((i) => i * 10));
+      used.push(batch);
+    }, (batch) => split.push(batch));
+    expect(used).toEqual([[0, 1], [2], [3, 4], [5]]);
+    expect(split).toEqual([[0, 1, 2, 3, 4], [0, 1, 2]]);
+    expect(splits).toBe(2);
+  });
+
+  it('a single row that does not fit, and any other error, are not retried', async () => {
+    const oom = new DeviceOutOfMemory('CUDA out of memory');
+    await expect(runBatchesSplitting([[7]], async () => Promise.reject(oom), () => undefined)).rejects.toBe(oom);
+    const other = new Error('device lost');
+    let calls = 0;
+    await expect(runBatchesSplitting([[1, 2, 3]], async () => {
+      calls++;
+      throw other;
+    }, () => undefined)).rejects.toBe(other);
+    expect(calls).toBe(1);
+  });
+});
+
+describe('Engine: a batch out of device memory', () => {
+  it('is run as smaller batches with the same results, and the provider report says so', async () => {
+    const { Engine } = await import('../../engine/src/engine');
+    const { BUNDLE_DIR } = await import('./helpers');
+    const engine = await Engine.load({ bundleDir: BUNDLE_DIR, provider: 'cpu' });
+    try {
+      const texts = ['How do I bake bread?', 'how to kill a python process', 'ok', 'Write a haiku about the sea, please, in English.', 'What is 2 + 2?'];
+      const whole = await engine.explainBatch(texts);
+      expect(engine.info.provider.splitBatches).toBeUndefined();
+      // The model as a GPU near its memory limit: more than two rows at once do not fit.
+      const model = (engine as unknown as { model: { forward: (rows: number[][], ...rest: unknown[]) => Promise<unknown> } }).model;
+      const forward = model.forward.bind(model);
+      const sizes: number[] = [];
+      model.forward = async (rows, ...rest) => {
+        sizes.push(rows.length);
+        if (rows.length > 2) throw new DeviceOutOfMemory('PyTorch (cuda:0): OutOfMemoryError: CUDA out of memory');
+        return forward(rows, ...rest);
+      };
+      const split = await engine.explainBatch(texts);
+      expect(sizes).toEqual([5, 3, 2, 1, 2]);
+      split.forEach((r, i) => {
+        expect(r.text).toBe(texts[i]);
+        expect(r.layers.map((l) => l.cosine)).toEqual(whole[i].layers.map((l) => l.cosine));
+        expect(r.tokenScores).toEqual(whole[i].tokenScores);
+      });
+      expect(engine.info.provider.splitBatches).toMatch(/^cpu ran out of device memory on a batch of 5 × \d+ tokens \(PyTorch \(cuda:0\): OutOfMemoryError: CUDA out of memory\); it was run as smaller batches on the same device\.$/);
+    } finally {
+      await engine.dispose();
+    }
+  }, 60_000);
 });

@@ -521,3 +521,31 @@ def test_the_fused_attention_path_gives_the_explicit_path_s_outputs(small, monke
     assert len(calls) == c.num_layers and calls[0] == ((2, c.num_heads, 7, c.head_dim), (2, 1, 7, 7), c.query_scale)
     for name in onnx_graph.OUTPUTS:
         assert torch.allclose(fused[name], explicit[name], rtol=1e-5, atol=1e-6), name
+
+
+def test_out_of_memory_in_a_forward_is_an_oom_error_frame_and_the_next_request_is_served(small, monkeypatch):
+    """A CUDA out-of-memory (what torch raises: RuntimeError "CUDA out of memory…", or torch.cuda.OutOfMemoryError)
+    is reported with kind "oom", which the engine answers by running the batch as smaller ones on the same device
+    (engine/src/batching.ts); the process goes on serving."""
+    import seer_trainer.torch_forward as tf
+    model = load_bundle(small, CPU, torch.float32)
+    feeds = _feeds(model.config, [6, 3], [5, 2], [])
+    real = tf.explain_outputs
+
+    def nearly_full(model, feeds, fetches):
+        if feeds["input_ids"].shape[0] > 1:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 23.65 GiB total capacity)")
+        return real(model, feeds, fetches)
+
+    monkeypatch.setattr(tf, "explain_outputs", nearly_full)
+    requests = io.BytesIO()
+    _request(requests, 1, feeds, ["states"])
+    one = {**feeds, "input_ids": feeds["input_ids"][:1], "attention_mask": feeds["attention_mask"][:1], "positions": feeds["positions"][:1]}
+    _request(requests, 2, one, ["states"])
+    requests.seek(0)
+    out = io.BytesIO()
+    assert serve(str(small), "cpu", "float32", requests, out, log=_quiet) == 0
+    frames = _frames(out.getvalue())
+    assert [h["type"] for h, _ in frames] == ["ready", "error", "result"]
+    assert frames[1][0]["id"] == 1 and frames[1][0]["kind"] == "oom" and "CUDA out of memory" in frames[1][0]["message"]
+    assert torch.equal(frames[2][1]["states"], real(model, one, ["states"])["states"])

@@ -65,7 +65,7 @@ export function renderBatchLine(r: ExplainResult, s: Style): string {
 
 export function providerLine(p: ProviderReport): string {
   const skipped = p.attempts.filter((a) => !a.ok).map((a) => `${a.provider} skipped: ${a.reason}`);
-  const fell = p.fellBackToCpu ? [`fell back to CPU: ${p.fellBackToCpu}`] : [];
+  const fell = [...(p.fellBackToCpu ? [`fell back to CPU: ${p.fellBackToCpu}`] : []), ...(p.splitBatches ? [p.splitBatches] : [])];
   const warm = p.warmUpMs !== undefined ? [`warm-up pass at load ${p.warmUpMs} ms`] : [];
   const torch = p.torch ? [torchRuntimeDetail(p.torch)] : [];
   return [`${p.used} (requested ${p.requested})`, ...torch, ...(p.reason ? [`chosen because ${p.reason.replace(/^\w+: /, '')}`] : []), ...skipped, ...warm, ...fell].join('; ');

@@ -14,6 +14,7 @@ import { KV_INPUTS, KV_OUTPUTS, kvNames, type Manifest } from '../bundle/manifes
 import { SeerError } from '../errors';
 import { type ExternalDataEntry, externalDataEntries } from './onnxProto';
 import { type Carry, createSession, firstLine, type ForwardSession, invalidModel, openWithProvider, type SessionSettings } from './providers';
+import { DeviceOutOfMemory } from '../batching';
 import { typicalExplain } from './providerChoice';
 import { tokenCosinesOf, topTokensOf } from './reductions';
 
@@ -239,7 +240,7 @@ export class ModelSession {
       }
       return { feeds, fetches, reduces };
     };
-    const { out, reduced } = await this.run(plan, carry);
+    const { out, reduced } = await this.run(plan, batch > 1 && !carry, carry);
     const tokenStates = tokenLayers.length > 0 && !protos ? (out.token_states.data as Float32Array) : new Float32Array(0);
     const lastLogits = out.last_logits?.data as Float32Array | undefined;
     let tokenCosines: Float32Array | undefined;
@@ -283,7 +284,7 @@ export class ModelSession {
   }
 
   /** Runs the session on `plan(it reduces?)`'s feeds; a GPU provider that fails is replaced by CPU once, and the plan made again for it. */
-  private async run(plan: (reduces: boolean) => { feeds: Record<string, ort.Tensor>; fetches: string[]; reduces: boolean }, carry?: Carry): Promise<{ out: ort.InferenceSession.ReturnType; reduced: boolean }> {
+  private async run(plan: (reduces: boolean) => { feeds: Record<string, ort.Tensor>; fetches: string[]; reduces: boolean }, splittable: boolean, carry?: Carry): Promise<{ out: ort.InferenceSession.ReturnType; reduced: boolean }> {
     const once = async () => {
       const p = plan(this.session.reduces === true);
       return { out: await this.session.run(p.feeds, p.fetches, carry), reduced: p.reduces };
@@ -291,6 +292,8 @@ export class ModelSession {
     try {
       return await once();
     } catch (err) {
+      // Out of device memory on several rows: the engine runs them as smaller batches here (batching.ts).
+      if (err instanceof DeviceOutOfMemory && splittable) throw err;
       if (this.report.used === 'cpu') {
         throw new SeerError('FORWARD_FAILED', `The forward pass failed on CPU: ${firstLine(err)}`, { fix: 'Check the model file and the input; report the input if it persists.', cause: err });
       }

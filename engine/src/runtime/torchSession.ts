@@ -9,6 +9,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
 import type { TorchDtype, TorchRuntime } from '../../../common/protocol';
+import { DeviceOutOfMemory } from '../batching';
 import { defaultPython, defaultTrainerDir, trainerEnv } from '../importer';
 import type { ForwardSession } from './providers';
 
@@ -225,7 +226,10 @@ export class TorchSession implements ForwardSession {
         this.runtime.forwards = (this.runtime.forwards ?? 0) + 1;
         this.runtime.forwardMs = (this.runtime.forwardMs ?? 0) + frame.header.forwardMs;
       }
-      if (frame.header.type === 'error') throw new Error(`PyTorch (${this.runtime.device}): ${frame.header.message}`);
+      if (frame.header.type === 'error') {
+        const message = `PyTorch (${this.runtime.device}): ${frame.header.message}`;
+        throw frame.header.kind === 'oom' ? new DeviceOutOfMemory(message) : new Error(message);
+      }
       return frame.tensors;
     });
   }
