@@ -206,7 +206,7 @@ function cancelled(): SeerError {
 }
 
 /** Calls `take` with each whole line of `stream` (the last one too, at its end). */
-function forEachLine(stream: NodeJS.ReadableStream, take: (line: string) => void): void {
+export function forEachLine(stream: NodeJS.ReadableStream, take: (line: string) => void): void {
   let pending = '';
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {

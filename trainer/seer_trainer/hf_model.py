@@ -106,8 +106,8 @@ class Attention(nn.Module):
         k = k * cos + rotate_half(k) * sin
         k, v = _repeat_kv(k, c.num_heads // c.num_kv_heads), _repeat_kv(v, c.num_heads // c.num_kv_heads)
         if self.use_sdpa and not c.attn_softcap:
-            mask = bias.clamp(min=torch.finfo(q.dtype).min).to(q.dtype)  # -1e9 is -inf in float16
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=c.query_scale)
+            # The bias arrives in q's dtype (HFDecoder.forward converts it once per forward, not once per layer).
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), scale=c.query_scale)
             return self.o_proj(out.transpose(1, 2).reshape(B, T, c.num_heads * c.head_dim))
         scores = (q @ k.transpose(-1, -2)).float() * c.query_scale
         if c.attn_softcap:
@@ -219,6 +219,12 @@ class HFDecoder(nn.Module):
         if c.sliding_window is not None and any(c.sliding_layers):
             near = (query - key < c.sliding_window).view(1, 1, T, T)
             window_bias = (~(allowed & near)).float() * MASKED
+        if self.model.layers and self.model.layers[0].self_attn.use_sdpa and not c.attn_softcap:
+            # Fused attention takes the mask in the compute dtype; clamped, as -1e9 is -inf in float16.
+            dtype = self.model.embed_tokens.weight.dtype
+            full_bias = full_bias.clamp(min=torch.finfo(dtype).min).to(dtype)
+            if c.sliding_window is not None and any(c.sliding_layers):
+                window_bias = window_bias.clamp(min=torch.finfo(dtype).min).to(dtype)
         x = self.model.embed_tokens(input_ids)
         if c.embed_scale != 1.0:
             x = x * torch.tensor(c.embed_scale, dtype=x.dtype)  # rounded to the weight dtype, as transformers does

@@ -10,7 +10,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
 import type { TorchDtype, TorchRuntime } from '../../../common/protocol';
 import { DeviceOutOfMemory } from '../batching';
-import { defaultPython, defaultTrainerDir, trainerEnv } from '../importer';
+import { defaultPython, defaultTrainerDir, forEachLine, trainerEnv } from '../importer';
 import type { ForwardSession } from './providers';
 
 export interface TorchOptions {
@@ -154,16 +154,11 @@ export class TorchSession implements ForwardSession {
     const args = ['-u', '-m', 'seer_trainer', 'serve-forward', '--bundle', options.bundleDir, '--dtype', options.dtype ?? 'auto', '--device', options.device ?? 'auto'];
     const child = spawn(python, args, { env: trainerEnv(trainerDir), stdio: ['pipe', 'pipe', 'pipe'] });
     const tail: string[] = [];
-    let partial = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (partial + chunk).split(/\r?\n/);
-      partial = lines.pop()!;
-      for (const line of lines) {
-        if (!line.trim()) continue;
-        options.onLog?.(line);
-        tail.push(line);
-        if (tail.length > STDERR_KEPT) tail.shift();
-      }
+    forEachLine(child.stderr, (line) => {
+      if (!line.trim()) return;
+      options.onLog?.(line);
+      tail.push(line);
+      if (tail.length > STDERR_KEPT) tail.shift();
     });
     let session: TorchSession | null = null;
     const ready = new Promise<Frame>((resolve, reject) => {
