@@ -107,7 +107,13 @@ class Attention(nn.Module):
         k, v = _repeat_kv(k, c.num_heads // c.num_kv_heads), _repeat_kv(v, c.num_heads // c.num_kv_heads)
         if self.use_sdpa and not c.attn_softcap:
             # The bias arrives in q's dtype (HFDecoder.forward converts it once per forward, not once per layer).
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), scale=c.query_scale)
+            # None: no padding and no window, plain causal attention, which lets PyTorch pick its flash kernel.
+            # RoPE ran in float32 (cos and sin are), so q and k are float32 here; the fused kernels take one dtype.
+            q, k = q.to(v.dtype), k.to(v.dtype)
+            if bias is None:
+                out = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=c.query_scale)
+            else:
+                out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), scale=c.query_scale)
             return self.o_proj(out.transpose(1, 2).reshape(B, T, c.num_heads * c.head_dim))
         scores = (q @ k.transpose(-1, -2)).float() * c.query_scale
         if c.attn_softcap:
@@ -162,6 +168,12 @@ class _Body(nn.Module):
         self.norm = RMSNorm(c.hidden_size, c.norm_eps, c.norm_plus_one, device)
 
 
+def check_token_ids(input_ids: torch.Tensor, vocab_size: int) -> None:
+    if input_ids.numel() and (int(input_ids.min()) < 0 or int(input_ids.max()) >= vocab_size):
+        raise SeerInputError(f"token ids must lie in [0, {vocab_size}); got {int(input_ids.min())}..{int(input_ids.max())}: "
+                             "is the tokenizer from the same model?")
+
+
 @dataclass
 class DecoderOutput:
     hidden_states: Tuple[torch.Tensor, ...]  # num_layers + 1 tensors [B, T, H]: embeddings, then after each block, BEFORE the final norm
@@ -199,13 +211,14 @@ class HFDecoder(nn.Module):
         return self
 
     def forward(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
-                steering: Optional[torch.Tensor] = None) -> DecoderOutput:
+                steering: Optional[torch.Tensor] = None, ids_checked: bool = False) -> DecoderOutput:
         """steering: optional [L+1, H]; row i is added to the residual stream at layer i (0 = embeddings) before
-        it is recorded and passed on, as the bundle graph's `steering` input (docs/bundle-format.md)."""
+        it is recorded and passed on, as the bundle graph's `steering` input (docs/bundle-format.md).
+        ids_checked: the caller checked the ids' range (check_token_ids) where they were, e.g. on the host before
+        the copy to a GPU, which spares two device synchronisations here."""
         c, (B, T) = self.config, input_ids.shape
-        if input_ids.numel() and (int(input_ids.min()) < 0 or int(input_ids.max()) >= c.vocab_size):
-            raise SeerInputError(f"token ids must lie in [0, {c.vocab_size}); got {int(input_ids.min())}..{int(input_ids.max())}: "
-                                 "is the tokenizer from the same model?")
+        if not ids_checked:
+            check_token_ids(input_ids, c.vocab_size)
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         mask = attention_mask.bool()
@@ -220,9 +233,10 @@ class HFDecoder(nn.Module):
             near = (query - key < c.sliding_window).view(1, 1, T, T)
             window_bias = (~(allowed & near)).float() * MASKED
         if self.model.layers and self.model.layers[0].self_attn.use_sdpa and not c.attn_softcap:
-            # Fused attention takes the mask in the compute dtype; clamped, as -1e9 is -inf in float16.
+            # Fused attention takes the mask in the compute dtype; clamped, as -1e9 is -inf in float16. Without
+            # padding the full mask is the causal one: none is passed (is_causal), so the flash kernel can run.
             dtype = self.model.embed_tokens.weight.dtype
-            full_bias = full_bias.clamp(min=torch.finfo(dtype).min).to(dtype)
+            full_bias = None if bool(mask.all()) else full_bias.clamp(min=torch.finfo(dtype).min).to(dtype)
             if c.sliding_window is not None and any(c.sliding_layers):
                 window_bias = window_bias.clamp(min=torch.finfo(dtype).min).to(dtype)
         x = self.model.embed_tokens(input_ids)

@@ -34,12 +34,13 @@ from torch import nn
 
 from .errors import SeerInputError
 from .hf_families import DecoderConfig, decoder_config_from_json
-from .hf_model import Attention, HFDecoder
+from .hf_model import Attention, HFDecoder, check_token_ids
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 OUTPUTS = ("states", "mean_states", "last_logits", "token_states", "token_cosines", "top_ids", "top_logits", "log_sum_exp")
 _WIRE = {"int64": np.int64, "float32": np.float32}
 MAX_HEADER = 1 << 20
+LOAD_BLOCK_BYTES = 64 << 20  # host memory for loading external weights: one block of rows at a time
 
 
 # ---------------- the model, from the bundle ----------------
@@ -87,11 +88,38 @@ class _Initializers:
         self.data_file, self.data_name, self.where = data_file, data_name, where
         self.size = data_file.stat().st_size if data_file else 0
 
-    def read(self, name: str) -> np.ndarray:
-        from onnx import TensorProto, numpy_helper
+    def dims(self, name: str) -> Tuple[int, ...]:
+        return tuple(int(d) for d in self.by_name[name].dims)
+
+    def to_tensor(self, name: str, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        """Tensor `name` on `device` in `dtype`. External data is read in blocks of rows straight into the device
+        tensor, so the host holds one block, not the whole tensor (a Llama-3-sized embedding is 1 GB in float32)."""
+        from onnx import TensorProto
         t = self.by_name[name]
-        if t.data_location != TensorProto.EXTERNAL:
-            return numpy_helper.to_array(t)
+        if t.data_location != TensorProto.EXTERNAL or not t.dims or 0 in t.dims:
+            array = self.read(name)
+            return torch.from_numpy(array if array.flags.writeable else array.copy()).to(device=device, dtype=dtype)
+        offset, length, source = self._external(name)
+        dims = self.dims(name)
+        row_bytes = length // dims[0]
+        rows_per_block = max(1, LOAD_BLOCK_BYTES // row_bytes)
+        dest = torch.empty(dims, dtype=dtype, device=device)
+        buf = bytearray(min(length, rows_per_block * row_bytes))
+        with open(self.data_file, "rb") as f:
+            f.seek(offset)
+            for r0 in range(0, dims[0], rows_per_block):
+                n = min(rows_per_block, dims[0] - r0)
+                view = memoryview(buf)[:n * row_bytes]
+                if f.readinto(view) != len(view):
+                    raise SeerInputError(f"{self.data_file}: shorter than seer.json says; re-import the bundle")
+                block = np.frombuffer(view, dtype=source).reshape((n,) + dims[1:])
+                dest[r0:r0 + n].copy_(torch.from_numpy(block))
+        return dest
+
+    def _external(self, name: str) -> Tuple[int, int, type]:
+        """(offset, length, numpy dtype) of external tensor `name`, checked against the declared file."""
+        from onnx import TensorProto
+        t = self.by_name[name]
         entry = {e.key: e.value for e in t.external_data}
         dtype = {TensorProto.FLOAT: np.float32, TensorProto.FLOAT16: np.float16}.get(t.data_type)
         offset, length = int(entry.get("offset", "0")), int(entry.get("length", "-1"))
@@ -99,6 +127,14 @@ class _Initializers:
                 or length != int(np.prod(t.dims)) * np.dtype(dtype).itemsize or offset < 0 or offset + length > self.size:
             raise SeerInputError(f"{self.where}: tensor {name!r} is not a float tensor within {self.data_name or 'the declared external data'}; "
                                  "rebuild or re-import the bundle")
+        return offset, length, dtype
+
+    def read(self, name: str) -> np.ndarray:
+        from onnx import TensorProto, numpy_helper
+        t = self.by_name[name]
+        if t.data_location != TensorProto.EXTERNAL:
+            return numpy_helper.to_array(t)
+        offset, length, dtype = self._external(name)
         buf = bytearray(length)
         with open(self.data_file, "rb") as f:
             f.seek(offset)
@@ -136,22 +172,32 @@ def load_bundle(bundle, device: torch.device, dtype: torch.dtype) -> HFDecoder:
     for name, param in list(model.named_parameters()):
         if name not in weights.by_name:
             raise SeerInputError(f"{model_file}: the graph has no weight {name!r}, which its decoder needs; rebuild or re-import the bundle")
-        array = weights.read(name)
-        t = torch.from_numpy(array if array.flags.writeable else array.copy())
-        if name in transposed:
-            t = t.t()
-        if tuple(t.shape) != tuple(param.shape):
-            raise SeerInputError(f"{model_file}: weight {name!r} has shape {list(t.shape)}, its decoder needs {list(param.shape)}")
+        dims = weights.dims(name)
+        shape = dims[::-1] if name in transposed else dims
+        if shape != tuple(param.shape):
+            raise SeerInputError(f"{model_file}: weight {name!r} has shape {list(shape)}, its decoder needs {list(param.shape)}")
         # Norm weights stay float32, as HFDecoder's RMSNorm computes in float32 anyway.
         target = torch.float32 if param.dim() == 1 and ("norm" in name) else dtype
+        t = weights.to_tensor(name, device, target)
+        if name in transposed:
+            t = t.t().contiguous()  # on the device: the host never holds the transposed copy
         module_name, _, leaf = name.rpartition(".")
-        model.get_submodule(module_name)._parameters[leaf] = nn.Parameter(t.to(device=device, dtype=target).contiguous(), requires_grad=False)
+        model.get_submodule(module_name)._parameters[leaf] = nn.Parameter(t, requires_grad=False)
     del graph, weights
     model.inv_freq = model.inv_freq.to(device)
     for m in model.modules():
         if isinstance(m, Attention):
             m.use_sdpa = device.type == "cuda" and _has_sdpa()
     return model.eval()
+
+
+def prefer_fused_attention_kernels() -> None:
+    """Fused attention by the flash or memory-efficient kernels, not cuDNN's: cuDNN builds an execution plan for
+    each new sequence length, and every prompt a user explains is a new length (bench/gpu_torch_profile.py
+    measures the first call at a new length with and without it)."""
+    enable = getattr(torch.backends.cuda, "enable_cudnn_sdp", None)
+    if enable is not None:
+        enable(False)
 
 
 def _has_sdpa() -> bool:
@@ -172,11 +218,13 @@ def explain_outputs(model: HFDecoder, feeds: Dict[str, torch.Tensor], fetches: L
     """The graph's outputs (float32, on the CPU) for `feeds` (on the CPU): only those in `fetches`."""
     device = next(model.parameters()).device
     c = model.config
-    ids, mask = feeds["input_ids"].to(device), feeds["attention_mask"].to(device)
+    # Every check on the host tensors the request brought, before anything reaches the device: a check there
+    # would wait for the GPU (measured on an H200: at batch 1 the forward is bound by kernel launches).
+    ids, mask, positions, token_layers = feeds["input_ids"], feeds["attention_mask"], feeds["positions"], feeds["token_layers"]
     B, T = ids.shape
     if mask.shape != ids.shape:
         raise SeerInputError(f"attention_mask {list(mask.shape)} does not match input_ids {list(ids.shape)} (a KV-cache past is not supported here)")
-    positions, token_layers = feeds["positions"].to(device), feeds["token_layers"].to(device)
+    check_token_ids(ids, c.vocab_size)
     if positions.shape != (B,) or bool(((positions < 0) | (positions >= T)).any()):
         raise SeerInputError(f"positions {positions.tolist()} do not fit a batch of {B} rows of {T} tokens")
     if token_layers.numel() and bool(((token_layers < 0) | (token_layers > c.num_layers)).any()):
@@ -185,12 +233,14 @@ def explain_outputs(model: HFDecoder, feeds: Dict[str, torch.Tensor], fetches: L
     if tuple(steering.shape) != (c.num_layers + 1, c.hidden_size):
         raise SeerInputError(f"steering is {list(steering.shape)}, expected {[c.num_layers + 1, c.hidden_size]}")
     steer = steering.to(device) if bool(steering.any()) else None  # all zeros: the unsteered model, skip the adds
+    layers = token_layers.tolist()
+    ids, mask, positions = ids.to(device), mask.to(device), positions.to(device)
     with torch.inference_mode():
-        out = model(ids, mask, steering=steer)
+        out = model(ids, mask, steering=steer, ids_checked=True)
         rows = torch.arange(B, device=device)
         result = {}
         if "states" in fetches:
-            result["states"] = torch.stack([h[rows, positions].float() for h in out.hidden_states])
+            result["states"] = torch.stack([h[rows, positions] for h in out.hidden_states]).float()
         if "mean_states" in fetches:
             m = mask.unsqueeze(-1).float()
             result["mean_states"] = torch.stack([(h.float() * m).sum(1) / m.sum(1) for h in out.hidden_states])
@@ -198,16 +248,16 @@ def explain_outputs(model: HFDecoder, feeds: Dict[str, torch.Tensor], fetches: L
             result["last_logits"] = out.last_logits.float()
         if "token_states" in fetches:
             H = c.hidden_size
-            result["token_states"] = torch.stack([out.hidden_states[int(i)].float() for i in token_layers]) \
-                if token_layers.numel() else torch.zeros((0, B, T, H))
-        result.update(reduced_outputs(out, feeds, fetches, token_layers, mask))
+            result["token_states"] = torch.stack([out.hidden_states[i].float() for i in layers]) \
+                if layers else torch.zeros((0, B, T, H))
+        result.update(reduced_outputs(out, feeds, fetches, layers, mask))
         return {name: t.cpu() for name, t in result.items()}
 
 
 REDUCED = ("token_cosines", "top_ids", "top_logits", "log_sum_exp")
 
 
-def reduced_outputs(out, feeds: Dict[str, torch.Tensor], fetches: List[str], token_layers: torch.Tensor, mask: torch.Tensor) -> Dict[str, torch.Tensor]:
+def reduced_outputs(out, feeds: Dict[str, torch.Tensor], fetches: List[str], token_layers: List[int], mask: torch.Tensor) -> Dict[str, torch.Tensor]:
     """What the engine's runtime/reductions.ts computes from token_states and last_logits, computed here where they
     are (so only these cross the pipe): token_cosines [k, B, T, C], each real token's cosine with token layer j's
     prototypes (feed token_prototypes [k, C, H]; 0 at padding and for a zero vector, clamped to [-1, 1]); top_ids and
@@ -215,13 +265,13 @@ def reduced_outputs(out, feeds: Dict[str, torch.Tensor], fetches: List[str], tok
     result = {}
     if "token_cosines" in fetches:
         protos, H = feeds.get("token_prototypes"), out.hidden_states[0].shape[-1]
-        if protos is None or protos.dim() != 3 or protos.shape[0] != token_layers.numel() or protos.shape[2] != H:
-            raise SeerInputError(f"token_cosines needs token_prototypes [{token_layers.numel()}, C, {H}]"
+        if protos is None or protos.dim() != 3 or protos.shape[0] != len(token_layers) or protos.shape[2] != H:
+            raise SeerInputError(f"token_cosines needs token_prototypes [{len(token_layers)}, C, {H}]"
                                  f"{'' if protos is None else f', got {list(protos.shape)}'}")
         protos = protos.to(mask.device).float()
         real = mask.unsqueeze(-1).bool()
         layers = []
-        for j, i in enumerate(token_layers.tolist()):
+        for j, i in enumerate(token_layers):
             h = out.hidden_states[i].float()  # [B, T, H]
             norms = h.norm(dim=-1, keepdim=True) * protos[j].norm(dim=-1)  # [B, T, C]
             dots = h @ protos[j].t()
@@ -330,6 +380,8 @@ def serve(bundle: str, device_name: str, dtype_name: str, inp: BinaryIO, out: Bi
     try:
         device = choose_device(device_name)
         dtype = choose_dtype(dtype_name, device)
+        if device.type == "cuda":
+            prefer_fused_attention_kernels()
         model = load_bundle(bundle, device, DTYPES[dtype])
     except (SeerInputError, OSError, KeyError) as e:  # a missing file or manifest field: the bundle, not us
         write_message(out, {"type": "error", "id": None, "kind": "input", "message": str(e) if isinstance(e, SeerInputError) else f"{bundle}: {type(e).__name__}: {e}"})

@@ -185,6 +185,12 @@ def test_forced_external_data_loads_bit_identically_to_the_embedded_graph(tmp_pa
     feeds = _feeds(c, [9, 4], [8, 3], [1], _steering(c, 2))
     x, y = explain_outputs(inline, feeds, OUTPUTS), explain_outputs(external, feeds, OUTPUTS)
     assert all(torch.equal(x[n], y[n]) for n in OUTPUTS)
+    # External weights are read in blocks of rows (host memory: one block, not a 1 GB embedding); blocks of a few
+    # rows, the last one partial, give the same weights.
+    import seer_trainer.torch_forward as tf
+    monkeypatch.setattr(tf, "LOAD_BLOCK_BYTES", 3 * 4 * c.hidden_size + 5)
+    blocked = dict(load_bundle(folder, CPU, torch.float32).named_parameters())
+    assert sorted(blocked) == sorted(a) and all(torch.equal(a[n], blocked[n]) for n in a)
 
 
 def _rounded_reference(src: Path):
@@ -505,8 +511,14 @@ def test_the_fused_attention_path_gives_the_explicit_path_s_outputs(small, monke
     from seer_trainer.hf_model import Attention
     calls = []
 
-    def sdpa(q, k, v, attn_mask=None, scale=None):
-        calls.append((tuple(q.shape), tuple(attn_mask.shape), scale))
+    def sdpa(q, k, v, attn_mask=None, is_causal=False, scale=None):
+        # PyTorch's fused kernels refuse mixed dtypes: q, k, v and a float mask all in the compute dtype.
+        assert q.dtype == k.dtype == v.dtype and (attn_mask is None or attn_mask.dtype == q.dtype), (q.dtype, k.dtype, v.dtype)
+        calls.append((tuple(q.shape), None if attn_mask is None else tuple(attn_mask.shape), is_causal, scale))
+        T = q.shape[-2]
+        if is_causal:  # PyTorch's meaning: a lower-triangular mask, and no attn_mask beside it
+            assert attn_mask is None
+            attn_mask = torch.full((T, T), float("-inf")).triu(1)
         return ((q @ k.transpose(-1, -2)).float() * scale + attn_mask.float()).softmax(-1).to(v.dtype) @ v
 
     monkeypatch.setattr(F, "scaled_dot_product_attention", sdpa, raising=False)
@@ -518,9 +530,30 @@ def test_the_fused_attention_path_gives_the_explicit_path_s_outputs(small, monke
         if isinstance(m, Attention):
             m.use_sdpa = True
     fused = explain_outputs(model, feeds, list(onnx_graph.OUTPUTS))
-    assert len(calls) == c.num_layers and calls[0] == ((2, c.num_heads, 7, c.head_dim), (2, 1, 7, 7), c.query_scale)
+    assert len(calls) == c.num_layers and calls[0] == ((2, c.num_heads, 7, c.head_dim), (2, 1, 7, 7), False, c.query_scale)
     for name in onnx_graph.OUTPUTS:
         assert torch.allclose(fused[name], explicit[name], rtol=1e-5, atol=1e-6), name
+    # Rows without padding: no mask is built, PyTorch is told the attention is causal (its flash kernel's case).
+    calls.clear()
+    unpadded = _feeds(c, [5, 5], [4, 2], [1])
+    fused = explain_outputs(model, unpadded, list(onnx_graph.OUTPUTS))
+    assert len(calls) == c.num_layers and calls[0] == ((2, c.num_heads, 5, c.head_dim), None, True, c.query_scale)
+    for m in model.modules():
+        if isinstance(m, Attention):
+            m.use_sdpa = False
+    explicit = explain_outputs(model, unpadded, list(onnx_graph.OUTPUTS))
+    for name in onnx_graph.OUTPUTS:
+        assert torch.allclose(fused[name], explicit[name], rtol=1e-5, atol=1e-6), name
+    # bfloat16, what CUDA runs: one dtype reaches the kernel (RoPE's float32 q and k rounded), padded and not.
+    model = load_bundle(small, CPU, torch.bfloat16)
+    for m in model.modules():
+        if isinstance(m, Attention):
+            m.use_sdpa = True
+    calls.clear()
+    for f in (feeds, unpadded):
+        out = explain_outputs(model, f, ["states", "last_logits"])
+        assert all(bool(torch.isfinite(t).all()) for t in out.values())
+    assert len(calls) == 2 * c.num_layers
 
 
 def test_out_of_memory_in_a_forward_is_an_oom_error_frame_and_the_next_request_is_served(small, monkeypatch):
