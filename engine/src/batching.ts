@@ -1,6 +1,7 @@
 // Groups prompts into forward-pass batches: sorted by length (little padding), each batch bounded by a
 // row count and by padded tokens. The token bound keeps a forward's activations and token-view outputs small and
 // bounds how long a cancellation waits (it takes effect between forwards).
+import type { ProviderReport } from '../../common/protocol';
 
 export interface BatchLimits {
   maxRows: number;
@@ -8,6 +9,19 @@ export interface BatchLimits {
 }
 
 export const DEFAULT_LIMITS: BatchLimits = { maxRows: 32, maxPaddedTokens: 4096 };
+
+/**
+ * The torch provider on CUDA: the read-outs are reduced on the GPU (only cosines cross the pipe) and a batch that
+ * does not fit is split (runBatchesSplitting), so one forward may take 32 rows of 512 tokens. With 4096 tokens a
+ * 512 × 32 explain of the Llama-3.2-1B shape was four forwards on an H200: 135 ms in PyTorch against 91 ms for the
+ * same rows as one forward (bench/RESULTS-gpu.md).
+ */
+export const CUDA_LIMITS: BatchLimits = { maxRows: 32, maxPaddedTokens: 16384 };
+
+/** The batch bounds for where the forward runs now (a provider that fell back to CPU gets the CPU's). */
+export function limitsFor(provider: Pick<ProviderReport, 'used' | 'torch'>): BatchLimits {
+  return provider.used === 'torch' && provider.torch?.device.startsWith('cuda') ? CUDA_LIMITS : DEFAULT_LIMITS;
+}
 
 /** Batches of indices into `lengths`, shortest first; every index appears exactly once. */
 export function planBatches(lengths: number[], limits: BatchLimits = DEFAULT_LIMITS): number[][] {

@@ -2,7 +2,7 @@
 // into explanations (explain/explainBatch) or raw per-layer representations (represent, for calibration).
 // Forward passes are serialised: one at a time keeps latency predictable and memory bounded.
 import type { ConceptMapAbsent, EngineConfig, ExplainOptions, ExplainResult, LoadResult, Pooling, TruncationSide } from '../../common/protocol';
-import { type BatchLimits, DEFAULT_LIMITS, planBatches, runBatchesSplitting } from './batching';
+import { type BatchLimits, limitsFor, planBatches, runBatchesSplitting } from './batching';
 import { bankInfo, bundleInfo, type ConceptBank, defaultUserBankRoot, type EncodedPrompt, loadBundle, type LoadedBundle } from './bundle/index';
 import { loadConceptMap } from './bundle/conceptMapFile';
 import { type ConceptMap, conceptMapView } from './calibration/conceptMap';
@@ -76,10 +76,31 @@ export class Engine {
     const model = await ModelSession.open(bundle, config.provider, { intraOpThreads: config.intraOpThreads, torch });
     const report = model.report;
     for (const a of report.attempts) log(`provider ${a.provider}: ${a.ok ? 'ok' : `skipped: ${a.reason}`}`);
-    if (report.warmUpMs !== undefined) log(`warm-up forward pass on ${report.used}: ${report.warmUpMs} ms`);
-    log(`loaded ${bundle.manifest.name} from ${bundle.dir} on ${report.used} in ${(performance.now() - started).toFixed(0)} ms`);
     const info: LoadResult = { bundle: bundleInfo(bundle), provider: report, banks: [...bundle.banks.values()].map(bankInfo) };
-    return new Engine(bundle, model, info, log);
+    const engine = new Engine(bundle, model, info, log);
+    if (report.used !== 'cpu') await engine.warmUp();
+    log(`loaded ${bundle.manifest.name} from ${bundle.dir} on ${report.used} in ${(performance.now() - started).toFixed(0)} ms`);
+    return engine;
+  }
+
+  /**
+   * One explain of a short prompt at load, on a GPU provider: its first forward compiles shaders or loads kernels
+   * (WebGPU on an H200: 247 ms against 7.7 ms on CPU), and the engine's own first explain has one-time costs too
+   * (the torch provider here: 77 ms, then 18 ms, even after a warm-up forward). Paid at load, the user's first
+   * explain runs at steady speed. A provider that fails here falls back to CPU as in any run (ModelSession.run).
+   * Not on CPU, where those costs are about 0.1 s once and many loads (tests, one-shot CLI runs) explain little.
+   */
+  private async warmUp(): Promise<void> {
+    const started = performance.now();
+    try {
+      await this.explainBatch(['Hello, how are you?'], { tokenLayers: 'target' });
+    } catch (err) {
+      this.log(`warm-up explain failed (the first explain will say why): ${(err as Error).message}`);
+      return;
+    }
+    const report = this.model.report;
+    report.warmUpMs = Math.round((performance.now() - started) * 10) / 10;
+    this.log(`warm-up explain on ${report.used}: ${report.warmUpMs} ms`);
   }
 
   async explain(text: string, options: ExplainOptions = {}, signal?: AbortSignal): Promise<ExplainResult> {
@@ -94,7 +115,7 @@ export class Engine {
     // What an explanation reads, reduced in the forward pass (runtime/reductions.ts): token × concept cosines at
     // the token layers and the top next tokens, not every token's states and the whole vocabulary's logits.
     const tokenPrototypes = opts.tokenLayers.map((layer) => opts.bank.layers[layer].prototypes);
-    const run = { maxPrompt, side, pooling: opts.pooling, logits: false, topTokens: opts.topNextTokens, tokenPrototypes, tokenLayers: opts.tokenLayers, limits: DEFAULT_LIMITS, signal, onProgress };
+    const run = { maxPrompt, side, pooling: opts.pooling, logits: false, topTokens: opts.topNextTokens, tokenPrototypes, tokenLayers: opts.tokenLayers, limits: limitsFor(this.model.report), signal, onProgress };
     const map = await this.conceptMapOf(opts.bank);
     const hidden = this.bundle.manifest.architecture.hiddenSize;
     await this.runBatches(texts, run, (batch, encoded, out, tokenizeMs, forwardMs) => {
@@ -128,7 +149,8 @@ export class Engine {
     const numLayers = this.bundle.manifest.architecture.numLayers;
     const hidden = this.bundle.manifest.architecture.hiddenSize;
     const pooling = checkPooling(opts.pooling);
-    const limits = { ...DEFAULT_LIMITS, maxRows: opts.batchSize ?? DEFAULT_LIMITS.maxRows };
+    const bounds = limitsFor(this.model.report);
+    const limits = { ...bounds, maxRows: opts.batchSize ?? bounds.maxRows };
     const reps = new Array<TokenizedRepresentation>(texts.length);
     const run = { maxPrompt, side: opts.truncation ?? DEFAULT_TRUNCATION, pooling, logits: false, tokenLayers: [], limits, signal };
     await this.runBatches(texts, run, (batch, encoded, out) => {

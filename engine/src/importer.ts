@@ -4,7 +4,7 @@
 // and the Python, runs the trainer with its output line by line, cancels it, and turns its failures into
 // SeerErrors worded for the terminal and the editor.
 import { spawn } from 'node:child_process';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { SeerError } from './errors';
 
@@ -53,9 +53,30 @@ const PYTHON_FIX = {
 
 /** The Python used when none is named: $SEER_PYTHON, else Debian's /usr/bin/python3 where it exists, else python3 on PATH. */
 export function defaultPython(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.SEER_PYTHON) return env.SEER_PYTHON;
-  if (existsSync(DEBIAN_PYTHON)) return DEBIAN_PYTHON;
-  return process.platform === 'win32' ? 'python' : 'python3';
+  return pythonCandidates(env)[0];
+}
+
+/**
+ * The Pythons to try, in order, when none is named: $SEER_PYTHON alone when set; else Debian's /usr/bin/python3
+ * where it exists and the python3 found first on PATH (a venv's or conda's, where pip's PyTorch usually is), when
+ * that is another file.
+ */
+export function pythonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env.SEER_PYTHON) return [env.SEER_PYTHON];
+  const name = process.platform === 'win32' ? 'python' : 'python3';
+  const onPath = (env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, name)).find((file) => existsSync(file));
+  const candidates = existsSync(DEBIAN_PYTHON) ? [DEBIAN_PYTHON] : [];
+  if (!onPath) return candidates.length ? candidates : [name];
+  if (!candidates.some((c) => sameFile(c, onPath))) candidates.push(onPath);
+  return candidates;
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return a === b;
+  }
 }
 
 /** <package root>/trainer: the nearest folder above this file holding trainer/seer_trainer (the package root above

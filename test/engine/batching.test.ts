@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeviceOutOfMemory, planBatches, runBatchesSplitting } from '../../engine/src/batching';
+import { CUDA_LIMITS, DEFAULT_LIMITS, DeviceOutOfMemory, limitsFor, planBatches, runBatchesSplitting } from '../../engine/src/batching';
 import { rng } from './random';
 
 describe('planBatches', () => {
@@ -18,6 +18,19 @@ describe('planBatches', () => {
         if (b.length > 1) expect(padded).toBeLessThanOrEqual(limits.maxPaddedTokens);
       }
     }
+  });
+});
+
+describe('limitsFor: how much one forward may take', () => {
+  it('32 rows of 512 tokens in one forward for the torch provider on CUDA; the CPU bound everywhere else', () => {
+    const cuda = { used: 'torch' as const, torch: { device: 'cuda:0 (NVIDIA H200)' } as never };
+    expect(limitsFor(cuda)).toBe(CUDA_LIMITS);
+    expect(planBatches(Array(32).fill(512), limitsFor(cuda))).toHaveLength(1);
+    expect(planBatches(Array(32).fill(512), DEFAULT_LIMITS)).toHaveLength(4);
+    expect(limitsFor({ used: 'torch', torch: { device: 'cpu' } as never })).toBe(DEFAULT_LIMITS);
+    // After a fallback the report says cpu: the CPU's bound again.
+    expect(limitsFor({ ...cuda, used: 'cpu' })).toBe(DEFAULT_LIMITS);
+    expect(limitsFor({ used: 'webgpu' })).toBe(DEFAULT_LIMITS);
   });
 });
 

@@ -1,6 +1,6 @@
 // What `--provider auto` picks: the measured shapes of issue 10 land on the faster side of the threshold, and
 // the bundled default model's real manifest gives its real size.
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -145,5 +145,31 @@ describe('openWithProvider with auto and a large model: the torch provider', () 
     } finally {
       await opened.session.release();
     }
+  });
+
+  it('with no Python named, the first candidate whose PyTorch sees CUDA; else the first with PyTorch; else every problem', async () => {
+    const { findTorchPython } = await import('../../engine/src/runtime/torchSession');
+    const broken = path.join(tmp, 'no-such-python');
+    const cpuOnly = fakePython({ torch: '2.5.1', cuda: false, devices: [] }, 'not reached');
+    const gpu = fakePython({ torch: '2.11.0', cuda: true, devices: ['Fake GPU'] }, 'not reached');
+    // As on the GPU machine measured: Debian's python3 first (no PyTorch there), the one on PATH with CUDA.
+    expect(await findTorchPython(undefined, undefined, [broken, cpuOnly, gpu])).toMatchObject({ ok: true, python: gpu, cuda: true });
+    expect(await findTorchPython(undefined, undefined, [broken, cpuOnly])).toMatchObject({ ok: true, python: cpuOnly, cuda: false });
+    const none = await findTorchPython(undefined, undefined, [broken, path.join(tmp, 'another-missing')]);
+    expect(none.ok).toBe(false);
+    expect(!none.ok && none.problem).toMatch(/no-such-python" was not found; also tried .*another-missing/);
+    // A named Python is the only one asked.
+    expect(await findTorchPython(cpuOnly, undefined, [gpu])).toMatchObject({ python: cpuOnly, cuda: false });
+  });
+
+  it('pythonCandidates: $SEER_PYTHON alone; else Debian\'s and the one first on PATH, once each', async () => {
+    const { pythonCandidates } = await import('../../engine/src/importer');
+    expect(pythonCandidates({ SEER_PYTHON: '/opt/py/bin/python3', PATH: '/usr/bin' })).toEqual(['/opt/py/bin/python3']);
+    const venv = path.join(tmp, 'venv-bin');
+    mkdirSync(venv, { recursive: true });
+    writeFileSync(path.join(venv, 'python3'), '#!/bin/sh\n');
+    const debian = existsSync('/usr/bin/python3') ? ['/usr/bin/python3'] : [];
+    expect(pythonCandidates({ PATH: `${venv}${path.delimiter}/usr/bin` })).toEqual([...debian, path.join(venv, 'python3')]);
+    expect(pythonCandidates({ PATH: '/usr/bin' })).toEqual(debian.length ? debian : ['python3']); // the same file once
   });
 });

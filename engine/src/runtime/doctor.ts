@@ -9,9 +9,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ProviderName } from '../../../common/protocol';
 import { CUDA_LIBS_ENV, CUDA_PROVIDER_FILES, CUDA_PROVIDER_INSTALL, cudaFolderChecks, cudaLibsEnv, linkedLibraryChecks, ortNodeVersion, runLdd } from './cudaSetup';
-import { defaultPython } from '../importer';
 import { findSharedLibrary, ortBinaryDir, unavailableReason } from './providers';
-import { probeTorch, type TorchProbe } from './torchSession';
+import { findTorchPython, type TorchProbe } from './torchSession';
 
 export interface DoctorCheck {
   /** What is needed, e.g. "Vulkan loader (libvulkan.so.1)". */
@@ -60,10 +59,10 @@ export interface SystemView {
   torch(): Promise<TorchProbe>;
 }
 
-/** `python`: the Python whose PyTorch the torch checks probe (default: the import's, defaultPython()). */
+/** `python`: the Python whose PyTorch the torch checks probe (default: the one the torch provider would find, findTorchPython). */
 export function systemView(opts: { python?: string } = {}): SystemView {
   const cudaLibs = process.env[CUDA_LIBS_ENV] || undefined;
-  const python = opts.python?.trim() || defaultPython();
+  const python = opts.python?.trim() || undefined;
   return {
     root: '/',
     platform: process.platform,
@@ -73,7 +72,7 @@ export function systemView(opts: { python?: string } = {}): SystemView {
     // With a CUDA libraries folder, ldd sees the LD_LIBRARY_PATH the engine runs with.
     ldd: (file) => runLdd(file, cudaLibs ? cudaLibsEnv(cudaLibs) : process.env),
     ...(cudaLibs ? { cudaLibs } : {}),
-    torch: () => probeTorch(python),
+    torch: () => findTorchPython(python),
   };
 }
 

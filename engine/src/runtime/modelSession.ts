@@ -131,25 +131,12 @@ export class ModelSession {
       throw err;
     }
     const model = new ModelSession(opened.session, opened.report, manifest, check);
-    if (model.report.used !== 'cpu') await model.warmUp();
     return model;
   }
 
   /** For tests: wraps an existing session (e.g. one that fails) with a report and a way to reopen on CPU. */
   static wrap(session: Session, report: ProviderReport, manifest: Manifest, modelBytes: () => Promise<Uint8Array>): ModelSession {
     return new ModelSession(session, report, manifest, async () => ({ bytes: await modelBytes(), settings: {} }));
-  }
-
-  /**
-   * One tiny forward pass, so that a GPU provider compiles its shaders now rather than in the first explain
-   * (measured on an H200 with WebGPU: 247 ms for the first forward against 7.7 ms on CPU). A provider that
-   * fails here falls back to CPU as in any run (run()), so the first explain does not pay for that either.
-   */
-  async warmUp(): Promise<void> {
-    const started = performance.now();
-    const ids = [0, 1, 2, 3].map((i) => i % this.manifest.architecture.vocabSize);
-    await this.forward([ids], 0, { positions: [ids.length - 1], logits: true, tokenLayers: [this.manifest.targetLayers[0]] });
-    this.report.warmUpMs = Math.round((performance.now() - started) * 10) / 10;
   }
 
   /** Runs `rows` (token ids, unpadded) as one right-padded batch, fetching only what `want` asks for. */

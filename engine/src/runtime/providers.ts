@@ -10,7 +10,8 @@ import type { ProviderAttempt, ProviderChoice, ProviderName, ProviderReport, Tor
 import { SeerError } from '../errors';
 import { type Carry, ForwardWorker } from './forwardWorker';
 import { chooseProvider, type ForwardShape, formatParameters, GPU_WORK_THRESHOLD, gpuWork } from './providerChoice';
-import { probeTorch, TORCH_FIX, TorchSession } from './torchSession';
+import { findTorchPython, TORCH_FIX, TorchSession } from './torchSession';
+import { pythonCandidates } from '../importer';
 
 /** A session as the engine uses it; it runs in a worker thread (forwardWorker.ts) so that a long forward
  * does not hold the engine's thread (progress, cancel and other requests stay live). */
@@ -62,22 +63,23 @@ export const TORCH_AUTO_MIN_PARAMETERS = 1e8;
  * Python is a small part of their load, and only when that Python's PyTorch sees a CUDA device (probeTorch, one
  * short Python start, made only then).
  */
-async function torchForAuto(settings: SessionSettings): Promise<string | null> {
+async function torchForAuto(settings: SessionSettings): Promise<{ skip: string } | { skip: null; python: string }> {
   const shape = settings.autoShape;
   if (!shape || shape.parameters < TORCH_AUTO_MIN_PARAMETERS || gpuWork(shape) < GPU_WORK_THRESHOLD) {
-    return `used by auto only for models of ${formatParameters(TORCH_AUTO_MIN_PARAMETERS)} parameters or more (starting Python and PyTorch takes seconds)`;
+    return { skip: `used by auto only for models of ${formatParameters(TORCH_AUTO_MIN_PARAMETERS)} parameters or more (starting Python and PyTorch takes seconds)` };
   }
-  if (!settings.torch?.bundleDir) return 'no bundle folder to read the weights from';
-  const probe = await probeTorch(settings.torch.python);
-  if (!probe.ok) return `${probe.problem} (seer doctor says how to install it)`;
-  if (!probe.cuda) return `PyTorch ${probe.torchVersion} in ${probe.python} sees no CUDA device`;
-  return null;
+  if (!settings.torch?.bundleDir) return { skip: 'no bundle folder to read the weights from' };
+  const probe = await findTorchPython(settings.torch.python);
+  if (!probe.ok) return { skip: `${probe.problem} (seer doctor says how to install it)` };
+  if (!probe.cuda) return { skip: `PyTorch ${probe.torchVersion} in ${probe.python} sees no CUDA device` };
+  return { skip: null, python: probe.python };
 }
 
 /** Opens `model` (bytes) on the requested provider(s); `file` is only used in messages. */
 export async function openWithProvider(model: Uint8Array, file: string, choice: ProviderChoice, settings: SessionSettings): Promise<OpenedSession> {
-  const torchSkip = choice === 'auto' && !failedEarlier.has('torch') ? await torchForAuto(settings) : null;
-  const unavailable = (p: ProviderName) => (p === 'torch' && choice === 'auto' ? torchSkip : unavailableReason(p));
+  const torchAuto = choice === 'auto' && !failedEarlier.has('torch') ? await torchForAuto(settings) : null;
+  if (torchAuto && torchAuto.skip === null) settings = { ...settings, torch: { ...settings.torch, python: torchAuto.python } };
+  const unavailable = (p: ProviderName) => (p === 'torch' && choice === 'auto' ? torchAuto?.skip ?? null : unavailableReason(p));
   const pick = choice === 'auto' && settings.autoShape
     ? chooseProvider(AUTO_ORDER.filter((p) => !unavailable(p) && !failedEarlier.has(p)), settings.autoShape) : null;
   const order = choice === 'auto' ? AUTO_ORDER : [choice];
@@ -125,7 +127,9 @@ export function invalidModel(file: string, err: unknown): SeerError {
 export async function createSession(model: Uint8Array, provider: ProviderName, settings: SessionSettings): Promise<ForwardSession> {
   if (provider === 'torch') {
     if (!settings.torch?.bundleDir) throw new Error('the torch provider needs the bundle folder'); // a bug: ModelSession.open passes it
-    return TorchSession.open({ ...settings.torch, bundleDir: settings.torch.bundleDir });
+    // No Python named and several on this machine: the one with PyTorch (and CUDA), as auto chooses (findTorchPython).
+    const python = settings.torch.python || (pythonCandidates().length > 1 ? (await findTorchPython()).python : undefined);
+    return TorchSession.open({ ...settings.torch, python, bundleDir: settings.torch.bundleDir });
   }
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],

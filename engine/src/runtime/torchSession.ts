@@ -10,7 +10,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
 import type { TorchDtype, TorchRuntime } from '../../../common/protocol';
 import { DeviceOutOfMemory } from '../batching';
-import { defaultPython, defaultTrainerDir, forEachLine, trainerEnv } from '../importer';
+import { defaultPython, defaultTrainerDir, forEachLine, pythonCandidates, trainerEnv } from '../importer';
 import type { ForwardSession } from './providers';
 
 export interface TorchOptions {
@@ -277,6 +277,26 @@ export const TORCH_FIX = {
   cli: 'Install PyTorch for that Python (pip install torch; Debian: sudo apt install python3-torch python3-onnx), or name a Python that has torch and onnx with --python PATH or SEER_PYTHON.',
   editor: 'Install PyTorch for that Python (pip install torch; Debian: sudo apt install python3-torch python3-onnx), or set seer.pythonPath to a Python that has torch and onnx.',
 };
+
+/**
+ * The Python the torch provider runs on: `named` (--python, seer.pythonPath) when given; else the first of
+ * pythonCandidates() whose PyTorch sees a CUDA device, else the first that has PyTorch, else the first's problem.
+ * (On a GPU machine seen here, /usr/bin/python3 had no numpy and the python3 on PATH had PyTorch with CUDA.)
+ */
+export async function findTorchPython(named?: string, trainerDir?: string, candidates: string[] = pythonCandidates()): Promise<TorchProbe> {
+  if (named) return probeTorch(named, trainerDir);
+  const probes: TorchProbe[] = [];
+  for (const python of candidates) {
+    const probe = await probeTorch(python, trainerDir);
+    if (probe.ok && probe.cuda) return probe;
+    probes.push(probe);
+  }
+  const usable = probes.find((p) => p.ok);
+  if (usable) return usable;
+  const [first, ...others] = probes;
+  if (first.ok || others.length === 0) return first;
+  return { ...first, problem: `${first.problem}; also tried ${others.map((p) => `${p.python} (${p.ok ? '' : p.problem})`).join(', ')}` };
+}
 
 /** Starts `python -m seer_trainer serve-forward --probe` (≤ 60 s) and reports what PyTorch can run on; never throws. */
 export async function probeTorch(python?: string, trainerDir: string = defaultTrainerDir()): Promise<TorchProbe> {
