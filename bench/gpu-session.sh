@@ -5,7 +5,8 @@
 # (esbuild and the tokenizers package: hf-train tokenizes with the engine's own code); move models/baseline and
 # models/*/model.pt out of the tree for the call (64 MiB limit). There, with carry [".gpu", ".gpu-build"]:
 #   bash .gpu/run.sh bash bench/gpu-session.sh "$OUT"
-# Each step has its own time limit (env FIDELITY_S, BUILD_S, BENCH_S, AGREE_S, FP16_S, PROFILE_S; 0 skips the build,
+# Each step has its own time limit (env FIDELITY_S, BUILD_S, BENCH_S, AGREE_S, TORCH_PROFILE_S (default 0: off;
+# bench/gpu_torch_profile.py), FP16_S, PROFILE_S; BENCH_PROVIDERS narrows the providers; 0 skips the fidelity check, the build,
 # the agreement check or the profile (PROFILE_S=70 runs the WebGPU fp16-compute experiment and profile: off by default
 # since the torch provider is the faster path to issue 10's goals); BENCH_FP16= and BENCH_MODELS narrow the benchmark), so one that hangs cannot take the others' time; every step's output lands in
 # OUTDIR (at most 8 files come back): log.txt (with `seer doctor`), fidelity.txt, results-gpu.json, RESULTS-gpu.md,
@@ -28,10 +29,12 @@ step "seer doctor"
 timeout 60 node bin/seer.js doctor; echo "doctor exit $?"
 python3 -c 'import onnxruntime; print("python onnxruntime providers:", onnxruntime.get_available_providers())'
 
+if [ "${FIDELITY_S:-90}" != 0 ]; then
 step "import fidelity against transformers, hf-train on CUDA"
 PYTHONPATH=trainer timeout "${FIDELITY_S:-90}" python3 -m pytest trainer/tests/test_against_transformers.py -q -rA -s \
   -p no:cacheprovider > "$out/fidelity.txt" 2>&1
 echo "fidelity exit $?"; tail -5 "$out/fidelity.txt"
+fi
 
 if [ -f .gpu-build/inputs.tar.xz ] && [ "${BUILD_S:-150}" != 0 ]; then
   step "default model on CUDA"
@@ -39,9 +42,11 @@ if [ -f .gpu-build/inputs.tar.xz ] && [ "${BUILD_S:-150}" != 0 ]; then
   echo "build exit $?"
 fi
 step "GPU benchmark (webgpu, the torch provider in bfloat16, cpu; PyTorch CUDA eager beside them)"
-SEER_PYTHON=python3 timeout "${BENCH_S:-260}" node bench/gpu.mjs --gpu --quick ${BENCH_FP16---fp16} --models "${BENCH_MODELS:-llama-3.2-1b,default}" \
+SEER_PYTHON=python3 timeout "${BENCH_S:-260}" node bench/gpu.mjs --gpu --quick ${BENCH_FP16---fp16} --models "${BENCH_MODELS:-llama-3.2-1b,default}" ${BENCH_PROVIDERS:+--providers "$BENCH_PROVIDERS"} \
   --out "$out" --work /tmp/seer-gpu-bench
-echo "bench exit $?"
+rc=$?; echo "bench exit $rc"
+# Stopped before it wrote the results: the measurements it made, for `node bench/gpu.mjs --from DIR` here.
+[ $rc = 0 ] || [ ! -d /tmp/seer-gpu-bench/pieces ] || tar -C /tmp/seer-gpu-bench -cf "$out/pieces.tar" pieces
 
 B=/tmp/seer-gpu-bench
 if [ -f $B/llama-3.2-1b-fp32/seer.json ] && [ "${AGREE_S:-120}" != 0 ]; then
@@ -49,6 +54,12 @@ if [ -f $B/llama-3.2-1b-fp32/seer.json ] && [ "${AGREE_S:-120}" != 0 ]; then
   # bfloat16 (the default) and float32: the latter checks the fused-attention path against onnxruntime to ~1e-5.
   SEER_PYTHON=python3 timeout "${AGREE_S:-120}" node bench/provider-agreement.mjs $B/llama-3.2-1b-fp32 "cpu" "torch" "torch --torch-dtype float32"
   echo "agreement exit $?"
+fi
+
+if [ "${TORCH_PROFILE_S:-0}" != 0 ] && [ -f $B/llama-3.2-1b-fp32/seer.json ]; then
+  step "where the torch provider's forward spends its time, beside transformers (first calls at new lengths, profiler tables)"
+  PYTHONUNBUFFERED=1 timeout "$TORCH_PROFILE_S" python3 bench/gpu_torch_profile.py $B/llama-3.2-1b-fp32 $B/llama-3.2-1b-hf > "$out/profile-torch.txt" 2>&1
+  echo "torch profile exit $?"; grep '^{' "$out/profile-torch.txt"
 fi
 
 if [ "${PROFILE_S:-0}" != 0 ]; then

@@ -10,6 +10,7 @@
 //          --torch          with --cpu-only: also the torch provider on CPU PyTorch (on a GPU run it is measured
 //                           whenever a Python has torch and onnx: SEER_PYTHON, python3, /usr/bin/python3)
 //          --models LIST    default,llama-3.2-1b (default), llama-3.1-8b, tiny (a 0.35M stand-in for tests)
+//          --providers LIST only these of the providers that start (e.g. torch: a run that re-measures one provider)
 //          --fp16           also import the Hugging Face shapes with fp16 weights (vs PyTorch fp16 and bf16)
 //          --out DIR        where the two result files go (default bench/)
 //          --default-bundle DIR   the default bundle (default models/default)
@@ -20,7 +21,8 @@
 //          --from DIR       measure nothing: write the results from a GPU run's pieces, for a run stopped at its time
 //                           limit before it wrote them: DIR/machine.json (the machine block), DIR/model.json ({name,
 //                           parameters, importSeconds?}), DIR/engine-*.json (bench/tmp/gpu.js's output, one per
-//                           provider) and DIR/torch.json (gpu_torch.py's output)
+//                           provider) and DIR/torch.json (gpu_torch.py's output); every run keeps them as it goes in
+//                           WORK/pieces/<model>/ (bench/gpu-session.sh returns them when the benchmark was stopped)
 // Environment: SEER_PYTHON, the Python with numpy (checkpoint), torch + onnx + jinja2 (import) and transformers
 // (the PyTorch side); default: the first of python3 and /usr/bin/python3 that has them.
 import { spawnSync } from 'node:child_process';
@@ -47,6 +49,7 @@ const { values } = parseArgs({
     prepare: { type: 'boolean', default: false },
     from: { type: 'string' },
     torch: { type: 'boolean', default: false },
+    providers: { type: 'string' },
   },
 });
 const cpuOnly = values['cpu-only'];
@@ -134,9 +137,6 @@ if (!cpuOnly && !from) {
   // The GPU providers that start on the default bundle (seer info opens a session; its native warnings stay in the probe).
   const starts = Object.fromEntries(['webgpu', 'cuda'].map((p) => [p, seer('info', '--json', '--provider', p, '--bundle', defaultBundle)]));
   for (const [p, r] of Object.entries(starts)) log(`${p}: ${r.ok ? 'starts' : `does not start (${r.why})`}`);
-  if (!starts.webgpu.ok && !starts.cuda.ok) {
-    fail(`no GPU provider starts: webgpu: ${starts.webgpu.why}; cuda: ${starts.cuda.why}. \`seer doctor\` lists what is missing (e.g. no WebGPU adapter: the Vulkan loader, libglvnd or the NVIDIA ICD).`);
-  }
   // The torch provider (PyTorch in a Python process, bfloat16 on CUDA) wherever a Python has torch and onnx.
   const torchPython = pythonWith(['torch', 'onnx']);
   log(`torch: ${torchPython ? `runs on ${torchPython}` : 'no Python with torch and onnx'}`);
@@ -144,13 +144,20 @@ if (!cpuOnly && !from) {
     fail(`no GPU provider starts: webgpu: ${starts.webgpu.why}; cuda: ${starts.cuda.why}; torch: no Python with torch and onnx. \`seer doctor\` lists what is missing (e.g. no WebGPU adapter: the Vulkan loader, libglvnd or the NVIDIA ICD).`);
   }
   if (torchPython) process.env.SEER_PYTHON = torchPython;
-  providers = [...['webgpu', 'cuda'].filter((p) => starts[p].ok), ...(torchPython ? ['torch'] : []), 'cpu'];
+  // The torch provider first: the fastest path (issue 10's goals), measured before a time limit can stop the run.
+  providers = [...(torchPython ? ['torch'] : []), ...['webgpu', 'cuda'].filter((p) => starts[p].ok), 'cpu'];
 } else if (cpuOnly && values.torch) {
   // --cpu-only --torch: the torch provider on CPU PyTorch too (its code path, no GPU).
   const torchPython = pythonWith(['torch', 'onnx']);
   if (!torchPython) fail('--torch: no Python with torch and onnx (SEER_PYTHON, python3, /usr/bin/python3).');
   process.env.SEER_PYTHON = torchPython;
   providers = ['torch', 'cpu'];
+}
+if (values.providers) {
+  const asked = values.providers.split(',').map((s) => s.trim());
+  const unknown = asked.filter((p) => !providers.includes(p));
+  if (unknown.length) fail(`--providers: ${unknown.join(', ')} cannot run here (available: ${providers.join(', ')})`);
+  providers = providers.filter((p) => asked.includes(p));
 }
 
 // ─────────────────────────────── the models ───────────────────────────────
@@ -234,6 +241,17 @@ for (const model of models) {
   }
   const big = model.shape && model.shape !== 'tiny';
   const measured = [];
+  // Each measurement is also kept as a piece (--from DIR reassembles a model's results from them), so a run stopped
+  // at its time limit mid-model still returns what it measured (bench/gpu-session.sh packs them).
+  const pieceDir = path.join(work, 'pieces', model.name.replace(/[^A-Za-z0-9._-]+/g, '_'));
+  const keep = (file, value) => {
+    mkdirSync(pieceDir, { recursive: true });
+    writeAtomic(path.join(pieceDir, file), `${JSON.stringify(value, null, 2)}\n`);
+  };
+  if (!pieces) {
+    keep('machine.json', { ...machine, date: new Date().toISOString() });
+    keep('model.json', { name: model.name, parameters: model.parameters ?? null, ...(model.importSeconds ? { importSeconds: model.importSeconds } : {}) });
+  }
   for (const provider of providers) {
     // A billion-parameter model on CPU: batch 1 only (batch 32 would take minutes per sample).
     const batches = provider === 'cpu' && big ? values.batches.split(',')[0] : values.batches;
@@ -244,10 +262,12 @@ for (const model of models) {
     }
     const r = run(process.execPath, [measurer, model.dir, provider, '--tokens', values.tokens, '--batches', batches, '--runs', String(runs), '--row-seconds', values.quick ? '10' : '30']);
     measured.push(r.ok ? JSON.parse(r.stdout) : { requested: provider, error: r.why });
+    keep(`engine-${provider}.json`, measured.at(-1));
   }
   const ok = measured.find((m) => !m.error);
   const dtype = ok?.dtype ?? 'float32';
   const torch = torchOn(model.checkpoint, values.fp16 ? ['fp32', 'fp16', 'bf16'] : ['fp32', 'bf16']);
+  if (torch && !pieces) keep('torch.json', torch);
   bandwidthGBs ??= torch?.bandwidthGBs ?? null;
   const torchMs = (d, tokens, batch) => torch?.rows?.find((t) => t.dtype === d && t.tokens === tokens && t.batch === batch)?.torchCudaMs ?? null;
   const torchDtype = dtype === 'float16' ? 'fp16' : 'fp32';
