@@ -23,7 +23,7 @@ export interface ImportOptions {
   dtype?: ImportDtype;
   /** How the graph is built; undefined: the trainer's default (graph). */
   via?: ImportVia;
-  /** The Python that runs the trainer; undefined or empty: defaultPython(). */
+  /** The Python that runs the trainer; undefined or empty: the first of pythonCandidates() that has its packages (importPython). */
   python?: string;
   /** The folder holding the `seer_trainer` package; default: trainer/ of this installation. */
   trainerDir?: string;
@@ -125,8 +125,8 @@ export async function importCheckpoint(opts: ImportOptions): Promise<ImportResul
   }
   const trainerDir = opts.trainerDir ?? defaultTrainerDir();
   checkTrainer(trainerDir);
-  const python = opts.python?.trim() || defaultPython();
-  await checkPython(python, opts.signal);
+  const named = opts.python?.trim();
+  const python = named ? (await checkPython(named, opts.signal), named) : await importPython(opts.signal);
   const args = ['import', checkpoint, '--out', bundleDir, ...(opts.force ? ['--force'] : []), ...(opts.dtype ? ['--dtype', opts.dtype] : []), ...(opts.via ? ['--via', opts.via] : [])];
   await runTrainer(python, trainerDir, args, opts);
   return { bundleDir, python };
@@ -146,6 +146,24 @@ function checkTrainer(trainerDir: string): void {
 /** Starts `python args…`; the child is sent SIGTERM when `signal` aborts. */
 function runPython(python: string, args: string[], env: NodeJS.ProcessEnv, signal: AbortSignal | undefined) {
   return spawn(python, args, { env, stdio: ['ignore', 'pipe', 'pipe'], signal, killSignal: 'SIGTERM' });
+}
+
+/**
+ * No Python named: the first of `candidates` (pythonCandidates: Debian's, then the one on PATH) that has what the
+ * import needs, as the torch provider chooses (findTorchPython); when none has, the first one's problem.
+ */
+export async function importPython(signal?: AbortSignal, candidates: string[] = pythonCandidates()): Promise<string> {
+  let first: unknown;
+  for (const python of candidates) {
+    try {
+      await checkPython(python, signal);
+      return python;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      first ??= err;
+    }
+  }
+  throw first;
 }
 
 /** Fails with the modules `python` lacks (or why it does not run), before the trainer starts. */

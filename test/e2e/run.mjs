@@ -502,10 +502,11 @@ async function torchStep(page, editorLine) {
   // From the editor's context menu, as a user does (the keyboard focus may still be in the panel after the compare
   // step). The workbench reads the settings file when its watcher fires (seconds on a loaded machine): until the
   // extension has the new setting an explain still runs on the old engine, so it is asked again, at most 8 times.
-  const explainLine = async () => {
-    await editorLine.click({ button: 'right' });
-    await page.locator('.monaco-menu .action-item', { hasText: 'Explain with SEER' }).first().click({ timeout: 10_000 });
-  };
+  const explainLine = () => poll('"Explain with SEER" from the editor context menu', async () => {
+    await page.keyboard.press('Escape'); // a menu or quick input left open would cover the editor (seen on CI)
+    if (!(await editorLine.click({ button: 'right', timeout: 5_000 }).then(() => true, () => false))) return false;
+    return page.locator('.monaco-menu .action-item', { hasText: 'Explain with SEER' }).first().click({ timeout: 5_000 }).then(() => true, () => false);
+  }, 60_000);
   const torchFootnote = async () => {
     for (const f of page.frames()) {
       const t = await f.locator('.footnote').first().textContent({ timeout: 500 }).catch(() => undefined);

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeerError } from '../../engine/src/errors';
-import { importCheckpoint } from '../../engine/src/importer';
+import { importCheckpoint, importPython } from '../../engine/src/importer';
 import { ROOT, runSeer } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
@@ -112,6 +112,16 @@ describe.skipIf(skipReason)('seer import', () => {
     expect(r.stderr).toContain('python3-torch python3-onnx python3-jinja2');
     expectCleanError(seerImport([checkpoint, '--out', out, '--python', path.join(tmp, 'no-such-python')]), /Cannot run Python .*not found/);
     expect(existsSync(out)).toBe(false);
+  }, TIMEOUT);
+
+  it('with no --python, the first Python that has torch, onnx and jinja2; none: the first one\'s problem', async () => {
+    const noSite = path.join(tmp, 'python-without-site');
+    await fs.writeFile(noSite, `#!/bin/sh\nexec ${PYTHON} -S "$@"\n`, { mode: 0o755 });
+    // As on the GPU machine measured: the first candidate lacks the packages, the next has them.
+    expect(await importPython(undefined, [noSite, PYTHON])).toBe(PYTHON);
+    const err = await importPython(undefined, [noSite, path.join(tmp, 'no-such-python')]).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(SeerError);
+    expect((err as SeerError).message).toMatch(/python-without-site cannot import torch, onnx, jinja2/);
   }, TIMEOUT);
 
   it("passes the trainer's message for an unsupported architecture through, without a stack trace", async () => {

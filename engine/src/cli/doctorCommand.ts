@@ -1,6 +1,5 @@
 // `seer doctor`: what each execution provider needs, what is missing and how to fix it, and whether it starts.
 import * as path from 'node:path';
-import { defaultPython } from '../importer';
 import { childProbe, renderDoctor, runDoctor, systemView } from '../runtime/doctor';
 import { type Command, defaultBundleDir, parseCommandArgs } from './shared';
 
@@ -11,8 +10,8 @@ const USAGE = `seer doctor [--json] [--bundle DIR] [--python PATH]
   report instead of the terminal.
   --json                the report as JSON (start.nativeLog holds the native output)
   --bundle DIR          the bundle to start the providers on (default: models/default of this package)
-  --python PATH         the Python of --provider torch to check (default: $SEER_PYTHON, else
-                        /usr/bin/python3 where it exists, else python3 on PATH)`;
+  --python PATH         the Python of --provider torch to check (default: $SEER_PYTHON, else of
+                        /usr/bin/python3 and python3 on PATH the one whose PyTorch sees CUDA)`;
 
 export const doctorCommand: Command = {
   name: 'doctor',
@@ -21,7 +20,7 @@ export const doctorCommand: Command = {
   async run(argv) {
     const { values } = parseCommandArgs(argv, { json: { type: 'boolean', default: false }, bundle: { type: 'string' }, python: { type: 'string' } }, USAGE);
     const bundleDir = values.bundle ? path.resolve(values.bundle) : defaultBundleDir();
-    const python = values.python?.trim() || defaultPython();
+    const python = values.python?.trim() || undefined; // none: the one the torch provider would choose (findTorchPython)
     // The probe re-runs this CLI (bin/seer.js, or dist/cli.js when run directly) as `seer info --provider P`.
     const report = await runDoctor(systemView({ python }), childProbe(process.argv[1], bundleDir, { python }));
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderDoctor(report)}\n`);

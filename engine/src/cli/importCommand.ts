@@ -27,7 +27,8 @@ const USAGE = `seer import HF_DIR --out BUNDLE [options]
   --label COLUMN        with --calibrate: the concept column (required)
   --text COLS           with --calibrate: text column(s), comma-separated (default: prompt)
   --python PATH         the Python that runs the trainer; needs torch, onnx and jinja2
-                        (default: $SEER_PYTHON, else /usr/bin/python3 where it exists, else python3 on PATH)`;
+                        (default: $SEER_PYTHON, else the first of /usr/bin/python3 and python3 on
+                        PATH that has them)`;
 
 export const importCommand: Command = {
   name: 'import',

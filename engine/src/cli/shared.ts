@@ -54,8 +54,8 @@ export const ENGINE_USAGE = `  --bundle DIR          SEER bundle folder (default
                         torch: the model's PyTorch forward in a Python process)
   --threads N           intra-op threads for the forward pass (default: onnxruntime's choice)
   --python PATH         for the torch provider (--provider torch, or auto's choice for a large model): the
-                        Python that runs it; needs torch and onnx (default: $SEER_PYTHON,
-                        else /usr/bin/python3 where it exists, else python3 on PATH)
+                        Python that runs it; needs torch and onnx (default: $SEER_PYTHON, else
+                        of /usr/bin/python3 and python3 on PATH the one whose PyTorch sees CUDA)
   --torch-dtype T       for the torch provider: auto | float32 | bfloat16 | float16 (default auto:
                         bfloat16 on a CUDA GPU, float32 on the CPU)`;
 

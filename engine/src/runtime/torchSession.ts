@@ -278,6 +278,8 @@ export const TORCH_FIX = {
   editor: 'Install PyTorch for that Python (pip install torch; Debian: sudo apt install python3-torch python3-onnx), or set seer.pythonPath to a Python that has torch and onnx.',
 };
 
+const foundPythons = new Map<string, TorchProbe>();
+
 /**
  * The Python the torch provider runs on: `named` (--python, seer.pythonPath) when given; else the first of
  * pythonCandidates() whose PyTorch sees a CUDA device, else the first that has PyTorch, else the first's problem.
@@ -285,14 +287,24 @@ export const TORCH_FIX = {
  */
 export async function findTorchPython(named?: string, trainerDir?: string, candidates: string[] = pythonCandidates()): Promise<TorchProbe> {
   if (named) return probeTorch(named, trainerDir);
+  // Found once per process (each probe imports PyTorch: seconds); a failure is asked again next time (it may be fixed).
+  const key = JSON.stringify([candidates, trainerDir]);
+  const known = foundPythons.get(key);
+  if (known) return known;
   const probes: TorchProbe[] = [];
   for (const python of candidates) {
     const probe = await probeTorch(python, trainerDir);
-    if (probe.ok && probe.cuda) return probe;
+    if (probe.ok && probe.cuda) {
+      foundPythons.set(key, probe);
+      return probe;
+    }
     probes.push(probe);
   }
   const usable = probes.find((p) => p.ok);
-  if (usable) return usable;
+  if (usable) {
+    foundPythons.set(key, usable);
+    return usable;
+  }
   const [first, ...others] = probes;
   if (first.ok || others.length === 0) return first;
   return { ...first, problem: `${first.problem}; also tried ${others.map((p) => `${p.python} (${p.ok ? '' : p.problem})`).join(', ')}` };
