@@ -15,6 +15,8 @@
 # included); the random Llama-3.2-1B checkpoint + `seer import` ~60 s per dtype; its WebGPU rows ~45 s, PyTorch's
 # fp32 + bf16 rows ~40 s; its CPU rows over 30 s at 16 cores; scripts/gpu-build-model.sh run 180 s. With 15 min of
 # device time, a build and the full benchmark do not both fit: choose, or narrow with BENCH_MODELS / BENCH_FP16=.
+# Second session (2026-11-27, H200): start and transfer ~45 s; the full benchmark without fp16 (torch, WebGPU, CPU,
+# both models) 255 s; agreement 58 s; torch rows of the 1B alone (BENCH_PROVIDERS=torch) 145 s; TORCH_PROFILE_S 90 s.
 set -uo pipefail
 out=${1:?usage: gpu-session.sh OUTDIR}
 mkdir -p "$out"
