@@ -7,7 +7,7 @@ each parameter is replaced by the tensor read from the checkpoint, one at a time
 once, in the model. Padding: right padding is what the SEER pipeline uses; positions come from the
 mask (cumsum), so left-padded rows get the same positions as unpadded ones."""
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -211,11 +211,15 @@ class HFDecoder(nn.Module):
         return self
 
     def forward(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
-                steering: Optional[torch.Tensor] = None, ids_checked: bool = False) -> DecoderOutput:
+                steering: Optional[torch.Tensor] = None, ids_checked: bool = False,
+                read_state: Optional[Callable[[int, torch.Tensor], None]] = None) -> DecoderOutput:
         """steering: optional [L+1, H]; row i is added to the residual stream at layer i (0 = embeddings) before
         it is recorded and passed on, as the bundle graph's `steering` input (docs/bundle-format.md).
         ids_checked: the caller checked the ids' range (check_token_ids) where they were, e.g. on the host before
-        the copy to a GPU, which spares two device synchronisations here."""
+        the copy to a GPU, which spares two device synchronisations here.
+        read_state: called with (layer, state) as each layer's residual state [B, T, H] is made, instead of keeping
+        them all (hidden_states is then empty): the caller keeps what it reads, and memory holds one layer's state,
+        not L + 1 of them (33 × 512 × 32 × 4096 bf16 = 4.4 GB for an 8B model's explain batch)."""
         c, (B, T) = self.config, input_ids.shape
         if not ids_checked:
             check_token_ids(input_ids, c.vocab_size)
@@ -244,7 +248,9 @@ class HFDecoder(nn.Module):
             x = x * torch.tensor(c.embed_scale, dtype=x.dtype)  # rounded to the weight dtype, as transformers does
         if steering is not None:
             x = x + steering[0].to(x.dtype)
-        hidden = [x]
+        hidden = []
+        keep = read_state or (lambda i, state: hidden.append(state))
+        keep(0, x)
         for i, block in enumerate(self.model.layers):
             windowed = c.sliding_window is not None and c.sliding_layers[i]
             bias = window_bias if windowed else full_bias
@@ -254,7 +260,7 @@ class HFDecoder(nn.Module):
                 x = block(x, cos, sin, bias)
             if steering is not None:
                 x = x + steering[i + 1].to(x.dtype)
-            hidden.append(x)
+            keep(i + 1, x)
         last = (attention_mask.long() * torch.arange(T, device=input_ids.device)).argmax(-1)
         return DecoderOutput(hidden_states=tuple(hidden), last_logits=self.logits(x[torch.arange(B, device=x.device), last]), last_index=last)
 

@@ -236,35 +236,48 @@ def explain_outputs(model: HFDecoder, feeds: Dict[str, torch.Tensor], fetches: L
     layers = token_layers.tolist()
     ids, mask, positions = ids.to(device), mask.to(device), positions.to(device)
     with torch.inference_mode():
-        out = model(ids, mask, steering=steer, ids_checked=True)
         rows = torch.arange(B, device=device)
+        m = mask.unsqueeze(-1).float()
+        at_positions, means, whole = [], [], {}
+        full = set(layers) if "token_states" in fetches or "token_cosines" in fetches else set()
+
+        def read_state(i: int, h: torch.Tensor) -> None:
+            # Each layer's state is read as it is made and then dropped: the GPU holds one layer's [B, T, H] at a
+            # time (and the token layers'), not all L + 1.
+            if "states" in fetches:
+                at_positions.append(h[rows, positions])
+            if "mean_states" in fetches:
+                means.append((h.float() * m).sum(1) / m.sum(1))
+            if i in full:
+                whole[i] = h
+
+        out = model(ids, mask, steering=steer, ids_checked=True, read_state=read_state)
         result = {}
         if "states" in fetches:
-            result["states"] = torch.stack([h[rows, positions] for h in out.hidden_states]).float()
+            result["states"] = torch.stack(at_positions).float()
         if "mean_states" in fetches:
-            m = mask.unsqueeze(-1).float()
-            result["mean_states"] = torch.stack([(h.float() * m).sum(1) / m.sum(1) for h in out.hidden_states])
+            result["mean_states"] = torch.stack(means)
         if "last_logits" in fetches:
             result["last_logits"] = out.last_logits.float()
         if "token_states" in fetches:
-            H = c.hidden_size
-            result["token_states"] = torch.stack([out.hidden_states[i].float() for i in layers]) \
-                if layers else torch.zeros((0, B, T, H))
-        result.update(reduced_outputs(out, feeds, fetches, layers, mask))
+            result["token_states"] = torch.stack([whole[i].float() for i in layers]) if layers else torch.zeros((0, B, T, c.hidden_size))
+        result.update(reduced_outputs(whole, out.last_logits, c.hidden_size, feeds, fetches, layers, mask))
         return {name: t.cpu() for name, t in result.items()}
 
 
 REDUCED = ("token_cosines", "top_ids", "top_logits", "log_sum_exp")
 
 
-def reduced_outputs(out, feeds: Dict[str, torch.Tensor], fetches: List[str], token_layers: List[int], mask: torch.Tensor) -> Dict[str, torch.Tensor]:
+def reduced_outputs(states: Dict[int, torch.Tensor], last_logits: torch.Tensor, hidden_size: int, feeds: Dict[str, torch.Tensor],
+                    fetches: List[str], token_layers: List[int], mask: torch.Tensor) -> Dict[str, torch.Tensor]:
     """What the engine's runtime/reductions.ts computes from token_states and last_logits, computed here where they
-    are (so only these cross the pipe): token_cosines [k, B, T, C], each real token's cosine with token layer j's
+    are (so only these cross the pipe), from `states` (layer -> [B, T, H], at least the token layers) and
+    `last_logits` [B, V]: token_cosines [k, B, T, C], each real token's cosine with token layer j's
     prototypes (feed token_prototypes [k, C, H]; 0 at padding and for a zero vector, clamped to [-1, 1]); top_ids and
     top_logits [B, top_k] (most probable first) and log_sum_exp [B] over the vocabulary."""
     result = {}
     if "token_cosines" in fetches:
-        protos, H = feeds.get("token_prototypes"), out.hidden_states[0].shape[-1]
+        protos, H = feeds.get("token_prototypes"), hidden_size
         if protos is None or protos.dim() != 3 or protos.shape[0] != len(token_layers) or protos.shape[2] != H:
             raise SeerInputError(f"token_cosines needs token_prototypes [{len(token_layers)}, C, {H}]"
                                  f"{'' if protos is None else f', got {list(protos.shape)}'}")
@@ -272,7 +285,7 @@ def reduced_outputs(out, feeds: Dict[str, torch.Tensor], fetches: List[str], tok
         real = mask.unsqueeze(-1).bool()
         layers = []
         for j, i in enumerate(token_layers):
-            h = out.hidden_states[i].float()  # [B, T, H]
+            h = states[i].float()  # [B, T, H]
             norms = h.norm(dim=-1, keepdim=True) * protos[j].norm(dim=-1)  # [B, T, C]
             dots = h @ protos[j].t()
             cos = torch.where(norms == 0, torch.zeros_like(dots), dots / norms).clamp(-1.0, 1.0)
@@ -282,7 +295,7 @@ def reduced_outputs(out, feeds: Dict[str, torch.Tensor], fetches: List[str], tok
     if any(name in fetches for name in REDUCED[1:]):
         if "top_k" not in feeds or feeds["top_k"].numel() != 1 or int(feeds["top_k"][0]) < 1:
             raise SeerInputError("top_ids, top_logits and log_sum_exp need top_k: one positive integer")
-        logits = out.last_logits.float()
+        logits = last_logits.float()
         values, ids = logits.topk(min(int(feeds["top_k"][0]), logits.shape[-1]), dim=-1)
         result.update(top_ids=ids.long(), top_logits=values, log_sum_exp=torch.logsumexp(logits, dim=-1))
     return result

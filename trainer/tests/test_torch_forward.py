@@ -503,6 +503,21 @@ def test_the_reductions_equal_cosines_and_top_k_computed_from_the_full_outputs(s
         explain_outputs(model, feeds, ["token_cosines"])
 
 
+def test_read_state_sees_every_layer_as_made_and_nothing_is_kept(small):
+    """HFDecoder.forward(read_state=…), what explain_outputs uses so that a GPU holds one layer's states at a time:
+    the callback gets layers 0..L in order, each equal to what hidden_states would hold; hidden_states stays empty."""
+    model = load_bundle(small, CPU, torch.float32)
+    feeds = _feeds(model.config, [7, 3], [6, 2], [1], _steering(model.config, 2))
+    ids, mask, steer = feeds["input_ids"], feeds["attention_mask"], feeds["steering"]
+    seen = []
+    with torch.inference_mode():
+        kept = model(ids, mask, steering=steer)
+        streamed = model(ids, mask, steering=steer, read_state=lambda i, h: seen.append((i, h)))
+    assert [i for i, _ in seen] == list(range(model.config.num_layers + 1))
+    assert all(torch.equal(h, kept.hidden_states[i]) for i, h in seen)
+    assert streamed.hidden_states == () and torch.equal(streamed.last_logits, kept.last_logits)
+
+
 def test_the_fused_attention_path_gives_the_explicit_path_s_outputs(small, monkeypatch):
     """On CUDA with PyTorch >= 2.1 load_bundle switches attention to F.scaled_dot_product_attention (hf_model
     Attention.use_sdpa). Torch 1.13 here has none, so a stand-in with its signature and semantics (softmax(q·kᵀ·scale
