@@ -236,8 +236,9 @@ def explain_outputs(model: HFDecoder, feeds: Dict[str, torch.Tensor], fetches: L
     layers = token_layers.tolist()
     ids, mask, positions = ids.to(device), mask.to(device), positions.to(device)
     with torch.inference_mode():
-        rows = torch.arange(B, device=device)
-        m = mask.unsqueeze(-1).float()
+        # Only what is fetched is made: at batch 1 every kernel launch counts.
+        rows = torch.arange(B, device=device) if "states" in fetches else None
+        m = mask.unsqueeze(-1).float() if "mean_states" in fetches else None
         at_positions, means, whole = [], [], {}
         full = set(layers) if "token_states" in fetches or "token_cosines" in fetches else set()
 
