@@ -94,26 +94,28 @@ class _Initializers:
     def to_tensor(self, name: str, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
         """Tensor `name` on `device` in `dtype`. External data is read in blocks of rows straight into the device
         tensor, so the host holds one block, not the whole tensor (a Llama-3-sized embedding is 1 GB in float32)."""
-        from onnx import TensorProto
+        from onnx import TensorProto, numpy_helper
         t = self.by_name[name]
-        if t.data_location != TensorProto.EXTERNAL or not t.dims or 0 in t.dims:
-            array = self.read(name)
-            return torch.from_numpy(array if array.flags.writeable else array.copy()).to(device=device, dtype=dtype)
+        if t.data_location != TensorProto.EXTERNAL:
+            return torch.from_numpy(numpy_helper.to_array(t).copy()).to(device=device, dtype=dtype)
         offset, length, source = self._external(name)
         dims = self.dims(name)
-        row_bytes = length // dims[0]
-        rows_per_block = max(1, LOAD_BLOCK_BYTES // row_bytes)
+        rows = dims[0] if dims else 1  # a scalar is one row of one value
         dest = torch.empty(dims, dtype=dtype, device=device)
+        if length == 0:
+            return dest
+        flat = dest.view(rows, -1)
+        row_bytes = length // rows
+        rows_per_block = max(1, LOAD_BLOCK_BYTES // row_bytes)
         buf = bytearray(min(length, rows_per_block * row_bytes))
         with open(self.data_file, "rb") as f:
             f.seek(offset)
-            for r0 in range(0, dims[0], rows_per_block):
-                n = min(rows_per_block, dims[0] - r0)
+            for r0 in range(0, rows, rows_per_block):
+                n = min(rows_per_block, rows - r0)
                 view = memoryview(buf)[:n * row_bytes]
                 if f.readinto(view) != len(view):
                     raise SeerInputError(f"{self.data_file}: shorter than seer.json says; re-import the bundle")
-                block = np.frombuffer(view, dtype=source).reshape((n,) + dims[1:])
-                dest[r0:r0 + n].copy_(torch.from_numpy(block))
+                flat[r0:r0 + n].copy_(torch.from_numpy(np.frombuffer(view, dtype=source).reshape(n, -1)))
         return dest
 
     def _external(self, name: str) -> Tuple[int, int, type]:
@@ -128,19 +130,6 @@ class _Initializers:
             raise SeerInputError(f"{self.where}: tensor {name!r} is not a float tensor within {self.data_name or 'the declared external data'}; "
                                  "rebuild or re-import the bundle")
         return offset, length, dtype
-
-    def read(self, name: str) -> np.ndarray:
-        from onnx import TensorProto, numpy_helper
-        t = self.by_name[name]
-        if t.data_location != TensorProto.EXTERNAL:
-            return numpy_helper.to_array(t)
-        offset, length, dtype = self._external(name)
-        buf = bytearray(length)
-        with open(self.data_file, "rb") as f:
-            f.seek(offset)
-            if f.readinto(buf) != length:
-                raise SeerInputError(f"{self.data_file}: shorter than seer.json says; re-import the bundle")
-        return np.frombuffer(buf, dtype=dtype).reshape(tuple(t.dims))
 
 
 def _linear_weights(model: nn.Module) -> set:
