@@ -4,11 +4,13 @@ first call at each new shape pays what a user's first prompt of that length pays
 plans), and reports:
   - per call, in order: tokens x batch, milliseconds (CUDA synchronised), first or repeated shape;
   - torch.profiler's top CUDA kernels and CPU ops at 128 x 1 and 512 x 32.
-Variants: "ours" (torch_forward.explain_outputs with the engine's fetches, as serve-forward runs it), "ours-cudnn"
-(the same with PyTorch's cuDNN attention allowed), "forward" (HFDecoder's forward alone, no read-outs) and "hf"
-(transformers' LlamaForCausalLM, sdpa, as bench/gpu_torch.py measures it).
+Variants: "ours" (torch_forward.explain_outputs with the engine's fetches and CUDA graphs, as serve-forward runs
+it: its first call captures the batch-1 graphs ahead, as the engine's warm-up explain at load does), "ours-eager"
+(the same with SEER_TORCH_GRAPHS=0: every kernel launched one by one), "ours-cudnn" (eager, with PyTorch's cuDNN
+attention allowed), "forward" (HFDecoder's forward alone, no read-outs) and "hf" (transformers' LlamaForCausalLM,
+sdpa, as bench/gpu_torch.py measures it).
 
-usage: gpu_torch_profile.py BUNDLE CHECKPOINT [--variants ours,ours-cudnn,forward,hf] [--device cuda]
+usage: gpu_torch_profile.py BUNDLE CHECKPOINT [--variants ours,ours-eager,ours-cudnn,forward,hf] [--device cuda]
 """
 import argparse
 import json
@@ -26,6 +28,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "trainer"))
 # then lengths not seen before (what a user's next prompt is).
 SHAPES = [(10, 1), (128, 1), (128, 1), (137, 1), (512, 1), (512, 1), (128, 32), (128, 32), (512, 32), (512, 32), (301, 1), (77, 4)]
 FETCHES = ["states", "token_cosines", "top_ids", "top_logits", "log_sum_exp"]
+# Each variant's environment beside this process's: the eager ones without CUDA graphs (torch_forward.graphs_for).
+ENV = {"ours-eager": {"SEER_TORCH_GRAPHS": "0"}, "ours-cudnn": {"SEER_TORCH_GRAPHS": "0"}}
 
 
 def sync(device):
@@ -59,6 +63,7 @@ def run_variant(variant, bundle, checkpoint, device_name):
         if variant != "ours-cudnn":
             tf.prefer_fused_attention_kernels()
         model = tf.load_bundle(bundle, device, torch.bfloat16 if device.type == "cuda" else torch.float32)
+        graphs = tf.graphs_for(device, lambda line: print(line, file=sys.stderr, flush=True))
         c = model.config
         target = c.num_layers * 3 // 4
 
@@ -68,7 +73,7 @@ def run_variant(variant, bundle, checkpoint, device_name):
                 with torch.inference_mode():
                     model(feeds["input_ids"].to(device), feeds["attention_mask"].to(device))
             else:
-                tf.explain_outputs(model, feeds, FETCHES)
+                tf.explain_outputs(model, feeds, FETCHES, graphs)
 
     lines, seen = [], set()
     for tokens, batch in SHAPES:
@@ -101,7 +106,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("bundle")
     p.add_argument("checkpoint")
-    p.add_argument("--variants", default="ours,ours-cudnn,forward,hf")
+    p.add_argument("--variants", default="ours,ours-eager,ours-cudnn,forward,hf")
     p.add_argument("--device", default="cuda")
     p.add_argument("--one", help=argparse.SUPPRESS)  # the child process: one variant
     a = p.parse_args(argv)
@@ -110,7 +115,8 @@ def main(argv=None) -> int:
         return 0
     code = 0
     for variant in a.variants.split(","):
-        r = subprocess.run([sys.executable, __file__, a.bundle, a.checkpoint, "--device", a.device, "--one", variant])
+        r = subprocess.run([sys.executable, __file__, a.bundle, a.checkpoint, "--device", a.device, "--one", variant],
+                           env={**os.environ, **ENV.get(variant, {})})
         if r.returncode:
             print(f"{variant}: exit {r.returncode}", flush=True)
             code = 1

@@ -212,37 +212,31 @@ class HFDecoder(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
                 steering: Optional[torch.Tensor] = None, ids_checked: bool = False,
-                read_state: Optional[Callable[[int, torch.Tensor], None]] = None) -> DecoderOutput:
+                read_state: Optional[Callable[[int, torch.Tensor], None]] = None, right_padded: bool = False) -> DecoderOutput:
         """steering: optional [L+1, H]; row i is added to the residual stream at layer i (0 = embeddings) before
         it is recorded and passed on, as the bundle graph's `steering` input (docs/bundle-format.md).
         ids_checked: the caller checked the ids' range (check_token_ids) where they were, e.g. on the host before
         the copy to a GPU, which spares two device synchronisations here.
         read_state: called with (layer, state) as each layer's residual state [B, T, H] is made, instead of keeping
         them all (hidden_states is then empty): the caller keeps what it reads, and memory holds one layer's state,
-        not L + 1 of them (33 × 512 × 32 × 4096 bf16 = 4.4 GB for an 8B model's explain batch)."""
+        not L + 1 of them (33 × 512 × 32 × 4096 bf16 = 4.4 GB for an 8B model's explain batch).
+        right_padded: the caller checked (on the host) that every mask row is 1…1 0…0. Real tokens then never see
+        padding under causal attention, so attention is plain causal, built from T alone: no padding mask, no look
+        at the mask's values (no device synchronisation), and on the fused path no bias at all. Real tokens' outputs
+        are the masked forward's; padding tokens' states differ (they attend to earlier padding) and mean nothing."""
         c, (B, T) = self.config, input_ids.shape
         if not ids_checked:
             check_token_ids(input_ids, c.vocab_size)
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        mask = attention_mask.bool()
-        positions = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
-        angles = positions.unsqueeze(-1).float() * self.inv_freq  # [B, T, head_dim / 2]
-        angles = torch.cat([angles, angles], dim=-1).unsqueeze(1)  # rotate-half layout, [B, 1, T, head_dim]
+        if right_padded:  # a real token's position is its index: [1, T], broadcast over the rows
+            positions = torch.arange(T, device=input_ids.device).view(1, T)
+        else:
+            positions = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+        angles = positions.unsqueeze(-1).float() * self.inv_freq  # [B or 1, T, head_dim / 2]
+        angles = torch.cat([angles, angles], dim=-1).unsqueeze(1)  # rotate-half layout, [B or 1, 1, T, head_dim]
         cos, sin = angles.cos(), angles.sin()
-        query, key = torch.arange(T, device=input_ids.device).view(T, 1), torch.arange(T, device=input_ids.device).view(1, T)
-        allowed = (key <= query).view(1, 1, T, T) & mask.view(B, 1, 1, T)
-        full_bias = (~allowed).float() * MASKED
-        if c.sliding_window is not None and any(c.sliding_layers):
-            near = (query - key < c.sliding_window).view(1, 1, T, T)
-            window_bias = (~(allowed & near)).float() * MASKED
-        if self.model.layers and self.model.layers[0].self_attn.use_sdpa and not c.attn_softcap:
-            # Fused attention takes the mask in the compute dtype; clamped, as -1e9 is -inf in float16. Without
-            # padding the full mask is the causal one: none is passed (is_causal), so the flash kernel can run.
-            dtype = self.model.embed_tokens.weight.dtype
-            full_bias = None if bool(mask.all()) else full_bias.clamp(min=torch.finfo(dtype).min).to(dtype)
-            if c.sliding_window is not None and any(c.sliding_layers):
-                window_bias = window_bias.clamp(min=torch.finfo(dtype).min).to(dtype)
+        full_bias, window_bias = self._attention_biases(attention_mask, T, right_padded)
         x = self.model.embed_tokens(input_ids)
         if c.embed_scale != 1.0:
             x = x * torch.tensor(c.embed_scale, dtype=x.dtype)  # rounded to the weight dtype, as transformers does
@@ -252,8 +246,7 @@ class HFDecoder(nn.Module):
         keep = read_state or (lambda i, state: hidden.append(state))
         keep(0, x)
         for i, block in enumerate(self.model.layers):
-            windowed = c.sliding_window is not None and c.sliding_layers[i]
-            bias = window_bias if windowed else full_bias
+            bias = window_bias if window_bias is not None and c.sliding_layers[i] else full_bias
             if self.gradient_checkpointing and torch.is_grad_enabled():
                 x = torch.utils.checkpoint.checkpoint(block, x, cos, sin, bias, use_reentrant=False)
             else:
@@ -263,6 +256,26 @@ class HFDecoder(nn.Module):
             keep(i + 1, x)
         last = (attention_mask.long() * torch.arange(T, device=input_ids.device)).argmax(-1)
         return DecoderOutput(hidden_states=tuple(hidden), last_logits=self.logits(x[torch.arange(B, device=x.device), last]), last_index=last)
+
+    def _attention_biases(self, attention_mask: torch.Tensor, T: int, right_padded: bool) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
+        """(full, window): additive attention masks [B or 1, 1, T, T]; window is None without sliding layers. On the
+        fused path they come in the compute dtype, clamped (-1e9 is -inf in float16), and full is None for
+        right-padded rows: PyTorch is told the attention is causal (is_causal), its flash kernel's case."""
+        c, device = self.config, attention_mask.device
+        query, key = torch.arange(T, device=device).view(T, 1), torch.arange(T, device=device).view(1, T)
+        allowed = (key <= query).view(1, 1, T, T)
+        if not right_padded:
+            allowed = allowed & attention_mask.bool().view(-1, 1, 1, T)
+        windowed = c.sliding_window is not None and any(c.sliding_layers)
+        window = allowed & (query - key < c.sliding_window).view(1, 1, T, T) if windowed else None
+        fused = bool(self.model.layers) and self.model.layers[0].self_attn.use_sdpa and not c.attn_softcap
+        dtype = self.model.embed_tokens.weight.dtype if fused else torch.float32
+
+        def bias(allowed: torch.Tensor) -> torch.Tensor:
+            b = (~allowed).float() * MASKED
+            return b if dtype == torch.float32 else b.clamp(min=torch.finfo(dtype).min).to(dtype)
+        full = None if fused and right_padded else bias(allowed)
+        return full, None if window is None else bias(window)
 
     def logits(self, states: torch.Tensor) -> torch.Tensor:
         """Final norm, LM head and soft-cap on residual states [..., H] -> [..., V] (the ONNX export applies it to every token)."""

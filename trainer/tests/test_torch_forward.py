@@ -121,8 +121,17 @@ def _max_rel(got, want):
     return float((got - want).abs().max() / want.abs().max()) if want.numel() else 0.0
 
 
-def _assert_close(got: dict, want: dict, tolerance: float):
+def _real_tokens(out: dict, mask) -> dict:
+    """`out` with token_states zeroed at padding: right-padded rows run plain causal attention (hf_model
+    right_padded), under which a padding token's state differs from the masked reference's and means nothing."""
+    if "token_states" not in out:
+        return out
+    return {**out, "token_states": out["token_states"] * mask[None, :, :, None]}
+
+
+def _assert_close(got: dict, want: dict, tolerance: float, mask):
     assert sorted(got) == sorted(want)
+    got, want = _real_tokens(got, mask), _real_tokens(want, mask)
     errors = {name: _max_rel(got[name], want[name]) for name in want}
     assert max(errors.values()) < tolerance, errors
 
@@ -151,11 +160,11 @@ def test_every_family_matches_the_reference_with_padding_a_mid_prompt_position_a
     feeds = _feeds(c, [19, 11, 3], [18, 5, 2], [2, 0])
     plain = explain_outputs(model, feeds, OUTPUTS)
     assert plain["token_states"].shape == (2, 3, 19, c.hidden_size) and plain["last_logits"].shape == (3, c.vocab_size)
-    _assert_close(plain, _reference(decoder, feeds), 1e-5)
+    _assert_close(plain, _reference(decoder, feeds), 1e-5, feeds["attention_mask"])
 
     steering = _steering(c)
     steered = explain_outputs(model, {**feeds, "steering": steering}, OUTPUTS)
-    _assert_close(steered, _reference(decoder, feeds, steering), 1e-5)
+    _assert_close(steered, _reference(decoder, feeds, steering), 1e-5, feeds["attention_mask"])
     # Row 1 changes layer 1 on; layer 0 (token_layers' second entry) is untouched.
     assert torch.equal(steered["states"][0], plain["states"][0])
     assert torch.equal(steered["token_states"][1], plain["token_states"][1])
@@ -211,9 +220,9 @@ def test_fp16_weights_give_float32_outputs_within_2e_2_of_the_fp32_reference(tmp
     c = decoder.config
     feeds = _feeds(c, [17, 6, 2], [16, 5, 1], [0, 1, 2], _steering(c, 0))
     got = explain_outputs(model, feeds, OUTPUTS)
-    _assert_close(got, _reference(decoder, feeds, feeds["steering"]), 2e-2)
+    _assert_close(got, _reference(decoder, feeds, feeds["steering"]), 2e-2, feeds["attention_mask"])
     # And exactly the fp16-stored weights, widened: the reference with the same rounding agrees to float32 noise.
-    _assert_close(got, _reference(_rounded_reference(src), feeds, feeds["steering"]), 1e-5)
+    _assert_close(got, _reference(_rounded_reference(src), feeds, feeds["steering"]), 1e-5, feeds["attention_mask"])
 
 
 @pytest.mark.parametrize("case", ["qwen3-qknorm", "gemma2"])
@@ -226,7 +235,7 @@ def test_bfloat16_compute_keeps_norms_float32_and_returns_float32_outputs(tmp_pa
     feeds = _feeds(decoder.config, [12, 5], [11, 2], [2])
     got = explain_outputs(model, feeds, OUTPUTS)
     assert all(t.dtype == torch.float32 for t in got.values())
-    _assert_close(got, _reference(decoder, feeds), 0.1)
+    _assert_close(got, _reference(decoder, feeds), 0.1, feeds["attention_mask"])
 
 
 # ---------------- the built-in bundle: no metadata, config from seer.json ----------------
@@ -391,7 +400,7 @@ def test_the_wire_protocol_end_to_end(tmp_path, hf):
     assert frames[3][0]["id"] == 3 and "unknown request 'ping'" in frames[3][0]["message"]
     got = result(4, 4, b, OUTPUTS)
     assert got["token_states"].shape == (0, 2, 5, c.hidden_size)
-    _assert_close(got, _reference(load_hf_decoder(hf("llama3.1-sharded-untied")), b, b["steering"]), 1e-5)
+    _assert_close(got, _reference(load_hf_decoder(hf("llama3.1-sharded-untied")), b, b["steering"]), 1e-5, b["attention_mask"])
     assert frames[5][0]["id"] == 5 and frames[5][0]["kind"] == "input" and f"0..{c.num_layers}" in frames[5][0]["message"]
     result(6, 6, a, ["mean_states", "token_states"])
 
@@ -518,12 +527,26 @@ def test_read_state_sees_every_layer_as_made_and_nothing_is_kept(small):
     assert streamed.hidden_states == () and torch.equal(streamed.last_logits, kept.last_logits)
 
 
-def test_the_fused_attention_path_gives_the_explicit_path_s_outputs(small, monkeypatch):
-    """On CUDA with PyTorch >= 2.1 load_bundle switches attention to F.scaled_dot_product_attention (hf_model
-    Attention.use_sdpa). Torch 1.13 here has none, so a stand-in with its signature and semantics (softmax(q·kᵀ·scale
-    + mask)·v) checks the wiring: the mask as passed (clamped to the dtype), the scale, the head layout."""
-    import torch.nn.functional as F
+def _left_padded(feeds: dict) -> dict:
+    """The same rows padded on the left: the real tokens moved to the end, read-out positions with them."""
+    ids, mask = feeds["input_ids"], feeds["attention_mask"]
+    shift = ids.shape[1] - mask.sum(1)
+    idx = (torch.arange(ids.shape[1]) - shift.view(-1, 1)) % ids.shape[1]
+    return {**feeds, "input_ids": ids.gather(1, idx), "attention_mask": mask.gather(1, idx), "positions": feeds["positions"] + shift}
+
+
+def _use_sdpa(model, on: bool):
     from seer_trainer.hf_model import Attention
+    for m in model.modules():
+        if isinstance(m, Attention):
+            m.use_sdpa = on
+
+
+@pytest.fixture
+def sdpa_calls(monkeypatch):
+    """Torch 1.13 here has no F.scaled_dot_product_attention: a stand-in with its signature and semantics
+    (softmax(q·kᵀ·scale + mask)·v), recording (q's shape, the mask's shape or None, is_causal, scale) per call."""
+    import torch.nn.functional as F
     calls = []
 
     def sdpa(q, k, v, attn_mask=None, is_causal=False, scale=None):
@@ -537,38 +560,76 @@ def test_the_fused_attention_path_gives_the_explicit_path_s_outputs(small, monke
         return ((q @ k.transpose(-1, -2)).float() * scale + attn_mask.float()).softmax(-1).to(v.dtype) @ v
 
     monkeypatch.setattr(F, "scaled_dot_product_attention", sdpa, raising=False)
+    return calls
+
+
+def _assert_same(got: dict, want: dict, mask=None):
+    """Equal to float32 rounding; token_states compared at real tokens where `mask` is given."""
+    if mask is not None:
+        got, want = _real_tokens(got, mask), _real_tokens(want, mask)
+    assert sorted(got) == sorted(want)
+    for name in want:
+        assert torch.allclose(got[name], want[name], rtol=1e-5, atol=1e-6), name
+
+
+def test_the_fused_attention_path_gives_the_explicit_path_s_outputs(small, sdpa_calls):
+    """On CUDA with PyTorch >= 2.1 load_bundle switches attention to F.scaled_dot_product_attention (hf_model
+    Attention.use_sdpa); a stand-in checks the wiring here: the mask as passed (clamped to the dtype), the scale, the
+    head layout. Right-padded rows (what the engine sends) pass no mask: PyTorch is told the attention is causal."""
     model = load_bundle(small, CPU, torch.float32)
     c = model.config
-    feeds = _feeds(c, [7, 3], [6, 2], [1])
-    explicit = explain_outputs(model, feeds, list(onnx_graph.OUTPUTS))
-    for m in model.modules():
-        if isinstance(m, Attention):
-            m.use_sdpa = True
-    fused = explain_outputs(model, feeds, list(onnx_graph.OUTPUTS))
-    assert len(calls) == c.num_layers and calls[0] == ((2, c.num_heads, 7, c.head_dim), (2, 1, 7, 7), False, c.query_scale)
-    for name in onnx_graph.OUTPUTS:
-        assert torch.allclose(fused[name], explicit[name], rtol=1e-5, atol=1e-6), name
-    # Rows without padding: no mask is built, PyTorch is told the attention is causal (its flash kernel's case).
-    calls.clear()
-    unpadded = _feeds(c, [5, 5], [4, 2], [1])
-    fused = explain_outputs(model, unpadded, list(onnx_graph.OUTPUTS))
-    assert len(calls) == c.num_layers and calls[0] == ((2, c.num_heads, 5, c.head_dim), None, True, c.query_scale)
-    for m in model.modules():
-        if isinstance(m, Attention):
-            m.use_sdpa = False
-    explicit = explain_outputs(model, unpadded, list(onnx_graph.OUTPUTS))
-    for name in onnx_graph.OUTPUTS:
-        assert torch.allclose(fused[name], explicit[name], rtol=1e-5, atol=1e-6), name
-    # bfloat16, what CUDA runs: one dtype reaches the kernel (RoPE's float32 q and k rounded), padded and not.
+    right = _feeds(c, [7, 3], [6, 2], [1])
+    left = _left_padded(right)
+    explicit = {name: explain_outputs(model, f, OUTPUTS) for name, f in (("right", right), ("left", left))}
+    _use_sdpa(model, True)
+    fused = explain_outputs(model, right, OUTPUTS)
+    assert len(sdpa_calls) == c.num_layers and sdpa_calls[0] == ((2, c.num_heads, 7, c.head_dim), None, True, c.query_scale)
+    _assert_same(fused, explicit["right"])  # padding tokens included: both paths run plain causal attention
+    # Left padding is not right padding: the padding mask, as before.
+    sdpa_calls.clear()
+    fused = explain_outputs(model, left, OUTPUTS)
+    assert len(sdpa_calls) == c.num_layers and sdpa_calls[0] == ((2, c.num_heads, 7, c.head_dim), (2, 1, 7, 7), False, c.query_scale)
+    _assert_same(fused, explicit["left"])
+    # bfloat16, what CUDA runs: one dtype reaches the kernel (RoPE's float32 q and k rounded), padded either side.
     model = load_bundle(small, CPU, torch.bfloat16)
-    for m in model.modules():
-        if isinstance(m, Attention):
-            m.use_sdpa = True
-    calls.clear()
-    for f in (feeds, unpadded):
+    _use_sdpa(model, True)
+    sdpa_calls.clear()
+    for f in (right, left):
         out = explain_outputs(model, f, ["states", "last_logits"])
         assert all(bool(torch.isfinite(t).all()) for t in out.values())
-    assert len(calls) == 2 * c.num_layers
+    assert len(sdpa_calls) == 2 * c.num_layers
+
+
+@pytest.mark.parametrize("case", ["mistral-window", "gemma2", "qwen2.5-bias"])
+@pytest.mark.parametrize("sdpa", [False, True])
+def test_right_padded_rows_run_plain_causal_attention_and_real_tokens_match_the_masked_forward(tmp_path, hf, sdpa_calls, case, sdpa):
+    """hf_model.HFDecoder.forward(right_padded=True), which explain_outputs passes for right-padded rows: real
+    tokens' outputs are the padding-masked forward's, with sliding windows (4 tokens here) and without, on the
+    explicit and the fused path (Gemma 2's soft-capped attention stays explicit); left-padded rows give the same
+    real tokens through the masked path."""
+    model = load_bundle(_bundle(hf(case), tmp_path / "bundle"), CPU, torch.float32)
+    _use_sdpa(model, sdpa)
+    c = model.config
+    feeds = _feeds(c, [13, 6, 1], [12, 2, 0], [0, c.num_layers])
+    ids, mask = feeds["input_ids"], feeds["attention_mask"]
+    with torch.inference_mode():
+        masked = model(ids, mask)
+        sdpa_calls.clear()
+        causal = model(ids, mask, right_padded=True)
+    real = mask.bool()
+    for a, b in zip(masked.hidden_states, causal.hidden_states):
+        assert _max_rel(b[real], a[real]) < 1e-5
+    assert _max_rel(causal.last_logits, masked.last_logits) < 1e-5
+    if sdpa and not c.attn_softcap:
+        assert all(call[1] == (None if call[2] else (1, 1, 13, 13)) for call in sdpa_calls)  # never a [B, ...] padding mask
+        assert any(call[2] for call in sdpa_calls) == (case != "mistral-window")  # every Mistral layer is windowed
+    # Through explain_outputs, right- and left-padded: the same real tokens.
+    right, left = explain_outputs(model, feeds, OUTPUTS), explain_outputs(model, _left_padded(feeds), OUTPUTS)
+    shift = (ids.shape[1] - mask.sum(1)).tolist()
+    for b, n in enumerate(mask.sum(1).tolist()):
+        assert _max_rel(right["token_states"][:, b, :n], left["token_states"][:, b, shift[b]:]) < 1e-5
+    for name in ("states", "mean_states", "last_logits"):
+        assert _max_rel(right[name], left[name]) < 1e-5, name
 
 
 def test_out_of_memory_in_a_forward_is_an_oom_error_frame_and_the_next_request_is_served(small, monkeypatch):
@@ -580,7 +641,7 @@ def test_out_of_memory_in_a_forward_is_an_oom_error_frame_and_the_next_request_i
     feeds = _feeds(model.config, [6, 3], [5, 2], [])
     real = tf.explain_outputs
 
-    def nearly_full(model, feeds, fetches):
+    def nearly_full(model, feeds, fetches, graphs=None):
         if feeds["input_ids"].shape[0] > 1:
             raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 23.65 GiB total capacity)")
         return real(model, feeds, fetches)
