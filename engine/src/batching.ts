@@ -19,8 +19,12 @@ export const DEFAULT_LIMITS: BatchLimits = { maxRows: 32, maxPaddedTokens: 4096 
 export const CUDA_LIMITS: BatchLimits = { maxRows: 32, maxPaddedTokens: 16384 };
 
 /** The batch bounds for where the forward runs now (a provider that fell back to CPU gets the CPU's). */
-export function limitsFor(provider: Pick<ProviderReport, 'used' | 'torch'>): BatchLimits {
-  return provider.used === 'torch' && provider.torch?.device.startsWith('cuda') ? CUDA_LIMITS : DEFAULT_LIMITS;
+export function limitsFor(provider: Pick<ProviderReport, 'used' | 'torch'>, env: NodeJS.ProcessEnv = process.env): BatchLimits {
+  if (!(provider.used === 'torch' && provider.torch?.device.startsWith('cuda'))) return DEFAULT_LIMITS;
+  // A tuning knob for the benchmark's A/B (docs/benchmarks.md): fewer rows per forward, so that more forwards
+  // overlap the engine's scoring of the one before (runBatchesSplitting).
+  const rows = Number(env.SEER_CUDA_MAX_ROWS);
+  return Number.isInteger(rows) && rows >= 1 && rows < CUDA_LIMITS.maxRows ? { ...CUDA_LIMITS, maxRows: rows } : CUDA_LIMITS;
 }
 
 /** Batches of indices into `lengths`, shortest first; every index appears exactly once. */
@@ -51,7 +55,9 @@ export class DeviceOutOfMemory extends Error {}
 /**
  * Runs each batch through `forward` and hands its output to `use`; a batch of two or more rows whose forward runs
  * out of device memory is split in two halves (shorter rows first, as planned) and those run in its place.
- * `onSplit` is told each time. Returns how many splits there were.
+ * `onSplit` is told each time. Returns how many splits there were. The next batch's forward is started before
+ * `use` reads the current one's output: with a provider in another process (torch), scoring one batch here
+ * overlaps the next forward there.
  */
 export async function runBatchesSplitting<T>(
   batches: number[][],
@@ -61,19 +67,24 @@ export async function runBatchesSplitting<T>(
 ): Promise<number> {
   const queue = [...batches];
   let splits = 0;
-  while (queue.length > 0) {
-    const batch = queue.shift()!;
+  const start = (batch: number[]) => ({ batch, out: forward(batch) });
+  let running = queue.length > 0 ? start(queue.shift()!) : null;
+  while (running) {
+    const { batch } = running;
     let out: T;
     try {
-      out = await forward(batch);
+      out = await running.out;
     } catch (err) {
       if (!(err instanceof DeviceOutOfMemory) || batch.length < 2) throw err;
       splits++;
       onSplit?.(batch, err);
       const half = Math.ceil(batch.length / 2);
       queue.unshift(batch.slice(0, half), batch.slice(half));
+      running = start(queue.shift()!);
       continue;
     }
+    // Started before `use` runs (synchronously: the promise is awaited before it can settle unobserved).
+    running = queue.length > 0 ? start(queue.shift()!) : null;
     use(batch, out);
   }
   return splits;

@@ -55,6 +55,16 @@ interface BatchRun {
 const DEFAULT_TOP_NEXT = 5;
 /** Too-long prompts lose their end by default, as in the trainer's calibration (seer_trainer/batching.py). */
 const DEFAULT_TRUNCATION: TruncationSide = 'right';
+/**
+ * After the short warm-up prompt, a paragraph explained this many times: the tokenizer's and the scoring's loops
+ * run interpreted until V8 has seen them often enough to optimise them (measured on an H200 host with the torch
+ * provider: a first 128-token explain took 27 ms against 8 ms steady after the short prompt alone; with a stand-in
+ * forward on 2 cores, 10-12 ms against 5-6 ms steady before, 6-8 ms after).
+ */
+const WARM_UP_ROUNDS = 6;
+const WARM_UP_TEXT = 'Could you explain, step by step, how a city plans its water supply for a dry summer? I am curious about '
+  + 'reservoirs, pipes and pumps, how engineers estimate demand (in litres per person per day), what happens when a river '
+  + 'runs low, and whether recycling grey water at home really helps. Thanks — a short answer with numbers is fine: 1, 2, 3.';
 
 export class Engine {
   private queue: Promise<unknown> = Promise.resolve();
@@ -84,7 +94,7 @@ export class Engine {
   }
 
   /**
-   * One explain of a short prompt at load, on a GPU provider: its first forward compiles shaders or loads kernels
+   * Explains at load, on a GPU provider (a short prompt, then WARM_UP_ROUNDS of a paragraph): its first forward compiles shaders or loads kernels
    * (WebGPU on an H200: 247 ms against 7.7 ms on CPU), and the engine's own first explain has one-time costs too
    * (the torch provider here: 77 ms, then 18 ms, even after a warm-up forward). Paid at load, the user's first
    * explain runs at steady speed. A provider that fails here falls back to CPU as in any run (ModelSession.run).
@@ -93,7 +103,9 @@ export class Engine {
   private async warmUp(): Promise<void> {
     const started = performance.now();
     try {
+      // The short prompt first: on the torch provider its forward captures the batch-1 CUDA graphs of every length.
       await this.explainBatch(['Hello, how are you?'], { tokenLayers: 'target' });
+      for (let i = 0; i < WARM_UP_ROUNDS; i++) await this.explainBatch([WARM_UP_TEXT], { tokenLayers: 'target' });
     } catch (err) {
       this.log(`warm-up explain failed (the first explain will say why): ${(err as Error).message}`);
       return;
@@ -155,7 +167,8 @@ export class Engine {
     const run = { maxPrompt, side: opts.truncation ?? DEFAULT_TRUNCATION, pooling, logits: false, tokenLayers: [], limits, signal };
     await this.runBatches(texts, run, (batch, encoded, out) => {
       batch.forEach((i, row) => {
-        const layers = Array.from({ length: numLayers + 1 }, (_, l) => pooled(out, hidden, l, row));
+        // Copies: calibration keeps them long after the batch; a view would hold on to all of its states.
+        const layers = Array.from({ length: numLayers + 1 }, (_, l) => pooled(out, hidden, l, row).slice());
         const position = pooling === 'mean' ? null : out.positions[row];
         reps[i] = { ids: encoded[i].ids, position, layers, tokenCount: encoded[i].ids.length, truncated: encoded[i].truncation !== null };
       });
@@ -219,15 +232,16 @@ export class Engine {
     });
     const batches = planBatches(encoded.map((e) => e.ids.length), limits);
     let done = 0;
-    let t0 = 0;
+    // Each forward's own time, from its turn to its output (the next batch's forward starts before this one is scored).
     const forward = (batch: number[]) => {
       throwIfAborted(signal);
-      t0 = performance.now();
-      return this.serialised(() => {
+      return this.serialised(async () => {
         // Checked again at its turn: a request cancelled while it waited behind another never runs.
         throwIfAborted(signal);
+        const started = performance.now();
         const positions = batch.map((i) => readOutPosition(encoded[i].tokens, pooling));
-        return this.model.forward(batch.map((i) => encoded[i].ids), this.bundle.tokenizer.padId, { positions, mean: pooling === 'mean', logits, topTokens, tokenPrototypes, tokenLayers });
+        const out = await this.model.forward(batch.map((i) => encoded[i].ids), this.bundle.tokenizer.padId, { positions, mean: pooling === 'mean', logits, topTokens, tokenPrototypes, tokenLayers });
+        return { out, ms: performance.now() - started };
       });
     };
     let split = false;
@@ -238,8 +252,8 @@ export class Engine {
       this.model.report.splitBatches = `${this.model.report.used} ran out of device memory on a batch of ${batch.length} × ${tokens} tokens (${err.message}); it was run as smaller batches on the same device.`;
       this.log(this.model.report.splitBatches);
     };
-    await runBatchesSplitting(batches, forward, (batch, out) => {
-      use(batch, encoded, out, tokenizeMs, performance.now() - t0);
+    await runBatchesSplitting(batches, forward, (batch, { out, ms }) => {
+      use(batch, encoded, out, tokenizeMs, ms);
       done += batch.length;
       onProgress?.(done, texts.length);
     }, onSplit);

@@ -19,8 +19,11 @@ export function readOutPosition(tokens: readonly Pick<TokenInfo, 'fromPrompt'>[]
   return lastPrompt < 0 ? last : Math.min(lastPrompt + 1, last);
 }
 
-/** Row `row`'s representation at `layer` (a copy, not normalised): at its read-out token, or its mean. */
+/**
+ * Row `row`'s representation at `layer` (not normalised): at its read-out token, or its mean. A view into
+ * `out.states`, not a copy (explain reads hundreds per batch): copy it to keep or change it.
+ */
 export function pooled(out: ForwardOutput, hiddenSize: number, layer: number, row: number): Float32Array {
   const o = (layer * out.batch + row) * hiddenSize;
-  return out.states.slice(o, o + hiddenSize);
+  return out.states.subarray(o, o + hiddenSize);
 }

@@ -1,7 +1,7 @@
 // Pure scoring math on Float32Arrays: cosine to concept prototypes, softmax at the logit scale,
 // predicted concept and margin. The vector operations themselves live in vectors.ts.
 import type { LayerScores } from '../../common/protocol';
-import { cosineFromDot, dot, norm } from './vectors';
+import { cosineFromDot, dot, norm, normsOf } from './vectors';
 
 /** softmax(scale · x), numerically stable. */
 export function softmax(x: ArrayLike<number>, scale = 1): number[] {
@@ -38,7 +38,7 @@ export function cosineToAll(buf: Float32Array, offset: number, prototypes: Float
 
 /** Scores one representation against a layer's prototypes (cosine, softmax at logitScale, prediction, margin). */
 export function scoreLayer(layer: number, rep: Float32Array, prototypes: Float32Array[], logitScale: number): LayerScores {
-  const cos = cosineToAll(rep, 0, prototypes, prototypes.map((p) => norm(p)));
+  const cos = cosineToAll(rep, 0, prototypes, normsOf(prototypes));
   const probs = softmax(cos, logitScale);
   const { index, margin } = argmaxWithMargin(probs);
   return { layer, cosine: cos, probs, predicted: index, margin };

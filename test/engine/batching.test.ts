@@ -24,7 +24,10 @@ describe('planBatches', () => {
 describe('limitsFor: how much one forward may take', () => {
   it('32 rows of 512 tokens in one forward for the torch provider on CUDA; the CPU bound everywhere else', () => {
     const cuda = { used: 'torch' as const, torch: { device: 'cuda:0 (NVIDIA H200)' } as never };
-    expect(limitsFor(cuda)).toBe(CUDA_LIMITS);
+    expect(limitsFor(cuda, {})).toBe(CUDA_LIMITS);
+    expect(limitsFor(cuda, { SEER_CUDA_MAX_ROWS: '8' })).toEqual({ ...CUDA_LIMITS, maxRows: 8 });
+    expect(limitsFor(cuda, { SEER_CUDA_MAX_ROWS: 'lots' })).toBe(CUDA_LIMITS);
+    expect(limitsFor({ used: 'cpu' }, { SEER_CUDA_MAX_ROWS: '8' })).toBe(DEFAULT_LIMITS);
     expect(planBatches(Array(32).fill(512), limitsFor(cuda))).toHaveLength(1);
     expect(planBatches(Array(32).fill(512), DEFAULT_LIMITS)).toHaveLength(4);
     expect(limitsFor({ used: 'torch', torch: { device: 'cpu' } as never })).toBe(DEFAULT_LIMITS);
@@ -61,6 +64,18 @@ describe('runBatchesSplitting: a batch that runs out of device memory runs again
       throw other;
     }, () => undefined)).rejects.toBe(other);
     expect(calls).toBe(1);
+  });
+
+  it('starts the next forward before the current output is used (scoring overlaps the next forward), in order', async () => {
+    const events: string[] = [];
+    const forward = async (batch: number[]) => {
+      events.push(`start ${batch}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (batch.length > 1 && batch[0] === 2) throw new DeviceOutOfMemory('CUDA out of memory');
+      return batch;
+    };
+    await runBatchesSplitting([[0], [1], [2, 3]], forward, (batch) => events.push(`use ${batch}`));
+    expect(events).toEqual(['start 0', 'start 1', 'use 0', 'start 2,3', 'use 1', 'start 2', 'start 3', 'use 2', 'use 3']);
   });
 });
 

@@ -1,7 +1,7 @@
 // scores.ts and vectors.ts against an independent, straightforward Float64 computation on random vectors, plus properties.
 import { describe, expect, it } from 'vitest';
 import { argmaxWithMargin, cosineToAll, scoreLayer, softmax } from '../../engine/src/scores';
-import { cosine, norm, unit } from '../../engine/src/vectors';
+import { cosine, dot, norm, normsOf, unit } from '../../engine/src/vectors';
 import { rng } from './random';
 
 function naiveCosine(a: number[], b: number[]): number {
@@ -79,6 +79,30 @@ describe('scores', () => {
     const row = Array.from(rows.subarray(dim, 2 * dim));
     got.forEach((c, k) => expect(c).toBeCloseTo(naiveCosine(row, Array.from(protos[k])), 5));
     expect(got[0]).toBe(cosine(rows, protos[0], dim));
+  });
+
+  it('dot and norm add in the order of a plain loop (unrolled, the same sums to the last bit), at any offset and length', () => {
+    for (let dim = 0; dim <= 13; dim++) {
+      for (const offset of [0, 1, 3]) {
+        const a = Float32Array.from(vec(offset + dim + 2));
+        const b = Float32Array.from(vec(dim));
+        let d = 0;
+        let n = 0;
+        for (let i = 0; i < dim; i++) {
+          d += a[offset + i] * b[i];
+          n += a[offset + i] * a[offset + i];
+        }
+        expect(dot(a, b, offset)).toBe(d);
+        expect(norm(a, offset, dim)).toBe(Math.sqrt(n));
+      }
+    }
+  });
+
+  it('normsOf: the norm of each vector, computed once per list', () => {
+    const list = [vec(5), vec(5)].map((p) => Float32Array.from(p));
+    const norms = normsOf(list);
+    expect(norms).toEqual(list.map((p) => norm(p)));
+    expect(normsOf(list)).toBe(norms);
   });
 
   it('reports the margin to the runner-up, ties included', () => {

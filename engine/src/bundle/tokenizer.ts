@@ -3,7 +3,7 @@
 // (Llama 1/2, Mistral, Gemma). Prompt tokens are told from template tokens by each token's span in the templated
 // text, found by reading the tokens back as the bytes they stand for and walking them along the text's bytes.
 import { TextDecoder } from 'node:util';
-import { Tokenizer } from '@huggingface/tokenizers';
+import { ByteLevelPreTokenizer, type PreTokenizer, SequencePreTokenizer, Tokenizer } from '@huggingface/tokenizers';
 import type { TokenInfo, Truncation, TruncationSide } from '../../../common/protocol';
 import { SeerError } from '../errors';
 import { type Manifest, PROMPT_PLACEHOLDER } from './manifest';
@@ -50,6 +50,7 @@ export class BundleTokenizer {
     } catch (err) {
       throw new SeerError('TOKENIZER_INVALID', `${file}: the tokenizer could not be built: ${(err as Error).message}`, { file, fix, cause: err });
     }
+    rememberByteLevelWords(this.tokenizer.pre_tokenizer);
     const hasNormalizer = (tokenizerJson as { normalizer?: unknown }).normalizer != null;
     for (const t of this.tokenizer.get_added_tokens_decoder().values()) {
       // A byte token listed as added is still a byte when the model's byte fallback writes it.
@@ -128,13 +129,13 @@ export class BundleTokenizer {
    */
   encodePrompt(text: string, maxPromptTokens: number, side: TruncationSide, maxTotalTokens = this.manifest.architecture.maxContext): EncodedPrompt {
     const templatedText = this.prefix + text + this.suffix;
-    let { ids, spans } = this.encodeWithSpans(templatedText);
+    const encoded = this.encodeWithSpans(templatedText);
     const [start, end] = [this.prefix.length, this.prefix.length + text.length];
-    let mask = spans.map(([s, e]) => s < end && e > start);
+    const fromPrompt = encoded.spans.map(([s, e]) => s < end && e > start);
     // Never a second bos: a template that starts with it (as chat templates do) already has one.
-    const addBos = this.manifest.addBos && ids[0] !== this.bosId;
-    const promptIdx = mask.flatMap((p, i) => (p ? [i] : []));
-    const templateCount = ids.length - promptIdx.length + (addBos ? 1 : 0);
+    const addBos = this.manifest.addBos && encoded.ids[0] !== this.bosId;
+    const promptCount = fromPrompt.reduce((n, p) => (p ? n + 1 : n), 0);
+    const templateCount = encoded.ids.length - promptCount + (addBos ? 1 : 0);
     const keep = Math.min(maxPromptTokens, maxTotalTokens - templateCount);
     if (keep < 1) {
       throw new SeerError('CONTEXT_TOO_SMALL', `The prompt template and bos take ${templateCount} of the model's ${maxTotalTokens} tokens, leaving no room for the prompt.`, {
@@ -142,17 +143,24 @@ export class BundleTokenizer {
         fix: 'Use a shorter promptTemplate in seer.json or a model with a longer context.',
       });
     }
-    let truncation: Truncation | null = null;
-    if (promptIdx.length > keep) {
-      const drop = new Set(side === 'left' ? promptIdx.slice(0, promptIdx.length - keep) : promptIdx.slice(keep));
-      truncation = { side, originalTokens: promptIdx.length, keptTokens: keep };
-      const kept = (_: unknown, i: number) => !drop.has(i);
-      [ids, mask, spans] = [ids.filter(kept), mask.filter(kept), spans.filter(kept)];
-    }
-    if (addBos) {
-      [ids, mask, spans] = [[this.bosId, ...ids], [false, ...mask], [[0, 0], ...spans]];
-    }
-    const tokens = ids.map((id, i) => ({ id, text: this.tokenText(id), fromPrompt: mask[i] }));
+    const truncation: Truncation | null = promptCount > keep ? { side, originalTokens: promptCount, keptTokens: keep } : null;
+    // The prompt tokens kept are the first `keep` (side right) or the last `keep` (side left), counted in order.
+    const firstKept = side === 'left' ? promptCount - keep : 0;
+    const ids: number[] = [];
+    const tokens: TokenInfo[] = [];
+    const spans: Span[] = [];
+    const add = (id: number, prompt: boolean, span: Span) => {
+      ids.push(id);
+      tokens.push({ id, text: this.tokenText(id), fromPrompt: prompt });
+      spans.push(span);
+    };
+    if (addBos) add(this.bosId, false, [0, 0]);
+    let k = 0; // prompt tokens seen
+    encoded.ids.forEach((id, i) => {
+      const kept = !fromPrompt[i] || (k >= firstKept && k < firstKept + keep);
+      if (fromPrompt[i]) k++;
+      if (kept) add(id, fromPrompt[i], encoded.spans[i]);
+    });
     return { templatedText, ids, tokens, spans, truncation };
   }
 
@@ -201,6 +209,32 @@ export class BundleTokenizer {
       fix: `Use ${SUPPORTED_TOKENIZERS}, with no normalizer beyond writing spaces as "▁".`,
     });
   }
+}
+
+/** Words whose byte-level form is kept, and for how many words at most (then the memory starts over). */
+const WORD_MEMORY = { maxChars: 64, maxWords: 50_000 };
+
+/**
+ * Keeps the library's ByteLevel pre-tokenizer's answer per word where it is given one word at a time (behind a
+ * Split, use_regex false: Llama 3, Qwen). It maps a word's bytes to characters element by element, the biggest
+ * part of the library's encode on long prompts, and prompts repeat their words. Its answer depends on the word
+ * alone; a copy is handed out, so the library may change what it gets.
+ */
+function rememberByteLevelWords(preTokenizer: PreTokenizer | null): void {
+  if (preTokenizer instanceof SequencePreTokenizer) preTokenizer.tokenizers.forEach(rememberByteLevelWords);
+  if (!(preTokenizer instanceof ByteLevelPreTokenizer) || preTokenizer.use_regex) return;
+  const byteLevel = preTokenizer.pre_tokenize_text.bind(preTokenizer);
+  const words = new Map<string, string[]>();
+  preTokenizer.pre_tokenize_text = (word: string, options?: unknown) => {
+    let pieces = words.get(word);
+    if (pieces === undefined) {
+      pieces = byteLevel(word, options);
+      if (word.length > WORD_MEMORY.maxChars) return pieces;
+      if (words.size >= WORD_MEMORY.maxWords) words.clear();
+      words.set(word, pieces);
+    }
+    return [...pieces];
+  };
 }
 
 /** Whether `piece` is in `src` at `pos`. */

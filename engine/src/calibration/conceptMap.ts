@@ -8,7 +8,7 @@ import type { PrototypeSource } from './evaluate';
 import type { LoadedBundle } from '../bundle';
 import { loadConceptMap, MAP_TEXT_CHARS } from '../bundle/conceptMapFile';
 import { LIMITS } from '../limits';
-import { cosineFromDot, dot, norm } from '../vectors';
+import { cosineFromDot, dot, norm, normsOf } from '../vectors';
 import { mulberry32, SelectionSampler, seedFor } from './seededSampling';
 
 /** Neighbours whose 2-D positions place a prompt. */
@@ -108,7 +108,8 @@ const round = (v: number): number => Math.round(v * 1e5) / 1e5;
  * data at explain time, i.e. a refit; the neighbours need only the stored vectors.)
  */
 export function placeOnConceptMap(map: Pick<ConceptMap, 'vectors' | 'points'>, representation: ArrayLike<number>): NonNullable<ConceptMapView['prompt']> {
-  // Every explain places each prompt against every example (400 × hidden size): the norms once, not per pair.
+  // Every explain places each prompt against every example (400 × hidden size): the norms once, not per pair
+  // (stored unit-length, but a map file is read, not trusted).
   const norms = normsOf(map.vectors);
   const n = norm(representation);
   const cosines = map.vectors.map((v, i) => cosineFromDot(dot(representation, v), n * norms[i]));
@@ -123,17 +124,6 @@ export function placeOnConceptMap(map: Pick<ConceptMap, 'vectors' | 'points'>, r
     total += w;
   }
   return { x: round(x / total), y: round(y / total), neighbours: nearest, nearestCosine: cosines[nearest[0]] };
-}
-
-/** The examples' norms (stored unit-length, but a map file is read, not trusted), once per map. */
-const exampleNorms = new WeakMap<Float32Array[], number[]>();
-function normsOf(vectors: Float32Array[]): number[] {
-  let norms = exampleNorms.get(vectors);
-  if (!norms) {
-    norms = vectors.map((v) => norm(v));
-    exampleNorms.set(vectors, norms);
-  }
-  return norms;
 }
 
 /**

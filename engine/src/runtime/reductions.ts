@@ -4,7 +4,7 @@
 // outputs are already on the host); the torch provider computes the same in PyTorch (torch_forward.py
 // `reduced_outputs`), so that C numbers per token and k per row cross its pipe instead of hidden and vocab.
 import { cosineToAll } from '../scores';
-import { norm } from '../vectors';
+import { normsOf } from '../vectors';
 import type { TopTokens } from './modelSession';
 
 /**
@@ -17,7 +17,7 @@ export function tokenCosinesOf(tokenStates: Float32Array, shape: { batch: number
   const hidden = prototypes[0]?.[0]?.length ?? 0;
   const out = new Float32Array(prototypes.length * batch * seq * C);
   prototypes.forEach((layer, j) => {
-    const norms = layer.map((p) => norm(p));
+    const norms = normsOf(layer);
     for (let b = 0; b < batch; b++) {
       for (let t = 0; t < lengths[b]; t++) {
         const at = (j * batch + b) * seq + t;

@@ -38,64 +38,87 @@ interface WireTensor {
   bytes: number;
 }
 
-interface Frame {
+export interface Frame {
   header: { type: string; id?: number | null; message?: string; kind?: string; tensors?: WireTensor[]; [key: string]: unknown };
   tensors: Record<string, ort.Tensor>;
 }
 
-/** Splits the child's stdout into frames. */
-class FrameReader {
-  private buffered: Buffer[] = [];
-  private size = 0;
-  private wanted: { header: Frame['header']; bytes: number } | null = null;
+/**
+ * Splits the child's stdout into frames. A frame's tensor bytes are copied once, from the pipe's chunks straight
+ * into each tensor's own typed array (a view into a chunk could be misaligned, and would pin the chunk's memory).
+ */
+export class FrameReader {
+  /** The start of the next frame's header, while it is incomplete. */
+  private head: Buffer = Buffer.alloc(0);
+  private body: FrameBody | null = null;
 
   constructor(private readonly take: (frame: Frame) => void) {}
 
   push(chunk: Buffer): void {
-    this.buffered.push(chunk);
-    this.size += chunk.length;
+    let rest = chunk;
     for (;;) {
-      if (!this.wanted) {
-        if (this.size < 4) return;
-        const length = this.peek(4).readUInt32LE(0);
-        if (this.size < 4 + length) return;
-        const header = JSON.parse(this.consume(4 + length).subarray(4).toString('utf8')) as Frame['header'];
-        this.wanted = { header, bytes: (header.tensors ?? []).reduce((n, t) => n + t.bytes, 0) };
+      if (!this.body) {
+        if (rest.length > 0) this.head = this.head.length > 0 ? Buffer.concat([this.head, rest]) : rest;
+        if (this.head.length < 4) return;
+        const length = this.head.readUInt32LE(0);
+        if (this.head.length < 4 + length) return;
+        this.body = new FrameBody(JSON.parse(this.head.subarray(4, 4 + length).toString('utf8')) as Frame['header']);
+        rest = this.head.subarray(4 + length);
+        this.head = Buffer.alloc(0);
       }
-      if (this.size < this.wanted.bytes) return;
-      const payload = this.consume(this.wanted.bytes);
-      const { header } = this.wanted;
-      this.wanted = null;
-      this.take({ header, tensors: unpack(header.tensors ?? [], payload) });
+      rest = this.body.fill(rest);
+      if (!this.body.complete) return;
+      const frame = { header: this.body.header, tensors: this.body.tensors };
+      this.body = null;
+      this.take(frame);
     }
   }
+}
 
-  private peek(n: number): Buffer {
-    if (this.buffered[0].length < n) this.buffered = [Buffer.concat(this.buffered)];
-    return this.buffered[0].subarray(0, n);
+/** A frame whose header has arrived, its tensors filled as their bytes come. */
+class FrameBody {
+  readonly tensors: Record<string, ort.Tensor> = {};
+  /** Each tensor's bytes, in wire order. */
+  private readonly bytes: Uint8Array[];
+  private current = 0;
+  private filled = 0;
+
+  constructor(readonly header: Frame['header']) {
+    this.bytes = (header.tensors ?? []).map((t) => {
+      const data = t.dtype === 'float32' ? new Float32Array(t.bytes / 4) : new BigInt64Array(t.bytes / 8);
+      this.tensors[t.name] = new ort.Tensor(t.dtype, data, t.dims);
+      return new Uint8Array(data.buffer);
+    });
+    this.skipFull();
   }
 
-  private consume(n: number): Buffer {
-    const all = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered);
-    this.buffered = all.length > n ? [all.subarray(n)] : [];
-    this.size -= n;
-    return all.subarray(0, n);
+  get complete(): boolean {
+    return this.current === this.bytes.length;
+  }
+
+  /** Copies what it can of `chunk` into the tensors; returns the rest (the next frame's start). */
+  fill(chunk: Buffer): Buffer {
+    let at = 0;
+    while (!this.complete && at < chunk.length) {
+      const target = this.bytes[this.current];
+      const n = Math.min(target.length - this.filled, chunk.length - at);
+      target.set(chunk.subarray(at, at + n), this.filled);
+      at += n;
+      this.filled += n;
+      this.skipFull();
+    }
+    return chunk.subarray(at);
+  }
+
+  private skipFull(): void {
+    while (!this.complete && this.filled === this.bytes[this.current].length) {
+      this.current++;
+      this.filled = 0;
+    }
   }
 }
 
-function unpack(specs: WireTensor[], payload: Buffer): Record<string, ort.Tensor> {
-  const out: Record<string, ort.Tensor> = {};
-  let offset = 0;
-  for (const t of specs) {
-    // A copy into its own ArrayBuffer: typed arrays need aligned offsets, and the frame's buffer is reused.
-    const bytes = payload.buffer.slice(payload.byteOffset + offset, payload.byteOffset + offset + t.bytes);
-    out[t.name] = t.dtype === 'float32' ? new ort.Tensor('float32', new Float32Array(bytes), t.dims) : new ort.Tensor('int64', new BigInt64Array(bytes), t.dims);
-    offset += t.bytes;
-  }
-  return out;
-}
-
-function pack(header: object, tensors: Array<[string, ort.Tensor]>): Buffer {
+export function pack(header: object, tensors: Array<[string, ort.Tensor]>): Buffer {
   const specs: WireTensor[] = [];
   const parts: Buffer[] = [];
   for (const [name, t] of tensors) {
