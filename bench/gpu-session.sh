@@ -6,8 +6,8 @@
 # models/*/model.pt out of the tree for the call (64 MiB limit). There, with carry [".gpu", ".gpu-build"]:
 #   bash .gpu/run.sh bash bench/gpu-session.sh "$OUT"
 # Each step has its own time limit (env FIDELITY_S, BUILD_S, BENCH_S, AGREE_S, TORCH_PROFILE_S (default 0: off;
-# bench/gpu_torch_profile.py), FP16_S, PROFILE_S; BENCH_PROVIDERS narrows the providers; 0 skips the fidelity check, the build,
-# the agreement check or the profile (PROFILE_S=70 runs the WebGPU fp16-compute experiment and profile: off by default
+# bench/gpu_torch_profile.py; TORCH_PROFILE_VARIANTS narrows its variants), FP16_S, PROFILE_S; BENCH_PROVIDERS narrows the providers; 0 skips the fidelity check, the build,
+# the agreement check or the profile; ROWS_AB=N measures the 1B's torch rows again with SEER_CUDA_MAX_ROWS=N (PROFILE_S=70 runs the WebGPU fp16-compute experiment and profile: off by default
 # since the torch provider is the faster path to issue 10's goals); BENCH_FP16= and BENCH_MODELS narrow the benchmark), so one that hangs cannot take the others' time; every step's output lands in
 # OUTDIR (at most 8 files come back): log.txt (with `seer doctor`), fidelity.txt, results-gpu.json, RESULTS-gpu.md,
 # profile.json and the default model's build (scripts/gpu-build-model.sh, when .gpu-build was carried: 3 files).
@@ -17,6 +17,8 @@
 # device time, a build and the full benchmark do not both fit: choose, or narrow with BENCH_MODELS / BENCH_FP16=.
 # Second session (2026-11-27, H200): start and transfer ~45 s; the full benchmark without fp16 (torch, WebGPU, CPU,
 # both models) 255 s; agreement 58 s; torch rows of the 1B alone (BENCH_PROVIDERS=torch) 145 s; TORCH_PROFILE_S 90 s.
+# Third (2026-11-27, H200): 270 s in all for the 1B's torch rows (135 s, import included), agreement (51 s) and the
+# profile's ours,ours-eager,hf variants (62 s).
 set -uo pipefail
 out=${1:?usage: gpu-session.sh OUTDIR}
 mkdir -p "$out"
@@ -51,6 +53,13 @@ rc=$?; echo "bench exit $rc"
 [ $rc = 0 ] || [ ! -d /tmp/seer-gpu-bench/pieces ] || tar -C /tmp/seer-gpu-bench -cf "$out/pieces.tar" pieces
 
 B=/tmp/seer-gpu-bench
+if [ -n "${ROWS_AB:-}" ] && [ -f $B/llama-3.2-1b-fp32/seer.json ]; then
+  step "rows per forward on CUDA: the 1B's torch rows again with SEER_CUDA_MAX_ROWS=$ROWS_AB (smaller forwards overlap scoring)"
+  SEER_CUDA_MAX_ROWS=$ROWS_AB SEER_PYTHON=python3 timeout "${ROWS_AB_S:-120}" node bench/tmp/gpu.js $B/llama-3.2-1b-fp32 torch \
+    --runs 10 --row-seconds 10 > "$out/engine-torch-rows$ROWS_AB.json"
+  echo "rows A/B exit $?"; cat "$out/engine-torch-rows$ROWS_AB.json"; echo
+fi
+
 if [ -f $B/llama-3.2-1b-fp32/seer.json ] && [ "${AGREE_S:-120}" != 0 ]; then
   step "torch provider (bfloat16, CUDA) against onnxruntime float32 CPU: same prompts, the 1B bundle"
   # bfloat16 (the default) and float32: the latter checks the fused-attention path against onnxruntime to ~1e-5.
@@ -60,7 +69,8 @@ fi
 
 if [ "${TORCH_PROFILE_S:-0}" != 0 ] && [ -f $B/llama-3.2-1b-fp32/seer.json ]; then
   step "where the torch provider's forward spends its time, beside transformers (first calls at new lengths, profiler tables)"
-  PYTHONUNBUFFERED=1 timeout "$TORCH_PROFILE_S" python3 bench/gpu_torch_profile.py $B/llama-3.2-1b-fp32 $B/llama-3.2-1b-hf > "$out/profile-torch.txt" 2>&1
+  PYTHONUNBUFFERED=1 timeout "$TORCH_PROFILE_S" python3 bench/gpu_torch_profile.py $B/llama-3.2-1b-fp32 $B/llama-3.2-1b-hf \
+    ${TORCH_PROFILE_VARIANTS:+--variants "$TORCH_PROFILE_VARIANTS"} > "$out/profile-torch.txt" 2>&1
   echo "torch profile exit $?"; grep '^{' "$out/profile-torch.txt"
 fi
 

@@ -104,7 +104,8 @@ const log = (line) => console.error(`bench --gpu: ${line}`);
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20, ...opts });
   if (r.error) return { ok: false, why: r.error.message, stdout: '' };
-  return { ok: r.status === 0, why: (r.stderr || '').trim().split('\n').slice(-3).join(' | '), stdout: r.stdout };
+  const why = r.stderr ? r.stderr.trim().split('\n').slice(-3).join(' | ') : `exit code ${r.status ?? r.signal} (its stderr is in the log above)`;
+  return { ok: r.status === 0, why, stdout: r.stdout };
 }
 
 // ─────────────────────────────── the machine ───────────────────────────────
@@ -260,7 +261,8 @@ for (const model of models) {
       measured.push(pieces.engine.find((e) => e.requested === provider));
       continue;
     }
-    const r = run(process.execPath, [measurer, model.dir, provider, '--tokens', values.tokens, '--batches', batches, '--runs', String(runs), '--row-seconds', values.quick ? '10' : '30']);
+    // stderr inherited: the engine's log (the torch provider's CUDA graph captures) lands in the session log.
+    const r = run(process.execPath, [measurer, model.dir, provider, '--tokens', values.tokens, '--batches', batches, '--runs', String(runs), '--row-seconds', values.quick ? '10' : '30'], { stdio: ['ignore', 'pipe', 'inherit'] });
     measured.push(r.ok ? JSON.parse(r.stdout) : { requested: provider, error: r.why });
     keep(`engine-${provider}.json`, measured.at(-1));
   }

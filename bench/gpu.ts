@@ -38,7 +38,8 @@ async function main(): Promise<void> {
   try {
     // The torch provider runs on SEER_PYTHON (gpu.mjs sets it to the Python that has torch), in its default dtype
     // (bfloat16 on CUDA: what PyTorch users run, and the PyTorch column it is compared with).
-    engine = await Engine.load({ bundleDir, provider, ...(provider === 'torch' ? { torch: { python: process.env.SEER_PYTHON } } : {}) });
+    engine = await Engine.load({ bundleDir, provider, ...(provider === 'torch' ? { torch: { python: process.env.SEER_PYTHON } } : {}) },
+      (line) => process.stderr.write(`[${provider}] ${line}\n`));
   } catch (err) {
     process.stdout.write(JSON.stringify({ requested: provider, error: (err as Error).message.split('\n')[0] }));
     return;

@@ -4,7 +4,7 @@ and the default bundle's tokenizer with a tokenizer_config.json naming its speci
 chat template). Only the shapes matter for timing: weights ~ N(0, 0.02), norms 1. numpy only (no torch, no
 transformers), so it runs wherever the benchmark does.
 
-usage: gpu_checkpoint.py OUT_DIR --shape llama-3.2-1b|llama-3.1-8b|tiny [--dtype F32|BF16] [--tokenizer-bundle DIR]
+usage: gpu_checkpoint.py OUT_DIR --shape llama-3.2-1b|llama-3.1-8b|llama-3.2-1b-thin|tiny [--dtype F32|BF16] [--tokenizer-bundle DIR]
 """
 import argparse
 import json
@@ -21,6 +21,11 @@ SHAPES = {
     # For the benchmark's own test on a machine without a GPU (bench/gpu.mjs --cpu-only --tiny).
     "tiny": dict(hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
                  num_key_value_heads=2, head_dim=16, vocab_size=8192, tie_word_embeddings=True, rope_scaling=ROPE_LLAMA3),
+    # Llama-3.2-1B's hidden size and depth with one attention head, a tiny MLP and the tokenizer's vocabulary: the
+    # engine's host-side work per prompt (states of 2,048 per layer) at a forward a 2-core CPU runs in seconds.
+    "llama-3.2-1b-thin": dict(hidden_size=2048, intermediate_size=64, num_hidden_layers=16, num_attention_heads=1,
+                              num_key_value_heads=1, head_dim=64, vocab_size=8192, tie_word_embeddings=True,
+                              rope_scaling=ROPE_LLAMA3),
     # meta-llama/Llama-3.2-1B's config.json (1.24B parameters, tied embeddings).
     "llama-3.2-1b": dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=16, num_attention_heads=32,
                          num_key_value_heads=8, head_dim=64, vocab_size=128256, tie_word_embeddings=True,
