@@ -341,7 +341,7 @@ function markdown() {
     `memory bandwidth (measured, device copy): ${bandwidthGBs ? `${bandwidthGBs} GB/s` : '— (not measured: no PyTorch CUDA in this run)'}${cpuOnly ? ` · **--cpu-only: ${values.torch ? 'CPU and the torch provider on CPU PyTorch' : 'CPU rows only'}, no GPU and no PyTorch CUDA**` : ''}`,
     ...(json.assembledFrom ? ['', `Written from ${json.assembledFrom}: only what that run measured is here.`] : []),
     ...(json.complete ? [] : ['', `**Incomplete: ${results.length} of ${models.length} models measured so far** (a run stopped at its time limit keeps the models it finished).`]),
-    '', 'Explain latency, p50 / p95 ms (the engine\'s explainBatch: tokenize, forward, score; batches over 4096 padded tokens run as several forwards). In the provider\'s PyTorch: for the torch provider, the part of each explain its Python process spent in the forward (the rest is the pipe, tokenizing and scoring). PyTorch: transformers\' LlamaForCausalLM, CUDA eager, last-token states of every layer and last-token logits copied to the host. Bound: weight bytes read once per forward ÷ memory bandwidth.', '',
+    '', 'Explain latency, p50 / p95 ms (the engine\'s explainBatch: tokenize, forward, score; batches over 4,096 padded tokens, 16,384 for the torch provider on CUDA, run as several forwards). In the provider\'s PyTorch: for the torch provider, the part of each explain its Python process spent in the forward (the rest is the pipe, tokenizing and scoring). PyTorch: transformers\' LlamaForCausalLM, CUDA eager, last-token states of every layer and last-token logits copied to the host. Bound: weight bytes read once per forward ÷ memory bandwidth.', '',
   ];
   for (const m of results) {
     if (m.error) {
