@@ -4,7 +4,7 @@ first call at each new shape pays what a user's first prompt of that length pays
 plans), and reports:
   - per call, in order: tokens x batch, milliseconds (CUDA synchronised), first or repeated shape;
   - torch.profiler's top CUDA kernels and CPU ops at 128 x 1 and 512 x 32.
-Variants: "ours" (torch_forward.explain_outputs with the engine's fetches and CUDA graphs, as serve-forward runs
+Variants: "ours" (torch_explain.explain_outputs with the engine's fetches and CUDA graphs, as serve-forward runs
 it: its first call captures the batch-1 graphs ahead, as the engine's warm-up explain at load does), "ours-eager"
 (the same with SEER_TORCH_GRAPHS=0: every kernel launched one by one), "ours-cudnn" (eager, with PyTorch's cuDNN
 attention allowed), "forward" (HFDecoder's forward alone, no read-outs) and "hf" (transformers' LlamaForCausalLM,
@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "trainer"))
 # then lengths not seen before (what a user's next prompt is).
 SHAPES = [(10, 1), (128, 1), (128, 1), (137, 1), (512, 1), (512, 1), (128, 32), (128, 32), (512, 32), (512, 32), (301, 1), (77, 4)]
 FETCHES = ["states", "token_cosines", "top_ids", "top_logits", "log_sum_exp"]
-# Each variant's environment beside this process's: the eager ones without CUDA graphs (torch_forward.graphs_for).
+# Each variant's environment beside this process's: the eager ones without CUDA graphs (torch_graphs.graphs_for).
 ENV = {"ours-eager": {"SEER_TORCH_GRAPHS": "0"}, "ours-cudnn": {"SEER_TORCH_GRAPHS": "0"}}
 
 
@@ -60,10 +60,12 @@ def run_variant(variant, bundle, checkpoint, device_name):
                 out.logits[:, -1].float().cpu()
     else:
         from seer_trainer import torch_forward as tf
+        from seer_trainer.torch_explain import explain_outputs
+        from seer_trainer.torch_graphs import graphs_for
         if variant != "ours-cudnn":
             tf.prefer_fused_attention_kernels()
         model = tf.load_bundle(bundle, device, torch.bfloat16 if device.type == "cuda" else torch.float32)
-        graphs = tf.graphs_for(device, lambda line: print(line, file=sys.stderr, flush=True))
+        graphs = graphs_for(device, lambda line: print(line, file=sys.stderr, flush=True))
         c = model.config
         target = c.num_layers * 3 // 4
 
@@ -73,7 +75,7 @@ def run_variant(variant, bundle, checkpoint, device_name):
                 with torch.inference_mode():
                     model(feeds["input_ids"].to(device), feeds["attention_mask"].to(device))
             else:
-                tf.explain_outputs(model, feeds, FETCHES, graphs)
+                explain_outputs(model, feeds, FETCHES, graphs)
 
     lines, seen = [], set()
     for tokens, batch in SHAPES:

@@ -25,7 +25,8 @@ from seer_trainer.hf_families import load_decoder_config  # noqa: E402
 from seer_trainer.hf_model import load_hf_decoder  # noqa: E402
 from seer_trainer.onnx_graph import DATA_FILE, DECODER_METADATA, write_explain_graph  # noqa: E402
 from seer_trainer.safetensors_io import Checkpoint  # noqa: E402
-from seer_trainer.torch_forward import explain_outputs, load_bundle, read_message, serve, write_message  # noqa: E402
+from seer_trainer.torch_explain import explain_outputs  # noqa: E402
+from seer_trainer.torch_forward import load_bundle, read_message, serve, write_message  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 TRAINER = REPO / "trainer"
@@ -484,7 +485,7 @@ def test_the_cli_serves_frames_only_on_stdout(small):
 def test_the_reductions_equal_cosines_and_top_k_computed_from_the_full_outputs(small):
     """token_cosines: each real token's cosine with each prototype of its token layer, 0 at padding (and for a zero
     prototype); top_ids/top_logits/log_sum_exp from last_logits. Both computed from the same forward's full outputs."""
-    from seer_trainer.torch_forward import REDUCED
+    from seer_trainer.torch_explain import REDUCED
     model = load_bundle(small, CPU, torch.float32)
     c = model.config
     feeds = _feeds(c, [9, 4, 1], [8, 3, 0], [c.num_layers, 0])

@@ -1,4 +1,4 @@
-"""The torch provider's CUDA graphs (torch_forward.Graphs), on the CPU: a stand-in capture with CudaCapture's
+"""The torch provider's CUDA graphs (torch_graphs.Graphs), on the CPU: a stand-in capture with CudaCapture's
 contract (replay writes the static outputs from the static inputs; a host synchronisation inside the captured
 forward raises, as it would during a CUDA capture) checks the plumbing: bucket padding, the copy in and out, the
 capture ahead for batch 1, the fall-back to the eager forward, the LRU bound."""
@@ -12,10 +12,13 @@ torch = pytest.importorskip("torch", reason="the provider is PyTorch")
 pytest.importorskip("onnx", reason="the weights are read from model.onnx")
 
 import seer_trainer.torch_forward as tf  # noqa: E402
-from seer_trainer.torch_forward import Graphs, bucket, buckets_upto, explain_outputs, graphs_for, load_bundle  # noqa: E402
+import seer_trainer.torch_graphs as tg  # noqa: E402
+from seer_trainer.torch_explain import OUTPUTS, explain_outputs, is_right_padded  # noqa: E402
+from seer_trainer.torch_forward import load_bundle  # noqa: E402
+from seer_trainer.torch_graphs import Graphs, bucket, buckets_upto, graphs_for  # noqa: E402
 from test_torch_forward import CPU, _bundle, _feeds, _frames, _left_padded, _max_rel, _request, _steering  # noqa: E402
 
-ALL = list(tf.OUTPUTS)  # the graph's outputs and the reductions
+ALL = list(OUTPUTS)  # the graph's outputs and the reductions
 
 
 @contextmanager
@@ -162,9 +165,9 @@ def test_left_padding_or_a_large_batch_runs_eagerly(model, monkeypatch):
     capture = StandIn()
     graphs = Graphs(capture, lambda _: None)
     left = _left_padded(_explain_feeds(c, [11, 4]))
-    assert not tf.is_right_padded(left["attention_mask"]) and tf.is_right_padded(_explain_feeds(c, [11, 4])["attention_mask"])
+    assert not is_right_padded(left["attention_mask"]) and is_right_padded(_explain_feeds(c, [11, 4])["attention_mask"])
     _assert_same(explain_outputs(model, left, ALL, graphs), explain_outputs(model, left, ALL))
-    monkeypatch.setattr(tf, "GRAPH_TOKENS", 64)
+    monkeypatch.setattr(tg, "GRAPH_TOKENS", 64)
     big = _explain_feeds(c, [40, 40])  # 2 x 48 padded tokens
     _assert_same(explain_outputs(model, big, ALL, graphs), explain_outputs(model, big, ALL))
     assert capture.captures == 0

@@ -1,7 +1,7 @@
 // What an explanation reads from the per-token states and the logits, reduced: each real token's cosine with the
 // concept prototypes (the token × concept matrix) and the top next tokens with the log-sum-exp that turns their
 // logits into probabilities. ModelSession computes these here for onnxruntime's providers (in-process: the full
-// outputs are already on the host); the torch provider computes the same in PyTorch (torch_forward.py
+// outputs are already on the host); the torch provider computes the same in PyTorch (torch_explain.py
 // `reduced_outputs`), so that C numbers per token and k per row cross its pipe instead of hidden and vocab.
 import { cosineToAll } from '../scores';
 import { normsOf } from '../vectors';

@@ -1,0 +1,179 @@
+"""One explain forward of the torch provider (torch_forward.py serves it), as the bundle's explain graph computes it
+(docs/bundle-format.md): the request checked on the host, then only the fetched outputs made on the device (states
+at one position per row, per-layer means, the last real token's logits, the token layers' states) and the
+reductions the engine would otherwise compute from them (`reduced_outputs`), then one copy to the host.
+`device_outputs` waits for nothing on the device, so that torch_graphs.py can capture it."""
+from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Tuple
+
+import torch
+
+from .errors import SeerInputError
+from .hf_families import DecoderConfig
+from .hf_model import HFDecoder, check_token_ids
+
+if TYPE_CHECKING:
+    from .torch_graphs import Graphs
+
+OUTPUTS = ("states", "mean_states", "last_logits", "token_states", "token_cosines", "top_ids", "top_logits", "log_sum_exp")
+REDUCED = ("token_cosines", "top_ids", "top_logits", "log_sum_exp")
+PER_TOKEN = ("token_states", "token_cosines")  # [k, B, T, ...]: cut back to the request's T after a graph's padding
+
+
+class Plan(NamedTuple):
+    """What a request asks for besides its tensors: the outputs (in OUTPUTS order), the token layers, top_k."""
+    fetches: Tuple[str, ...]
+    layers: Tuple[int, ...]
+    top_k: Optional[int]
+
+
+class Request(NamedTuple):
+    """A request's inputs, checked, on the host: ids and mask [B, T], read-out positions [B], steering [L+1, H] (None:
+    all zeros, the unsteered model), token_prototypes [k, C, H] (None unless token_cosines is fetched)."""
+    ids: torch.Tensor
+    mask: torch.Tensor
+    positions: torch.Tensor
+    steering: Optional[torch.Tensor]
+    protos: Optional[torch.Tensor]
+    plan: Plan
+    right_padded: bool  # every mask row 1…1 0…0, as the engine pads: attention needs no padding mask
+
+
+def is_right_padded(mask: torch.Tensor) -> bool:
+    return bool(((mask == 0) | (mask == 1)).all()) and bool((mask[:, 1:] <= mask[:, :-1]).all())
+
+
+def checked_request(c: DecoderConfig, feeds: Dict[str, torch.Tensor], fetches: List[str]) -> Request:
+    """Every check on the host tensors the request brought, before anything reaches the device: a check there
+    would wait for the GPU (measured on an H200: at batch 1 the forward is bound by kernel launches)."""
+    ids, mask, positions, token_layers = feeds["input_ids"], feeds["attention_mask"], feeds["positions"], feeds["token_layers"]
+    B, T = ids.shape
+    if mask.shape != ids.shape:
+        raise SeerInputError(f"attention_mask {list(mask.shape)} does not match input_ids {list(ids.shape)} (a KV-cache past is not supported here)")
+    check_token_ids(ids, c.vocab_size)
+    if positions.shape != (B,) or bool(((positions < 0) | (positions >= T)).any()):
+        raise SeerInputError(f"positions {positions.tolist()} do not fit a batch of {B} rows of {T} tokens")
+    if token_layers.numel() and bool(((token_layers < 0) | (token_layers > c.num_layers)).any()):
+        raise SeerInputError(f"token_layers {token_layers.tolist()} must lie in 0..{c.num_layers}")
+    steering = feeds["steering"]
+    if tuple(steering.shape) != (c.num_layers + 1, c.hidden_size):
+        raise SeerInputError(f"steering is {list(steering.shape)}, expected {[c.num_layers + 1, c.hidden_size]}")
+    plan = Plan(tuple(n for n in OUTPUTS if n in fetches), tuple(token_layers.tolist()), None)
+    protos = feeds.get("token_prototypes") if "token_cosines" in fetches else None
+    if "token_cosines" in fetches and (protos is None or protos.dim() != 3 or protos.shape[0] != len(plan.layers) or protos.shape[2] != c.hidden_size):
+        raise SeerInputError(f"token_cosines needs token_prototypes [{len(plan.layers)}, C, {c.hidden_size}]"
+                             f"{'' if protos is None else f', got {list(protos.shape)}'}")
+    if any(name in fetches for name in REDUCED[1:]):
+        if "top_k" not in feeds or feeds["top_k"].numel() != 1 or int(feeds["top_k"][0]) < 1:
+            raise SeerInputError("top_ids, top_logits and log_sum_exp need top_k: one positive integer")
+        plan = plan._replace(top_k=min(int(feeds["top_k"][0]), c.vocab_size))
+    return Request(ids, mask, positions, steering if bool(steering.any()) else None,  # all zeros: skip the adds
+                   None if protos is None else protos.float(), plan, is_right_padded(mask))
+
+
+def explain_outputs(model: HFDecoder, feeds: Dict[str, torch.Tensor], fetches: List[str],
+                    graphs: Optional["Graphs"] = None) -> Dict[str, torch.Tensor]:
+    """The graph's outputs (float32, on the CPU) for `feeds` (on the CPU): only those in `fetches`. With `graphs`
+    (graphs_for: on CUDA), a small right-padded request replays a captured CUDA graph rather than launching ~700
+    kernels one by one."""
+    request = checked_request(model.config, feeds, fetches)
+    with torch.inference_mode():
+        if graphs is not None and request.right_padded:
+            out = graphs.run(model, request)
+            if out is not None:
+                return out
+        T = request.ids.shape[1]
+        device = next(model.parameters()).device
+        inputs = {name: t.to(device) for name, t in host_inputs(request, T).items()}
+        return to_host(device_outputs(model, inputs, request.plan, request.right_padded), T)
+
+
+def host_inputs(r: Request, T: int) -> Dict[str, torch.Tensor]:
+    """device_outputs' inputs, on the host, fitted to T tokens: padded on the right (mask 0, token 0: a valid id) or
+    cut (read-out positions clamped into it); right-padded rows stay right-padded either way."""
+    B, n = r.ids.shape
+
+    def fit(t: torch.Tensor) -> torch.Tensor:
+        return t[:, :T] if n >= T else torch.cat([t, t.new_zeros((B, T - n))], 1)
+    inputs = {"input_ids": fit(r.ids), "attention_mask": fit(r.mask), "positions": r.positions.clamp(max=T - 1)}
+    if r.steering is not None:
+        inputs["steering"] = r.steering
+    if r.protos is not None:
+        inputs["token_prototypes"] = r.protos
+    return inputs
+
+
+def device_outputs(model: HFDecoder, inputs: Dict[str, torch.Tensor], plan: Plan, right_padded: bool) -> Dict[str, torch.Tensor]:
+    """The outputs `plan` asks for, on the device of `inputs` (host_inputs' names). Nothing here waits for the
+    device (no .item(), bool(tensor), .tolist(), .cpu()): this is what a CUDA graph captures."""
+    ids, mask, positions = inputs["input_ids"], inputs["attention_mask"], inputs["positions"]
+    fetches, layers, (B, T) = plan.fetches, plan.layers, ids.shape
+    # Only what is fetched is made: at batch 1 every kernel launch counts.
+    rows = torch.arange(B, device=ids.device) if "states" in fetches else None
+    m = mask.unsqueeze(-1).float() if "mean_states" in fetches else None
+    at_positions, means, whole = [], [], {}
+    full = set(layers) if "token_states" in fetches or "token_cosines" in fetches else set()
+
+    def read_state(i: int, h: torch.Tensor) -> None:
+        # Each layer's state is read as it is made and then dropped: the GPU holds one layer's [B, T, H] at a
+        # time (and the token layers'), not all L + 1.
+        if "states" in fetches:
+            at_positions.append(h[rows, positions])
+        if "mean_states" in fetches:
+            means.append((h.float() * m).sum(1) / m.sum(1))
+        if i in full:
+            whole[i] = h
+
+    out = model(ids, mask, steering=inputs.get("steering"), ids_checked=True, read_state=read_state, right_padded=right_padded)
+    result = {}
+    if "states" in fetches:
+        result["states"] = torch.stack(at_positions).float()
+    if "mean_states" in fetches:
+        result["mean_states"] = torch.stack(means)
+    if "last_logits" in fetches:
+        result["last_logits"] = out.last_logits.float()
+    if "token_states" in fetches:
+        H = model.config.hidden_size
+        result["token_states"] = torch.stack([whole[i].float() for i in layers]) if layers else ids.new_zeros((0, B, T, H), dtype=torch.float32)
+    result.update(reduced_outputs(whole, out.last_logits, inputs.get("token_prototypes"), plan, mask))
+    return result
+
+
+def reduced_outputs(states: Dict[int, torch.Tensor], last_logits: torch.Tensor, protos: Optional[torch.Tensor], plan: Plan,
+                    mask: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """What the engine's runtime/reductions.ts computes from token_states and last_logits, computed here where they
+    are (so only these cross the pipe), from `states` (layer -> [B, T, H], at least the token layers) and
+    `last_logits` [B, V]: token_cosines [k, B, T, C], each real token's cosine with token layer j's prototypes
+    (`protos` [k, C, H]; 0 at padding and for a zero vector, clamped to [-1, 1]); top_ids and top_logits [B, top_k]
+    (most probable first) and log_sum_exp [B] over the vocabulary."""
+    result = {}
+    if "token_cosines" in plan.fetches:
+        real = mask.unsqueeze(-1).bool()
+        layers = []
+        for j, i in enumerate(plan.layers):
+            h = states[i].float()  # [B, T, H]
+            norms = h.norm(dim=-1, keepdim=True) * protos[j].norm(dim=-1)  # [B, T, C]
+            dots = h @ protos[j].t()
+            cos = torch.where(norms == 0, torch.zeros_like(dots), dots / norms).clamp(-1.0, 1.0)
+            layers.append(cos * real)
+        B, T = mask.shape
+        result["token_cosines"] = torch.stack(layers) if layers else protos.new_zeros((0, B, T, protos.shape[1]))
+    if plan.top_k is not None:
+        logits = last_logits.float()
+        values, ids = logits.topk(plan.top_k, dim=-1)
+        top = {"top_ids": ids.long(), "top_logits": values, "log_sum_exp": torch.logsumexp(logits, dim=-1)}
+        result.update((name, t) for name, t in top.items() if name in plan.fetches)
+    return result
+
+
+def to_host(outputs: Dict[str, torch.Tensor], T: int) -> Dict[str, torch.Tensor]:
+    """Fresh host copies of `outputs` (a graph's are overwritten by its next replay), per-token ones cut to T. From
+    a GPU: into pinned memory, every copy queued, then one synchronisation rather than one per output."""
+    cut = {name: t[:, :, :T] if name in PER_TOKEN else t for name, t in outputs.items()}
+    device = next(iter(cut.values())).device if cut else torch.device("cpu")
+    pinned = device.type == "cuda"
+    host = {name: torch.empty(t.shape, dtype=t.dtype, pin_memory=pinned) for name, t in cut.items()}
+    for name, t in cut.items():
+        host[name].copy_(t, non_blocking=pinned)
+    if pinned:
+        torch.cuda.current_stream(device).synchronize()
+    return host
