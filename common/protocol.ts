@@ -270,6 +270,12 @@ export interface EngineConfig {
   torch?: { python?: string; dtype?: TorchDtype };
   /** Root of the user's calibrated banks: <userBankDir>/<bundle name>/*.json are loaded too and calibrate writes there. */
   userBankDir?: string;
+  /**
+   * The options of the explains the warm-up at load runs on a GPU provider (default { tokenLayers: 'target' }):
+   * give those the host will explain with, so that what the provider prepares is theirs (the torch provider
+   * captures CUDA graphs per set of outputs asked for: the extension asks for every layer's token scores).
+   */
+  warmUpWith?: ExplainOptions;
 }
 
 export interface EngineErrorData {

@@ -88,7 +88,7 @@ export class Engine {
     for (const a of report.attempts) log(`provider ${a.provider}: ${a.ok ? 'ok' : `skipped: ${a.reason}`}`);
     const info: LoadResult = { bundle: bundleInfo(bundle), provider: report, banks: [...bundle.banks.values()].map(bankInfo) };
     const engine = new Engine(bundle, model, info, log);
-    if (report.used !== 'cpu') await engine.warmUp();
+    if (report.used !== 'cpu') await engine.warmUp({ tokenLayers: 'target', ...config.warmUpWith });
     log(`loaded ${bundle.manifest.name} from ${bundle.dir} on ${report.used} in ${(performance.now() - started).toFixed(0)} ms`);
     return engine;
   }
@@ -100,12 +100,13 @@ export class Engine {
    * explain runs at steady speed. A provider that fails here falls back to CPU as in any run (ModelSession.run).
    * Not on CPU, where those costs are about 0.1 s once and many loads (tests, one-shot CLI runs) explain little.
    */
-  private async warmUp(): Promise<void> {
+  private async warmUp(options: ExplainOptions): Promise<void> {
     const started = performance.now();
     try {
-      // The short prompt first: on the torch provider its forward captures the batch-1 CUDA graphs of every length.
-      await this.explainBatch(['Hello, how are you?'], { tokenLayers: 'target' });
-      for (let i = 0; i < WARM_UP_ROUNDS; i++) await this.explainBatch([WARM_UP_TEXT], { tokenLayers: 'target' });
+      // The short prompt first: on the torch provider its forward captures the batch-1 CUDA graphs of every length
+      // for these options' outputs.
+      await this.explainBatch(['Hello, how are you?'], options);
+      for (let i = 0; i < WARM_UP_ROUNDS; i++) await this.explainBatch([WARM_UP_TEXT], options);
     } catch (err) {
       this.log(`warm-up explain failed (the first explain will say why): ${(err as Error).message}`);
       return;

@@ -139,6 +139,7 @@ export const checkParams = {
     intraOpThreads: optional(integer(1, maxIntraOpThreads())),
     torch: optional(torchConfig),
     userBankDir: optional(nonEmptyText),
+    warmUpWith: optional(explainOptions),
   }),
   explain: object<ExplainParams>({ text, options: optional(explainOptions) }),
   explainBatch: object<ExplainBatchParams>({ texts: listOf(text, { max: LIMITS.batchTexts }), options: optional(explainOptions), progressToken: optional(nonEmptyText) }),

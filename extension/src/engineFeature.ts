@@ -9,7 +9,7 @@ import { bundleLocation, cudaLibraryPath, engineProviderConfig, readSettings } f
 import { EngineClient, toEngineError } from './engineClient';
 import { guarded, type ShowError } from './errorReport';
 import { providerLabel, providerTooltip } from './providerText';
-import { engineSettingChanged } from './settings';
+import { engineSettingChanged, explainOptions } from './settings';
 import type { SeerSidebar } from './sidebar';
 
 /** More crashes than this within a minute: stop restarting at once, wait for the next request. */
@@ -72,7 +72,8 @@ export function registerEngine(deps: {
   const clientOptions = (bundleDir?: string) => ({
     serverPath: context.asAbsolutePath(path.join('dist', 'engine-server.js')),
     // Calibrated banks go to the extension's global storage, never into the installed extension's bundle.
-    config: () => ({ bundleDir: bundleDir ?? bundleLocation(context.extensionPath).dir, ...engineProviderConfig(), userBankDir: path.join(context.globalStorageUri.fsPath, 'banks') }),
+    // The warm-up at load explains as the panel will (every layer's token scores), so a GPU provider prepares for it.
+    config: () => ({ bundleDir: bundleDir ?? bundleLocation(context.extensionPath).dir, ...engineProviderConfig(), userBankDir: path.join(context.globalStorageUri.fsPath, 'banks'), warmUpWith: panelExplainOptions() }),
     requestTimeoutMs: readSettings().requestTimeoutSeconds * 1000,
     env: () => {
       const cudaLibs = cudaLibraryPath();
@@ -145,4 +146,13 @@ export async function useBundle(dir: string): Promise<void> {
     return;
   }
   await vscode.workspace.getConfiguration('seer').update('bundlePath', dir, vscode.ConfigurationTarget.Global);
+}
+
+/** The panel's explain options, or none while a setting is invalid (the explain itself reports it, with its fix). */
+function panelExplainOptions() {
+  try {
+    return explainOptions(readSettings());
+  } catch {
+    return undefined;
+  }
 }

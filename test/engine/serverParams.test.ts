@@ -42,6 +42,13 @@ describe('seer/load params', () => {
     expect(refusal({ bundleDir: '/b', provider: 'torch', ...extra }).message).toBe(message);
   });
 
+  it('takes the warm-up\'s explain options, checked as an explain\'s', () => {
+    const warmUpWith = { pooling: 'last', tokenLayers: 'all', topNextTokens: 5, maxTokens: 256 };
+    expect(load({ bundleDir: '/b', provider: 'torch', warmUpWith }).warmUpWith).toEqual(warmUpWith);
+    expect(refusal({ bundleDir: '/b', provider: 'torch', warmUpWith: { tokenLayers: 'most' } }).message).toMatch(/^params\.warmUpWith\.tokenLayers /);
+    expect(refusal({ bundleDir: '/b', provider: 'torch', warmUpWith: { steer: 1 } }).message).toBe('params.warmUpWith has an unknown field "steer".');
+  });
+
   it('bounds the length of torch.python', () => {
     expect(refusal({ bundleDir: '/b', provider: 'torch', torch: { python: 'p'.repeat(LIMITS.nameChars + 1) } }).message).toContain(`the limit is ${LIMITS.nameChars}`);
   });

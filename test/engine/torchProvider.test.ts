@@ -8,12 +8,12 @@
 import { mkdtempSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EngineConfig, ExplainResult } from '../../common/protocol';
 import { Engine } from '../../engine/src/engine';
 import { SeerError } from '../../engine/src/errors';
 import type { ModelSession } from '../../engine/src/runtime/modelSession';
-import { probeTorch, type TorchSession } from '../../engine/src/runtime/torchSession';
+import { probeTorch, TorchSession } from '../../engine/src/runtime/torchSession';
 import { BUNDLE_DIR, copyBundle } from './helpers';
 import { buildCheckpoint, importBundles, trainerMissing } from './trainerBundle';
 
@@ -75,6 +75,24 @@ describe.skipIf(skipReason)('the torch provider', () => {
     const probe = await probeTorch(PYTHON);
     expect(probe).toMatchObject({ ok: true, python: PYTHON, cuda: false, devices: [] });
     expect(probe.ok && probe.torchVersion).toBe(report.torch!.torchVersion);
+  }, TIMEOUT);
+
+  it('warms up with the options it is given (what the panel explains with), else with the target layer\'s token scores', async () => {
+    const runs = vi.spyOn(TorchSession.prototype, 'run');
+    const tokenLayerCounts = () => runs.mock.calls.map(([feeds]) => Number(feeds.token_layers.dims[0]));
+    try {
+      const panel = await Engine.load({ bundleDir: BUNDLE_DIR, provider: 'torch', torch: { python: PYTHON }, userBankDir: path.join(tmp, 'none'), warmUpWith: { tokenLayers: 'all' } });
+      const layers = panel.bundle.manifest.architecture.numLayers + 1;
+      expect(tokenLayerCounts().length).toBeGreaterThan(1); // the short prompt, then the paragraph's rounds
+      expect(new Set(tokenLayerCounts())).toEqual(new Set([layers]));
+      await panel.dispose();
+      runs.mockClear();
+      const plain = await Engine.load({ bundleDir: BUNDLE_DIR, provider: 'torch', torch: { python: PYTHON }, userBankDir: path.join(tmp, 'none') });
+      expect(new Set(tokenLayerCounts())).toEqual(new Set([1]));
+      await plain.dispose();
+    } finally {
+      runs.mockRestore();
+    }
   }, TIMEOUT);
 
   it('explains as onnxruntime\'s CPU provider does: one prompt, a padded batch, mean pooling and the token view', async () => {
