@@ -94,8 +94,9 @@ export class Engine {
   }
 
   /**
-   * Explains at load, on a GPU provider (a short prompt, then WARM_UP_ROUNDS of a paragraph): its first forward compiles shaders or loads kernels
-   * (WebGPU on an H200: 247 ms against 7.7 ms on CPU), and the engine's own first explain has one-time costs too
+   * Explains at load, on a GPU provider (a short prompt, then WARM_UP_ROUNDS of a paragraph): its first forward
+   * compiles shaders, loads kernels or captures CUDA graphs (WebGPU on an H200: 247 ms against 7.7 ms on CPU), and
+   * the engine's own first explain has one-time costs too
    * (the torch provider here: 77 ms, then 18 ms, even after a warm-up forward). Paid at load, the user's first
    * explain runs at steady speed. A provider that fails here falls back to CPU as in any run (ModelSession.run).
    * Not on CPU, where those costs are about 0.1 s once and many loads (tests, one-shot CLI runs) explain little.
