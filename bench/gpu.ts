@@ -50,32 +50,51 @@ async function main(): Promise<void> {
   const rowSeconds = Number(values['row-seconds']);
   const rows: Record<string, unknown>[] = [];
   let firstMs: number | null = null;
+  let firstExplainParts: Record<string, number> | null = null;
+  // The torch provider's sums of where its forwards' time went (TorchRuntime.phasesMs): their growth over one explain.
+  const torchParts = () => {
+    const sums = () => ({ ...(report.torch?.phasesMs ?? {}) }) as Record<string, number>;
+    if (!report.torch) return null;
+    const start = sums();
+    const ms: Record<string, number> = {};
+    return { ms, end: () => Object.assign(ms, Object.fromEntries(Object.entries(sums()).map(([k, v]) => [k, round(v - (start[k] ?? 0))]))) };
+  };
   for (const tokens of list(values.tokens!)) {
     for (const batch of list(values.batches!)) {
       const prompts = Array.from({ length: batch }, (_, i) => exactPrompt(engine, tokens, i));
       const run = () => engine.explainBatch(prompts.map((p) => p.text), prompts[0].options);
       try {
         const t0 = performance.now();
+        const firstParts = torchParts();
         await run();
-        if (firstMs === null) firstMs = performance.now() - t0; // the first explain after load (warm-up included in loadMs)
+        if (firstMs === null) {
+          firstMs = performance.now() - t0; // the first explain after load (warm-up included in loadMs)
+          firstParts?.end();
+          if (firstParts) firstExplainParts = firstParts.ms;
+        }
         const samples: number[] = [];
         const inProvider: number[] = []; // the torch provider: the part of each sample spent in PyTorch itself
+        const parts: Record<string, number>[] = []; // …and where that went (torch_forward.py's phasesMs, and the pipe)
         const rowStart = performance.now();
         // Adaptive: up to --runs samples, fewer when one shape would take longer than --row-seconds (at least 3).
         while (samples.length < Number(values.runs) && (samples.length < 3 || performance.now() - rowStart < rowSeconds * 1000)) {
           const s = performance.now();
           const before = report.torch?.forwardMs ?? 0;
+          const sample = torchParts();
           await run();
           samples.push(performance.now() - s);
           if (report.torch?.forwardMs !== undefined) inProvider.push(report.torch.forwardMs - before);
+          if (sample) parts.push(sample.end());
           if (report.fellBackToCpu) break;
         }
         samples.sort((a, b) => a - b);
         inProvider.sort((a, b) => a - b);
+        const p50 = (xs: number[]) => round(percentile([...xs].sort((a, b) => a - b), 50));
         rows.push({
           provider: report.used, computeDtype: report.torch?.dtype ?? 'float32', tokens: prompts[0].tokens, batch,
           engineMs: { p50: round(percentile(samples, 50)), p95: round(percentile(samples, 95)), n: samples.length },
           ...(inProvider.length ? { pytorchMs: { p50: round(percentile(inProvider, 50)), p95: round(percentile(inProvider, 95)) } } : {}),
+          ...(parts.length ? { pytorchPartsMs: Object.fromEntries(Object.keys(parts[0]).map((k) => [k, p50(parts.map((p) => p[k]))])) } : {}),
           ...(report.fellBackToCpu ? { fellBackToCpu: report.fellBackToCpu } : {}),
         });
       } catch (err) {
@@ -96,6 +115,7 @@ async function main(): Promise<void> {
     loadMs: round(loadMs),
     warmUpMs: report.warmUpMs ?? null,
     firstExplainMs: firstMs === null ? null : round(firstMs),
+    ...(firstExplainParts ? { firstExplainPytorchPartsMs: firstExplainParts } : {}),
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     rows,
   }));

@@ -64,6 +64,8 @@ def run_variant(variant, bundle, checkpoint, device_name):
         from seer_trainer.torch_graphs import graphs_for
         if variant != "ours-cudnn":
             tf.prefer_fused_attention_kernels()
+        if device.type == "cuda":
+            tf.one_host_thread()  # as serve-forward does on a GPU
         model = tf.load_bundle(bundle, device, torch.bfloat16 if device.type == "cuda" else torch.float32)
         graphs = graphs_for(device, lambda line: print(line, file=sys.stderr, flush=True))
         c = model.config

@@ -31,6 +31,11 @@ export interface TorchRuntime {
   /** Forward passes so far and the milliseconds PyTorch spent in them (inputs on the device to outputs on the host). */
   forwards?: number;
   forwardMs?: number;
+  /**
+   * Where those milliseconds went, summed over the forwards: the host checks, queueing the inputs and the forward
+   * (the host runs ahead of the GPU), waiting for the outputs on the host, and (not in forwardMs) the pipe both ways.
+   */
+  phasesMs?: { check: number; launch: number; wait: number; wire: number };
 }
 /**
  * How a prompt's per-layer representation is read: the last token (the paper), the end-of-request token (the

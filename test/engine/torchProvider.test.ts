@@ -111,6 +111,41 @@ describe.skipIf(skipReason)('the torch provider', () => {
     expect(maxDiff(mean[1][0].layers.at(-1)!.cosine, b[0].layers.at(-1)!.cosine)).toBeGreaterThan(1e-3);
   }, TIMEOUT);
 
+  it('sends a bank\'s token prototypes to PyTorch once, and says where each forward\'s time went', async () => {
+    const stdin = (torch as unknown as { model: { session: { child: { stdin: NodeJS.WritableStream } } } }).model.session.child.stdin;
+    const write = stdin.write;
+    const sizes: number[] = [];
+    stdin.write = ((chunk: Buffer, ...rest: unknown[]) => {
+      sizes.push(chunk.length);
+      return (write as (...a: unknown[]) => boolean).call(stdin, chunk, ...rest);
+    }) as typeof stdin.write;
+    const before = structuredClone(torch.info.provider.torch!);
+    const options = { tokenLayers: [1, 2] }; // prototypes not sent before: a new list
+    try {
+      const runs: ExplainResult[] = [];
+      for (let i = 0; i < 3; i++) runs.push(await torch.explain(PROMPTS[3], options));
+      const C = runs[0].layers[0].cosine.length;
+      const H = torch.bundle.manifest.architecture.hiddenSize;
+      expect(sizes).toHaveLength(3);
+      expect(sizes[0] - sizes[1]).toBeGreaterThanOrEqual(2 * C * H * 4); // [2, C, H] float32, the first time only
+      expect(sizes[2]).toBe(sizes[1]);
+      const numbers = (r: ExplainResult) => ({ ...r, timingsMs: undefined, id: undefined, createdAt: undefined, provider: undefined });
+      for (const r of runs.slice(1)) expect(numbers(r)).toEqual(numbers(runs[0]));
+      const other = await cpu.explain(PROMPTS[3], options);
+      expect(compare(other, runs[2])).toBeLessThan(1e-5);
+      other.tokenScores.forEach((layer, k) => layer.forEach((row, t) => expect(maxDiff(row, runs[2].tokenScores[k][t])).toBeLessThan(1e-5)));
+    } finally {
+      stdin.write = write;
+    }
+    const after = torch.info.provider.torch!;
+    const phases = after.phasesMs!;
+    const spent = (name: keyof typeof phases) => phases[name] - (before.phasesMs?.[name] ?? 0);
+    expect(after.forwards! - before.forwards!).toBe(3);
+    for (const name of ['check', 'launch', 'wait', 'wire'] as const) expect(spent(name)).toBeGreaterThanOrEqual(0);
+    expect(spent('check') + spent('launch') + spent('wait')).toBeLessThanOrEqual(after.forwardMs! - before.forwardMs! + 0.01);
+    expect(spent('launch')).toBeGreaterThan(0);
+  }, TIMEOUT);
+
   it('generates the same tokens, steered and not (the steering input reaches the PyTorch forward)', async () => {
     const concept = cpu.bundle.manifest.concepts[0];
     const [rep] = await cpu.represent([PROMPTS[0]], { pooling: 'last' });

@@ -3,6 +3,7 @@
 at one position per row, per-layer means, the last real token's logits, the token layers' states) and the
 reductions the engine would otherwise compute from them (`reduced_outputs`), then one copy to the host.
 `device_outputs` waits for nothing on the device, so that torch_graphs.py can capture it."""
+import time
 from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Tuple
 
 import torch
@@ -71,20 +72,27 @@ def checked_request(c: DecoderConfig, feeds: Dict[str, torch.Tensor], fetches: L
 
 
 def explain_outputs(model: HFDecoder, feeds: Dict[str, torch.Tensor], fetches: List[str],
-                    graphs: Optional["Graphs"] = None) -> Dict[str, torch.Tensor]:
-    """The graph's outputs (float32, on the CPU) for `feeds` (on the CPU): only those in `fetches`. With `graphs`
-    (graphs_for: on CUDA), a small right-padded request replays a captured CUDA graph rather than launching ~700
-    kernels one by one."""
+                    graphs: Optional["Graphs"] = None, phases: Optional[Dict[str, float]] = None) -> Dict[str, torch.Tensor]:
+    """The graph's outputs (float32, on the CPU) for `feeds` (on the CPU; token_prototypes may already be on the
+    device): only those in `fetches`. With `graphs` (graphs_for: on CUDA), a small right-padded request replays a
+    captured CUDA graph rather than launching ~700 kernels one by one. `phases`, when given, gets the milliseconds of
+    each step, measured without any extra synchronisation: check (the host checks), launch (inputs to the device and
+    the forward queued: on a GPU the host can run ahead of it) and wait (until the outputs are on the host)."""
+    t0 = time.perf_counter()
     request = checked_request(model.config, feeds, fetches)
+    t1 = time.perf_counter()
+    T = request.ids.shape[1]
     with torch.inference_mode():
-        if graphs is not None and request.right_padded:
-            out = graphs.run(model, request)
-            if out is not None:
-                return out
-        T = request.ids.shape[1]
-        device = next(model.parameters()).device
-        inputs = {name: t.to(device) for name, t in host_inputs(request, T).items()}
-        return to_host(device_outputs(model, inputs, request.plan, request.right_padded), T)
+        out = graphs.run(model, request) if graphs is not None and request.right_padded else None
+        if out is None:
+            device = next(model.parameters()).device
+            inputs = {name: t.to(device) for name, t in host_inputs(request, T).items()}
+            out = device_outputs(model, inputs, request.plan, request.right_padded)
+        t2 = time.perf_counter()
+        host = to_host(out, T)
+    if phases is not None:
+        phases.update(check=(t1 - t0) * 1000, launch=(t2 - t1) * 1000, wait=(time.perf_counter() - t2) * 1000)
+    return host
 
 
 def host_inputs(r: Request, T: int) -> Dict[str, torch.Tensor]:

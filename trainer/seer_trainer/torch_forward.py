@@ -14,8 +14,10 @@ Wire format, both directions: a little-endian uint32 header length, the header (
 the header's tensors' bytes back to back, in order. Header: {"type", "id"?, "tensors"?: [{"name", "dtype"
 ("int64" | "float32"), "dims", "bytes"}], ...}. Requests: {"type": "run", "id", "tensors": input_ids,
 attention_mask, positions, token_layers, steering (and, for the reductions, token_prototypes [k, C, H] float32,
-top_k [1] int64), "fetches": [output names]}. Replies: "ready" (once, after
-loading), "result" (id, tensors, forwardMs: the time PyTorch took, inputs to host copies of the outputs), "error" (id or null, message, kind: "oom" | "input" | "internal"). stdout
+top_k [1] int64), "fetches": [output names], "prototypesKey"?: the engine's number for those prototypes, which
+it then sends only once (KeptPrototypes)}. Replies: "ready" (once, after loading), "result" (id, tensors,
+forwardMs: the time PyTorch took, inputs to host copies of the outputs; phasesMs: its check, launch and wait parts,
+explain_outputs), "error" (id or null, message, kind: "oom" | "input" | "internal"). stdout
 carries only frames (anything a library prints goes to stderr); EOF on stdin ends the process.
 
 The forward itself is torch_explain.py; on CUDA small requests replay CUDA graphs (torch_graphs.py;
@@ -26,6 +28,7 @@ import os
 import struct
 import sys
 import time
+from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO, Dict, Optional, Tuple
@@ -193,6 +196,14 @@ def prefer_fused_attention_kernels() -> None:
         enable(False)
 
 
+def one_host_thread() -> None:
+    """On a GPU the host's tensor work is tiny (checks on token ids, padding, copies to pinned memory), and PyTorch's
+    pool of one thread per core made it slow: measured on an H100 host (16 cores), the host checks of one request
+    took 8-30 ms, torch.profiler showing ~1 ms per small fill_ or any() (a parallel region's start-up, on cores the
+    engine's Node process and others also use). One thread does it in microseconds."""
+    torch.set_num_threads(1)
+
+
 def _has_sdpa() -> bool:
     """scaled_dot_product_attention with a `scale` argument (PyTorch 2.1+)."""
     import inspect
@@ -258,6 +269,31 @@ def write_message(stream: BinaryIO, header: dict, tensors: Optional[Dict[str, to
     stream.flush()
 
 
+class KeptPrototypes:
+    """The token prototypes, sent once and kept on the device: a request names them by `prototypesKey` and carries
+    the tensor only the first time (at every layer of a 1B model they are 1.4 MB, of an 8B 5.4 MB: each explain
+    would otherwise write, read and copy them to the GPU again). The engine numbers each prototype list it sends to
+    this process; the last KEEP are kept."""
+    KEEP = 8
+
+    def __init__(self, device: torch.device):
+        self.device, self.kept = device, OrderedDict()
+
+    def fill(self, header: dict, feeds: Dict[str, torch.Tensor]) -> None:
+        key = header.get("prototypesKey")
+        if key is None:
+            return
+        if "token_prototypes" in feeds:
+            self.kept[key] = feeds["token_prototypes"].to(self.device, torch.float32)
+            while len(self.kept) > self.KEEP:
+                self.kept.popitem(last=False)
+        elif key in self.kept:
+            self.kept.move_to_end(key)
+        else:
+            raise SeerInputError(f"token prototypes {key} were never sent to this process (it keeps the last {self.KEEP})")
+        feeds["token_prototypes"] = self.kept[key]
+
+
 # ---------------- the process ----------------
 
 def choose_device(name: str) -> torch.device:
@@ -301,6 +337,7 @@ def serve(bundle: str, device_name: str, dtype_name: str, inp: BinaryIO, out: Bi
             if device.index is not None:
                 torch.cuda.set_device(device)  # the graphs' streams and memory pool are the current device's
             prefer_fused_attention_kernels()
+            one_host_thread()
         model = load_bundle(bundle, device, DTYPES[dtype])
     except (SeerInputError, OSError, KeyError) as e:  # a missing file or manifest field: the bundle, not us
         write_message(out, {"type": "error", "id": None, "kind": "input", "message": str(e) if isinstance(e, SeerInputError) else f"{bundle}: {type(e).__name__}: {e}"})
@@ -314,6 +351,7 @@ def serve(bundle: str, device_name: str, dtype_name: str, inp: BinaryIO, out: Bi
                         "loadMs": round((time.perf_counter() - started) * 1000, 1), "peakRssMiB": peak_rss_mib()})
     log(f"serve-forward: {bundle} on {describe(device)} in {dtype}")
     graphs = graphs_for(device, log)
+    prototypes = KeptPrototypes(device)
     while True:
         message = read_message(inp)
         if message is None:
@@ -325,9 +363,12 @@ def serve(bundle: str, device_name: str, dtype_name: str, inp: BinaryIO, out: Bi
         try:
             fetches = [f for f in header.get("fetches", []) if f in OUTPUTS]
             t0 = time.perf_counter()
-            result = explain_outputs(model, feeds, fetches, graphs)  # ends with the copy to the host: the GPU is done
+            prototypes.fill(header, feeds)
+            phases = {}
+            result = explain_outputs(model, feeds, fetches, graphs, phases)  # ends with the copy to the host: the GPU is done
             forward_ms = round((time.perf_counter() - t0) * 1000, 3)
-            write_message(out, {"type": "result", "id": header["id"], "peakRssMiB": peak_rss_mib(), "forwardMs": forward_ms}, result)
+            write_message(out, {"type": "result", "id": header["id"], "peakRssMiB": peak_rss_mib(), "forwardMs": forward_ms,
+                                "phasesMs": {name: round(ms, 3) for name, ms in phases.items()}}, result)
         except (SeerInputError, KeyError) as e:  # KeyError: a request without one of the graph's inputs
             message = str(e) if isinstance(e, SeerInputError) else f"the request has no input {e}"
             write_message(out, {"type": "error", "id": header.get("id"), "kind": "input", "message": message})

@@ -12,7 +12,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional
 import torch
 
 from .hf_model import HFDecoder
-from .torch_explain import Request, device_outputs, host_inputs, to_host
+from .torch_explain import Request, device_outputs, host_inputs
 
 # Up to this many padded tokens (batch × bucket) a request replays a graph. At batch 1 the eager forward is bound
 # by kernel launches (an H200, a 1B model: ~680 launches, the GPU busy 3 ms of 22); at 512 × 32 the GPU is busy
@@ -99,7 +99,9 @@ class Graphs:
         self.kinds = set()  # batch-1 kinds whose buckets were captured ahead
 
     def run(self, model: HFDecoder, r: Request) -> Optional[Dict[str, torch.Tensor]]:
-        """`r`'s outputs through a graph (r is right-padded), or None where it runs eagerly."""
+        """`r`'s outputs through a graph (r is right-padded), on the device, padded to the bucket's length (the
+        graph's own tensors: copy them before the next replay, as explain_outputs' to_host does), or None where
+        it runs eagerly."""
         B, T = r.ids.shape
         length = bucket(T)
         if B * length > GRAPH_TOKENS:
@@ -114,7 +116,7 @@ class Graphs:
         for name, t in host_inputs(r, length).items():
             graph.inputs[name].copy_(t)
         graph.replay()
-        return to_host(graph.outputs, T)
+        return graph.outputs
 
     def _capture_ahead(self, model: HFDecoder, r: Request, kind: tuple) -> None:
         started, lengths = time.perf_counter(), buckets_upto(PRECAPTURE_TOKENS)[::-1]  # the largest first: the others reuse its memory

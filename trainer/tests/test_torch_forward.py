@@ -513,6 +513,43 @@ def test_the_reductions_equal_cosines_and_top_k_computed_from_the_full_outputs(s
         explain_outputs(model, feeds, ["token_cosines"])
 
 
+def test_token_prototypes_are_sent_once_and_kept_by_key_and_each_result_says_where_its_time_went(small):
+    """A request names its prototypes by prototypesKey and carries them only the first time; a key never sent (or
+    dropped: the last KeptPrototypes.KEEP are kept) is an input error, and the process goes on serving."""
+    from seer_trainer.torch_forward import KeptPrototypes
+    model = load_bundle(small, CPU, torch.float32)
+    c = model.config
+    g = torch.Generator().manual_seed(9)
+    feeds = _feeds(c, [6, 3], [5, 2], [c.num_layers])
+    protos = [torch.randn(1, 3, c.hidden_size, generator=g) for _ in range(KeptPrototypes.KEEP + 1)]
+    fetches = ["states", "token_cosines"]
+
+    def run(stream, id_, key, sent):
+        write_message(stream, {"type": "run", "id": id_, "fetches": fetches, "prototypesKey": key},
+                      {**feeds, **({"token_prototypes": protos[sent]} if sent is not None else {})})
+    requests = io.BytesIO()
+    run(requests, 1, 10, 0)  # sent with key 10
+    run(requests, 2, 10, None)  # named only
+    run(requests, 3, 11, None)  # never sent
+    for k in range(1, KeptPrototypes.KEEP + 1):  # KEEP more lists: key 10 is dropped
+        run(requests, 3 + k, 20 + k, k)
+    run(requests, 99, 10, None)
+    run(requests, 100, 20 + KeptPrototypes.KEEP, None)
+    requests.seek(0)
+    out = io.BytesIO()
+    assert serve(str(small), "cpu", "float32", requests, out, log=_quiet) == 0
+    frames = {h.get("id"): (h, t) for h, t in _frames(out.getvalue())}
+    for id_, which in ((1, 0), (2, 0), (100, KeptPrototypes.KEEP)):
+        header, got = frames[id_]
+        assert header["type"] == "result", header
+        want = explain_outputs(model, {**feeds, "token_prototypes": protos[which]}, fetches)
+        assert torch.equal(got["token_cosines"], want["token_cosines"]), id_
+        assert set(header["phasesMs"]) == {"check", "launch", "wait"} and all(v >= 0 for v in header["phasesMs"].values())
+        assert sum(header["phasesMs"].values()) <= header["forwardMs"] + 0.01
+    for id_, key in ((3, 11), (99, 10)):
+        assert frames[id_][0]["kind"] == "input" and f"token prototypes {key} were never sent" in frames[id_][0]["message"]
+
+
 def test_read_state_sees_every_layer_as_made_and_nothing_is_kept(small):
     """HFDecoder.forward(read_state=…), what explain_outputs uses so that a GPU holds one layer's states at a time:
     the callback gets layers 0..L in order, each equal to what hidden_states would hold; hidden_states stays empty."""
@@ -642,10 +679,10 @@ def test_out_of_memory_in_a_forward_is_an_oom_error_frame_and_the_next_request_i
     feeds = _feeds(model.config, [6, 3], [5, 2], [])
     real = tf.explain_outputs
 
-    def nearly_full(model, feeds, fetches, graphs=None):
+    def nearly_full(model, feeds, fetches, graphs=None, phases=None):
         if feeds["input_ids"].shape[0] > 1:
             raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 23.65 GiB total capacity)")
-        return real(model, feeds, fetches)
+        return real(model, feeds, fetches, graphs, phases)
 
     monkeypatch.setattr(tf, "explain_outputs", nearly_full)
     requests = io.BytesIO()

@@ -108,6 +108,8 @@ export class ModelSession {
   /** Counts the sessions this model has run on: a sequence's cache lives in one (run() replaces a failed GPU's). */
   private sessionEpoch = 0;
   private nextSequenceId = 0;
+  /** The last few prototype lists' feeds, reused while the bank is: the torch provider then sends each once. */
+  private readonly prototypeTensors: Array<{ protos: Float32Array[][]; tensor: ort.Tensor }> = [];
 
   private constructor(session: Session, report: ProviderReport, manifest: Manifest, reopen: () => Promise<CheckedModel>) {
     this.session = session;
@@ -218,7 +220,7 @@ export class ModelSession {
       };
       const fetches = [statesName];
       if (reduces) {
-        if (protos) feeds.token_prototypes = prototypeTensor(protos, this.manifest.architecture.hiddenSize);
+        if (protos) feeds.token_prototypes = this.prototypeTensor(protos);
         if (topK > 0) feeds.top_k = new ort.Tensor('int64', BigInt64Array.from([BigInt(topK)]), [1]);
         fetches.push(...(want.logits ? ['last_logits'] : []), ...(topK > 0 ? ['top_ids', 'top_logits', 'log_sum_exp'] : []));
         fetches.push(...(tokenLayers.length > 0 ? [protos ? 'token_cosines' : 'token_states'] : []));
@@ -260,6 +262,17 @@ export class ModelSession {
     return Object.fromEntries(kvNames(KV_INPUTS, this.manifest.architecture.numLayers).map((name) => [name, empty]));
   }
 
+  /** Token layers' prototypes as the torch provider's token_prototypes feed [k, C, hidden]: the same tensor for the same (unchanging) arrays. */
+  private prototypeTensor(protos: Float32Array[][]): ort.Tensor {
+    const same = (a: Float32Array[][]) => a.length === protos.length && a.every((layer, j) => layer.length === protos[j].length && layer.every((p, c) => p === protos[j][c]));
+    const known = this.prototypeTensors.find((k) => same(k.protos));
+    if (known) return known.tensor;
+    const tensor = prototypeTensor(protos, this.manifest.architecture.hiddenSize);
+    this.prototypeTensors.unshift({ protos, tensor });
+    this.prototypeTensors.length = Math.min(this.prototypeTensors.length, KEPT_PROTOTYPE_FEEDS);
+    return tensor;
+  }
+
   private steeringTensor(values: Float32Array): ort.Tensor {
     const { numLayers, hiddenSize } = this.manifest.architecture;
     if (values.length !== (numLayers + 1) * hiddenSize) throw new Error(`a steering vector of ${values.length} values for ${numLayers + 1} layers × ${hiddenSize}`); // a bug, not bad input
@@ -299,6 +312,8 @@ export class ModelSession {
     }
   }
 }
+
+const KEPT_PROTOTYPE_FEEDS = 4;
 
 /** Token layers' prototypes as the torch provider's token_prototypes feed: [k, C, hidden]. */
 function prototypeTensor(protos: Float32Array[][], hidden: number): ort.Tensor {

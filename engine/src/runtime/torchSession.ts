@@ -137,6 +137,8 @@ export function pack(header: object, tensors: Array<[string, ort.Tensor]>): Buff
 const SENT_INPUTS = ['input_ids', 'attention_mask', 'positions', 'token_layers', 'steering'];
 /** The reductions' inputs (ForwardSession.reduces), sent when given. */
 const REDUCTION_INPUTS = ['token_prototypes', 'top_k'];
+/** Token prototype lists the engine counts on the Python side still keeping (it keeps 8: KeptPrototypes.KEEP). */
+const KEPT_PROTOTYPES = 4;
 
 export class TorchSession implements ForwardSession {
   readonly inputNames = SENT_INPUTS;
@@ -148,6 +150,12 @@ export class TorchSession implements ForwardSession {
   /** Token cosines and the top next tokens are computed in PyTorch: only they cross the pipe, not [batch, seq, hidden] states and [batch, vocab] logits. */
   readonly reduces = true;
   private nextId = 0;
+  /**
+   * The token prototypes this process has been sent, most recently used last, by their number on the wire: each
+   * list crosses the pipe once (torch_forward.py KeptPrototypes keeps more than these, so every one listed here is
+   * still there).
+   */
+  private readonly sentPrototypes = new Map<ort.Tensor, number>();
   private queue: Promise<unknown> = Promise.resolve();
   private pending: { id: number; resolve: (f: Frame) => void; reject: (e: Error) => void } | null = null;
   private exitError: Error | null = null;
@@ -234,22 +242,47 @@ export class TorchSession implements ForwardSession {
       if (!feeds[name]) throw new Error(`the torch provider needs input ${name}`); // a bug
       return [name, feeds[name]];
     });
-    for (const name of REDUCTION_INPUTS) if (feeds[name]) sent.push([name, feeds[name]]);
+    const header: Record<string, unknown> = { type: 'run', id, fetches };
+    for (const name of REDUCTION_INPUTS) {
+      if (!feeds[name]) continue;
+      if (name === 'token_prototypes') {
+        const known = this.sentPrototypes.get(feeds[name]);
+        header.prototypesKey = known ?? id;
+        this.sentPrototypes.delete(feeds[name]);
+        this.sentPrototypes.set(feeds[name], known ?? id);
+        if (this.sentPrototypes.size > KEPT_PROTOTYPES) this.sentPrototypes.delete(this.sentPrototypes.keys().next().value!);
+        if (known !== undefined) continue;
+      }
+      sent.push([name, feeds[name]]);
+    }
+    let started = 0;
     return new Promise<Frame>((resolve, reject) => {
       this.pending = { id, resolve, reject };
-      this.child.stdin.write(pack({ type: 'run', id, fetches }, sent));
+      started = performance.now();
+      this.child.stdin.write(pack(header, sent));
     }).then((frame) => {
+      const roundTripMs = performance.now() - started;
       if (typeof frame.header.peakRssMiB === 'number') this.runtime.peakRssMiB = frame.header.peakRssMiB;
       if (typeof frame.header.forwardMs === 'number') {
         this.runtime.forwards = (this.runtime.forwards ?? 0) + 1;
         this.runtime.forwardMs = (this.runtime.forwardMs ?? 0) + frame.header.forwardMs;
+        this.addPhases(frame.header.phasesMs, roundTripMs - frame.header.forwardMs);
       }
       if (frame.header.type === 'error') {
+        this.sentPrototypes.clear(); // it may have failed before keeping them: send them again
         const message = `PyTorch (${this.runtime.device}): ${frame.header.message}`;
         throw frame.header.kind === 'oom' ? new DeviceOutOfMemory(message) : new Error(message);
       }
       return frame.tensors;
     });
+  }
+
+  /** Adds a forward's parts (torch_forward.py's phasesMs, and the pipe: round trip less PyTorch's time) to the runtime's sums. */
+  private addPhases(phases: unknown, wireMs: number): void {
+    const sums = (this.runtime.phasesMs ??= { check: 0, launch: 0, wait: 0, wire: 0 });
+    const p = (phases ?? {}) as Partial<Record<'check' | 'launch' | 'wait', number>>;
+    for (const name of ['check', 'launch', 'wait'] as const) if (typeof p[name] === 'number') sums[name] += p[name];
+    sums.wire += wireMs;
   }
 
   private receive(frame: Frame): void {
