@@ -330,6 +330,10 @@ function goalLines(m) {
     }
     const rss = p.peakRssMiB + (p.torch?.peakRssMiB ?? 0); // the torch provider's Python process counts too
     lines.push(`- ${p.used}: peak host memory ${p.torch ? 'of the engine and its PyTorch process' : 'of the process'} ${rss} MiB (goal for a 512-token explain < 1024 MiB: ${rss < 1024 ? 'met' : 'missed; includes loading the model'})`);
+    if (p.torch?.anonRssMiB !== undefined) {
+      const own = p.peakRssMiB + p.torch.anonRssMiB;
+      lines.push(`- ${p.used}: of it not mapped from files (the PyTorch process's RssAnon, the rest being its CUDA libraries' pages) ${own} MiB (< 1024 MiB: ${own < 1024 ? 'met' : 'missed'})`);
+    }
   }
   return lines.length ? ['Goals (issue 10):', ...lines, ''] : [];
 }
@@ -341,7 +345,7 @@ function markdown() {
     `memory bandwidth (measured, device copy): ${bandwidthGBs ? `${bandwidthGBs} GB/s` : '— (not measured: no PyTorch CUDA in this run)'}${cpuOnly ? ` · **--cpu-only: ${values.torch ? 'CPU and the torch provider on CPU PyTorch' : 'CPU rows only'}, no GPU and no PyTorch CUDA**` : ''}`,
     ...(json.assembledFrom ? ['', `Written from ${json.assembledFrom}: only what that run measured is here.`] : []),
     ...(json.complete ? [] : ['', `**Incomplete: ${results.length} of ${models.length} models measured so far** (a run stopped at its time limit keeps the models it finished).`]),
-    '', 'Explain latency, p50 / p95 ms (the engine\'s explainBatch: tokenize, forward, score; batches over 4,096 padded tokens, 16,384 for the torch provider on CUDA, run as several forwards). In the provider\'s PyTorch: for the torch provider, the part of each explain its Python process spent in the forward (the rest is the pipe, tokenizing and scoring). PyTorch: transformers\' LlamaForCausalLM, CUDA eager, last-token states of every layer and last-token logits copied to the host. Bound: weight bytes read once per forward ÷ memory bandwidth.', '',
+    '', 'Explain latency, p50 / p95 ms (the engine\'s explainBatch: tokenize, forward, score; batches over 4,096 padded tokens, 16,384 for the torch provider on CUDA, run as several forwards). In the provider\'s PyTorch: for the torch provider, the part of each explain its Python process spent in the forward (the rest is the pipe, tokenizing and scoring); of it: its host checks, queueing the inputs and the forward, waiting for the outputs on the host (torch_forward.py\'s phasesMs), and the pipe both ways (not part of it). PyTorch: transformers\' LlamaForCausalLM, CUDA eager, last-token states of every layer and last-token logits copied to the host. Bound: weight bytes read once per forward ÷ memory bandwidth.', '',
   ];
   for (const m of results) {
     if (m.error) {
@@ -353,9 +357,10 @@ function markdown() {
       out.push(p.error ? `- ${p.requested}: did not run: ${p.error}`
         : `- ${p.used}${p.requested !== p.used ? ` (asked ${p.requested})` : ''}: load ${p.loadMs} ms (warm-up ${p.warmUpMs ?? '—'} ms), first explain ${p.firstExplainMs} ms, peak RSS ${p.peakRssMiB} MiB${p.torch ? ` + ${p.torch.peakRssMiB ?? '—'} MiB in the PyTorch process (${p.torch.device}, ${p.torch.dtype}, torch ${p.torch.torchVersion})` : ''}`);
     }
-    out.push('', '| provider | tokens × batch | engine | in the provider\'s PyTorch | PyTorch same dtype | PyTorch bf16 | engine ÷ bound |', '|---|---|---|---|---|---|---|');
+    out.push('', '| provider | tokens × batch | engine | in the provider\'s PyTorch | of it: check / launch / wait; + pipe (p50) | PyTorch same dtype | PyTorch bf16 | engine ÷ bound |', '|---|---|---|---|---|---|---|---|');
     for (const r of m.rows) {
-      out.push(`| ${r.provider}${r.computeDtype && r.computeDtype !== 'float32' ? ` (${r.computeDtype})` : ''} | ${r.tokens} × ${r.batch} | ${r.error ? `failed: ${r.error}` : ms(r.engineMs)}${r.fellBackToCpu ? ' (fell back to CPU)' : ''} | ${ms(r.pytorchMs)} | ${ms(r.torchCudaMs)} | ${ms(r.torchCudaBf16Ms)} | ${r.boundRatio ?? '—'} |`);
+      const parts = r.pytorchPartsMs ? `${r.pytorchPartsMs.check} / ${r.pytorchPartsMs.launch} / ${r.pytorchPartsMs.wait}; + ${r.pytorchPartsMs.wire}` : '—';
+      out.push(`| ${r.provider}${r.computeDtype && r.computeDtype !== 'float32' ? ` (${r.computeDtype})` : ''} | ${r.tokens} × ${r.batch} | ${r.error ? `failed: ${r.error}` : ms(r.engineMs)}${r.fellBackToCpu ? ' (fell back to CPU)' : ''} | ${ms(r.pytorchMs)} | ${parts} | ${ms(r.torchCudaMs)} | ${ms(r.torchCudaBf16Ms)} | ${r.boundRatio ?? '—'} |`);
     }
     if (m.torch?.error) out.push('', `PyTorch did not run: ${m.torch.error}`);
     out.push('', ...goalLines(m));

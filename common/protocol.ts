@@ -28,6 +28,11 @@ export interface TorchRuntime {
   dtype: Exclude<TorchDtype, 'auto'>;
   /** The Python process's peak resident memory so far, MiB (updated with each forward). */
   peakRssMiB?: number;
+  /**
+   * The most of it seen (at load and after each forward) that was its own data rather than pages of the files it
+   * maps (Linux RssAnon): with CUDA, most of peakRssMiB is the CUDA libraries' code, which the system can page out.
+   */
+  anonRssMiB?: number;
   /** Forward passes so far and the milliseconds PyTorch spent in them (inputs on the device to outputs on the host). */
   forwards?: number;
   forwardMs?: number;

@@ -71,6 +71,9 @@ describe.skipIf(skipReason)('the torch provider', () => {
     expect(report.used).toBe('torch');
     expect(report.attempts).toEqual([{ provider: 'torch', ok: true }]);
     expect(report.torch).toMatchObject({ python: PYTHON, device: 'cpu', dtype: 'float32' });
+    // Its own data (RssAnon) is part of its peak resident memory, and more than nothing (the weights are in it).
+    expect(report.torch!.anonRssMiB).toBeGreaterThan(1);
+    expect(report.torch!.anonRssMiB).toBeLessThanOrEqual(report.torch!.peakRssMiB!);
     expect(report.warmUpMs).toBeGreaterThan(0); // warmed like a GPU provider
     const probe = await probeTorch(PYTHON);
     expect(probe).toMatchObject({ ok: true, python: PYTHON, cuda: false, devices: [] });

@@ -257,6 +257,25 @@ def peak_rss_mib() -> Optional[float]:
         return None
 
 
+def anon_rss_mib() -> Optional[float]:
+    """This process's resident memory now, less the files it maps (Linux /proc/self/status RssAnon: its own data).
+    Most of a CUDA PyTorch process's peak RSS is the pages of its CUDA libraries it has touched, which the system
+    can drop and reload; this is the part it cannot. None where unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def memory() -> dict:
+    """The memory fields of ready and result headers (absent where unknown)."""
+    return {name: v for name, v in (("peakRssMiB", peak_rss_mib()), ("anonRssMiB", anon_rss_mib())) if v is not None}
+
+
 def write_message(stream: BinaryIO, header: dict, tensors: Optional[Dict[str, torch.Tensor]] = None) -> None:
     arrays = [(name, t.contiguous().numpy()) for name, t in (tensors or {}).items()]
     header = dict(header, tensors=[{"name": n, "dtype": "float32" if a.dtype == np.float32 else "int64",
@@ -348,7 +367,7 @@ def serve(bundle: str, device_name: str, dtype_name: str, inp: BinaryIO, out: Bi
     c = model.config
     write_message(out, {"type": "ready", "torchVersion": torch.__version__, "device": describe(device), "dtype": dtype,
                         "numLayers": c.num_layers, "hiddenSize": c.hidden_size, "vocabSize": c.vocab_size,
-                        "loadMs": round((time.perf_counter() - started) * 1000, 1), "peakRssMiB": peak_rss_mib()})
+                        "loadMs": round((time.perf_counter() - started) * 1000, 1), **memory()})
     log(f"serve-forward: {bundle} on {describe(device)} in {dtype}")
     graphs = graphs_for(device, log)
     prototypes = KeptPrototypes(device)
@@ -367,7 +386,7 @@ def serve(bundle: str, device_name: str, dtype_name: str, inp: BinaryIO, out: Bi
             phases = {}
             result = explain_outputs(model, feeds, fetches, graphs, phases)  # ends with the copy to the host: the GPU is done
             forward_ms = round((time.perf_counter() - t0) * 1000, 3)
-            write_message(out, {"type": "result", "id": header["id"], "peakRssMiB": peak_rss_mib(), "forwardMs": forward_ms,
+            write_message(out, {"type": "result", "id": header["id"], **memory(), "forwardMs": forward_ms,
                                 "phasesMs": {name: round(ms, 3) for name, ms in phases.items()}}, result)
         except (SeerInputError, KeyError) as e:  # KeyError: a request without one of the graph's inputs
             message = str(e) if isinstance(e, SeerInputError) else f"the request has no input {e}"

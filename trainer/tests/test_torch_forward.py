@@ -387,6 +387,7 @@ def test_the_wire_protocol_end_to_end(tmp_path, hf):
     assert (ready["numLayers"], ready["hiddenSize"], ready["vocabSize"], ready["device"], ready["dtype"]) == \
         (c.num_layers, c.hidden_size, c.vocab_size, "cpu", "float32")
     assert ready["torchVersion"] == torch.__version__ and ready["tensors"] == [] and frames[0][1] == {}
+    assert 0 < ready["anonRssMiB"] <= ready["peakRssMiB"] and all(0 < h["anonRssMiB"] for h, _ in frames if h["type"] == "result")
 
     def result(k, id_, feeds, fetches):
         header, tensors = frames[k]

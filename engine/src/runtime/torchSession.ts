@@ -223,7 +223,7 @@ export class TorchSession implements ForwardSession {
       throw new Error(first.header.message ?? `the Python process answered ${first.header.type} instead of ready`);
     }
     const h = first.header as Frame['header'] & { torchVersion: string; device: string; dtype: TorchRuntime['dtype']; numLayers: number; hiddenSize: number; vocabSize: number };
-    session = new TorchSession(child, { python, torchVersion: h.torchVersion, device: h.device, dtype: h.dtype, peakRssMiB: h.peakRssMiB as number | undefined }, h, tail);
+    session = new TorchSession(child, { python, torchVersion: h.torchVersion, device: h.device, dtype: h.dtype, peakRssMiB: h.peakRssMiB as number | undefined, anonRssMiB: h.anonRssMiB as number | undefined }, h, tail);
     child.stdin.on('error', () => undefined); // a dead child: reported by 'close'
     return session;
   }
@@ -263,6 +263,7 @@ export class TorchSession implements ForwardSession {
     }).then((frame) => {
       const roundTripMs = performance.now() - started;
       if (typeof frame.header.peakRssMiB === 'number') this.runtime.peakRssMiB = frame.header.peakRssMiB;
+      if (typeof frame.header.anonRssMiB === 'number') this.runtime.anonRssMiB = Math.max(this.runtime.anonRssMiB ?? 0, frame.header.anonRssMiB);
       if (typeof frame.header.forwardMs === 'number') {
         this.runtime.forwards = (this.runtime.forwards ?? 0) + 1;
         this.runtime.forwardMs = (this.runtime.forwardMs ?? 0) + frame.header.forwardMs;
