@@ -21,6 +21,8 @@ const node = {
 const builds = [
   { entry: 'engine/src/cli.ts', out: 'dist/cli.js', opts: node },
   { entry: 'engine/src/server.ts', out: 'dist/engine-server.js', opts: node },
+  // The engine's host worker threads (engine/src/hostWork/pool.ts finds it beside the engine's bundle).
+  { entry: 'engine/src/hostWork/worker.ts', out: 'dist/host-worker.js', opts: node },
   { entry: 'extension/src/extension.ts', out: 'dist/extension.js', opts: node },
   {
     entry: 'webview/src/main.ts',

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The project's one prepared run on a lent GPU machine (GPU time is scarce: one call, then give it back).
-# Here: `npm run build && node bench/gpu.mjs --prepare && EXTRA="bench/tmp/gpu.js node_modules/esbuild
+# Here: `npm run build && node bench/gpu.mjs --prepare && EXTRA="bench/tmp/gpu.js bench/tmp/host-worker.js node_modules/esbuild
 #   node_modules/@esbuild node_modules/@huggingface/tokenizers" bash ../shared/tools/gpu/pack.sh`
 # (esbuild and the tokenizers package: hf-train tokenizes with the engine's own code); move models/baseline and
 # models/*/model.pt out of the tree for the call (64 MiB limit). There, with carry [".gpu", ".gpu-build"]:
 #   bash .gpu/run.sh bash bench/gpu-session.sh "$OUT"
 # Each step has its own time limit (env FIDELITY_S, BUILD_S, BENCH_S, AGREE_S, TORCH_PROFILE_S (default 0: off;
 # bench/gpu_torch_profile.py; TORCH_PROFILE_VARIANTS narrows its variants), FP16_S, PROFILE_S; BENCH_PROVIDERS narrows the providers; 0 skips the fidelity check, the build,
-# the agreement check or the profile; ROWS_AB=N measures the 1B's torch rows again with SEER_CUDA_MAX_ROWS=N (PROFILE_S=70 runs the WebGPU fp16-compute experiment and profile: off by default
+# the agreement check or the profile; HOST_THREADS_AB=auto|N measures the 1B's torch rows again with SEER_HOST_THREADS set
+# (the engine's host worker threads; off by default until this has measured them); ROWS_AB=N measures the 1B's torch rows again with SEER_CUDA_MAX_ROWS=N (PROFILE_S=70 runs the WebGPU fp16-compute experiment and profile: off by default
 # since the torch provider is the faster path to issue 10's goals); BENCH_FP16= and BENCH_MODELS narrow the benchmark), so one that hangs cannot take the others' time; every step's output lands in
 # OUTDIR (at most 8 files come back): log.txt (with `seer doctor`), fidelity.txt, results-gpu.json, RESULTS-gpu.md,
 # profile.json and the default model's build (scripts/gpu-build-model.sh, when .gpu-build was carried: 3 files).
@@ -58,6 +59,13 @@ if [ -n "${ROWS_AB:-}" ] && [ -f $B/llama-3.2-1b-fp32/seer.json ]; then
   SEER_CUDA_MAX_ROWS=$ROWS_AB SEER_PYTHON=python3 timeout "${ROWS_AB_S:-120}" node bench/tmp/gpu.js $B/llama-3.2-1b-fp32 torch \
     --runs 10 --row-seconds 10 > "$out/engine-torch-rows$ROWS_AB.json"
   echo "rows A/B exit $?"; cat "$out/engine-torch-rows$ROWS_AB.json"; echo
+fi
+
+if [ -n "${HOST_THREADS_AB:-}" ] && [ -f $B/llama-3.2-1b-fp32/seer.json ]; then
+  step "host threads: the 1B's torch rows again with SEER_HOST_THREADS=$HOST_THREADS_AB (tokenizing and scoring beside the engine's thread)"
+  SEER_HOST_THREADS=$HOST_THREADS_AB SEER_PYTHON=python3 timeout "${HOST_THREADS_AB_S:-120}" node bench/tmp/gpu.js $B/llama-3.2-1b-fp32 torch \
+    --runs 10 --row-seconds 10 > "$out/engine-torch-threads-$HOST_THREADS_AB.json"
+  echo "host threads A/B exit $?"; cat "$out/engine-torch-threads-$HOST_THREADS_AB.json"; echo
 fi
 
 if [ -f $B/llama-3.2-1b-fp32/seer.json ] && [ "${AGREE_S:-120}" != 0 ]; then

@@ -15,7 +15,7 @@
 //          --out DIR        where the two result files go (default bench/)
 //          --default-bundle DIR   the default bundle (default models/default)
 //          --quick          fewer samples per shape (5, at most ~10 s per shape)
-//          --prepare        only bundle bench/gpu.ts into bench/tmp/gpu.js (for the GPU machine, which has no esbuild)
+//          --prepare        only bundle bench/gpu.ts into bench/tmp/gpu.js, and the host worker beside it (for the GPU machine, which has no esbuild)
 //          --tokens LIST, --batches LIST   other shapes (default 128,512 and 1,32: the issue's; the test uses small ones)
 //          --work DIR       where checkpoints and imported bundles go (default bench/tmp/gpu; 5 GB for Llama-3.2-1B)
 //          --from DIR       measure nothing: write the results from a GPU run's pieces, for a run stopped at its time
@@ -78,8 +78,10 @@ async function bundleMeasurer() {
     return false;
   }
   try {
+    // With the engine's host worker threads beside it (SEER_HOST_THREADS: engine/src/hostWork/pool.ts finds the worker there).
     await esbuild.build({
-      entryPoints: [path.join(here, 'gpu.ts')], outfile: measurer, bundle: true, platform: 'node', target: 'node20', format: 'cjs',
+      entryPoints: { gpu: path.join(here, 'gpu.ts'), 'host-worker': path.join(root, 'engine/src/hostWork/worker.ts') },
+      outdir: path.dirname(measurer), bundle: true, platform: 'node', target: 'node20', format: 'cjs',
       external: ['onnxruntime-node'], logLevel: 'silent',
     });
   } catch (err) {
@@ -91,7 +93,8 @@ async function bundleMeasurer() {
 }
 if (values.prepare) {
   if (!await bundleMeasurer()) fail('esbuild is not installed: run `npm ci` first.');
-  console.log(`written: ${path.relative(root, measurer)} (carry it to the GPU machine: EXTRA="${path.relative(root, measurer)}" pack.sh)`);
+  const worker = path.relative(root, path.join(path.dirname(measurer), 'host-worker.js'));
+  console.log(`written: ${path.relative(root, measurer)} and ${worker} (carry them to the GPU machine: EXTRA="${path.relative(root, measurer)} ${worker}" pack.sh)`);
   process.exit(0);
 }
 

@@ -286,6 +286,12 @@ export interface EngineConfig {
    * captures CUDA graphs per set of outputs asked for: the extension asks for every layer's token scores).
    */
   warmUpWith?: ExplainOptions;
+  /**
+   * Worker threads that tokenize and score batches of 8 or more prompts beside the engine's own (engine/src/hostWork/):
+   * 'auto' uses the cores less two, at most 8, while the forward runs on a GPU; a number uses that many on any
+   * provider; 0 (the default until they are measured on a GPU; env SEER_HOST_THREADS when this is unset) turns them off.
+   */
+  hostThreads?: number | 'auto';
 }
 
 export interface EngineErrorData {

@@ -21,7 +21,7 @@ const fail = (msg) => {
 if (!ORT_DIRS[target]) fail(`no onnxruntime-node binaries for target "${target}"; use one of ${Object.keys(ORT_DIRS).join(', ')}.`);
 
 execFileSync(process.execPath, ['esbuild.mjs', '--production'], { cwd: root, stdio: 'inherit' });
-for (const f of ['dist/extension.js', 'dist/engine-server.js', 'dist/webview.js', 'models/default/seer.json']) {
+for (const f of ['dist/extension.js', 'dist/engine-server.js', 'dist/host-worker.js', 'dist/webview.js', 'models/default/seer.json']) {
   if (!existsSync(path.join(root, f))) fail(`${f} is missing: build the engine (npm run build) and the default model (npm run build:model) first.`);
 }
 

@@ -1,18 +1,26 @@
 // The SEER engine: loads and validates a bundle, opens the model on an execution provider, and turns prompts
 // into explanations (explain/explainBatch) or raw per-layer representations (represent, for calibration).
 // Forward passes are serialised: one at a time keeps latency predictable and memory bounded.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import type { ConceptMapAbsent, EngineConfig, ExplainOptions, ExplainResult, LoadResult, Pooling, TruncationSide } from '../../common/protocol';
 import { type BatchLimits, limitsFor, planBatches, runBatchesSplitting } from './batching';
 import { bankInfo, bundleInfo, type ConceptBank, defaultUserBankRoot, type EncodedPrompt, loadBundle, type LoadedBundle } from './bundle/index';
+import { realPathInside } from './bundle/bundleFile';
 import { loadConceptMap } from './bundle/conceptMapFile';
-import { type ConceptMap, conceptMapView } from './calibration/conceptMap';
+import type { ConceptMap } from './calibration/conceptMap';
 import { SeerError, throwIfAborted } from './errors';
-import { buildExplainResult, type ResolvedOptions } from './explain';
+import { type ResolvedOptions, resultProvider, tokenScoresOf } from './explain';
+import { explainRow } from './explainRow';
 import { checkGenerateOptions, type GenerateOptions, type Generation, type GenerationStep, generate, steeringVector } from './generate';
 import { LIMITS } from './limits';
 import { POOLINGS } from './bundle/manifest';
 import { pooled, readOutPosition } from './representation';
 import { ModelSession, type ForwardOutput } from './runtime/modelSession';
+import { HostWorkerLost } from './hostWork/hostWorker';
+import { type BuildRow, fromWire } from './hostWork/messages';
+import { HostPool } from './hostWork/pool';
+import { type HostThreads, hostThreadsSetting, poolSize, usePool } from './hostWork/threads';
 
 export interface Representation {
   layers: Float32Array[];
@@ -68,6 +76,14 @@ const WARM_UP_TEXT = 'Could you explain, step by step, how a city plans its wate
 
 export class Engine {
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * The host worker threads that tokenize and score large batches beside this thread (hostWork/): started by the
+   * first batch that uses them, null when they could not start or one was lost (then this thread does the work).
+   */
+  private hostPool: Promise<HostPool | null> | undefined;
+  /** Set when a host thread died: then this thread does the work from then on. */
+  private hostPoolLostAlready = false;
+  private disposed = false;
   /** Each bank's concept map, read on its first explain (a recalibrated bank is a new object: its new map is read). */
   private readonly conceptMaps = new WeakMap<ConceptBank, Promise<ConceptMap | ConceptMapAbsent>>();
 
@@ -76,10 +92,12 @@ export class Engine {
     private readonly model: ModelSession,
     readonly info: LoadResult,
     private readonly log: (line: string) => void,
+    private readonly hostThreads: HostThreads,
   ) {}
 
   static async load(config: EngineConfig, log: (line: string) => void = () => undefined): Promise<Engine> {
     const started = performance.now();
+    const hostThreads = hostThreadsSetting(config.hostThreads);
     // The user's calibrated banks: $XDG_DATA_HOME/seer/banks unless the host names its own folder.
     const bundle = await loadBundle(config.bundleDir, { userBankDir: config.userBankDir ?? defaultUserBankRoot(), onWarning: log });
     const torch = { ...config.torch, onLog: (line: string) => log(`torch: ${line}`) };
@@ -87,7 +105,7 @@ export class Engine {
     const report = model.report;
     for (const a of report.attempts) log(`provider ${a.provider}: ${a.ok ? 'ok' : `skipped: ${a.reason}`}`);
     const info: LoadResult = { bundle: bundleInfo(bundle), provider: report, banks: [...bundle.banks.values()].map(bankInfo) };
-    const engine = new Engine(bundle, model, info, log);
+    const engine = new Engine(bundle, model, info, log, hostThreads);
     if (report.used !== 'cpu') await engine.warmUp({ tokenLayers: 'target', ...config.warmUpWith });
     log(`loaded ${bundle.manifest.name} from ${bundle.dir} on ${report.used} in ${(performance.now() - started).toFixed(0)} ms`);
     return engine;
@@ -131,19 +149,32 @@ export class Engine {
     const tokenPrototypes = opts.tokenLayers.map((layer) => opts.bank.layers[layer].prototypes);
     const run = { maxPrompt, side, pooling: opts.pooling, logits: false, topTokens: opts.topNextTokens, tokenPrototypes, tokenLayers: opts.tokenLayers, limits: limitsFor(this.model.report), signal, onProgress };
     const map = await this.conceptMapOf(opts.bank);
-    const hidden = this.bundle.manifest.architecture.hiddenSize;
-    await this.runBatches(texts, run, (batch, encoded, out, tokenizeMs, forwardMs) => {
-      batch.forEach((i, row) => {
-        const conceptMap = 'vectors' in map ? conceptMapView(map, pooled(out, hidden, map.layer, row), opts.pooling) : map;
-        results[i] = { ...buildExplainResult(this.bundle, opts, {
-          text: encoded[i].text,
-          encoded: encoded[i],
-          out,
-          row,
-          provider: this.model.report,
-          timingsMs: { tokenize: tokenizeMs[i], forward: forwardMs / batch.length },
-        }), conceptMap };
+    await this.runBatches(texts, run, (batch, encoded, out, tokenizeMs, forwardMs, pool) => {
+      const forward = forwardMs / batch.length;
+      const here = (provider = this.model.report) => batch.forEach((i, row) => {
+        results[i] = explainRow(this.bundle, opts, map, { text: encoded[i].text, encoded: encoded[i], out, row, provider, timingsMs: { tokenize: tokenizeMs[i], forward } });
       });
+      if (!pool) return here();
+      const rows: BuildRow[] = batch.map((i) => {
+        const { text, templatedText, truncation } = encoded[i];
+        return { text, templatedText, truncation, tokenizeMs: tokenizeMs[i] };
+      });
+      // The report as a result built here now would carry it (a later forward may change it before the answers come).
+      const provider = resultProvider(this.model.report);
+      const concepts = opts.bank.concepts.length;
+      return pool.build(opts, map, out, rows, provider, forward).then(
+        // The threads' results without their token view (BuildRow): added here, as buildExplainResult makes it.
+        (built) => built.forEach((r, row) => {
+          const { tokens, ids } = encoded[batch[row]];
+          const tokenScores = tokenScoresOf(out, row, opts.tokenLayers.length, concepts, ids.length);
+          results[batch[row]] = { ...r, tokens, tokenScores, provider: resultProvider(provider) };
+        }),
+        (err: unknown) => {
+          if (!(err instanceof HostWorkerLost)) throw err;
+          this.hostPoolLost(err);
+          here(provider);
+        },
+      );
     });
     return results;
   }
@@ -209,35 +240,45 @@ export class Engine {
   }
 
   async dispose(): Promise<void> {
-    await this.queue.catch(() => undefined);
+    this.disposed = true;
+    const pool = this.hostPool;
+    this.hostPool = Promise.resolve(null);
+    // Until no forward is queued: one queued while waiting (a generation's next step) must end before the session does.
+    for (let queued = this.queue; ; queued = this.queue) {
+      await queued.catch(() => undefined);
+      if (queued === this.queue) break;
+    }
     await this.model.release();
+    await (await pool)?.dispose();
   }
 
-  /** Tokenizes, plans batches, runs them one after another (serialised with other requests), hands each to `use`. */
+  /**
+   * Tokenizes, plans batches, runs them one after another (serialised with other requests), hands each to `use`.
+   * With host worker threads (hostPoolFor), they tokenize, and `use` may hand its work to them (a promise): a
+   * batch's forward then waits for the batches two or more before it to be scored, so that at most two outputs wait.
+   */
   private async runBatches(
     texts: string[],
     { maxPrompt, side, pooling, logits, topTokens, tokenPrototypes, tokenLayers, limits, signal, onProgress }: BatchRun,
-    use: (batch: number[], encoded: CutPrompt[], out: ForwardOutput, tokenizeMs: number[], forwardMs: number) => void,
+    use: (batch: number[], encoded: CutPrompt[], out: ForwardOutput, tokenizeMs: number[], forwardMs: number, pool: HostPool | null) => void | Promise<void>,
   ): Promise<void> {
     if (!Array.isArray(texts) || texts.length === 0) throw new SeerError('EMPTY_INPUT', 'No prompts were given.', { fix: 'Pass at least one prompt.' });
     throwIfAborted(signal);
-    const tokenizeMs: number[] = [];
-    // Cut before tokenizing: a prompt's cost is bounded by what the model can read, not by its length.
-    const maxChars = Math.min(maxPrompt, this.bundle.manifest.architecture.maxContext) * LIMITS.promptCharsPerToken;
-    const encoded = texts.map((text, i) => {
-      checkText(text, i, texts.length);
-      const t0 = performance.now();
-      const kept = cutPrompt(text, maxChars, side);
-      const enc = this.bundle.tokenizer.encodePrompt(kept, maxPrompt, side);
-      tokenizeMs.push(performance.now() - t0);
-      return withCut(enc, text, kept, side);
-    });
+    const pool = await this.hostPoolFor(texts.length);
+    const { encoded, tokenizeMs } = pool ? await this.encodeOnPool(pool, texts, maxPrompt, side) : this.encode(texts, maxPrompt, side);
     const batches = planBatches(encoded.map((e) => e.ids.length), limits);
     let done = 0;
+    let settled = false;
+    const progress = (batch: number[]) => {
+      done += batch.length;
+      if (!settled) onProgress?.(done, texts.length);
+    };
+    /** What `use` is doing on the host threads, batch by batch. */
+    const scoring: Promise<void>[] = [];
     // Each forward's own time, from its turn to its output (the next batch's forward starts before this one is scored).
     const forward = (batch: number[]) => {
       throwIfAborted(signal);
-      return this.serialised(async () => {
+      const turn = () => this.serialised(async () => {
         // Checked again at its turn: a request cancelled while it waited behind another never runs.
         throwIfAborted(signal);
         const started = performance.now();
@@ -245,6 +286,8 @@ export class Engine {
         const out = await this.model.forward(batch.map((i) => encoded[i].ids), this.bundle.tokenizer.padId, { positions, mean: pooling === 'mean', logits, topTokens, tokenPrototypes, tokenLayers });
         return { out, ms: performance.now() - started };
       });
+      // Scored on the host threads, the batches before the last one are done first: outputs do not pile up.
+      return scoring.length > 0 ? Promise.all(scoring).then(turn) : turn();
     };
     let split = false;
     const onSplit = (batch: number[], err: Error) => {
@@ -254,12 +297,110 @@ export class Engine {
       this.model.report.splitBatches = `${this.model.report.used} ran out of device memory on a batch of ${batch.length} × ${tokens} tokens (${err.message}); it was run as smaller batches on the same device.`;
       this.log(this.model.report.splitBatches);
     };
-    await runBatchesSplitting(batches, forward, (batch, { out, ms }) => {
-      use(batch, encoded, out, tokenizeMs, ms);
-      done += batch.length;
-      onProgress?.(done, texts.length);
-    }, onSplit);
+    try {
+      await runBatchesSplitting(batches, forward, (batch, { out, ms }) => {
+        const using = use(batch, encoded, out, tokenizeMs, ms, pool);
+        if (!using) return progress(batch);
+        const scored = using.then(() => progress(batch));
+        scored.catch(() => undefined); // waited for below, or the request failed already
+        scoring.push(scored);
+      }, onSplit);
+      await Promise.all(scoring);
+    } finally {
+      settled = true;
+    }
     throwIfAborted(signal);
+  }
+
+  /** Each prompt checked, cut and encoded in order, on this thread; the first that fails throws. */
+  private encode(texts: string[], maxPrompt: number, side: TruncationSide): { encoded: CutPrompt[]; tokenizeMs: number[] } {
+    const tokenizeMs: number[] = [];
+    const maxChars = this.maxPromptChars(maxPrompt);
+    const encoded = texts.map((text, i) => {
+      checkText(text, i, texts.length);
+      const t0 = performance.now();
+      const kept = cutPrompt(text, maxChars, side);
+      const enc = this.bundle.tokenizer.encodePrompt(kept, maxPrompt, side);
+      tokenizeMs.push(performance.now() - t0);
+      return withCut(enc, text, kept, side);
+    });
+    return { encoded, tokenizeMs };
+  }
+
+  /**
+   * encode() with the encoding on the host threads: the same prompts, the same first failure (a prompt's check comes
+   * before its encoding, as there). Done here if a thread is lost.
+   */
+  private async encodeOnPool(pool: HostPool, texts: string[], maxPrompt: number, side: TruncationSide): Promise<{ encoded: CutPrompt[]; tokenizeMs: number[] }> {
+    const maxChars = this.maxPromptChars(maxPrompt);
+    const kept: string[] = [];
+    let invalid: unknown = null;
+    for (const [i, text] of texts.entries()) {
+      try {
+        checkText(text, i, texts.length);
+      } catch (err) {
+        invalid = err; // thrown after the prompts before it, which may fail first
+        break;
+      }
+      kept.push(cutPrompt(text, maxChars, side));
+    }
+    let answers: Awaited<ReturnType<HostPool['tokenize']>> = [];
+    try {
+      if (kept.length > 0) answers = await pool.tokenize(kept, maxPrompt, side, (id) => this.bundle.tokenizer.tokenText(id));
+    } catch (err) {
+      if (!(err instanceof HostWorkerLost)) throw err;
+      this.hostPoolLost(err);
+      return this.encode(texts, maxPrompt, side);
+    }
+    const tokenizeMs: number[] = [];
+    const encoded = kept.map((k, i) => {
+      const answer = answers[i]!;
+      if ('error' in answer) throw fromWire(answer.error);
+      tokenizeMs.push(answer.ms);
+      return withCut(answer.encoded, texts[i], k, side);
+    });
+    if (invalid !== null) throw invalid;
+    return { encoded, tokenizeMs };
+  }
+
+  /** Prompts are cut before tokenizing: a prompt's cost is bounded by what the model can read, not by its length. */
+  private maxPromptChars(maxPrompt: number): number {
+    return Math.min(maxPrompt, this.bundle.manifest.architecture.maxContext) * LIMITS.promptCharsPerToken;
+  }
+
+  /** The host threads for a batch of `rows` (hostWork/threads.ts says when), started on first use; null: this thread. */
+  private hostPoolFor(rows: number): Promise<HostPool | null> {
+    if (this.disposed || !usePool(this.hostThreads, rows, this.model.report)) return Promise.resolve(null);
+    this.hostPool ??= this.openHostPool();
+    return this.hostPool;
+  }
+
+  private async openHostPool(): Promise<HostPool | null> {
+    const size = poolSize(this.hostThreads);
+    if (size === 0) return null;
+    const started = performance.now();
+    try {
+      const { dir, manifest, manifestFile, modelFile, tokenizer } = this.bundle;
+      // The real path loadBundle read the tokenizer from; the probe checks it still holds the same tokenizer.
+      const tokenizerFile = await realPathInside(await fs.realpath(dir), path.resolve(dir, manifest.files.tokenizer));
+      const probe = { text: WARM_UP_TEXT, ids: tokenizer.encodePrompt(WARM_UP_TEXT, Number.POSITIVE_INFINITY, 'right').ids, rounds: WARM_UP_ROUNDS };
+      const pool = await HostPool.open(size, { dir, manifest, manifestFile, modelFile, tokenizerFile }, probe);
+      this.log(`host work: ${size} threads tokenize and score large batches (started in ${(performance.now() - started).toFixed(0)} ms)`);
+      return pool;
+    } catch (err) {
+      this.log(`host work: the threads did not start, this thread does the work (${(err as Error).message})`);
+      return null;
+    }
+  }
+
+  /** A host thread died: the request goes on here, and so do later ones (said once). */
+  private hostPoolLost(err: HostWorkerLost): void {
+    const pool = this.hostPool;
+    if (this.disposed || this.hostPoolLostAlready) return;
+    this.hostPoolLostAlready = true;
+    this.hostPool = Promise.resolve(null);
+    void pool?.then((p) => p?.dispose());
+    this.log(`host work: ${err.message}; this thread tokenizes and scores from now on`);
   }
 
   private serialised<T>(fn: () => Promise<T>): Promise<T> {

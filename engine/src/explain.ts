@@ -44,18 +44,7 @@ export function buildExplainResult(bundle: LoadedBundle, opts: ResolvedOptions, 
   const low = lowConfidence(target, bank.layers[targetLayer].stats);
   const withLowConfidence = low ? { lowConfidence: low } : {};
 
-  // The forward pass reduced every token's state at exactly these layers (engine.ts), in this order, to its
-  // cosines with the bank's prototypes there (tokenPrototypes, runtime/reductions.ts).
-  const C = bank.concepts.length;
-  const cosines = ctx.out.tokenCosines!;
-  const tokenScores = opts.tokenLayers.map((_, j) =>
-    ctx.encoded.ids.map((_, t) => {
-      const at = ((j * ctx.out.batch + ctx.row) * ctx.out.seq + t) * C;
-      // Copied value by value: a subarray view per token (and Array.from's iteration of it) cost more than the copy.
-      const scores = new Array<number>(C);
-      for (let c = 0; c < C; c++) scores[c] = cosines[at + c];
-      return scores;
-    }));
+  const tokenScores = tokenScoresOf(ctx.out, ctx.row, opts.tokenLayers.length, bank.concepts.length, ctx.encoded.ids.length);
   const score = performance.now() - started;
 
   return {
@@ -88,10 +77,35 @@ export function buildExplainResult(bundle: LoadedBundle, opts: ResolvedOptions, 
     tokenScores,
     bankStats: bank.layers.map((l) => l.stats),
     nextTokens: nextTokens(ctx.out.top, ctx.row, (id) => bundle.tokenizer.tokenText(id)),
-    provider: { ...ctx.provider, attempts: [...ctx.provider.attempts] },
+    provider: resultProvider(ctx.provider),
     timingsMs: { ...ctx.timingsMs, score, total: ctx.timingsMs.tokenize + ctx.timingsMs.forward + score },
     bundle: { name: manifest.name, dir: bundle.dir },
   };
+}
+
+/**
+ * Row `row`'s token × concept matrix per token layer: the forward pass reduced every token's state at exactly the
+ * token layers (engine.ts), in order, to its cosines with the bank's `concepts` prototypes there (tokenPrototypes,
+ * runtime/reductions.ts).
+ */
+export function tokenScoresOf(out: ForwardOutput, row: number, tokenLayers: number, concepts: number, tokens: number): number[][][] {
+  const cosines = out.tokenCosines!;
+  return Array.from({ length: tokenLayers }, (_, j) => {
+    const matrix = new Array<number[]>(tokens);
+    for (let t = 0; t < tokens; t++) {
+      const at = ((j * out.batch + row) * out.seq + t) * concepts;
+      // Copied value by value: a subarray view per token (and Array.from's iteration of it) cost more than the copy.
+      const scores = new Array<number>(concepts);
+      for (let c = 0; c < concepts; c++) scores[c] = cosines[at + c];
+      matrix[t] = scores;
+    }
+    return matrix;
+  });
+}
+
+/** The provider report a result carries: its own copy of the top level (the engine's report changes as it runs). */
+export function resultProvider(report: ProviderReport): ProviderReport {
+  return { ...report, attempts: [...report.attempts] };
 }
 
 /** Row `row`'s most probable next tokens (the forward pass's topTokens; probabilities over the full vocabulary). */

@@ -16,6 +16,7 @@ import type {
 } from '../../common/protocol';
 import { TORCH_DTYPES } from '../../common/protocol';
 import { SeerError } from './errors';
+import { checkHostThreads } from './hostWork/threads';
 import { LIMITS, maxIntraOpThreads, overLimit } from './limits';
 
 type Check<T> = (value: unknown, field: string) => T;
@@ -140,6 +141,7 @@ export const checkParams = {
     torch: optional(torchConfig),
     userBankDir: optional(nonEmptyText),
     warmUpWith: optional(explainOptions),
+    hostThreads: optional(checkHostThreads),
   }),
   explain: object<ExplainParams>({ text, options: optional(explainOptions) }),
   explainBatch: object<ExplainBatchParams>({ texts: listOf(text, { max: LIMITS.batchTexts }), options: optional(explainOptions), progressToken: optional(nonEmptyText) }),

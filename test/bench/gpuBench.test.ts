@@ -44,6 +44,7 @@ describe('the GPU benchmark', () => {
       expect(m.providers).toHaveLength(2);
       expect(m.providers[0]).toMatchObject({ requested: 'torch', used: 'torch', torch: { device: 'cpu', dtype: 'float32' } });
       expect(m.providers[0].torch.peakRssMiB).toBeGreaterThan(50); // the Python process, torch loaded
+      expect(m.providers[0].torch.anonRssMiB).toBeLessThanOrEqual(m.providers[0].torch.peakRssMiB);
       expect(m.providers[1]).toMatchObject({ requested: 'cpu', used: 'cpu' });
       expect(m.providers[1].torch).toBeUndefined();
       for (const p of m.providers) expect(p.firstExplainMs).toBeGreaterThan(0);
@@ -56,6 +57,9 @@ describe('the GPU benchmark', () => {
         if (row.provider === 'torch') {
           expect(row.pytorchMs.p50).toBeGreaterThan(0);
           expect(row.pytorchMs.p50).toBeLessThanOrEqual(row.engineMs.p95);
+          // …and where that went (medians of each part: their sum need not be the median of the whole).
+          expect(Object.keys(row.pytorchPartsMs).sort()).toEqual(['check', 'launch', 'wait', 'wire']);
+          expect(row.pytorchPartsMs.launch).toBeGreaterThan(0); // the forward on the CPU: launching is running it
         } else expect(row.pytorchMs).toBeUndefined();
         expect(row.engineMs.p95).toBeGreaterThanOrEqual(row.engineMs.p50);
         expect(row.engineMs.p50).toBeGreaterThan(0);
@@ -65,7 +69,8 @@ describe('the GPU benchmark', () => {
     const md = readFileSync(path.join(out, 'RESULTS-gpu.md'), 'utf8');
     expect(md).toContain('--cpu-only: CPU and the torch provider on CPU PyTorch');
     expect(md).toMatch(/^- torch: load [\d.]+ ms .* MiB in the PyTorch process \(cpu, float32, torch /m);
-    expect(md).toMatch(/^\| torch \| 48 × 4 \| [\d.]+ \/ [\d.]+ \| [\d.]+ \/ [\d.]+ \| — \| — \| — \|$/m);
-    expect(md).toMatch(/^\| cpu \| 48 × 4 \| [\d.]+ \/ [\d.]+ \| — \| — \| — \| — \|$/m);
+    // The torch row says where PyTorch's part went: check / launch / wait; + the pipe.
+    expect(md).toMatch(/^\| torch \| 48 × 4 \| [\d.]+ \/ [\d.]+ \| [\d.]+ \/ [\d.]+ \| [\d.]+ \/ [\d.]+ \/ [\d.]+; \+ [\d.]+ \| — \| — \| — \|$/m);
+    expect(md).toMatch(/^\| cpu \| 48 × 4 \| [\d.]+ \/ [\d.]+ \| — \| — \| — \| — \| — \|$/m);
   }, 300_000);
 });

@@ -257,7 +257,7 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
 
     t_stage = time.time()
     write_bundle(Path(out_dir), "seer-default", "Default SEER model: a small seer-llama decoder fine-tuned with the SEER "
-                 "objective on the project's generated concept corpus ({len(concepts)} concepts).", seer_model, tok, cfg,
+                 f"objective on the project's generated concept corpus ({len(concepts)} concepts).", seer_model, tok, cfg,
                  banks["seer"], gold_texts,
                  {**training_common, "stage": "pretrain + SEER", "seer": seer_hist, "heldOutPerplexity": results["seer"]["ppl"],
                   "logitScale": manifest_summary(read_outs["seer"], read_layer)}, report, read_outs["seer"]["fittedScale"])

@@ -25,6 +25,7 @@ def test_tiny_build_is_complete_and_deterministic(tmp_path):
         assert ("golden" in json.loads((tmp_path / d / "seer.json").read_text())["files"]) == bool(golden)
     m = json.loads((tmp_path / "a/seer.json").read_text())
     assert m["targetLayers"] == [1] and m["training"]["stage"] == "pretrain + SEER"
+    assert m["description"].endswith(f"generated concept corpus ({len(json.loads((tmp_path / 'a/banks/default.json').read_text())['concepts'])} concepts).")
     # format 2: the explain graph, described by the manifest, named by the bank
     assert m["formatVersion"] == 2 and m["onnx"]["outputs"] == ["states", "mean_states", "last_logits", "token_states"]
     assert m["modelSha256"] == sha(tmp_path / "a/model.onnx") == json.loads((tmp_path / "a/banks/default.json").read_text())["modelSha256"]
