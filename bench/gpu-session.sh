@@ -9,7 +9,8 @@
 # bench/gpu_torch_profile.py; TORCH_PROFILE_VARIANTS narrows its variants), FP16_S, PROFILE_S; BENCH_PROVIDERS narrows the providers; 0 skips the fidelity check, the build,
 # the agreement check or the profile; HOST_THREADS_AB=auto|N measures the 1B's torch rows again with SEER_HOST_THREADS set
 # (the engine's host worker threads; off by default until this has measured them); ROWS_AB=N measures the 1B's torch rows again with SEER_CUDA_MAX_ROWS=N (PROFILE_S=70 runs the WebGPU fp16-compute experiment and profile: off by default
-# since the torch provider is the faster path to issue 10's goals); BENCH_FP16= and BENCH_MODELS narrow the benchmark), so one that hangs cannot take the others' time; every step's output lands in
+# since the torch provider is the faster path to issue 10's goals); BENCH_FP16= and BENCH_MODELS narrow the benchmark;
+# BENCH_DTYPES=fp16 with BENCH_MODELS=llama-3.1-8b: the 8B shape in 16 + 16 GB of disk, not measured yet), so one that hangs cannot take the others' time; every step's output lands in
 # OUTDIR (at most 8 files come back): log.txt (with `seer doctor`), fidelity.txt, results-gpu.json, RESULTS-gpu.md,
 # profile.json and the default model's build (scripts/gpu-build-model.sh, when .gpu-build was carried: 3 files).
 # Measured on an H200 (2026-11-27): machine start 1-2 min; doctor 3 s; fidelity 24 s (transformers import
@@ -47,7 +48,7 @@ if [ -f .gpu-build/inputs.tar.xz ] && [ "${BUILD_S:-150}" != 0 ]; then
   echo "build exit $?"
 fi
 step "GPU benchmark (webgpu, the torch provider in bfloat16, cpu; PyTorch CUDA eager beside them)"
-SEER_PYTHON=python3 timeout "${BENCH_S:-260}" node bench/gpu.mjs --gpu --quick ${BENCH_FP16---fp16} --models "${BENCH_MODELS:-llama-3.2-1b,default}" ${BENCH_PROVIDERS:+--providers "$BENCH_PROVIDERS"} \
+SEER_PYTHON=python3 timeout "${BENCH_S:-260}" node bench/gpu.mjs --gpu --quick ${BENCH_FP16---fp16} ${BENCH_DTYPES:+--dtypes "$BENCH_DTYPES"} --models "${BENCH_MODELS:-llama-3.2-1b,default}" ${BENCH_PROVIDERS:+--providers "$BENCH_PROVIDERS"} \
   --out "$out" --work /tmp/seer-gpu-bench
 rc=$?; echo "bench exit $rc"
 # Stopped before it wrote the results: the measurements it made, for `node bench/gpu.mjs --from DIR` here.

@@ -12,6 +12,8 @@
 //          --models LIST    default,llama-3.2-1b (default), llama-3.1-8b, tiny (a 0.35M stand-in for tests)
 //          --providers LIST only these of the providers that start (e.g. torch: a run that re-measures one provider)
 //          --fp16           also import the Hugging Face shapes with fp16 weights (vs PyTorch fp16 and bf16)
+//          --dtypes LIST    the imports' weight types instead (fp32,fp16): `--dtypes fp16` alone also writes the random
+//                           checkpoint in bfloat16, halving the disk an 8B shape needs (16 + 16 GB instead of 32 + 32)
 //          --out DIR        where the two result files go (default bench/)
 //          --default-bundle DIR   the default bundle (default models/default)
 //          --quick          fewer samples per shape (5, at most ~10 s per shape)
@@ -40,6 +42,7 @@ const { values } = parseArgs({
     'cpu-only': { type: 'boolean', default: false },
     models: { type: 'string', default: 'default,llama-3.2-1b' },
     fp16: { type: 'boolean', default: false },
+    dtypes: { type: 'string' },
     out: { type: 'string' },
     'default-bundle': { type: 'string' },
     quick: { type: 'boolean', default: false },
@@ -183,14 +186,20 @@ function calibrationData() {
 }
 
 /** A random-weight checkpoint of `shape` (bench/gpu_checkpoint.py), imported and calibrated with `seer import`. */
+/** The imports' weight types (--dtypes, else fp32 and, with --fp16, fp16). */
+const importDtypes = values.dtypes ? values.dtypes.split(',').map((s) => s.trim()) : values.fp16 ? ['fp32', 'fp16'] : ['fp32'];
+for (const d of importDtypes) if (!['fp32', 'fp16'].includes(d)) fail(`--dtypes: "${d}" is not fp32 or fp16`);
+
 function importedBundles(shape) {
   const checkpoint = path.join(work, `${shape}-hf`);
-  log(`${shape}: writing the random checkpoint…`);
-  const made = run(python, [path.join(here, 'gpu_checkpoint.py'), checkpoint, '--shape', shape, '--tokenizer-bundle', defaultBundle], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Without an fp32 import nothing needs float32 weights: a bfloat16 checkpoint takes half the disk.
+  const checkpointDtype = importDtypes.includes('fp32') ? 'F32' : 'BF16';
+  log(`${shape}: writing the random checkpoint (${checkpointDtype})…`);
+  const made = run(python, [path.join(here, 'gpu_checkpoint.py'), checkpoint, '--shape', shape, '--dtype', checkpointDtype, '--tokenizer-bundle', defaultBundle], { stdio: ['ignore', 'pipe', 'inherit'] });
   const parameters = made.ok ? JSON.parse(made.stdout).parameters : null; // exact, where the manifest only allows an estimate
   if (!made.ok) return [{ name: shape, shape, error: `${python} bench/gpu_checkpoint.py failed: ${made.why}` }];
   const bundles = [];
-  for (const dtype of values.fp16 ? ['fp32', 'fp16'] : ['fp32']) {
+  for (const dtype of importDtypes) {
     const out = path.join(work, `${shape}-${dtype}`);
     log(`${shape}: seer import --dtype ${dtype}…`);
     const t0 = performance.now();
@@ -271,7 +280,7 @@ for (const model of models) {
   }
   const ok = measured.find((m) => !m.error);
   const dtype = ok?.dtype ?? 'float32';
-  const torch = torchOn(model.checkpoint, values.fp16 ? ['fp32', 'fp16', 'bf16'] : ['fp32', 'bf16']);
+  const torch = torchOn(model.checkpoint, [...importDtypes, 'bf16']);
   if (torch && !pieces) keep('torch.json', torch);
   bandwidthGBs ??= torch?.bandwidthGBs ?? null;
   const torchMs = (d, tokens, batch) => torch?.rows?.find((t) => t.dtype === d && t.tokens === tokens && t.batch === batch)?.torchCudaMs ?? null;

@@ -132,6 +132,9 @@ describe.skipIf(skipReason)('the torch provider', () => {
       expect(sizes).toHaveLength(3);
       expect(sizes[0] - sizes[1]).toBeGreaterThanOrEqual(2 * C * H * 4); // [2, C, H] float32, the first time only
       expect(sizes[2]).toBe(sizes[1]);
+      // Nor the unsteered model's steering input, [layers + 1, hidden] zeros (PyTorch reads none as zeros).
+      const { numLayers } = torch.bundle.manifest.architecture;
+      expect(sizes[1]).toBeLessThan((numLayers + 1) * H * 4);
       const numbers = (r: ExplainResult) => ({ ...r, timingsMs: undefined, id: undefined, createdAt: undefined, provider: undefined });
       for (const r of runs.slice(1)) expect(numbers(r)).toEqual(numbers(runs[0]));
       const other = await cpu.explain(PROMPTS[3], options);

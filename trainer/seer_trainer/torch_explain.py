@@ -55,8 +55,8 @@ def checked_request(c: DecoderConfig, feeds: Dict[str, torch.Tensor], fetches: L
         raise SeerInputError(f"positions {positions.tolist()} do not fit a batch of {B} rows of {T} tokens")
     if token_layers.numel() and bool(((token_layers < 0) | (token_layers > c.num_layers)).any()):
         raise SeerInputError(f"token_layers {token_layers.tolist()} must lie in 0..{c.num_layers}")
-    steering = feeds["steering"]
-    if tuple(steering.shape) != (c.num_layers + 1, c.hidden_size):
+    steering = feeds.get("steering")  # absent: all zeros (the engine sends none for an unsteered forward)
+    if steering is not None and tuple(steering.shape) != (c.num_layers + 1, c.hidden_size):
         raise SeerInputError(f"steering is {list(steering.shape)}, expected {[c.num_layers + 1, c.hidden_size]}")
     plan = Plan(tuple(n for n in OUTPUTS if n in fetches), tuple(token_layers.tolist()), None)
     protos = feeds.get("token_prototypes") if "token_cosines" in fetches else None
@@ -67,7 +67,7 @@ def checked_request(c: DecoderConfig, feeds: Dict[str, torch.Tensor], fetches: L
         if "top_k" not in feeds or feeds["top_k"].numel() != 1 or int(feeds["top_k"][0]) < 1:
             raise SeerInputError("top_ids, top_logits and log_sum_exp need top_k: one positive integer")
         plan = plan._replace(top_k=min(int(feeds["top_k"][0]), c.vocab_size))
-    return Request(ids, mask, positions, steering if bool(steering.any()) else None,  # all zeros: skip the adds
+    return Request(ids, mask, positions, steering if steering is not None and bool(steering.any()) else None,  # zeros: skip the adds
                    None if protos is None else protos.float(), plan, is_right_padded(mask))
 
 

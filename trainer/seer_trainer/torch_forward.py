@@ -13,7 +13,7 @@ artefact, checked against seer.json's modelSha256), so ORT and torch run the sam
 Wire format, both directions: a little-endian uint32 header length, the header (UTF-8 JSON), then the payload:
 the header's tensors' bytes back to back, in order. Header: {"type", "id"?, "tensors"?: [{"name", "dtype"
 ("int64" | "float32"), "dims", "bytes"}], ...}. Requests: {"type": "run", "id", "tensors": input_ids,
-attention_mask, positions, token_layers, steering (and, for the reductions, token_prototypes [k, C, H] float32,
+attention_mask, positions, token_layers, steering (absent: all zeros; and, for the reductions, token_prototypes [k, C, H] float32,
 top_k [1] int64), "fetches": [output names], "prototypesKey"?: the engine's number for those prototypes, which
 it then sends only once (KeptPrototypes)}. Replies: "ready" (once, after loading), "result" (id, tensors,
 forwardMs: the time PyTorch took, inputs to host copies of the outputs; phasesMs: its check, launch and wait parts,

@@ -405,6 +405,10 @@ def test_the_wire_protocol_end_to_end(tmp_path, hf):
     _assert_close(got, _reference(load_hf_decoder(hf("llama3.1-sharded-untied")), b, b["steering"]), 1e-5, b["attention_mask"])
     assert frames[5][0]["id"] == 5 and frames[5][0]["kind"] == "input" and f"0..{c.num_layers}" in frames[5][0]["message"]
     result(6, 6, a, ["mean_states", "token_states"])
+    # No steering input: the unsteered model, as all zeros give.
+    unsteered = {n: t for n, t in a.items() if n != "steering"}
+    assert all(torch.equal(x, y) for x, y in zip(explain_outputs(model, unsteered, OUTPUTS).values(),
+                                                   explain_outputs(model, {**a, "steering": torch.zeros_like(b["steering"])}, OUTPUTS).values()))
 
 
 def test_a_load_failure_is_one_error_frame_and_exit_code_2(small):
