@@ -230,7 +230,7 @@ export interface ExplainResult {
     /** Present when the prompt is far from every concept seen in calibration: then `confidence` means little. */
     lowConfidence?: LowConfidence;
   };
-  /** Token × concept cosine at selected layers: tokenScores[k] belongs to layer tokenScoreLayers[k]. */
+  /** Token × concept cosine at selected layers, to 6 decimals (explain.ts tokenScoresOf): tokenScores[k] belongs to layer tokenScoreLayers[k]. */
   tokenScoreLayers: number[];
   tokenScores: number[][][];
   /** Calibration statistics of the bank, per layer (context for the scores). */

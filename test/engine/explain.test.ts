@@ -162,6 +162,9 @@ describe('Engine.explain', () => {
       expect(result.readOut).toBe(t); // the panel marks this token
       if (pooling === 'request-end') expect(result.tokens[t].fromPrompt).toBe(false); // the template's token after the prompt
       result.layers.forEach((layer) => expectClose(layer.cosine, result.tokenScores[layer.layer][t], 1e-5, `layer ${layer.layer}`));
+      // The token view is rounded to 6 decimals (a float32 cosine's noise past them would double its JSON).
+      for (const score of result.tokenScores.flat(2)) expect(String(score).replace('-', '').length).toBeLessThanOrEqual(8);
+      expect(result.tokenScores.flat(2).some((score) => String(score).length >= 7)).toBe(true); // not rounded further
     }
   });
 
