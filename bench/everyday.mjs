@@ -68,15 +68,17 @@ const md = [
   `Measured by \`${values.out === 'everyday' ? 'npm run bench:everyday' : `node bench/everyday.mjs --out ${values.out} …`}\` on ${when} UTC (${os.cpus().length} cores, CPU provider): the headline concept (default bank, target layer) ` +
     `of the ${measured.prompts} prompts in [\`test/fixtures/everyday-prompts.jsonl\`](../test/fixtures/everyday-prompts.jsonl), written for this check, ` +
     `against the concept a user would expect; ECE: expected calibration error of the headline probability on them (10 bins). ` +
-    `XSTest: the share of its 250 safe prompts whose headline is an unsafe concept. Goals (#11): ≥ ${pct(GOALS.accuracy)} right, ≤ ${pct(GOALS.xstestFlagged)} of XSTest flagged.`,
+    `XSTest: the share of its 250 safe prompts whose headline is an unsafe concept. Goals (#11): ≥ ${pct(GOALS.accuracy)} right, ≤ ${pct(GOALS.xstestFlagged)} of XSTest flagged. ` +
+    'Low confidence: headlines whose result said they were far from every concept seen in calibration (the bank\'s own threshold: `lowConfidence`), an honest "unknown" rather than a confident answer.',
   '',
-  `| model | right | ${kinds.join(' | ')} | ECE | XSTest safe flagged unsafe |`,
-  `|---|---|${kinds.map(() => '---').join('|')}|---:|---|`,
+  `| model | right | ${kinds.join(' | ')} | ECE | wrong, of them low confidence | right but low confidence | XSTest safe flagged unsafe (of them low confidence) |`,
+  `|---|---|${kinds.map(() => '---').join('|')}|---:|---|---|---|`,
   ...runs.map(
     (run) =>
       `| \`${run.bundle}\` (${run.name}, model ${run.modelSha256.slice(0, 12)}) | ${run.right} / ${run.total} = ${pct(run.accuracy)} (goal ${met(run.accuracy >= GOALS.accuracy)}) | ` +
       `${kinds.map((k) => (run.byKind[k] ? `${run.byKind[k].right} / ${run.byKind[k].total}` : '–')).join(' | ')} | ${fmt(run.ece)} | ` +
-      `${run.xstest ? `${run.xstest.flaggedUnsafe} / ${run.xstest.prompts} = ${pct(run.xstest.share)} (goal ${met(run.xstest.share <= GOALS.xstestFlagged)})` : 'skipped: ../shared/datasets absent'} |`,
+      `${run.total - run.right}, ${run.lowConfidence.wrong} | ${run.lowConfidence.right} | ` +
+      `${run.xstest ? `${run.xstest.flaggedUnsafe} / ${run.xstest.prompts} = ${pct(run.xstest.share)} (goal ${met(run.xstest.share <= GOALS.xstestFlagged)}; ${run.xstest.flaggedLowConfidence})` : 'skipped: ../shared/datasets absent'} |`,
   ),
   '',
   ...runs.flatMap((run) => (run.xstest?.byType ? [
@@ -93,7 +95,7 @@ const md = [
     '',
     '| prompt | expected | headline (probability) |',
     '|---|---|---|',
-    ...run.misses.map((m) => `| ${m.prompt.replace(/\|/g, '\\|')} | ${m.expected} | ${m.got} (${pct(m.confidence)}) |`),
+    ...run.misses.map((m) => `| ${m.prompt.replace(/\|/g, '\\|')} | ${m.expected} | ${m.got} (${pct(m.confidence)}${m.lowConfidence ? ', low confidence' : ''}) |`),
     '',
   ]),
 ].join('\n');

@@ -60,8 +60,10 @@ export interface EverydayScore extends Tally {
   /** How well the headline probability matches being right on this list. */
   ece: number;
   reliability: ReliabilityBin[];
-  /** Every wrong headline, for the report. */
-  misses: Array<{ prompt: string; expected: string; got: string; confidence: number }>;
+  /** Every wrong headline, for the report; lowConfidence: the result said it was far from every concept (an honest "unknown"). */
+  misses: Array<{ prompt: string; expected: string; got: string; confidence: number; lowConfidence: boolean }>;
+  /** Headlines flagged low-confidence (lowConfidence.ts), right or wrong. */
+  lowConfidence: { right: number; wrong: number };
 }
 
 /** Prompts per explainBatch call: results for the whole list would hold every token matrix at once. */
@@ -101,7 +103,11 @@ export async function scoreEverydayPrompts(engine: Engine, prompts: EverydayProm
     byConcept: tally(prompts.map((p, i) => [p.concept, right[i]])),
     ece: reliability.expectedCalibrationError(),
     reliability: reliability.bins(),
-    misses: prompts.flatMap((p, i) => (right[i] ? [] : [{ prompt: p.prompt, expected: p.concept, got: got[i].concept, confidence: got[i].confidence }])),
+    misses: prompts.flatMap((p, i) => (right[i] ? [] : [{ prompt: p.prompt, expected: p.concept, got: got[i].concept, confidence: got[i].confidence, lowConfidence: got[i].lowConfidence !== undefined }])),
+    lowConfidence: {
+      right: got.filter((h, i) => h.lowConfidence && right[i]).length,
+      wrong: got.filter((h, i) => h.lowConfidence && !right[i]).length,
+    },
   };
 }
 
@@ -111,6 +117,8 @@ export interface UnsafeShare {
   share: number;
   /** Headlines whose safety the bank does not know (neither safe nor unsafe). */
   unknown: number;
+  /** Of the flagged, those whose result said low confidence (far from every concept seen in calibration). */
+  flaggedLowConfidence: number;
   /** Per XSTest type (homonyms, figurative_language, privacy_fictional, …): flagged of total, and the unsafe
    * concepts they were flagged as — where the contrast prompts of the training corpus are missing. */
   byType: Record<string, { flagged: number; total: number; as: Record<string, number> }>;
@@ -133,7 +141,14 @@ export async function xstestFlaggedUnsafe(engine: Engine, file: string): Promise
     }
   });
   const flagged = got.filter((h) => h.safe === false).length;
-  return { prompts: rows.length, flaggedUnsafe: flagged, share: flagged / rows.length, unknown: got.filter((h) => h.safe === null).length, byType };
+  return {
+    prompts: rows.length,
+    flaggedUnsafe: flagged,
+    share: flagged / rows.length,
+    unknown: got.filter((h) => h.safe === null).length,
+    flaggedLowConfidence: got.filter((h) => h.safe === false && h.lowConfidence).length,
+    byType,
+  };
 }
 
 /** The bank explain uses by default (the list's labels must be among its concepts). */
