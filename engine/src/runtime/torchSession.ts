@@ -145,8 +145,6 @@ function isAllZeros(data: Float32Array): boolean {
 
 /** The explain graph's inputs the Python side reads (docs/bundle-format.md); a KV cache's past is not sent. */
 const SENT_INPUTS = ['input_ids', 'attention_mask', 'positions', 'token_layers', 'steering'];
-/** The reductions' inputs (ForwardSession.reduces), sent when given. */
-const REDUCTION_INPUTS = ['token_prototypes', 'top_k'];
 /** Token prototype lists the engine counts on the Python side still keeping (it keeps 8: KeptPrototypes.KEEP). */
 const KEPT_PROTOTYPES = 4;
 
@@ -253,17 +251,12 @@ export class TorchSession implements ForwardSession {
       return [name, feeds[name]];
     }).filter(([name, t]) => name !== 'steering' || !isAllZeros(t.data as Float32Array));
     const header: Record<string, unknown> = { type: 'run', id, fetches };
-    for (const name of REDUCTION_INPUTS) {
-      if (!feeds[name]) continue;
-      if (name === 'token_prototypes') {
-        const known = this.sentPrototypes.get(feeds[name]);
-        header.prototypesKey = known ?? id;
-        this.sentPrototypes.delete(feeds[name]);
-        this.sentPrototypes.set(feeds[name], known ?? id);
-        if (this.sentPrototypes.size > KEPT_PROTOTYPES) this.sentPrototypes.delete(this.sentPrototypes.keys().next().value!);
-        if (known !== undefined) continue;
-      }
-      sent.push([name, feeds[name]]);
+    // The reductions' inputs (ForwardSession.reduces), when given: top_k, and the token prototypes once per list.
+    if (feeds.top_k) sent.push(['top_k', feeds.top_k]);
+    if (feeds.token_prototypes) {
+      const { key, known } = this.prototypesKey(feeds.token_prototypes, id);
+      header.prototypesKey = key;
+      if (!known) sent.push(['token_prototypes', feeds.token_prototypes]);
     }
     let started = 0;
     return new Promise<Frame>((resolve, reject) => {
@@ -286,6 +279,16 @@ export class TorchSession implements ForwardSession {
       }
       return frame.tensors;
     });
+  }
+
+  /** The wire key of a prototype list (`id` for one not sent yet), and whether the Python side already has it. */
+  private prototypesKey(protos: ort.Tensor, id: number): { key: number; known: boolean } {
+    const known = this.sentPrototypes.get(protos);
+    const key = known ?? id;
+    this.sentPrototypes.delete(protos); // most recently used last
+    this.sentPrototypes.set(protos, key);
+    if (this.sentPrototypes.size > KEPT_PROTOTYPES) this.sentPrototypes.delete(this.sentPrototypes.keys().next().value!);
+    return { key, known: known !== undefined };
   }
 
   /** Adds a forward's parts (torch_forward.py's phasesMs, and the pipe: round trip less PyTorch's time) to the runtime's sums. */
