@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "trainer"))
 # (tokens, batch) in the order a session might meet them: a short prompt, then the benchmark's shapes, each twice,
 # then lengths not seen before (what a user's next prompt is).
 SHAPES = [(10, 1), (128, 1), (128, 1), (137, 1), (512, 1), (512, 1), (128, 32), (128, 32), (512, 32), (512, 32), (301, 1), (77, 4)]
-FETCHES = ["states", "token_cosines", "top_ids", "top_logits", "log_sum_exp"]
+FETCHES = ["readout_cosines", "map_cosines", "token_cosines", "top_ids", "top_logits", "log_sum_exp"]
 # Each variant's environment beside this process's: the eager ones without CUDA graphs (torch_graphs.graphs_for).
 ENV = {"ours-eager": {"SEER_TORCH_GRAPHS": "0"}, "ours-cudnn": {"SEER_TORCH_GRAPHS": "0"}}
 
@@ -41,7 +41,9 @@ def feeds_for(c, tokens, batch, target, generator):
     ids = torch.randint(0, c.vocab_size, (batch, tokens), generator=generator)
     return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "positions": torch.full((batch,), tokens - 1, dtype=torch.int64),
             "token_layers": torch.tensor([target], dtype=torch.int64), "steering": torch.zeros(c.num_layers + 1, c.hidden_size),
-            "token_prototypes": torch.randn(1, 3, c.hidden_size, generator=generator), "top_k": torch.tensor([5], dtype=torch.int64)}
+            "token_prototypes": torch.randn(1, 3, c.hidden_size, generator=generator), "top_k": torch.tensor([5], dtype=torch.int64),
+            "readout_prototypes": torch.randn(c.num_layers + 1, 3, c.hidden_size, generator=generator),
+            "map_vectors": torch.randn(400, c.hidden_size, generator=generator), "map_layer": torch.tensor([target], dtype=torch.int64)}
 
 
 def run_variant(variant, bundle, checkpoint, device_name):

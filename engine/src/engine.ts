@@ -16,7 +16,7 @@ import { checkGenerateOptions, type GenerateOptions, type Generation, type Gener
 import { LIMITS } from './limits';
 import { POOLINGS } from './bundle/manifest';
 import { pooled, readOutPosition } from './representation';
-import { ModelSession, type ForwardOutput } from './runtime/modelSession';
+import { type ForwardOutput, type ForwardRequest, ModelSession } from './runtime/modelSession';
 import { HostWorkerLost } from './hostWork/hostWorker';
 import { type BuildRow, fromWire } from './hostWork/messages';
 import { HostPool } from './hostWork/pool';
@@ -55,6 +55,8 @@ interface BatchRun {
   tokenLayers: number[];
   /** Their prototypes: the token states are reduced to cosines in the forward pass (ForwardRequest.tokenPrototypes). */
   tokenPrototypes?: Float32Array[][];
+  /** The read-out states reduced in the forward pass (ForwardRequest.readOut); absent for represent, which keeps them. */
+  readOut?: ForwardRequest['readOut'];
   limits: BatchLimits;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
@@ -146,9 +148,11 @@ export class Engine {
     const side = options.truncation ?? DEFAULT_TRUNCATION;
     // What an explanation reads, reduced in the forward pass (runtime/reductions.ts): token × concept cosines at
     // the token layers and the top next tokens, not every token's states and the whole vocabulary's logits.
+    // And the read-out's cosines with every layer's prototypes and the concept map's examples, not its states.
     const tokenPrototypes = opts.tokenLayers.map((layer) => opts.bank.layers[layer].prototypes);
-    const run = { maxPrompt, side, pooling: opts.pooling, logits: false, topTokens: opts.topNextTokens, tokenPrototypes, tokenLayers: opts.tokenLayers, limits: limitsFor(this.model.report), signal, onProgress };
     const map = await this.conceptMapOf(opts.bank);
+    const readOut = { prototypes: opts.bank.layers.map((l) => l.prototypes), ...('vectors' in map && { map: { layer: map.layer, vectors: map.vectors } }) };
+    const run = { maxPrompt, side, pooling: opts.pooling, logits: false, topTokens: opts.topNextTokens, tokenPrototypes, readOut, tokenLayers: opts.tokenLayers, limits: limitsFor(this.model.report), signal, onProgress };
     await this.runBatches(texts, run, (batch, encoded, out, tokenizeMs, forwardMs, pool) => {
       const forward = forwardMs / batch.length;
       const here = (provider = this.model.report) => batch.forEach((i, row) => {
@@ -259,7 +263,7 @@ export class Engine {
    */
   private async runBatches(
     texts: string[],
-    { maxPrompt, side, pooling, logits, topTokens, tokenPrototypes, tokenLayers, limits, signal, onProgress }: BatchRun,
+    { maxPrompt, side, pooling, logits, topTokens, tokenPrototypes, readOut, tokenLayers, limits, signal, onProgress }: BatchRun,
     use: (batch: number[], encoded: CutPrompt[], out: ForwardOutput, tokenizeMs: number[], forwardMs: number, pool: HostPool | null) => void | Promise<void>,
   ): Promise<void> {
     if (!Array.isArray(texts) || texts.length === 0) throw new SeerError('EMPTY_INPUT', 'No prompts were given.', { fix: 'Pass at least one prompt.' });
@@ -283,7 +287,7 @@ export class Engine {
         throwIfAborted(signal);
         const started = performance.now();
         const positions = batch.map((i) => readOutPosition(encoded[i].tokens, pooling));
-        const out = await this.model.forward(batch.map((i) => encoded[i].ids), this.bundle.tokenizer.padId, { positions, mean: pooling === 'mean', logits, topTokens, tokenPrototypes, tokenLayers });
+        const out = await this.model.forward(batch.map((i) => encoded[i].ids), this.bundle.tokenizer.padId, { positions, mean: pooling === 'mean', logits, topTokens, tokenPrototypes, readOut, tokenLayers });
         return { out, ms: performance.now() - started };
       });
       // Scored on the host threads, the batches before the last one are done first: outputs do not pile up.

@@ -5,10 +5,9 @@ import type { ExplainResult, LayerScores, NextToken, Pooling, ProviderReport } f
 import { type ConceptBank, poolingWarning } from './bundle/bank';
 import type { LoadedBundle } from './bundle/index';
 import type { EncodedPrompt } from './bundle/tokenizer';
-import { pooled } from './representation';
 import type { ForwardOutput, TopTokens } from './runtime/modelSession';
 import { lowConfidence } from './lowConfidence';
-import { scoreLayer } from './scores';
+import { scoreCosines } from './scores';
 
 export interface ResolvedOptions {
   pooling: Pooling;
@@ -31,12 +30,10 @@ export interface RowContext {
 export function buildExplainResult(bundle: LoadedBundle, opts: ResolvedOptions, ctx: RowContext): ExplainResult {
   const started = performance.now();
   const { manifest } = bundle;
-  const { hiddenSize } = manifest.architecture;
   const { bank } = opts;
   const targetLayer = manifest.targetLayers[0];
 
-  const scoreAt = (layer: number): LayerScores =>
-    scoreLayer(layer, pooled(ctx.out, hiddenSize, layer, ctx.row), bank.layers[layer].prototypes, manifest.logitScale);
+  const scoreAt = (layer: number): LayerScores => scoreCosines(layer, readOutCosines(ctx.out, layer, ctx.row, bank.concepts.length), manifest.logitScale);
   const layers = opts.layers.map(scoreAt);
   const target = layers.find((l) => l.layer === targetLayer) ?? scoreAt(targetLayer);
   const concept = target.predicted;
@@ -81,6 +78,12 @@ export function buildExplainResult(bundle: LoadedBundle, opts: ResolvedOptions, 
     timingsMs: { ...ctx.timingsMs, score, total: ctx.timingsMs.tokenize + ctx.timingsMs.forward + score },
     bundle: { name: manifest.name, dir: bundle.dir },
   };
+}
+
+/** Row `row`'s representation's cosines with `layer`'s concept prototypes: the forward pass reduced them (ForwardRequest.readOut). */
+function readOutCosines(out: ForwardOutput, layer: number, row: number, concepts: number): number[] {
+  const at = (layer * out.batch + row) * concepts;
+  return Array.from(out.readOutCosines!.subarray(at, at + concepts));
 }
 
 /**

@@ -38,8 +38,12 @@ export function cosineToAll(buf: Float32Array, offset: number, prototypes: Float
 
 /** Scores one representation against a layer's prototypes (cosine, softmax at logitScale, prediction, margin). */
 export function scoreLayer(layer: number, rep: Float32Array, prototypes: Float32Array[], logitScale: number): LayerScores {
-  const cos = cosineToAll(rep, 0, prototypes, normsOf(prototypes));
-  const probs = softmax(cos, logitScale);
+  return scoreCosines(layer, cosineToAll(rep, 0, prototypes, normsOf(prototypes)), logitScale);
+}
+
+/** A layer's scores from a representation's cosines with its prototypes (softmax at logitScale, prediction, margin). */
+export function scoreCosines(layer: number, cosines: number[], logitScale: number): LayerScores {
+  const probs = softmax(cosines, logitScale);
   const { index, margin } = argmaxWithMargin(probs);
-  return { layer, cosine: cos, probs, predicted: index, margin };
+  return { layer, cosine: cosines, probs, predicted: index, margin };
 }

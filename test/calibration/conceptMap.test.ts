@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync,
 import * as path from 'node:path';
 import { saveBank } from '../../engine/src/calibration/bankFile';
 import { calibrate } from '../../engine/src/calibration/calibrate';
-import { conceptMapView, mapQuota, placeOnConceptMap } from '../../engine/src/calibration/conceptMap';
+import { conceptMapView, exampleCosines, mapQuota, placeOnConceptMap } from '../../engine/src/calibration/conceptMap';
 import { conceptMapFileFor, conceptMapLimit, conceptMapToJson, loadConceptMap, parseConceptMap, readConceptMapFile } from '../../engine/src/bundle/conceptMapFile';
 import { addUserBanks } from '../../engine/src/bundle/userBanks';
 import { SeerError } from '../../engine/src/errors';
@@ -79,7 +79,7 @@ describe('placing a prompt', () => {
   it('puts a calibration example on its own point', async () => {
     const map = (await outcome).conceptMap;
     map.vectors.forEach((v, i) => {
-      const place = placeOnConceptMap(map, v);
+      const place = placeOnConceptMap(map, exampleCosines(map, v));
       expect(place.neighbours[0]).toBe(i);
       expect(place.nearestCosine).toBeCloseTo(1, 5);
       expect(Math.hypot(place.x - map.points.x[i], place.y - map.points.y[i])).toBeLessThan(0.01);
@@ -89,10 +89,10 @@ describe('placing a prompt', () => {
   it('places a new prompt among its concept, and not at all when pooled otherwise than the map', async () => {
     const map = (await outcome).conceptMap;
     const [rep] = await new SyntheticModel().represent(['law a new question never seen'], { pooling: 'last' });
-    const layer = rep.layers[map.layer];
-    const view = conceptMapView(map, layer, 'last');
+    const cosines = exampleCosines(map, rep.layers[map.layer]);
+    const view = conceptMapView(map, cosines, 'last');
     expect(view.prompt!.neighbours.every((i) => concepts[map.points.concept[i]] === 'law')).toBe(true);
-    const other = conceptMapView(map, layer, 'mean');
+    const other = conceptMapView(map, cosines, 'mean');
     expect(other.prompt).toBeNull();
     expect(other.note).toContain('mean');
   });

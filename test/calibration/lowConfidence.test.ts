@@ -12,6 +12,7 @@ import { heldOutMaxCosinePercentile } from '../../engine/src/calibration/layerSt
 import { buildExplainResult } from '../../engine/src/explain';
 import { LOW_CONFIDENCE_REASON, lowConfidence } from '../../engine/src/lowConfidence';
 import { renderBatchLine, renderReport } from '../../engine/src/report/explanationReport';
+import { readOutCosinesOf } from '../../engine/src/runtime/reductions';
 import type { Style } from '../../engine/src/report/terminalStyle';
 import { scoreLayer } from '../../engine/src/scores';
 import { conceptCsv, tempDir, writeFixture } from './fixtures';
@@ -109,7 +110,10 @@ describe('low confidence', () => {
         {
           text,
           encoded: { ids: [], tokens: [], templatedText: text, truncation: null } as never,
-          out: { batch: 1, seq: 0, states, positions: [0], lastLogits: new Float32Array(1), tokenStates: new Float32Array(0), tokenLayers: [] },
+          out: {
+            batch: 1, seq: 0, states: new Float32Array(0), readOutCosines: readOutCosinesOf(states, 1, bank.layers.map((l) => l.prototypes)),
+            positions: [0], lastLogits: new Float32Array(1), tokenStates: new Float32Array(0), tokenLayers: [],
+          },
           row: 0,
           provider: { requested: 'cpu', used: 'cpu', attempts: [] } as never,
           timingsMs: { tokenize: 0, forward: 0 },

@@ -1,7 +1,7 @@
-// runtime/reductions.ts: the token × prototype cosines and the top next tokens that ModelSession computes from
+// runtime/reductions.ts: the read-out's and the tokens' cosines with prototypes and the top next tokens that ModelSession computes from
 // onnxruntime's outputs (the torch provider computes the same in PyTorch: torchProvider.test.ts compares them).
 import { describe, expect, it } from 'vitest';
-import { tokenCosinesOf, topTokensOf } from '../../engine/src/runtime/reductions';
+import { readOutCosinesOf, rowCosinesOf, tokenCosinesOf, topTokensOf } from '../../engine/src/runtime/reductions';
 import { cosine } from '../../engine/src/vectors';
 import { rng as mulberry32 } from './random';
 
@@ -19,6 +19,26 @@ describe('reductions', () => {
       const want = t < lengths[b] ? cosine(states.subarray(at * hidden, (at + 1) * hidden), protos[j][c]) : 0;
       expect(out[at * C + c]).toBeCloseTo(want, 6);
     }
+  });
+
+  it('read-out cosines: each row\'s state at every layer against that layer\'s prototypes, and at one layer against the map\'s examples', () => {
+    const rand = mulberry32(11);
+    const [layers, batch, hidden, C, M] = [3, 2, 4, 3, 5];
+    const states = Float32Array.from({ length: layers * batch * hidden }, () => rand() * 2 - 1);
+    const vectors = (n: number) => Array.from({ length: n }, () => Float32Array.from({ length: hidden }, () => rand() - 0.5));
+    const protos = Array.from({ length: layers }, () => vectors(C));
+    protos[1][2] = new Float32Array(hidden); // a zero prototype: cosine 0, not NaN
+    const state = (l: number, b: number) => states.subarray((l * batch + b) * hidden, (l * batch + b + 1) * hidden);
+    const out = readOutCosinesOf(states, batch, protos);
+    expect(out).toHaveLength(layers * batch * C);
+    for (let l = 0; l < layers; l++) for (let b = 0; b < batch; b++) for (let c = 0; c < C; c++) {
+      expect(out[(l * batch + b) * C + c]).toBe(cosine(state(l, b), protos[l][c]));
+    }
+    expect(out[(1 * batch + 0) * C + 2]).toBe(0);
+    const examples = vectors(M);
+    const map = rowCosinesOf(states, batch, hidden, 2, examples);
+    expect(map).toHaveLength(batch * M);
+    for (let b = 0; b < batch; b++) for (let m = 0; m < M; m++) expect(map[b * M + m]).toBeCloseTo(cosine(state(2, b), examples[m]), 12);
   });
 
   it('top tokens: the k largest logits per row, most probable first, ties to the lower id, with the log-sum-exp', () => {

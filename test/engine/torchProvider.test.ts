@@ -43,6 +43,11 @@ function compare(a: ExplainResult, b: ExplainResult): number {
     d = Math.max(d, maxDiff(l.cosine, b.layers[i].cosine), maxDiff(l.probs, b.layers[i].probs));
   });
   expect(a.headline.concept).toBe(b.headline.concept);
+  // The concept map: placed by the read-out's cosines with its examples (reduced in PyTorch on the torch side).
+  const placed = (r: ExplainResult) => (r.conceptMap && 'prompt' in r.conceptMap ? r.conceptMap.prompt : null);
+  const [p, q] = [placed(a), placed(b)];
+  expect(q?.neighbours).toEqual(p?.neighbours);
+  if (p && q) d = Math.max(d, Math.abs(p.x - q.x), Math.abs(p.y - q.y), Math.abs(p.nearestCosine - q.nearestCosine));
   // The top next tokens: reduced in PyTorch (topk, logsumexp) on the torch side, in reductions.ts on the other.
   expect(b.nextTokens.map((t) => t.id)).toEqual(a.nextTokens.map((t) => t.id));
   d = Math.max(d, maxDiff(a.nextTokens.map((t) => t.prob), b.nextTokens.map((t) => t.prob)));
@@ -114,14 +119,18 @@ describe.skipIf(skipReason)('the torch provider', () => {
     expect(maxDiff(mean[1][0].layers.at(-1)!.cosine, b[0].layers.at(-1)!.cosine)).toBeGreaterThan(1e-3);
   }, TIMEOUT);
 
-  it('sends a bank\'s token prototypes to PyTorch once, and says where each forward\'s time went', async () => {
-    const stdin = (torch as unknown as { model: { session: { child: { stdin: NodeJS.WritableStream } } } }).model.session.child.stdin;
+  it('sends a bank\'s vectors to PyTorch once, gets back cosines, not states, and says where each forward\'s time went', async () => {
+    const { child } = (torch as unknown as { model: { session: { child: { stdin: NodeJS.WritableStream; stdout: NodeJS.ReadableStream } } } }).model.session;
+    const stdin = child.stdin;
     const write = stdin.write;
     const sizes: number[] = [];
     stdin.write = ((chunk: Buffer, ...rest: unknown[]) => {
       sizes.push(chunk.length);
       return (write as (...a: unknown[]) => boolean).call(stdin, chunk, ...rest);
     }) as typeof stdin.write;
+    let replied = 0;
+    const count = (chunk: Buffer) => { replied += chunk.length; };
+    child.stdout.on('data', count);
     const before = structuredClone(torch.info.provider.torch!);
     const options = { tokenLayers: [1, 2] }; // prototypes not sent before: a new list
     try {
@@ -135,6 +144,9 @@ describe.skipIf(skipReason)('the torch provider', () => {
       // Nor the unsteered model's steering input, [layers + 1, hidden] zeros (PyTorch reads none as zeros).
       const { numLayers } = torch.bundle.manifest.architecture;
       expect(sizes[1]).toBeLessThan((numLayers + 1) * H * 4);
+      // The read-out crosses as cosines with each layer's prototypes and the map's examples: each reply is smaller
+      // than the states alone ([layers + 1, hidden] float32), which no longer cross.
+      expect(replied / 3).toBeLessThan((numLayers + 1) * H * 4);
       const numbers = (r: ExplainResult) => ({ ...r, timingsMs: undefined, id: undefined, createdAt: undefined, provider: undefined });
       for (const r of runs.slice(1)) expect(numbers(r)).toEqual(numbers(runs[0]));
       const other = await cpu.explain(PROMPTS[3], options);
@@ -142,6 +154,7 @@ describe.skipIf(skipReason)('the torch provider', () => {
       other.tokenScores.forEach((layer, k) => layer.forEach((row, t) => expect(maxDiff(row, runs[2].tokenScores[k][t])).toBeLessThan(1e-5)));
     } finally {
       stdin.write = write;
+      child.stdout.off('data', count);
     }
     const after = torch.info.provider.torch!;
     const phases = after.phasesMs!;

@@ -7,7 +7,7 @@ import type { ChartId, ConceptMapView } from '../../common/protocol';
 import { conceptMapMarkup } from '../../common/charts/conceptMap';
 import { seriesColor } from '../../common/charts/colors';
 import { calibrate } from '../../engine/src/calibration/calibrate';
-import { conceptMapView } from '../../engine/src/calibration/conceptMap';
+import { conceptMapView, exampleCosines } from '../../engine/src/calibration/conceptMap';
 import { serializeSvg } from '../../webview/src/exportChart';
 import { PanelView } from '../../webview/src/panelView';
 import { conceptCsv, tempDir, writeFixture } from '../calibration/fixtures';
@@ -24,7 +24,7 @@ async function realMap(): Promise<ConceptMapView> {
     const params = { path: writeFixture(dir, 'd.csv', conceptCsv(concepts, 12)), textColumns: ['prompt'], labelColumn: 'value' };
     const { conceptMap } = await calibrate(model, syntheticFacts(dir), params);
     const [rep] = await model.represent(['finance what is a bond'], { pooling: 'last' });
-    return conceptMapView(conceptMap, rep.layers[conceptMap.layer], 'last');
+    return conceptMapView(conceptMap, exampleCosines(conceptMap, rep.layers[conceptMap.layer]), 'last');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,8 +3,9 @@ model.onnx weights into hf_model.HFDecoder on the user's PyTorch (CUDA when it h
 forward requests (engine/src/runtime/torchSession.ts) with exactly the explain graph's outputs
 (docs/bundle-format.md): states at one position per row, per-layer means, the last real token's logits, every
 token's states at the layers asked for, `steering` added at each layer. And, so that little crosses the pipe, the
-reductions the engine would otherwise compute from those (torch_explain.reduced_outputs: token × prototype cosines, the top
-next tokens with the log-sum-exp).
+reductions the engine would otherwise compute from those (torch_explain.reduced_outputs: token × prototype cosines, each
+layer's read-out × prototype cosines, the read-out's cosines with the concept map's examples, the top next tokens with
+the log-sum-exp).
 
 Why: onnxruntime-node's GPU paths are WebGPU (float32 shaders) and a CUDA provider that needs an online install
 (issue 10); a safety researcher's GPU stack is PyTorch. The weights come from the bundle's own model.onnx (one
@@ -13,9 +14,9 @@ artefact, checked against seer.json's modelSha256), so ORT and torch run the sam
 Wire format, both directions: a little-endian uint32 header length, the header (UTF-8 JSON), then the payload:
 the header's tensors' bytes back to back, in order. Header: {"type", "id"?, "tensors"?: [{"name", "dtype"
 ("int64" | "float32"), "dims", "bytes"}], ...}. Requests: {"type": "run", "id", "tensors": input_ids,
-attention_mask, positions, token_layers, steering (absent: all zeros; and, for the reductions, token_prototypes [k, C, H] float32,
-top_k [1] int64), "fetches": [output names], "prototypesKey"?: the engine's number for those prototypes, which
-it then sends only once (KeptPrototypes)}. Replies: "ready" (once, after loading), "result" (id, tensors,
+attention_mask, positions, token_layers, steering (absent: all zeros; and, for the reductions, token_prototypes [k, C, H],
+readout_prototypes [L+1, C, H], map_vectors [M, H] float32, map_layer [1] and top_k [1] int64), "fetches": [output
+names], "kept"?: {input name: the engine's number for that tensor}, which it then sends only once (KeptPrototypes)}. Replies: "ready" (once, after loading), "result" (id, tensors,
 forwardMs: the time PyTorch took, inputs to host copies of the outputs; phasesMs: its check, launch and wait parts,
 explain_outputs), "error" (id or null, message, kind: "oom" | "input" | "internal"). stdout
 carries only frames (anything a library prints goes to stderr); EOF on stdin ends the process.
@@ -41,7 +42,7 @@ from torch import nn
 from .errors import SeerInputError
 from .hf_families import DecoderConfig, decoder_config_from_json
 from .hf_model import Attention, HFDecoder
-from .torch_explain import OUTPUTS, explain_outputs
+from .torch_explain import COSINE_VECTORS, OUTPUTS, explain_outputs
 from .torch_graphs import graphs_for
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -289,28 +290,30 @@ def write_message(stream: BinaryIO, header: dict, tensors: Optional[Dict[str, to
 
 
 class KeptPrototypes:
-    """The token prototypes, sent once and kept on the device: a request names them by `prototypesKey` and carries
-    the tensor only the first time (at every layer of a 1B model they are 1.4 MB, of an 8B 5.4 MB: each explain
-    would otherwise write, read and copy them to the GPU again). The engine numbers each prototype list it sends to
-    this process; the last KEEP are kept."""
-    KEEP = 8
+    """The vectors the cosine outputs are taken with (torch_explain.COSINE_VECTORS: the bank's prototypes for the
+    token view and the read-out, the concept map's examples), sent once and kept on the device: a request names each
+    by its key in `kept` ({input name: key}) and carries the tensor only the first time (at every layer of a 1B
+    model the prototypes are 1.4 MB, of an 8B 5.4 MB: each explain would otherwise write, read and copy them to the
+    GPU again). The engine numbers each tensor it sends to this process; the last KEEP are kept, the least recently
+    used dropped first (as the engine's own list, which is never longer: torchSession.ts KEPT_VECTORS)."""
+    KEEP = 24
 
     def __init__(self, device: torch.device):
         self.device, self.kept = device, OrderedDict()
 
     def fill(self, header: dict, feeds: Dict[str, torch.Tensor]) -> None:
-        key = header.get("prototypesKey")
-        if key is None:
-            return
-        if "token_prototypes" in feeds:
-            self.kept[key] = feeds["token_prototypes"].to(self.device, torch.float32)
-            while len(self.kept) > self.KEEP:
-                self.kept.popitem(last=False)
-        elif key in self.kept:
-            self.kept.move_to_end(key)
-        else:
-            raise SeerInputError(f"token prototypes {key} were never sent to this process (it keeps the last {self.KEEP})")
-        feeds["token_prototypes"] = self.kept[key]
+        for name, key in (header.get("kept") or {}).items():
+            if name not in COSINE_VECTORS.values():
+                raise SeerInputError(f"{name} is not an input kept on the device ({', '.join(COSINE_VECTORS.values())} are)")
+            if name in feeds:
+                self.kept[key] = feeds[name].to(self.device, torch.float32)
+                while len(self.kept) > self.KEEP:
+                    self.kept.popitem(last=False)
+            elif key in self.kept:
+                self.kept.move_to_end(key)
+            else:
+                raise SeerInputError(f"{name} {key} was never sent to this process (it keeps the last {self.KEEP})")
+            feeds[name] = self.kept[key]
 
 
 # ---------------- the process ----------------

@@ -88,8 +88,8 @@ def _agree(got: torch.Tensor, want: torch.Tensor) -> bool:
 
 
 class Graphs:
-    """Captured forwards for small right-padded requests, one per (batch, bucket, plan, steered or not, prototypes'
-    shape), least recently used dropped beyond max_graphs. `capture(forward)` returns (replay, static outputs, eager
+    """Captured forwards for small right-padded requests, one per (batch, bucket, plan, steered or not, the cosine
+    vectors' shapes), least recently used dropped beyond max_graphs. `capture(forward)` returns (replay, static outputs, eager
     outputs): CudaCapture on a GPU, a stand-in in the tests. Any failure to capture, or a replay that disagrees with
     the eager forward, is logged once and that shape runs eagerly: no request fails because a capture did."""
 
@@ -106,7 +106,7 @@ class Graphs:
         length = bucket(T)
         if B * length > GRAPH_TOKENS:
             return None
-        kind = (B, r.plan, r.steering is not None, None if r.protos is None else tuple(r.protos.shape))
+        kind = (B, r.plan, r.steering is not None, tuple((name, tuple(v.shape)) for name, v in sorted(r.vectors.items())))
         if B == 1 and kind not in self.kinds:
             self.kinds.add(kind)
             self._capture_ahead(model, r, kind)

@@ -489,70 +489,95 @@ def test_the_cli_serves_frames_only_on_stdout(small):
 
 def test_the_reductions_equal_cosines_and_top_k_computed_from_the_full_outputs(small):
     """token_cosines: each real token's cosine with each prototype of its token layer, 0 at padding (and for a zero
-    prototype); top_ids/top_logits/log_sum_exp from last_logits. Both computed from the same forward's full outputs."""
-    from seer_trainer.torch_explain import REDUCED
+    prototype); readout_cosines: each layer's read-out state with that layer's prototypes; map_cosines: the read-out
+    at map_layer with the map's examples; top_ids/top_logits/log_sum_exp from last_logits. All computed from the
+    same forward's full outputs."""
+    from seer_trainer.torch_explain import COSINE_VECTORS, TOP
     model = load_bundle(small, CPU, torch.float32)
     c = model.config
+    g = torch.Generator().manual_seed(5)
     feeds = _feeds(c, [9, 4, 1], [8, 3, 0], [c.num_layers, 0])
-    protos = torch.randn(2, 3, c.hidden_size, generator=torch.Generator().manual_seed(5))
+    protos = torch.randn(2, 3, c.hidden_size, generator=g)
     protos[1, 2] = 0  # a zero prototype: cosine 0, not NaN
-    feeds.update(token_prototypes=protos, top_k=torch.tensor([4]))
-    out = explain_outputs(model, feeds, ["token_states", "last_logits", *REDUCED])
+    readout = torch.randn(c.num_layers + 1, 3, c.hidden_size, generator=g)
+    examples = torch.randn(7, c.hidden_size, generator=g)
+    feeds.update(token_prototypes=protos, readout_prototypes=readout, map_vectors=examples, map_layer=torch.tensor([1]),
+                 top_k=torch.tensor([4]))
+    out = explain_outputs(model, feeds, ["states", "token_states", "last_logits", *COSINE_VECTORS, *TOP])
     states, mask = out["token_states"], feeds["attention_mask"]
-    want = torch.nn.functional.cosine_similarity(states.unsqueeze(3), protos[:, None, None, :, :], dim=-1)
-    want = want * mask[None, :, :, None]
+    cosine = torch.nn.functional.cosine_similarity
+    want = cosine(states.unsqueeze(3), protos[:, None, None, :, :], dim=-1) * mask[None, :, :, None]
     assert out["token_cosines"].shape == (2, 3, 9, 3)
     assert torch.allclose(out["token_cosines"], want, atol=1e-5)
     assert torch.equal(out["token_cosines"][1, :, :, 2], torch.zeros(3, 9))
     assert torch.equal(out["token_cosines"][:, 1, 4:], torch.zeros(2, 5, 3))  # row 1's padding
+    read = out["states"]  # [L+1, B, H]
+    assert out["readout_cosines"].shape == (c.num_layers + 1, 3, 3)
+    assert torch.allclose(out["readout_cosines"], cosine(read.unsqueeze(2), readout[:, None], dim=-1), atol=1e-5)
+    assert out["map_cosines"].shape == (3, 7)
+    assert torch.allclose(out["map_cosines"], cosine(read[1].unsqueeze(1), examples[None], dim=-1), atol=1e-5)
     order = out["last_logits"].argsort(dim=-1, descending=True)[:, :4]
     assert out["top_ids"].dtype == torch.int64 and torch.equal(out["top_ids"], order)
     assert torch.equal(out["top_logits"], out["last_logits"].gather(1, order))
     assert torch.allclose(out["log_sum_exp"], torch.logsumexp(out["last_logits"], dim=-1))
+    # Fetched alone, a reduction is the same (the read-out states are made for it, not returned).
+    alone = explain_outputs(model, feeds, ["readout_cosines", "map_cosines"])
+    assert set(alone) == {"readout_cosines", "map_cosines"}
+    assert torch.equal(alone["readout_cosines"], out["readout_cosines"]) and torch.equal(alone["map_cosines"], out["map_cosines"])
     # Without their inputs: clear errors.
     del feeds["top_k"]
     with pytest.raises(SeerInputError, match="top_k"):
         explain_outputs(model, feeds, ["top_ids"])
     feeds["token_prototypes"] = protos[:1]
-    with pytest.raises(SeerInputError, match=r"token_prototypes \[2, C, "):
+    with pytest.raises(SeerInputError, match=r"token_prototypes \[2, N, "):
         explain_outputs(model, feeds, ["token_cosines"])
+    feeds["readout_prototypes"] = readout[1:]
+    with pytest.raises(SeerInputError, match=rf"readout_prototypes \[{c.num_layers + 1}, N, {c.hidden_size}\], got"):
+        explain_outputs(model, feeds, ["readout_cosines"])
+    feeds["map_layer"] = torch.tensor([c.num_layers + 1])
+    with pytest.raises(SeerInputError, match="map_layer"):
+        explain_outputs(model, feeds, ["map_cosines"])
 
 
-def test_token_prototypes_are_sent_once_and_kept_by_key_and_each_result_says_where_its_time_went(small):
-    """A request names its prototypes by prototypesKey and carries them only the first time; a key never sent (or
-    dropped: the last KeptPrototypes.KEEP are kept) is an input error, and the process goes on serving."""
+def test_cosine_vectors_are_sent_once_and_kept_by_key_and_each_result_says_where_its_time_went(small):
+    """A request names each of its cosine vectors by its key in `kept` and carries them only the first time; a key
+    never sent (or dropped: the last KeptPrototypes.KEEP are kept) is an input error, and the process goes on serving."""
     from seer_trainer.torch_forward import KeptPrototypes
     model = load_bundle(small, CPU, torch.float32)
     c = model.config
     g = torch.Generator().manual_seed(9)
-    feeds = _feeds(c, [6, 3], [5, 2], [c.num_layers])
+    feeds = {**_feeds(c, [6, 3], [5, 2], [c.num_layers]), "map_layer": torch.tensor([c.num_layers])}
     protos = [torch.randn(1, 3, c.hidden_size, generator=g) for _ in range(KeptPrototypes.KEEP + 1)]
-    fetches = ["states", "token_cosines"]
+    examples = torch.randn(5, c.hidden_size, generator=g)
+    fetches = ["states", "token_cosines", "map_cosines"]
 
-    def run(stream, id_, key, sent):
-        write_message(stream, {"type": "run", "id": id_, "fetches": fetches, "prototypesKey": key},
-                      {**feeds, **({"token_prototypes": protos[sent]} if sent is not None else {})})
+    def run(stream, id_, key, sent, map_sent=False):
+        write_message(stream, {"type": "run", "id": id_, "fetches": fetches, "kept": {"token_prototypes": key, "map_vectors": 1000}},
+                      {**feeds, **({"token_prototypes": protos[sent]} if sent is not None else {}),
+                       **({"map_vectors": examples} if map_sent else {})})
     requests = io.BytesIO()
-    run(requests, 1, 10, 0)  # sent with key 10
+    run(requests, 1, 10, 0, map_sent=True)  # both sent: keys 10 and 1000
     run(requests, 2, 10, None)  # named only
     run(requests, 3, 11, None)  # never sent
-    for k in range(1, KeptPrototypes.KEEP + 1):  # KEEP more lists: key 10 is dropped
+    for k in range(1, KeptPrototypes.KEEP):  # KEEP - 1 more lists (and the map, used by each): key 10 is dropped
         run(requests, 3 + k, 20 + k, k)
     run(requests, 99, 10, None)
-    run(requests, 100, 20 + KeptPrototypes.KEEP, None)
+    run(requests, 100, 20 + KeptPrototypes.KEEP - 1, None)
+    write_message(requests, {"type": "run", "id": 101, "fetches": fetches, "kept": {"steering": 5}}, feeds)
     requests.seek(0)
     out = io.BytesIO()
     assert serve(str(small), "cpu", "float32", requests, out, log=_quiet) == 0
     frames = {h.get("id"): (h, t) for h, t in _frames(out.getvalue())}
-    for id_, which in ((1, 0), (2, 0), (100, KeptPrototypes.KEEP)):
+    for id_, which in ((1, 0), (2, 0), (100, KeptPrototypes.KEEP - 1)):
         header, got = frames[id_]
         assert header["type"] == "result", header
-        want = explain_outputs(model, {**feeds, "token_prototypes": protos[which]}, fetches)
-        assert torch.equal(got["token_cosines"], want["token_cosines"]), id_
+        want = explain_outputs(model, {**feeds, "token_prototypes": protos[which], "map_vectors": examples}, fetches)
+        assert torch.equal(got["token_cosines"], want["token_cosines"]) and torch.equal(got["map_cosines"], want["map_cosines"]), id_
         assert set(header["phasesMs"]) == {"check", "launch", "wait"} and all(v >= 0 for v in header["phasesMs"].values())
         assert sum(header["phasesMs"].values()) <= header["forwardMs"] + 0.01
     for id_, key in ((3, 11), (99, 10)):
-        assert frames[id_][0]["kind"] == "input" and f"token prototypes {key} were never sent" in frames[id_][0]["message"]
+        assert frames[id_][0]["kind"] == "input" and f"token_prototypes {key} was never sent" in frames[id_][0]["message"]
+    assert frames[101][0]["kind"] == "input" and "steering is not an input kept on the device" in frames[101][0]["message"]
 
 
 def test_read_state_sees_every_layer_as_made_and_nothing_is_kept(small):

@@ -64,11 +64,13 @@ def model(tmp_path_factory):
 
 
 def _explain_feeds(c, lengths, steering=None, seed=1):
-    """A request as a default explain sends it: read-out at each row's last token, the target layer's cosines with
-    3 prototypes, the top 5 next tokens."""
+    """A request as a default explain sends it: read-out at each row's last token, its cosines with 3 prototypes at
+    every layer and with 6 map examples at the last, the token layers' cosines with 3 prototypes, the top 5 next tokens."""
     feeds = _feeds(c, lengths, [n - 1 for n in lengths], [c.num_layers, 1], steering, seed)
-    feeds.update(token_prototypes=torch.randn(2, 3, c.hidden_size, generator=torch.Generator().manual_seed(seed)),
-                 top_k=torch.tensor([5]))
+    g = torch.Generator().manual_seed(seed)
+    feeds.update(token_prototypes=torch.randn(2, 3, c.hidden_size, generator=g), top_k=torch.tensor([5]),
+                 readout_prototypes=torch.randn(c.num_layers + 1, 3, c.hidden_size, generator=g),
+                 map_vectors=torch.randn(6, c.hidden_size, generator=g), map_layer=torch.tensor([c.num_layers]))
     return feeds
 
 

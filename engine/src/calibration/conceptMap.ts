@@ -105,15 +105,12 @@ const round = (v: number): number => Math.round(v * 1e5) / 1e5;
  * Where a prompt goes on the map: the mean of the 2-D positions of its PLACEMENT_NEIGHBOURS nearest examples
  * by cosine in the original space, each weighted by 1 / (1 − cosine) so that an example's own representation
  * lands on its own point. (umap-js's out-of-sample `transform` would need the fitted model and its training
- * data at explain time, i.e. a refit; the neighbours need only the stored vectors.)
+ * data at explain time, i.e. a refit; the neighbours need only the stored vectors.) `cosines`: the prompt's
+ * representation's with each of the map's examples (exampleCosines; an explain's forward pass reduces them).
  */
-export function placeOnConceptMap(map: Pick<ConceptMap, 'vectors' | 'points'>, representation: ArrayLike<number>): NonNullable<ConceptMapView['prompt']> {
-  // Every explain places each prompt against every example (400 × hidden size): the norms once, not per pair
-  // (stored unit-length, but a map file is read, not trusted).
-  const norms = normsOf(map.vectors);
-  const n = norm(representation);
-  const cosines = map.vectors.map((v, i) => cosineFromDot(dot(representation, v), n * norms[i]));
-  const nearest = cosines.map((_, i) => i).sort((a, b) => cosines[b] - cosines[a]).slice(0, PLACEMENT_NEIGHBOURS);
+export function placeOnConceptMap(map: Pick<ConceptMap, 'points'>, cosines: ArrayLike<number>): NonNullable<ConceptMapView['prompt']> {
+  const order = Array.from({ length: cosines.length }, (_, i) => i);
+  const nearest = order.sort((a, b) => cosines[b] - cosines[a]).slice(0, PLACEMENT_NEIGHBOURS);
   let x = 0;
   let y = 0;
   let total = 0;
@@ -126,12 +123,19 @@ export function placeOnConceptMap(map: Pick<ConceptMap, 'vectors' | 'points'>, r
   return { x: round(x / total), y: round(y / total), neighbours: nearest, nearestCosine: cosines[nearest[0]] };
 }
 
+/** A representation's cosine with each of the map's examples (their norms once per map: stored unit-length, but a map file is read, not trusted). */
+export function exampleCosines(map: Pick<ConceptMap, 'vectors'>, representation: ArrayLike<number>): number[] {
+  const norms = normsOf(map.vectors);
+  const n = norm(representation);
+  return map.vectors.map((v, i) => cosineFromDot(dot(representation, v), n * norms[i]));
+}
+
 /**
  * What a result carries: the points to draw and the prompt's place (null when its pooling differs from the
  * map's, or when there is no prompt: an evaluation report).
  */
-export function conceptMapView(map: ConceptMap, representation?: ArrayLike<number>, pooling: Pooling = map.pooling): ConceptMapView {
-  const placeable = representation !== undefined && pooling === map.pooling;
+export function conceptMapView(map: ConceptMap, cosines?: ArrayLike<number>, pooling: Pooling = map.pooling): ConceptMapView {
+  const placeable = cosines !== undefined && pooling === map.pooling;
   return {
     status: 'ok',
     bank: map.bank,
@@ -140,8 +144,8 @@ export function conceptMapView(map: ConceptMap, representation?: ArrayLike<numbe
     method: `UMAP (umap-js, ${map.projection.nNeighbors} neighbours, min. distance ${map.projection.minDist}, seed ${map.projection.seed}) of ` +
       `${map.points.x.length} calibration examples` +
       (placeable ? `; the prompt is placed among its ${Math.min(PLACEMENT_NEIGHBOURS, map.vectors.length)} nearest examples by cosine` : ''),
-    prompt: placeable ? placeOnConceptMap(map, representation) : null,
-    note: placeable || representation === undefined ? undefined
+    prompt: placeable ? placeOnConceptMap(map, cosines) : null,
+    note: placeable || cosines === undefined ? undefined
       : `The prompt is not placed: the map was made with ${map.pooling} pooling, this explanation uses ${pooling}.`,
   };
 }

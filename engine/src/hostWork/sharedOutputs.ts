@@ -4,7 +4,7 @@
 // buffer per thread, cut to its rows, cost 6 ms a batch in allocation).
 import type { ForwardOutput } from '../runtime/modelSession';
 
-type Numbers = Float32Array | Int32Array;
+type Numbers = Float32Array | Float64Array | Int32Array;
 
 /** Free buffers kept for the next batches: one being scored while the next is copied, and one spare. */
 const KEEP = 2;
@@ -14,7 +14,7 @@ export class SharedOutputs {
 
   /** `out` in shared memory; `release` once no thread reads it any more. */
   share(out: ForwardOutput): { out: ForwardOutput; release(): void } {
-    const arrays = [out.states, out.tokenStates, out.tokenCosines, out.lastLogits, out.top?.ids, out.top?.logits, out.top?.logSumExp];
+    const arrays = [out.states, out.readOutCosines, out.mapCosines, out.tokenStates, out.tokenCosines, out.lastLogits, out.top?.ids, out.top?.logits, out.top?.logSumExp];
     const bytes = arrays.reduce((n, a) => n + aligned(a?.byteLength ?? 0), 0);
     const memory = this.take(bytes);
     let at = 0;
@@ -27,6 +27,8 @@ export class SharedOutputs {
     const shared: ForwardOutput = {
       ...out,
       states: share(out.states),
+      ...(out.readOutCosines && { readOutCosines: share(out.readOutCosines) }),
+      ...(out.mapCosines && { mapCosines: share(out.mapCosines) }),
       tokenStates: share(out.tokenStates),
       ...(out.tokenCosines && { tokenCosines: share(out.tokenCosines) }),
       ...(out.lastLogits && { lastLogits: share(out.lastLogits) }),

@@ -16,7 +16,7 @@ import { type ExternalDataEntry, externalDataEntries } from './onnxProto';
 import { type Carry, createSession, firstLine, type ForwardSession, invalidModel, openWithProvider, type SessionSettings } from './providers';
 import { DeviceOutOfMemory } from '../batching';
 import { typicalExplain } from './providerChoice';
-import { tokenCosinesOf, topTokensOf } from './reductions';
+import { readOutCosinesOf, rowCosinesOf, tokenCosinesOf, topTokensOf } from './reductions';
 
 /** What one forward pass should return, per right-padded batch. */
 export interface ForwardRequest {
@@ -36,6 +36,13 @@ export interface ForwardRequest {
    * process (torch) reduces where the states are, so C numbers per token cross instead of `hidden`.
    */
   tokenPrototypes?: Float32Array[][];
+  /**
+   * The read-out states reduced to what an explanation reads of them (reductions.ts), instead of `states`: their
+   * cosine with each layer's prototypes (`prototypes[layer]`, every layer, the same number C at each) and, with
+   * `map`, with the concept map's examples at its layer. The torch provider then sends C (and M) numbers per layer
+   * and row instead of `hidden`: a 1B model's states are 4.4 MB for 32 rows, an 8B's 17 MB.
+   */
+  readOut?: { prototypes: Float32Array[][]; map?: { layer: number; vectors: Float32Array[] } };
   /** The k largest next-token logits at each row's last real token and the log-sum-exp over the vocabulary (`top`). */
   topTokens?: number;
 }
@@ -55,8 +62,15 @@ export interface ForwardOutput {
   batch: number;
   /** Tokens per row this pass ran: the padded length, or a cached sequence's new tokens only (sequence()). */
   seq: number;
-  /** Each row's representation per layer: [numLayers+1, batch, hidden] (at `positions`, or the mean). */
+  /** Each row's representation per layer: [numLayers+1, batch, hidden] (at `positions`, or the mean); empty with readOut. */
   states: Float32Array;
+  /**
+   * With readOut: [numLayers+1, batch, C], each row's representation's cosine with each of its layer's prototypes
+   * (float32 from the torch provider, double computed here: reductions.ts).
+   */
+  readOutCosines?: Float32Array | Float64Array;
+  /** With readOut.map: [batch, M], each row's representation at the map's layer, its cosine with each map example. */
+  mapCosines?: Float32Array | Float64Array;
   positions: number[];
   /** Logits at each row's last real token: [batch, vocab]. Absent when not requested. */
   lastLogits?: Float32Array;
@@ -108,8 +122,8 @@ export class ModelSession {
   /** Counts the sessions this model has run on: a sequence's cache lives in one (run() replaces a failed GPU's). */
   private sessionEpoch = 0;
   private nextSequenceId = 0;
-  /** The last few prototype lists' feeds, reused while the bank is: the torch provider then sends each once. */
-  private readonly prototypeTensors: Array<{ protos: Float32Array[][]; tensor: ort.Tensor }> = [];
+  /** The last few vector lists' feeds, reused while the bank is: the torch provider then sends each once. */
+  private readonly vectorTensors: Array<{ vectors: Float32Array[][]; tensor: ort.Tensor }> = [];
 
   private constructor(session: Session, report: ProviderReport, manifest: Manifest, reopen: () => Promise<CheckedModel>) {
     this.session = session;
@@ -209,6 +223,9 @@ export class ModelSession {
     const protos = tokenLayers.length > 0 ? want.tokenPrototypes : undefined;
     const topK = want.topTokens ?? 0;
     const statesName = want.mean ? 'mean_states' : 'states';
+    const readOut = want.readOut;
+    // The torch provider reduces the read-out at the positions (explain's own pooling); mean states are reduced here.
+    const reducesReadOut = (reduces: boolean) => reduces && readOut !== undefined && !want.mean;
     const plan = (reduces: boolean) => {
       const feeds: Record<string, ort.Tensor> = {
         input_ids: inputs.ids,
@@ -218,9 +235,18 @@ export class ModelSession {
         steering: want.steering ? this.steeringTensor(want.steering) : this.steering,
         ...inputs.past,
       };
-      const fetches = [statesName];
+      const fetches = reducesReadOut(reduces) ? [] : [statesName];
+      if (reducesReadOut(reduces)) {
+        feeds.readout_prototypes = this.vectorsTensor(readOut!.prototypes);
+        fetches.push('readout_cosines');
+        if (readOut!.map) {
+          feeds.map_vectors = this.vectorsTensor([readOut!.map.vectors], true);
+          feeds.map_layer = new ort.Tensor('int64', BigInt64Array.from([BigInt(readOut!.map.layer)]), [1]);
+          fetches.push('map_cosines');
+        }
+      }
       if (reduces) {
-        if (protos) feeds.token_prototypes = this.prototypeTensor(protos);
+        if (protos) feeds.token_prototypes = this.vectorsTensor(protos);
         if (topK > 0) feeds.top_k = new ort.Tensor('int64', BigInt64Array.from([BigInt(topK)]), [1]);
         fetches.push(...(want.logits ? ['last_logits'] : []), ...(topK > 0 ? ['top_ids', 'top_logits', 'log_sum_exp'] : []));
         fetches.push(...(tokenLayers.length > 0 ? [protos ? 'token_cosines' : 'token_states'] : []));
@@ -230,6 +256,18 @@ export class ModelSession {
       return { feeds, fetches, reduces };
     };
     const { out, reduced } = await this.run(plan, batch > 1 && !carry, carry);
+    const hidden = this.manifest.architecture.hiddenSize;
+    let states = out[statesName]?.data as Float32Array | undefined;
+    let readOutCosines: Float32Array | Float64Array | undefined;
+    let mapCosines: Float32Array | Float64Array | undefined;
+    if (readOut && reducesReadOut(reduced)) {
+      readOutCosines = out.readout_cosines.data as Float32Array;
+      mapCosines = out.map_cosines?.data as Float32Array | undefined;
+    } else if (readOut) {
+      readOutCosines = readOutCosinesOf(states!, batch, readOut.prototypes);
+      if (readOut.map) mapCosines = rowCosinesOf(states!, batch, hidden, readOut.map.layer, readOut.map.vectors);
+    }
+    if (readOut) states = new Float32Array(0);
     const tokenStates = tokenLayers.length > 0 && !protos ? (out.token_states.data as Float32Array) : new Float32Array(0);
     const lastLogits = out.last_logits?.data as Float32Array | undefined;
     let tokenCosines: Float32Array | undefined;
@@ -244,7 +282,9 @@ export class ModelSession {
     return {
       batch,
       seq,
-      states: out[statesName].data as Float32Array,
+      states: states!,
+      ...(readOutCosines ? { readOutCosines } : {}),
+      ...(mapCosines ? { mapCosines } : {}),
       positions,
       lastLogits: want.logits ? lastLogits : undefined,
       tokenStates,
@@ -262,14 +302,17 @@ export class ModelSession {
     return Object.fromEntries(kvNames(KV_INPUTS, this.manifest.architecture.numLayers).map((name) => [name, empty]));
   }
 
-  /** Token layers' prototypes as the torch provider's token_prototypes feed [k, C, hidden]: the same tensor for the same (unchanging) arrays. */
-  private prototypeTensor(protos: Float32Array[][]): ort.Tensor {
-    const same = (a: Float32Array[][]) => a.length === protos.length && a.every((layer, j) => layer.length === protos[j].length && layer.every((p, c) => p === protos[j][c]));
-    const known = this.prototypeTensors.find((k) => same(k.protos));
+  /**
+   * Vectors as a feed of the torch provider's reductions ([k, C, hidden]; `flat`: one list as [C, hidden]): the same
+   * tensor for the same (unchanging) arrays, so that it crosses the pipe once.
+   */
+  private vectorsTensor(vectors: Float32Array[][], flat = false): ort.Tensor {
+    const same = (a: Float32Array[][]) => a.length === vectors.length && a.every((list, j) => list.length === vectors[j].length && list.every((v, c) => v === vectors[j][c]));
+    const known = this.vectorTensors.find((k) => same(k.vectors));
     if (known) return known.tensor;
-    const tensor = prototypeTensor(protos, this.manifest.architecture.hiddenSize);
-    this.prototypeTensors.unshift({ protos, tensor });
-    this.prototypeTensors.length = Math.min(this.prototypeTensors.length, KEPT_PROTOTYPE_FEEDS);
+    const tensor = vectorsTensor(vectors, this.manifest.architecture.hiddenSize, flat);
+    this.vectorTensors.unshift({ vectors, tensor });
+    this.vectorTensors.length = Math.min(this.vectorTensors.length, KEPT_VECTOR_FEEDS);
     return tensor;
   }
 
@@ -313,17 +356,18 @@ export class ModelSession {
   }
 }
 
-const KEPT_PROTOTYPE_FEEDS = 4;
+/** Three lists per bank (token layers', every layer's, the map's): the last few banks'. */
+const KEPT_VECTOR_FEEDS = 12;
 
-/** Token layers' prototypes as the torch provider's token_prototypes feed: [k, C, hidden]. */
-function prototypeTensor(protos: Float32Array[][], hidden: number): ort.Tensor {
-  const C = protos[0].length;
-  const data = new Float32Array(protos.length * C * hidden);
-  protos.forEach((layer, j) => {
-    if (layer.length !== C) throw new Error(`token layers with ${layer.length} and ${C} prototypes`); // a bug: one bank, one concept list
-    layer.forEach((p, c) => data.set(p, (j * C + c) * hidden));
+/** Lists of vectors as a feed of the torch provider's reductions: [k, C, hidden], or [C, hidden] for one list `flat`. */
+function vectorsTensor(vectors: Float32Array[][], hidden: number, flat: boolean): ort.Tensor {
+  const C = vectors[0].length;
+  const data = new Float32Array(vectors.length * C * hidden);
+  vectors.forEach((list, j) => {
+    if (list.length !== C) throw new Error(`vector lists of ${list.length} and ${C}`); // a bug: one bank, one concept list
+    list.forEach((v, c) => data.set(v, (j * C + c) * hidden));
   });
-  return new ort.Tensor('float32', data, [protos.length, C, hidden]);
+  return new ort.Tensor('float32', data, flat ? [C, hidden] : [vectors.length, C, hidden]);
 }
 
 /**

@@ -23,8 +23,9 @@ export interface ForwardSession extends Pick<ort.InferenceSession, 'release' | '
   /** The session cannot keep a sequence's KV cache (the torch provider): sequences rerun their whole prefix. */
   readonly noCarry?: boolean;
   /**
-   * The session takes token_prototypes and top_k and returns token_cosines, top_ids, top_logits and log_sum_exp
-   * (ModelSession's reductions, computed where the states are: the torch provider, whose outputs cross a pipe).
+   * The session takes token_prototypes, readout_prototypes, map_vectors, map_layer and top_k and returns
+   * token_cosines, readout_cosines, map_cosines, top_ids, top_logits and log_sum_exp (ModelSession's reductions,
+   * computed where the states are: the torch provider, whose outputs cross a pipe).
    */
   readonly reduces?: boolean;
 }

@@ -1,8 +1,9 @@
-// What an explanation reads from the per-token states and the logits, reduced: each real token's cosine with the
-// concept prototypes (the token × concept matrix) and the top next tokens with the log-sum-exp that turns their
-// logits into probabilities. ModelSession computes these here for onnxruntime's providers (in-process: the full
-// outputs are already on the host); the torch provider computes the same in PyTorch (torch_explain.py
-// `reduced_outputs`), so that C numbers per token and k per row cross its pipe instead of hidden and vocab.
+// What an explanation reads from the states and the logits, reduced: each row's read-out state's cosine with each
+// layer's concept prototypes and with the concept map's examples, each real token's cosine with the prototypes (the
+// token × concept matrix), and the top next tokens with the log-sum-exp that turns their logits into probabilities.
+// ModelSession computes these here for onnxruntime's providers (in-process: the full outputs are already on the
+// host); the torch provider computes the same in PyTorch (torch_explain.py `reduced_outputs`), so that C numbers per
+// layer and row (per token for the token view) and k per row cross its pipe instead of hidden and vocab.
 import { cosineToAll } from '../scores';
 import { normsOf } from '../vectors';
 import type { TopTokens } from './modelSession';
@@ -25,6 +26,30 @@ export function tokenCosinesOf(tokenStates: Float32Array, shape: { batch: number
       }
     }
   });
+  return out;
+}
+
+/**
+ * states [L+1, batch, hidden] → [L+1, batch, C]: each row's state at layer l with each of layer l's C prototypes. In
+ * double precision, as scoreLayer computes them from a state (what the torch provider sends is float32).
+ */
+export function readOutCosinesOf(states: Float32Array, batch: number, prototypes: Float32Array[][]): Float64Array {
+  const C = prototypes[0]?.length ?? 0;
+  const out = new Float64Array(prototypes.length * batch * C);
+  prototypes.forEach((layer, l) => {
+    const hidden = layer[0]?.length ?? 0;
+    const norms = normsOf(layer);
+    for (let b = 0; b < batch; b++) out.set(cosineToAll(states, (l * batch + b) * hidden, layer, norms), (l * batch + b) * C);
+  });
+  return out;
+}
+
+/** states [L+1, batch, hidden] → [batch, M]: each row's state at `layer` with each of the M vectors (double precision). */
+export function rowCosinesOf(states: Float32Array, batch: number, hidden: number, layer: number, vectors: Float32Array[]): Float64Array {
+  const M = vectors.length;
+  const norms = normsOf(vectors);
+  const out = new Float64Array(batch * M);
+  for (let b = 0; b < batch; b++) out.set(cosineToAll(states, (layer * batch + b) * hidden, vectors, norms), b * M);
   return out;
 }
 

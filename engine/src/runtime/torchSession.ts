@@ -145,8 +145,12 @@ function isAllZeros(data: Float32Array): boolean {
 
 /** The explain graph's inputs the Python side reads (docs/bundle-format.md); a KV cache's past is not sent. */
 const SENT_INPUTS = ['input_ids', 'attention_mask', 'positions', 'token_layers', 'steering'];
-/** Token prototype lists the engine counts on the Python side still keeping (it keeps 8: KeptPrototypes.KEEP). */
-const KEPT_PROTOTYPES = 4;
+/**
+ * The reductions' vectors (ModelSession's cosine inputs), sent once and kept on the Python side by key; and how many
+ * the engine counts on it still keeping (it keeps 24: torch_forward.py KeptPrototypes.KEEP), e.g. four banks'.
+ */
+const KEPT_INPUTS = ['token_prototypes', 'readout_prototypes', 'map_vectors'];
+const KEPT_VECTORS = 12;
 
 export class TorchSession implements ForwardSession {
   readonly inputNames = SENT_INPUTS;
@@ -155,15 +159,16 @@ export class TorchSession implements ForwardSession {
   readonly outputMetadata: ort.InferenceSession.ValueMetadata[];
   /** Sequences rerun their whole prefix each step: the Python side keeps no KV cache. */
   readonly noCarry = true;
-  /** Token cosines and the top next tokens are computed in PyTorch: only they cross the pipe, not [batch, seq, hidden] states and [batch, vocab] logits. */
+  /** Cosines and the top next tokens are computed in PyTorch: only they cross the pipe, not [layers, batch, (seq,) hidden] states and [batch, vocab] logits. */
   readonly reduces = true;
   private nextId = 0;
+  private nextKey = 0;
   /**
-   * The token prototypes this process has been sent, most recently used last, by their number on the wire: each
-   * list crosses the pipe once (torch_forward.py KeptPrototypes keeps more than these, so every one listed here is
+   * The vectors this process has been sent (KEPT_INPUTS), most recently used last, by their number on the wire: each
+   * tensor crosses the pipe once (torch_forward.py KeptPrototypes keeps more than these, so every one listed here is
    * still there).
    */
-  private readonly sentPrototypes = new Map<ort.Tensor, number>();
+  private readonly sentVectors = new Map<ort.Tensor, number>();
   private queue: Promise<unknown> = Promise.resolve();
   private pending: { id: number; resolve: (f: Frame) => void; reject: (e: Error) => void } | null = null;
   private exitError: Error | null = null;
@@ -251,13 +256,16 @@ export class TorchSession implements ForwardSession {
       return [name, feeds[name]];
     }).filter(([name, t]) => name !== 'steering' || !isAllZeros(t.data as Float32Array));
     const header: Record<string, unknown> = { type: 'run', id, fetches };
-    // The reductions' inputs (ForwardSession.reduces), when given: top_k, and the token prototypes once per list.
-    if (feeds.top_k) sent.push(['top_k', feeds.top_k]);
-    if (feeds.token_prototypes) {
-      const { key, known } = this.prototypesKey(feeds.token_prototypes, id);
-      header.prototypesKey = key;
-      if (!known) sent.push(['token_prototypes', feeds.token_prototypes]);
+    // The reductions' inputs (ForwardSession.reduces), when given: top_k and map_layer, and each vector tensor once.
+    for (const name of ['top_k', 'map_layer']) if (feeds[name]) sent.push([name, feeds[name]]);
+    const kept: Record<string, number> = {};
+    for (const name of KEPT_INPUTS) {
+      if (!feeds[name]) continue;
+      const { key, known } = this.vectorsKey(feeds[name]);
+      kept[name] = key;
+      if (!known) sent.push([name, feeds[name]]);
     }
+    if (Object.keys(kept).length > 0) header.kept = kept;
     let started = 0;
     return new Promise<Frame>((resolve, reject) => {
       this.pending = { id, resolve, reject };
@@ -273,7 +281,7 @@ export class TorchSession implements ForwardSession {
         this.addPhases(frame.header.phasesMs, roundTripMs - frame.header.forwardMs);
       }
       if (frame.header.type === 'error') {
-        this.sentPrototypes.clear(); // it may have failed before keeping them: send them again
+        this.sentVectors.clear(); // it may have failed before keeping them: send them again
         const message = `PyTorch (${this.runtime.device}): ${frame.header.message}`;
         throw frame.header.kind === 'oom' ? new DeviceOutOfMemory(message) : new Error(message);
       }
@@ -281,13 +289,13 @@ export class TorchSession implements ForwardSession {
     });
   }
 
-  /** The wire key of a prototype list (`id` for one not sent yet), and whether the Python side already has it. */
-  private prototypesKey(protos: ort.Tensor, id: number): { key: number; known: boolean } {
-    const known = this.sentPrototypes.get(protos);
-    const key = known ?? id;
-    this.sentPrototypes.delete(protos); // most recently used last
-    this.sentPrototypes.set(protos, key);
-    if (this.sentPrototypes.size > KEPT_PROTOTYPES) this.sentPrototypes.delete(this.sentPrototypes.keys().next().value!);
+  /** The wire key of a vector tensor (a new one for a tensor not sent yet), and whether the Python side already has it. */
+  private vectorsKey(vectors: ort.Tensor): { key: number; known: boolean } {
+    const known = this.sentVectors.get(vectors);
+    const key = known ?? this.nextKey++;
+    this.sentVectors.delete(vectors); // most recently used last
+    this.sentVectors.set(vectors, key);
+    if (this.sentVectors.size > KEPT_VECTORS) this.sentVectors.delete(this.sentVectors.keys().next().value!);
     return { key, known: known !== undefined };
   }
 
