@@ -111,7 +111,7 @@ describe('low confidence', () => {
           text,
           encoded: { ids: [], tokens: [], templatedText: text, truncation: null } as never,
           out: {
-            batch: 1, seq: 0, states: new Float32Array(0), readOutCosines: readOutCosinesOf(states, 1, bank.layers.map((l) => l.prototypes)),
+            batch: 1, seq: 0, states: new Float32Array(0), readOutCosines: readOutCosinesOf(states, 1, DIM, bank.layers.map((l) => l.prototypes)),
             positions: [0], lastLogits: new Float32Array(1), tokenStates: new Float32Array(0), tokenLayers: [],
           },
           row: 0,

@@ -29,7 +29,7 @@ describe('reductions', () => {
     const protos = Array.from({ length: layers }, () => vectors(C));
     protos[1][2] = new Float32Array(hidden); // a zero prototype: cosine 0, not NaN
     const state = (l: number, b: number) => states.subarray((l * batch + b) * hidden, (l * batch + b + 1) * hidden);
-    const out = readOutCosinesOf(states, batch, protos);
+    const out = readOutCosinesOf(states, batch, hidden, protos);
     expect(out).toHaveLength(layers * batch * C);
     for (let l = 0; l < layers; l++) for (let b = 0; b < batch; b++) for (let c = 0; c < C; c++) {
       expect(out[(l * batch + b) * C + c]).toBe(cosine(state(l, b), protos[l][c]));

@@ -264,7 +264,7 @@ export class ModelSession {
       readOutCosines = out.readout_cosines.data as Float32Array;
       mapCosines = out.map_cosines?.data as Float32Array | undefined;
     } else if (readOut) {
-      readOutCosines = readOutCosinesOf(states!, batch, readOut.prototypes);
+      readOutCosines = readOutCosinesOf(states!, batch, hidden, readOut.prototypes);
       if (readOut.map) mapCosines = rowCosinesOf(states!, batch, hidden, readOut.map.layer, readOut.map.vectors);
     }
     if (readOut) states = new Float32Array(0);

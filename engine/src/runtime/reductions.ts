@@ -33,14 +33,10 @@ export function tokenCosinesOf(tokenStates: Float32Array, shape: { batch: number
  * states [L+1, batch, hidden] → [L+1, batch, C]: each row's state at layer l with each of layer l's C prototypes. In
  * double precision, as scoreLayer computes them from a state (what the torch provider sends is float32).
  */
-export function readOutCosinesOf(states: Float32Array, batch: number, prototypes: Float32Array[][]): Float64Array {
+export function readOutCosinesOf(states: Float32Array, batch: number, hidden: number, prototypes: Float32Array[][]): Float64Array {
   const C = prototypes[0]?.length ?? 0;
   const out = new Float64Array(prototypes.length * batch * C);
-  prototypes.forEach((layer, l) => {
-    const hidden = layer[0]?.length ?? 0;
-    const norms = normsOf(layer);
-    for (let b = 0; b < batch; b++) out.set(cosineToAll(states, (l * batch + b) * hidden, layer, norms), (l * batch + b) * C);
-  });
+  prototypes.forEach((layer, l) => out.set(rowCosinesOf(states, batch, hidden, l, layer), l * batch * C));
   return out;
 }
 
