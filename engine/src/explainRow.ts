@@ -1,5 +1,6 @@
 // One prompt's explanation from its row of a forward pass: the result (explain.ts) with the prompt placed on the
-// bank's concept map (by its cosines with the map's examples, reduced in the forward pass). The engine's thread and the host worker threads (hostWork/) both build results with this.
+// bank's concept map (by its cosines with the map's examples, reduced in the forward pass). The engine's thread and
+// the host worker threads (hostWork/) both build results with this.
 import type { ConceptMapAbsent, ExplainResult } from '../../common/protocol';
 import type { LoadedBundle } from './bundle/index';
 import { type ConceptMap, conceptMapView } from './calibration/conceptMap';
