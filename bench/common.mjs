@@ -27,9 +27,9 @@ export function requireProcMemory(what) {
   }
 }
 
-/** Writes bench/NAME atomically (temp file + rename), prints it and where it went; returns the path. */
-export function writeResults(name, text) {
-  const file = path.join(ROOT, 'bench', name);
+/** Writes bench/NAME (or DIR/NAME) atomically (temp file + rename), prints it and where it went; returns the path. */
+export function writeResults(name, text, dir = path.join(ROOT, 'bench')) {
+  const file = path.join(dir, name);
   writeFileSync(`${file}.tmp`, text);
   renameSync(`${file}.tmp`, file);
   console.log(text);
@@ -69,4 +69,22 @@ export async function bundleBenchScripts(entryPoints) {
     entryPoints, outdir: TMP, bundle: true, platform: 'node', target: 'node20', format: 'cjs',
     external: ['onnxruntime-node'], logLevel: 'warning',
   });
+}
+
+/**
+ * Labelled prompts for a benchmark's imported random-weight bundle (`seer import --calibrate FILE --label label`):
+ * explain needs a bank; its content does not change the timing. Writes them to `file`; returns it.
+ */
+export function writeCalibrationCsv(file) {
+  const topics = {
+    cooking: ['bake bread with flour', 'simmer a tomato sauce', 'roast vegetables in the oven', 'whisk eggs for an omelette'],
+    travel: ['book a train to Rome', 'pack a suitcase for the beach', 'find a hotel near the airport', 'plan a trip across Japan'],
+    programming: ['fix a bug in the parser', 'write a unit test in Python', 'refactor the login function', 'compile a C program'],
+  };
+  const lines = ['prompt,label'];
+  for (const [label, items] of Object.entries(topics)) {
+    for (const item of items) for (const lead of ['How do I', 'Please explain how to', 'What is the best way to']) lines.push(`"${lead} ${item}?",${label}`);
+  }
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
 }

@@ -33,6 +33,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writeCalibrationCsv } from './common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -169,22 +170,6 @@ if (values.providers) {
 
 // ─────────────────────────────── the models ───────────────────────────────
 
-/** Labelled prompts for the imported bundles' default bank: explain needs a bank; its content does not change the timing. */
-function calibrationData() {
-  const topics = {
-    cooking: ['bake bread with flour', 'simmer a tomato sauce', 'roast vegetables in the oven', 'whisk eggs for an omelette'],
-    travel: ['book a train to Rome', 'pack a suitcase for the beach', 'find a hotel near the airport', 'plan a trip across Japan'],
-    programming: ['fix a bug in the parser', 'write a unit test in Python', 'refactor the login function', 'compile a C program'],
-  };
-  const lines = ['prompt,label'];
-  for (const [label, items] of Object.entries(topics)) {
-    for (const item of items) for (const lead of ['How do I', 'Please explain how to', 'What is the best way to']) lines.push(`"${lead} ${item}?",${label}`);
-  }
-  const file = path.join(work, 'calibration.csv');
-  writeFileSync(file, `${lines.join('\n')}\n`);
-  return file;
-}
-
 /** A random-weight checkpoint of `shape` (bench/gpu_checkpoint.py), imported and calibrated with `seer import`. */
 /** The imports' weight types (--dtypes, else fp32 and, with --fp16, fp16). */
 const importDtypes = values.dtypes ? values.dtypes.split(',').map((s) => s.trim()) : values.fp16 ? ['fp32', 'fp16'] : ['fp32'];
@@ -203,7 +188,7 @@ function importedBundles(shape) {
     const out = path.join(work, `${shape}-${dtype}`);
     log(`${shape}: seer import --dtype ${dtype}…`);
     const t0 = performance.now();
-    const imported = seer('import', checkpoint, '--out', out, '--force', '--dtype', dtype, '--python', python, '--calibrate', calibrationData(), '--label', 'label');
+    const imported = seer('import', checkpoint, '--out', out, '--force', '--dtype', dtype, '--python', python, '--calibrate', writeCalibrationCsv(path.join(work, 'calibration.csv')), '--label', 'label');
     if (!imported.ok) {
       bundles.push({ name: `${shape} (random weights, ${dtype})`, shape, error: `seer import failed: ${imported.why}` });
       continue;

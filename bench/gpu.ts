@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import type { ProviderChoice } from '../common/protocol';
 import { Engine } from '../engine/src/engine';
 import { parameterCount } from '../engine/src/runtime/providerChoice';
+import { exactPrompt, percentile } from './timing';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -15,27 +16,8 @@ const { positionals, values } = parseArgs({
 });
 const [bundleDir, provider] = positionals as [string, ProviderChoice];
 const list = (s: string) => s.split(',').map(Number);
-const WORDS = 'the quick brown fox jumps over a lazy dog while seven wizards quietly judge boxing matches near the old harbour'.split(' ');
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
-
-/**
- * A prompt that the engine cuts to exactly `tokens` tokens (template included), and the options that do it. Only a
- * little longer than that (until run 5 it was twice as long, so the engine tokenized twice the text it kept): a word
- * is at least one token, and the template's few tokens come off the budget.
- */
-function exactPrompt(engine: Engine, tokens: number, seed: number) {
-  const text = Array.from({ length: tokens + 16 }, (_, i) => WORDS[(seed * 7 + i * 13) % WORDS.length]).join(' ');
-  const count = (maxTokens: number) => engine.bundle.tokenizer.encodePrompt(text, maxTokens, 'right').ids.length;
-  let maxTokens = tokens;
-  maxTokens += tokens - count(maxTokens); // take the template's tokens off the prompt's budget
-  if (count(maxTokens) !== tokens) throw new Error(`a prompt of ${tokens} tokens: this bundle's template leaves ${count(maxTokens)}`);
-  return { text, tokens, options: { maxTokens, truncation: 'right' as const, tokenLayers: 'target' as const } };
-}
 
 async function main(): Promise<void> {
   const started = performance.now();

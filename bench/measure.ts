@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { Engine } from '../engine/src/engine';
 import { matmulModelBytes } from '../engine/src/runtime/matmulModel';
 import type { ModelSession } from '../engine/src/runtime/modelSession';
+import { percentile, WORDS } from './timing';
 
 const [bundleDir, threadsArg, ...flags] = process.argv.slice(2);
 const threads = Number(threadsArg);
@@ -12,11 +13,6 @@ const quick = flags.includes('--quick');
 
 const LENGTHS = [16, 128, 512];
 const BATCH_SIZES = [1, 8, 32];
-const WORDS = 'the quick brown fox jumps over a lazy dog while seven wizards quietly judge boxing matches near the old harbour'.split(' ');
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 
 function stats(samples: number[]) {
   const s = [...samples].sort((a, b) => a - b);

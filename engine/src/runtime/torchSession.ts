@@ -20,6 +20,7 @@ export interface TorchOptions {
   dtype?: TorchDtype;
   /** auto (the first CUDA device, else cpu), cpu, cuda, cuda:N. */
   device?: string;
+  /** The folder whose seer_trainer serves the forwards (default: env SEER_TORCH_FORWARD_DIR, else the project's trainer/). */
   trainerDir?: string;
   /** Each line the Python process writes to stderr (its log; library warnings). */
   onLog?: (line: string) => void;
@@ -194,7 +195,8 @@ export class TorchSession implements ForwardSession {
   /** Starts the Python process and waits until it has loaded the model (or says why it cannot). */
   static async open(options: TorchOptions): Promise<TorchSession> {
     const python = options.python || defaultPython();
-    const trainerDir = options.trainerDir ?? defaultTrainerDir();
+    // SEER_TORCH_FORWARD_DIR: a stand-in's folder (bench/standin-forward: `npm run bench:host` times the engine without a model).
+    const trainerDir = options.trainerDir ?? process.env.SEER_TORCH_FORWARD_DIR ?? defaultTrainerDir();
     const args = ['-u', '-m', 'seer_trainer', 'serve-forward', '--bundle', options.bundleDir, '--dtype', options.dtype ?? 'auto', '--device', options.device ?? 'auto'];
     const child = spawn(python, args, { env: trainerEnv(trainerDir), stdio: ['pipe', 'pipe', 'pipe'] });
     const tail: string[] = [];
