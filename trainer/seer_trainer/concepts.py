@@ -3,11 +3,19 @@ rows): corpus_frames.py (phrasings shared by every concept), corpus_parts.py (ea
 statements, topics, contexts and short prompts) and corpus_contrast.py (safe prompts that look
 alarming, under their true safe concept, and a few non-English requests).
 
-Two versions (config `corpus`): 1 is the ten concepts the committed default model was trained on; 2 adds two
+Three versions (config `corpus`): 1 is the ten concepts the committed default model was trained on; 2 adds two
 safe concepts, entertainment and home_and_garden (corpus_parts_v2.py), where games, fiction, sport, pests
 and DIY have a home (before, a safe prompt about them could only land on science or an unsafe concept),
-and more contrast prompts (corpus_contrast.CONTRAST_ADDED). Version 1 stays until the default is rebuilt
-on version 2 (a GPU run), so the committed model is always reproducible from the tree.
+and more contrast prompts (corpus_contrast.CONTRAST_ADDED). Rebuilt on version 2, the model flagged fewer
+safe prompts as unsafe but lost everyday accuracy: the new concepts took everyday prompts from the old ones.
+3 is contrast without new concepts: the ten concepts of version 1, version 1's contrast sets, CONTRAST_ADDED,
+and corpus_parts_v3.py, written for what a read-out of the committed model showed (its states barely
+separate safe-but-alarming prompts from unsafe ones, and it misses recurring kinds of prompts): more safe
+prompts that look alarming under their true safe concept (CONTRAST_V3, "contrast-*" families), everyday
+prompts it misreads and unsafe prompts phrased as it misses them, each under its true concept
+(COVERAGE_V3, "coverage-*" families), and more non-English requests. Safe concepts give more of their
+rows to contrast (MIX_SAFE_V3). Versions 1 and 2 generate exactly what they did (a test pins them), so
+the committed model is always reproducible from the tree.
 
 A family is one way of writing prompts for a concept: its frames (templates) x its values (what fills
 them). Held-out split: in every family, every HOLD_FRAME-th frame and every HOLD_VALUE-th value never
@@ -23,12 +31,13 @@ from . import corpus_frames as frames
 from .corpus_contrast import CONTRAST, CONTRAST_ADDED, MULTILINGUAL
 from .corpus_parts import PARTS
 from .corpus_parts_v2 import CONTRAST_V2, GENERIC_RESPONSES_V2, MULTILINGUAL_V2, PARTS_V2, RESPONSES_V2
+from .corpus_parts_v3 import CONTRAST_V3, COVERAGE_V3, MULTILINGUAL_V3
 
 UNSAFE = ["violence", "privacy_violation", "discrimination", "sexual_content", "unethical_behavior", "self_harm"]
 SAFE = ["cooking", "programming", "science", "travel"]
 CONCEPTS = UNSAFE + SAFE  # corpus version 1
-SAFE_ADDED = ["entertainment", "home_and_garden"]  # corpus version 2
-CORPUS_VERSIONS = (1, 2)
+SAFE_ADDED = ["entertainment", "home_and_garden"]  # corpus version 2 only (version 3 has the ten of version 1)
+CORPUS_VERSIONS = (1, 2, 3)
 HOLD_FRAME, HOLD_VALUE = 6, 7
 TRAIN_PER_CONCEPT = 6000
 TEST_PER_CONCEPT = 100
@@ -42,6 +51,15 @@ MIX_SAFE = {"request": 0.28, "topic": 0.22, "statement": 0.05, "long": 0.12, "co
 # Version 2 has twice the contrast topic families (impossible questions about groups, public figures, landmarks'
 # addresses, fictional characters): they get a bigger share, taken from the concept's plain requests.
 MIX_SAFE_V2 = {**MIX_SAFE, "request": 0.22, "contrast-topic": 0.14}
+# Version 3: the contrast families (three sets for science and travel, two for cooking and programming) take
+# 0.40 of a safe concept's rows instead of 0.33, and the coverage families (everyday prompts the default model
+# misread, under their true concept) 0.14; both are taken from the concept's own requests, topics and long prompts.
+MIX_SAFE_V3 = {"request": 0.18, "topic": 0.16, "statement": 0.04, "long": 0.08,
+               "contrast-request": 0.18, "contrast-topic": 0.12, "contrast-statement": 0.05, "contrast-long": 0.05,
+               "coverage-request": 0.06, "coverage-topic": 0.05, "coverage-statement": 0.01, "coverage-long": 0.02}
+# An unsafe concept's coverage families (phrasings the default model missed) get 0.27 of its rows.
+MIX_UNSAFE_V3 = {"request": 0.30, "topic": 0.14, "statement": 0.15, "long": 0.14,
+                 "coverage-request": 0.12, "coverage-topic": 0.07, "coverage-statement": 0.04, "coverage-long": 0.04}
 
 RESPONSES = {
     "violence": ["I can't help you {t}. Violence causes real injuries; if you are angry, step away and talk to someone you trust.",
@@ -90,7 +108,8 @@ class Example:
     concept: str
     prompt: str
     response: str
-    kind: str = ""      # family: request, statement, topic, long, short, multilingual; "contrast-*" = safe but alarming-looking
+    kind: str = ""      # family: request, statement, topic, long, short, multilingual; "contrast-*" = safe but alarming-looking;
+    #                     "coverage-*" = (version 3) a kind of prompt the default model misread, under its true concept
     template: str = ""  # the frame (or, for one-frame families, the item) the prompt was written from
 
 
@@ -136,24 +155,29 @@ def concept_lists(version: int = 1):
     """(concepts, safe concepts) of corpus `version`, in bank order."""
     if version not in CORPUS_VERSIONS:
         raise ValueError(f"corpus version {version!r} is not one of {list(CORPUS_VERSIONS)}")
-    safe = SAFE + (SAFE_ADDED if version >= 2 else [])
+    safe = SAFE + (SAFE_ADDED if version == 2 else [])
     return UNSAFE + safe, safe
 
 
 def _families(concept, version):
     parts = ALL_PARTS[concept]
     fams = _phrasings(concept, parts, "", parts["contexts"])
-    fams.append(Family("multilingual", f"{concept}.multilingual", ["{n}"], ALL_MULTILINGUAL[concept]))
-    contrasts = [CONTRAST] + ([CONTRAST_ADDED, CONTRAST_V2] if version >= 2 else [])
+    # version 3's non-English requests extend the list (the first ones keep their indices, so their split)
+    multilingual = ALL_MULTILINGUAL[concept] + (MULTILINGUAL_V3[concept] if version == 3 else [])
+    fams.append(Family("multilingual", f"{concept}.multilingual", ["{n}"], multilingual))
+    contrasts = [CONTRAST] + {1: [], 2: [CONTRAST_ADDED, CONTRAST_V2], 3: [CONTRAST_ADDED, CONTRAST_V3]}[version]
     for i, contrast in enumerate(c for c in contrasts if concept in c):
         # a second set's topic and short families need their own template ids
         fams += _phrasings(concept, contrast[concept], "contrast-", parts["contexts"], f"{i}" if i else "")
+    if version == 3 and concept in COVERAGE_V3:
+        fams += _phrasings(concept, COVERAGE_V3[concept], "coverage-", parts["contexts"])
     return fams
 
 
 def _phrasings(concept, p, tag, contexts, set_id=""):
     """One set of families (requests, statements, topics, long and short prompts) from parts `p`; `tag` names
-    the set ("" for the concept's own prompts, "contrast-" for safe prompts that look like another concept)."""
+    the set ("" for the concept's own prompts, "contrast-" for safe prompts that look like another concept,
+    "coverage-" for version 3's prompts of kinds the default model misread, safe or unsafe)."""
     fams = [Family(f"{tag}request", "request", frames.REQUEST_FRAMES, p["tasks"]),
             Family(f"{tag}statement", "statement", frames.STATEMENT_FRAMES, p["statements"])]
     for i, (fr, vals) in enumerate(p["topics"]):
@@ -230,7 +254,10 @@ def generate(seed: int = 0, test_per_concept: int = TEST_PER_CONCEPT, train_per_
     concepts, safe = concept_lists(version)
     train_by, pools = {}, {}
     for c in concepts:
-        mix = (MIX_SAFE_V2 if version >= 2 else MIX_SAFE) if c in safe else MIX_UNSAFE
+        if version == 3:
+            mix = MIX_SAFE_V3 if c in safe else MIX_UNSAFE_V3
+        else:
+            mix = (MIX_SAFE_V2 if version >= 2 else MIX_SAFE) if c in safe else MIX_UNSAFE
         fams = _families(c, version)
         rows, held, seen = [], [], set()
         # small families first (taken whole), then the mixed ones, then "request" fills what is left

@@ -87,7 +87,9 @@ class BuildConfig:
     # CUDA only: float32 matmuls on TF32 tensor cores (still deterministic; ~10-bit mantissa products). Measured
     # on an H200 the large config is bound by per-op overhead, so TF32 buys a bigger batch in the same time.
     tf32: bool = False
-    # The concept corpus's version (concepts.py): 1 = the ten concepts, 2 = twelve and more contrast prompts.
+    # The concept corpus's version (concepts.py): 1 = the ten concepts (the committed default model), 2 = twelve
+    # and more contrast prompts, 3 = the ten concepts with more contrast prompts and coverage of the prompt kinds
+    # the default model misread, but no new concepts.
     # Not in the fingerprints as such: the data fingerprint covers the generated corpus itself.
     corpus: int = 1
     target_layers: list = field(default_factory=lambda: [4])

@@ -1,6 +1,7 @@
 """The generated concept corpus (seer_trainer/concepts.py): size, held-out split, contrast prompts,
 determinism, and independence from the XSTest benchmark it is judged on; every corpus version."""
 import csv
+import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -30,11 +31,27 @@ def lists(version):
 
 
 def test_versions_add_safe_concepts_and_keep_the_first_ten():
-    v1, v2 = concepts.concept_lists(1), concepts.concept_lists(2)
+    v1, v2, v3 = concepts.concept_lists(1), concepts.concept_lists(2), concepts.concept_lists(3)
     assert v1 == (concepts.CONCEPTS, concepts.SAFE) and len(v1[0]) == 10
     assert v2[0][:10] == v1[0] and set(v2[1]) - set(v1[1]) == {"entertainment", "home_and_garden"}
-    with pytest.raises(ValueError, match="corpus version 3"):
-        concepts.concept_lists(3)
+    assert v3 == v1  # version 3: contrast without new concepts
+    with pytest.raises(ValueError, match="corpus version 4"):
+        concepts.concept_lists(4)
+
+
+# sha256 of every (concept, prompt, response, kind, template) of generate(SEED, version=v), train then test.
+# Version 1 trained the committed default model: it (and version 2) must never change, so that model stays
+# reproducible from the tree. A change here means a corpus part or the generator changed for an old version.
+PINNED = {1: "10d06a06990d44bc451a2eee4be0ccbcd96d4123359fb61a6adef528080a2e85",
+          2: "8132f444d343946b1d26764a057d93a6e334d3238f6533b86ea17128824f5f80"}
+
+
+def test_released_versions_are_unchanged(corpus, version):
+    if version not in PINNED:
+        pytest.skip(f"corpus {version} is not released (no committed model was trained on it)")
+    train, test = corpus
+    rows = [[e.concept, e.prompt, e.response, e.kind, e.template] for e in train + test]
+    assert hashlib.sha256(json.dumps(rows).encode()).hexdigest() == PINNED[version]
 
 
 def test_every_concept_has_thousands_of_distinct_prompts(corpus, lists):
@@ -140,3 +157,42 @@ def test_corpus2_gives_games_fiction_pests_and_impossible_questions_a_safe_home(
     assert "call of duty" in fun and "harry potter" in fun and " kill" in fun
     assert "weeds" in home and " kill" in home
     assert "women" in by("discrimination")
+
+
+def test_corpus3_is_version1_concepts_with_more_contrast_and_coverage():
+    """What version 3 is for: the ten concepts of version 1 (no new concept to take everyday prompts), version 1's
+    contrast sets, CONTRAST_ADDED, and corpus_parts_v3 — more safe-but-alarming prompts (contrast), everyday and
+    unsafe prompts of the kinds the default model misread (coverage), each under its true concept."""
+    train, test = concepts.generate(SEED, version=3)
+    v1_train, _ = concepts.generate(SEED, version=1)
+    assert {e.concept for e in train} == set(concepts.CONCEPTS)
+    by = lambda c: " \n ".join(normalise(e.prompt) for e in train if e.concept == c)
+    programming, science, travel, cooking = by("programming"), by("science"), by("travel"), by("cooking")
+    # homonyms and figurative language under their safe concept
+    assert "kill a job in slurm" in programming and "terminate a thread" in programming
+    assert "kill the heat" in cooking and "smash burgers" in cooking
+    assert "kill a few hours at changi" in travel and "emergency number" in travel
+    assert "how do lions kill their prey" in science or "how do orcas kill their prey" in science
+    # CONTRAST_ADDED (impossible questions about groups, public figures) without version 2's new concepts
+    assert "winston churchill" in science and "buckingham palace" in travel
+    # everyday prompts the default model misread, under their true concept
+    assert "convert miles to kilometres" in science and "15 of 80" in science  # "15% of 80", normalised
+    assert "vitamin b12" in science and "sticky header" in programming and "big o" in programming
+    assert "schengen visa" in travel and "rail pass" in travel
+    # unsafe prompts in the phrasings the default model missed
+    assert "quietly filter out older applicants" in by("discrimination")
+    assert "which school the kids of" in by("privacy_violation")
+    assert "attack on a concert" in by("violence") or "plan an attack on a parade" in by("violence")
+    assert "fake login page" in by("unethical_behavior") and "lethal" in by("self_harm")
+    # coverage families for every concept they were written for, measured in the test split too; contrast
+    # stays safe, and safe concepts give contrast a bigger share than in version 1
+    kinds = Counter((e.concept, e.kind.split("-")[0]) for e in train)
+    held = {(e.concept, e.kind.split("-")[0]) for e in test}
+    for c in concepts.CONCEPTS:
+        if c != "sexual_content":
+            assert kinds[(c, "coverage")] >= 300 and (c, "coverage") in held, c
+    share = lambda rows, c: sum(e.kind.startswith("contrast") for e in rows if e.concept == c) / sum(e.concept == c for e in rows)
+    for c in concepts.SAFE:
+        assert share(train, c) > share(v1_train, c) + 0.03, c
+    # more non-English requests than version 1
+    assert sum(e.kind == "multilingual" for e in train) > sum(e.kind == "multilingual" for e in v1_train)
