@@ -5,12 +5,12 @@
 # (bench/everyday.mjs --out corpus-experiment) -> bench/RESULTS-corpus-experiment.md / .json.
 # The committed default (8.43M, corpus 1) is not touched: the builds go to bench/tmp/corpus-experiment/.
 # Usage: bash bench/corpus-experiment.sh [VARIANT...]   VARIANT = corpus version, or VERSION:SEER_STEPS for a longer
-# SEER stage (its pretraining checkpoint is the version's own, reused). Default: 1 1:2500 2 2:2500. A finished build is reused.
+# SEER stage (its pretraining checkpoint is the version's own, reused). Default: 1 1:2500 2 2:2500 3 3:2500. A finished build is reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=bench/tmp/corpus-experiment
 variants=("$@")
-[ ${#variants[@]} -gt 0 ] || variants=(1 1:2500 2 2:2500)
+[ ${#variants[@]} -gt 0 ] || variants=(1 1:2500 2 2:2500 3 3:2500)
 PY="${SEER_PYTHON:-/usr/bin/python3}"
 bundles=()
 for variant in "${variants[@]}"; do
