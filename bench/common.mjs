@@ -19,6 +19,17 @@ export function requireServer() {
   return server;
 }
 
+/**
+ * Runs a command to its end: { ok, stdout, why } (why: the last lines of its stderr, or how it ended). For the
+ * benchmarks' drivers (gpu.mjs, host-work.mjs), which report a failed step rather than throw.
+ */
+export function runCommand(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20, ...opts });
+  if (r.error) return { ok: false, why: r.error.message, stdout: '' };
+  const why = r.stderr ? r.stderr.trim().split('\n').slice(-3).join(' | ') : `exit code ${r.status ?? r.signal} (its stderr is in the log above)`;
+  return { ok: r.status === 0, why, stdout: r.stdout };
+}
+
 /** Memory is read from /proc (Linux): exit with a clear message elsewhere. */
 export function requireProcMemory(what) {
   if (!existsSync('/proc/self/status')) {

@@ -27,13 +27,12 @@
 //                           WORK/pieces/<model>/ (bench/gpu-session.sh returns them when the benchmark was stopped)
 // Environment: SEER_PYTHON, the Python with numpy (checkpoint), torch + onnx + jinja2 (import) and transformers
 // (the PyTorch side); default: the first of python3 and /usr/bin/python3 that has them.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { writeCalibrationCsv } from './common.mjs';
+import { runCommand, writeCalibrationCsv } from './common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -108,12 +107,7 @@ function fail(message) {
 }
 const log = (line) => console.error(`bench --gpu: ${line}`);
 
-function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20, ...opts });
-  if (r.error) return { ok: false, why: r.error.message, stdout: '' };
-  const why = r.stderr ? r.stderr.trim().split('\n').slice(-3).join(' | ') : `exit code ${r.status ?? r.signal} (its stderr is in the log above)`;
-  return { ok: r.status === 0, why, stdout: r.stdout };
-}
+const run = runCommand;
 
 // ─────────────────────────────── the machine ───────────────────────────────
 

@@ -9,12 +9,11 @@
 //          --runs N (30), --warm N (5), --out DIR (default bench/).
 // Environment: SEER_PYTHON, a Python with numpy (the stand-in) and, to import the 1B-thin shape, torch, onnx and
 // jinja2 (default: /usr/bin/python3, else python3).
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, TMP, bundleBenchScripts, requireBuild, writeCalibrationCsv, writeResults } from './common.mjs';
+import { ROOT, TMP, bundleBenchScripts, requireBuild, runCommand, writeCalibrationCsv, writeResults } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -30,10 +29,7 @@ const fail = (message) => {
   console.error(`bench:host: ${message}`);
   process.exit(1);
 };
-const run = (cmd, args, env = process.env) => {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'], env });
-  return { ok: r.status === 0, stdout: r.stdout ?? '', why: (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').slice(-3).join(' ') };
-};
+const run = (cmd, args, env = process.env) => runCommand(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
 const python = [process.env.SEER_PYTHON, '/usr/bin/python3', 'python3'].filter(Boolean).find((p) => run(p, ['-c', 'import numpy']).ok);
 if (!python) fail('no Python with numpy: install python3-numpy (the stand-in forward needs it), or set SEER_PYTHON.');
 const work = path.join(TMP, 'host-work');
