@@ -156,7 +156,9 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
     gen_train, gen_held = split_heldout(general)
     train, test = concept_data.generate(cfg.seed, version=cfg.corpus)
     concepts, safe = concept_data.concept_lists(cfg.corpus)
-    dialogues = [f"{apply_template(p.template, e.prompt)} {e.response}" for e in train]
+    # The LM stage's dialogues come from config `pretrain_corpus` (default: the SEER stage's corpus).
+    lm_train = train if cfg.pretrain_corpus in (None, cfg.corpus) else concept_data.generate(cfg.seed, version=cfg.pretrain_corpus)[0]
+    dialogues = [f"{apply_template(p.template, e.prompt)} {e.response}" for e in lm_train]
     # The LM stage needs a sample of the dialogues, not all of them: keeps general text the bulk of it.
     dialogues = random.Random(cfg.seed).sample(dialogues, min(len(dialogues), cfg.max_lm_dialogues))
     log(f"[build] general text {len(gen_train)} train / {len(gen_held)} held-out lines; concepts {len(train)} train / {len(test)} test")
@@ -167,12 +169,15 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
     # Stage 1 depends on everything but the SEER settings, so changing only those reuses its checkpoint.
     # The device runs the same computation, and weights_dtype only rounds each stage's result: neither is in
     # the fingerprints, so a build resumes on another device and a stage's result is reused.
-    everything = {**{k: v for k, v in config_dict(cfg).items() if k not in ("device", "weights_dtype", "corpus")},
-                  "data": fingerprint([corpus, [(e.concept, e.prompt) for e in train]])}
+    # A SEER corpus other than the LM stage's adds "seerData": the pretrain fingerprint stays that of the LM data.
+    everything = {**{k: v for k, v in config_dict(cfg).items() if k not in ("device", "weights_dtype", "corpus", "pretrain_corpus")},
+                  "data": fingerprint([corpus, [(e.concept, e.prompt) for e in lm_train]])}
     fp_pretrain = fingerprint({k: v for k, v in everything.items() if k not in ("seer", "target_layers")})
+    if lm_train is not train:
+        everything["seerData"] = fingerprint([(e.concept, e.prompt) for e in train])
     fp_seer = fingerprint(everything)
-    fp_data = fingerprint({k: everything[k] for k in ("data", "seed", "general_max_lines", "tokenizer_train_chars",
-                                                      "probe_per_concept", "prompt")} | {"vocab": cfg.model.vocab_size})
+    fp_data = fingerprint({k: everything[k] for k in ("data", "seerData", "seed", "general_max_lines", "tokenizer_train_chars",
+                                                      "probe_per_concept", "prompt") if k in everything} | {"vocab": cfg.model.vocab_size})
     log(f"[build] config {config_path} (fingerprints: data {fp_data}, pretrain {fp_pretrain}, seer {fp_seer}); "
         f"device {device.type}, torch {torch.__version__}")
     data = prepare_data(cfg, corpus, gen_train, gen_held, train, test, StageCheckpoint(ckpt_dir, "data", fp_data), log)
@@ -239,7 +244,9 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
     s = cfg.seer
     per_concept = (f" ({s.pairs_per_concept} per concept; same-concept rows masked out of the negatives)"
                    if s.pairs_per_concept > 1 else "")
-    seer_desc = (f"{s.steps} steps, {s.pairs_per_batch} same-concept pairs per batch{per_concept}, InfoNCE (logit scale {s.logit_scale}) "
+    corpora = (f"concept corpus v{cfg.corpus}" if lm_train is train
+               else f"concept corpus v{cfg.corpus} (the LM stage read corpus v{cfg.pretrain_corpus}'s dialogues)")
+    seer_desc = (f"{corpora}, {s.steps} steps, {s.pairs_per_batch} same-concept pairs per batch{per_concept}, InfoNCE (logit scale {s.logit_scale}) "
                  f"at layers {cfg.target_layers} x {s.contrastive_weight} + retain l2 (mean per hidden unit) x {s.retain_weight} + KL x {s.kl_weight}, "
                  + (f"LoRA r={s.lora_rank} alpha={s.lora_alpha} dropout={s.lora_dropout}" if s.lora else "full fine-tuning"))
     training_common = {"seed": cfg.seed, "config": config_dict(cfg), "pretrain": pre_hist[-3:],

@@ -92,6 +92,10 @@ class BuildConfig:
     # the default model misread, but no new concepts.
     # Not in the fingerprints as such: the data fingerprint covers the generated corpus itself.
     corpus: int = 1
+    # The concept corpus whose dialogues the LM stage reads (None: `corpus`). The LM stage stands in for a
+    # pretrained LLM, which never saw the SEER corpus: pinning it lets the SEER corpus change without a new
+    # pretraining run (hours on a CPU), as SEER on a real LLM does.
+    pretrain_corpus: int | None = None
     target_layers: list = field(default_factory=lambda: [4])
     checkpoint_every: int = 250
     general_max_lines: int = 60000  # wordnet glosses read for LM / retain text
@@ -171,6 +175,9 @@ def load_config(path) -> BuildConfig:
         raise SeerInputError(f"{path}: weights_dtype {cfg.weights_dtype!r} is not one of {list(WEIGHTS_DTYPES)}.")
     if cfg.corpus not in CORPUS_VERSIONS:
         raise SeerInputError(f"{path}: corpus {cfg.corpus!r} is not one of {list(CORPUS_VERSIONS)} (trainer/seer_trainer/concepts.py).")
+    if cfg.pretrain_corpus is not None and cfg.pretrain_corpus not in CORPUS_VERSIONS:
+        raise SeerInputError(f"{path}: pretrain_corpus {cfg.pretrain_corpus!r} is not one of {list(CORPUS_VERSIONS)} "
+                             "or null (trainer/seer_trainer/concepts.py).")
     return cfg
 
 

@@ -54,3 +54,11 @@ def test_tiny_build_is_complete_and_deterministic(tmp_path):
     logs.clear()
     build_default(TINY_CONFIG, tmp_path / "a", tmp_path / "a-base", tmp_path / "ck1", log=logs.append)
     assert any("resumed at step 10" in l for l in logs) and any("resumed at step 6" in l for l in logs)
+    # a SEER corpus other than the LM stage's (config pretrain_corpus): the pretrained checkpoint is reused
+    pinned = tmp_path / "pinned.json"
+    pinned.write_text(json.dumps({**config, "pretrain_corpus": 1}))
+    logs.clear()
+    build_default(pinned, tmp_path / "c", tmp_path / "c-base", tmp_path / "ck1", log=logs.append, corpus=3)
+    assert any("[pretrain] resumed at step 10" in l for l in logs) and not any("[seer] resumed" in l for l in logs)
+    assert sha(tmp_path / "c-base/model.onnx") == sha(tmp_path / "a-base/model.onnx") != sha(tmp_path / "c/model.onnx")
+    assert "concept corpus v3 (the LM stage read corpus v1's dialogues)" in (tmp_path / "c/REPORT.md").read_text()
