@@ -5,6 +5,7 @@
 // trainer-imported Llama bundle with a KV-cache graph (which the torch provider runs without its cache). Bad
 // input: no such Python, a Python without torch, a bundle the Python side refuses, the process dying mid-run
 // (the request is redone on CPU and the report says so).
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -217,9 +218,18 @@ describe.skipIf(skipReason)('the torch provider', () => {
 
   it('a bundle the Python side refuses (an imported graph without its decoder metadata): its own message', async () => {
     const dir = await copyBundle();
-    const manifest = JSON.parse(await fs.readFile(path.join(dir, 'seer.json'), 'utf8'));
-    // An hf-* bundle whose graph has no decoder metadata (the committed default predates it): re-import.
-    await fs.writeFile(path.join(dir, 'seer.json'), JSON.stringify({ ...manifest, architecture: { ...manifest.architecture, type: 'hf-llama' } }));
+    // An hf-* bundle whose graph has no decoder metadata (as one imported before it existed): re-import. The copy's
+    // graph loses its metadata and seer.json and the banks the new hash, so only the Python side can tell.
+    const strip = [
+      'import hashlib, json, sys, onnx',
+      'd = sys.argv[1]; m = onnx.load(d + "/model.onnx"); del m.metadata_props[:]; onnx.save(m, d + "/model.onnx")',
+      'sha = hashlib.sha256(open(d + "/model.onnx", "rb").read()).hexdigest()',
+      'man = json.load(open(d + "/seer.json")); man["modelSha256"] = sha; man["architecture"]["type"] = "hf-llama"',
+      'json.dump(man, open(d + "/seer.json", "w"))',
+      'for f in man["banks"].values():',
+      '    b = json.load(open(d + "/" + f)); b["modelSha256"] = sha; json.dump(b, open(d + "/" + f, "w"))',
+    ].join('\n');
+    execFileSync(PYTHON, ['-c', strip, dir]);
     const err = await load(dir, 'torch', undefined, tmp).then(() => null, (e: unknown) => e);
     expect((err as SeerError).code).toBe('PROVIDER_UNAVAILABLE');
     expect((err as SeerError).message).toMatch(/re-import/);
