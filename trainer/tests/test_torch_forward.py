@@ -239,19 +239,35 @@ def test_bfloat16_compute_keeps_norms_float32_and_returns_float32_outputs(tmp_pa
     _assert_close(got, _reference(decoder, feeds), 0.1, feeds["attention_mask"])
 
 
-# ---------------- the built-in bundle: no metadata, config from seer.json ----------------
+# ---------------- the built-in bundle: its metadata, or without it the config from seer.json ----------------
+
+def _without_decoder_metadata(bundle: Path, out: Path) -> Path:
+    """A copy of the bundle whose graph lacks the decoder metadata (as seer-llama bundles written before it)."""
+    out.mkdir()
+    for f in ("seer.json", "golden.json"):
+        (out / f).write_bytes((bundle / f).read_bytes())
+    graph = onnx.load(str(bundle / "model.onnx"))
+    del graph.metadata_props[:]
+    onnx.save(graph, str(out / "model.onnx"))
+    m = _manifest(bundle)
+    m["modelSha256"] = hashlib.sha256((out / "model.onnx").read_bytes()).hexdigest()
+    (out / "seer.json").write_text(json.dumps(m))
+    return out
+
 
 @pytest.mark.skipif(not (DEFAULT / "golden.json").exists(), reason="the default bundle is not committed")
-def test_the_default_seer_llama_bundle_without_metadata_reproduces_golden():
-    m = _manifest(DEFAULT)
+@pytest.mark.parametrize("metadata", [True, False])
+def test_the_default_seer_llama_bundle_reproduces_golden_with_or_without_metadata(metadata, tmp_path):
+    bundle = DEFAULT if metadata else _without_decoder_metadata(DEFAULT, tmp_path / "old")
+    m = _manifest(bundle)
     assert m["architecture"]["type"] == "seer-llama"
-    assert DECODER_METADATA not in {p.key for p in onnx.load(str(DEFAULT / "model.onnx")).metadata_props}
-    model = load_bundle(DEFAULT, CPU, torch.float32)
+    assert (DECODER_METADATA in {p.key for p in onnx.load(str(bundle / "model.onnx")).metadata_props}) == metadata
+    model = load_bundle(bundle, CPU, torch.float32)
     a = m["architecture"]
     c = model.config
     assert (c.family, c.num_layers, c.hidden_size, c.num_heads, c.num_kv_heads, c.vocab_size, c.tie_word_embeddings) == \
         ("llama", a["numLayers"], a["hiddenSize"], a["numHeads"], a["numHeads"], a["vocabSize"], True)
-    gold = json.loads((DEFAULT / "golden.json").read_text())
+    gold = json.loads((bundle / "golden.json").read_text())
     layers = torch.arange(c.num_layers + 1)
     for inp, hs, last in zip(gold["inputs"], gold["hidden_states"], gold["last_logits"]):
         ids = torch.tensor([inp["input_ids"]])
