@@ -15,7 +15,7 @@ import { Engine } from '../../engine/src/engine';
 import { SeerError } from '../../engine/src/errors';
 import type { ModelSession } from '../../engine/src/runtime/modelSession';
 import { probeTorch, TorchSession } from '../../engine/src/runtime/torchSession';
-import { BUNDLE_DIR, copyBundle } from './helpers';
+import { BUNDLE_DIR, copyBundle, ROOT } from './helpers';
 import { buildCheckpoint, importBundles, trainerMissing } from './trainerBundle';
 
 const TIMEOUT = 300_000;
@@ -220,16 +220,8 @@ describe.skipIf(skipReason)('the torch provider', () => {
     const dir = await copyBundle();
     // An hf-* bundle whose graph has no decoder metadata (as one imported before it existed): re-import. The copy's
     // graph loses its metadata and seer.json and the banks the new hash, so only the Python side can tell.
-    const strip = [
-      'import hashlib, json, sys, onnx',
-      'd = sys.argv[1]; m = onnx.load(d + "/model.onnx"); del m.metadata_props[:]; onnx.save(m, d + "/model.onnx")',
-      'sha = hashlib.sha256(open(d + "/model.onnx", "rb").read()).hexdigest()',
-      'man = json.load(open(d + "/seer.json")); man["modelSha256"] = sha; man["architecture"]["type"] = "hf-llama"',
-      'json.dump(man, open(d + "/seer.json", "w"))',
-      'for f in man["banks"].values():',
-      '    b = json.load(open(d + "/" + f)); b["modelSha256"] = sha; json.dump(b, open(d + "/" + f, "w"))',
-    ].join('\n');
-    execFileSync(PYTHON, ['-c', strip, dir]);
+    execFileSync(PYTHON, ['-c', "import sys, hf_fixtures; hf_fixtures.strip_decoder_metadata(sys.argv[1], 'hf-llama')", dir],
+      { env: { ...process.env, PYTHONPATH: ['trainer/tests', 'trainer'].map((p) => path.join(ROOT, p)).join(path.delimiter) } });
     const err = await load(dir, 'torch', undefined, tmp).then(() => null, (e: unknown) => e);
     expect((err as SeerError).code).toBe('PROVIDER_UNAVAILABLE');
     expect((err as SeerError).message).toMatch(/re-import/);

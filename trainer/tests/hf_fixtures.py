@@ -169,3 +169,25 @@ def build(folder, case: str, seed: int = 0, **overrides) -> Fixture:
         (folder / "model.safetensors.index.json").write_text(
             json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2) + "\n")
     return Fixture(folder, cfg, stored)
+
+
+def strip_decoder_metadata(bundle: Path, architecture: str = None) -> None:
+    """Rewrites a bundle in place as one written before the graph carried its decoder description
+    (onnx_graph.DECODER_METADATA): the graph without it, seer.json's and the banks' modelSha256 updated so that only
+    the missing metadata tells. architecture: a new architecture.type for seer.json (e.g. an hf-* one)."""
+    import hashlib
+    import onnx
+    bundle = Path(bundle)
+    graph = onnx.load(str(bundle / "model.onnx"))
+    del graph.metadata_props[:]
+    onnx.save(graph, str(bundle / "model.onnx"))
+    sha = hashlib.sha256((bundle / "model.onnx").read_bytes()).hexdigest()
+    manifest = json.loads((bundle / "seer.json").read_text())
+    manifest["modelSha256"] = sha
+    if architecture:
+        manifest["architecture"]["type"] = architecture
+    (bundle / "seer.json").write_text(json.dumps(manifest))
+    for f in manifest.get("banks", {}).values():
+        bank = json.loads((bundle / f).read_text())
+        bank["modelSha256"] = sha
+        (bundle / f).write_text(json.dumps(bank))

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -243,15 +244,8 @@ def test_bfloat16_compute_keeps_norms_float32_and_returns_float32_outputs(tmp_pa
 
 def _without_decoder_metadata(bundle: Path, out: Path) -> Path:
     """A copy of the bundle whose graph lacks the decoder metadata (as seer-llama bundles written before it)."""
-    out.mkdir()
-    for f in ("seer.json", "golden.json"):
-        (out / f).write_bytes((bundle / f).read_bytes())
-    graph = onnx.load(str(bundle / "model.onnx"))
-    del graph.metadata_props[:]
-    onnx.save(graph, str(out / "model.onnx"))
-    m = _manifest(bundle)
-    m["modelSha256"] = hashlib.sha256((out / "model.onnx").read_bytes()).hexdigest()
-    (out / "seer.json").write_text(json.dumps(m))
+    shutil.copytree(bundle, out, ignore=shutil.ignore_patterns("model.pt"))
+    hf_fixtures.strip_decoder_metadata(out)
     return out
 
 
