@@ -21,6 +21,7 @@ from .export import golden, manifest, save_weights, write_manifest, write_seer_l
 from .general_text import read_wordnet, split_heldout
 from .io_utils import write_json_atomic, write_text_atomic
 from .model import SeerLlama
+from .pretrained import pretrain_state_from_bundle, why_not_this_stage
 from .report import perplexity, render
 from .temperature import calibrate_read_out, manifest_summary
 from .errors import SeerInputError
@@ -30,10 +31,11 @@ from .train import PairSampler, pretrain, round_weights_, seer_finetune
 REPRODUCTION = (
     "Deterministic by construction: fixed seed, torch.use_deterministic_algorithms, per-step reseeding "
     "(a resumed run ends where an uninterrupted one does), a fixed thread count (config `threads`, "
-    "OPENBLAS_NUM_THREADS=1). Measured on the build machine (Debian torch 1.13 CPU + OpenBLAS): "
-    "repeated from-scratch builds of this config give a byte-identical model.onnx (same modelSha256) "
-    "and identical numbers; two fresh builds of the tiny config are compared byte for byte by "
-    "trainer/tests/test_build_tiny.py. Not measured: other CPUs, BLAS libraries or torch versions; "
+    "OPENBLAS_NUM_THREADS=1). Measured on the build machine (Debian torch 1.13 CPU + OpenBLAS): two "
+    "fresh builds of the tiny config are compared byte for byte by trainer/tests/test_build_tiny.py, which also "
+    "rebuilds a default from its baseline twin alone (build-default --pretrained-from: the twin's weights are the "
+    "pretrain stage's result) byte for byte; two runs of the default config's SEER stage from its baseline twin, "
+    "in separate processes, logged identical losses (the first 50 steps compared). Not measured: other CPUs, BLAS libraries or torch versions; "
     "there float summation order differs, so expect the weights and these numbers to drift at float "
     "precision and compound over training (the same SEER-over-baseline effect, not the same digits). "
     "On CUDA (config `device`): the same switches plus CUBLAS_WORKSPACE_CONFIG=:4096:8, TF32 as config `tf32` "
@@ -140,10 +142,33 @@ def write_bundle(folder: Path, name, description, model, tok, cfg, bank, gold_te
     return bank
 
 
-def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, device=None, stop_after=None, corpus=None):
+def seed_pretrain_stage(ckpt: StageCheckpoint, pretrained_from, baseline_dir: Path, cfg, fp_pretrain, data, wdtype, log):
+    """Writes the finished pretrain checkpoint from a baseline bundle (pretrained.py) when ckpt lacks one."""
+    if pretrained_from == "none" or ckpt.path.exists():
+        return
+    auto = pretrained_from == "auto"
+    bundle = baseline_dir if auto else Path(pretrained_from)
+    if auto and not (bundle / "seer.json").exists():
+        return
+    why = why_not_this_stage(bundle, cfg, fp_pretrain, data["vocab"], data["merges"])
+    if why and auto:
+        log(f"[pretrain] not reusing {bundle}: {why}; pretraining from scratch")
+        return
+    if why:
+        raise SeerInputError(f"--pretrained-from {bundle}: {why}. Pass the baseline bundle this config built, or "
+                             "--pretrained-from none to pretrain from scratch.")
+    ckpt.save(pretrain_state_from_bundle(bundle, cfg, wdtype))
+    log(f"[pretrain] the finished stage comes from {bundle} (its weights are this stage's result): wrote {ckpt.path}")
+
+
+def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, device=None, stop_after=None, corpus=None,
+                  pretrained_from="none"):
     """device, corpus: override the config's. stop_after "data": stop once the tokenizer and token streams are cached in
     ckpt_dir; "training": once both stages' checkpoints are written (scripts/gpu-build-model.sh: a GPU machine
-    without onnx, regex or Node trains, this machine exports from the same checkpoint folder)."""
+    without onnx, regex or Node trains, this machine exports from the same checkpoint folder).
+    pretrained_from: where the finished pretrain stage may come from when ckpt_dir lacks it (pretrained.py):
+    "auto" the baseline_dir bundle if it holds this build's stage (else pretrain, saying why), a folder (refused
+    unless it holds it), "none" (pretrain)."""
     t0 = time.time()
     cfg = load_config(config_path)
     if device:
@@ -191,8 +216,9 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
     model = SeerLlama(cfg.model).to(device)  # initialised on the CPU (seeded): the same start on every device
     wdtype = TORCH_DTYPES[cfg.weights_dtype]
     t_stage = time.time()
-    pre_hist = pretrain(model, lm_stream, cfg.pretrain, cfg.seed, StageCheckpoint(ckpt_dir, "pretrain", fp_pretrain),
-                        cfg.checkpoint_every, log, weights_dtype=wdtype)
+    pre_ckpt = StageCheckpoint(ckpt_dir, "pretrain", fp_pretrain)
+    seed_pretrain_stage(pre_ckpt, pretrained_from, Path(baseline_dir), cfg, fp_pretrain, data, wdtype, log)
+    pre_hist = pretrain(model, lm_stream, cfg.pretrain, cfg.seed, pre_ckpt, cfg.checkpoint_every, log, weights_dtype=wdtype)
     log(f"[build] stage pretrain done in {time.time() - t_stage:.1f}s ({time.time() - t0:.0f}s)")
     baseline = copy.deepcopy(model).eval()
 
@@ -250,6 +276,7 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
                  f"at layers {cfg.target_layers} x {s.contrastive_weight} + retain l2 (mean per hidden unit) x {s.retain_weight} + KL x {s.kl_weight}, "
                  + (f"LoRA r={s.lora_rank} alpha={s.lora_alpha} dropout={s.lora_dropout}" if s.lora else "full fine-tuning"))
     training_common = {"seed": cfg.seed, "config": config_dict(cfg), "pretrain": pre_hist[-3:],
+                       "fingerprints": {"data": fp_data, "pretrain": fp_pretrain, "seer": fp_seer},
                        "tokenizerTrainChars": chars, "generalTextLines": len(gen_train)}
     banks = {k: v["bank"] for k, v in results.items()}
     info = {"arch": arch, "pretrain_steps": cfg.pretrain.steps, "seer": seer_desc, "seed": cfg.seed,

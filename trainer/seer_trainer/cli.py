@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _build_default(a):
     from .build import build_default
-    build_default(a.config, a.out, a.baseline_out, a.ckpt_dir, device=a.device, stop_after=a.stop_after, corpus=a.corpus)
+    build_default(a.config, a.out, a.baseline_out, a.ckpt_dir, device=a.device, stop_after=a.stop_after, corpus=a.corpus,
+                  pretrained_from=a.pretrained_from)
 
 
 def _calibrate(a):
@@ -50,6 +51,10 @@ def parser():
                    "concepts.py: 2 adds entertainment and home_and_garden and more contrast prompts)")
     b.add_argument("--stop-after", choices=["data", "training"], help="stop once the tokenizer and token streams (data) or the training "
                    "stages' checkpoints (training) are in --ckpt-dir; a rerun without it continues from there")
+    b.add_argument("--pretrained-from", default="auto", metavar="auto|none|BUNDLE",
+                   help="when --ckpt-dir has no finished pretrain stage, take it from a baseline twin this config built: its weights "
+                        "are that stage's result (default auto: the --baseline-out bundle when it holds this config's stage, so the "
+                        "committed models/baseline spares a CPU the LM stage; none: always pretrain)")
     b.set_defaults(func=_build_default)
 
     c = sub.add_parser("calibrate", help="compute a concept bank for a bundle from a labelled CSV/JSONL dataset")

@@ -79,8 +79,8 @@ class Block(nn.Module):
 @dataclass
 class ModelOutput:
     """Shaped like a Hugging Face CausalLMOutput so the SEER losses run on either model."""
-    logits: torch.Tensor
-    hidden_states: Tuple[torch.Tensor, ...]  # numLayers+1 tensors [B, T, H]
+    logits: Optional[torch.Tensor]  # None when the forward stopped early (upto_layer)
+    hidden_states: Tuple[torch.Tensor, ...]  # numLayers+1 tensors [B, T, H] (upto_layer+1 when it stopped early)
 
 
 class SeerLlama(nn.Module):
@@ -101,7 +101,10 @@ class SeerLlama(nn.Module):
         if isinstance(m, (nn.Linear, nn.Embedding)):
             nn.init.normal_(m.weight, std=0.02)
 
-    def forward(self, input_ids, attention_mask: Optional[torch.Tensor] = None) -> ModelOutput:
+    def forward(self, input_ids, attention_mask: Optional[torch.Tensor] = None, upto_layer: Optional[int] = None) -> ModelOutput:
+        """upto_layer N: run blocks 1..N only and no head (logits None). A loss that reads states at or below
+        layer N gets the same values and gradients (the skipped blocks and head never reach it) for less work:
+        the SEER stage's contrastive batch skips the layers above the target and the 8192-way head."""
         B, T = input_ids.shape
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
@@ -113,9 +116,11 @@ class SeerLlama(nn.Module):
         bias = (~allowed).to(torch.float32) * -1e9
         x = self.embed_tokens(input_ids)
         hidden = [x]
-        for block in self.layers:
+        for block in self.layers[:upto_layer]:
             x = block(x, cos, sin, bias)
             hidden.append(x)
+        if upto_layer is not None:
+            return ModelOutput(logits=None, hidden_states=tuple(hidden))
         normed = self.norm(x)
         logits = normed @ self.embed_tokens.weight.t() if self.lm_head is None else self.lm_head(normed)
         return ModelOutput(logits=logits, hidden_states=tuple(hidden))

@@ -131,7 +131,7 @@ def seer_losses(model, frozen_forward, pair_batch, general_batch, cfg: SeerConfi
     """One SEER step's objective: InfoNCE on last-token states of (view1, view2) at the target layers,
     l2 retain and KL against the frozen model on general text. Returns (total, contrastive, retain, kl)."""
     (ids, mask), n, labels = pair_batch
-    hs = model(ids, mask).hidden_states
+    hs = model(ids, mask, upto_layer=max(target_layers)).hidden_states
     contrast = torch.stack([
         info_nce(pool(hs[l], mask)[:n], pool(hs[l], mask)[n:], cfg.logit_scale, labels) for l in target_layers
     ]).mean()
@@ -156,6 +156,10 @@ def seer_finetune(model, pairs: PairSampler, general_stream, cfg: SeerConfig, ta
     for p in frozen.parameters():
         p.requires_grad_(False)
     if cfg.lora:
+        # The adapters' initialisation draws from the global RNG: seed it here, or a build that resumed a finished
+        # pretrain stage (a fresh process, a baseline twin: pretrained.py) draws other adapters than one that
+        # pretrained in this process. Steps reseed themselves (reseed(seed + 1, step)); this seed is none of theirs.
+        torch.manual_seed(seed * 100003 - 1)
         params = apply_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout)
     else:
         params = list(model.parameters())
@@ -181,7 +185,7 @@ def seer_finetune(model, pairs: PairSampler, general_stream, cfg: SeerConfig, ta
             if probe is not None:
                 model.eval()
                 with torch.no_grad():
-                    phs = model(probe[0], probe[1]).hidden_states
+                    phs = model(probe[0], probe[1], upto_layer=max(target_layers)).hidden_states
                 for l in target_layers:
                     s, d = same_different_cosine(pool(phs[l], probe[1]), probe[2])
                     entry[f"layer{l}"] = {"same": round(s, 4), "different": round(d, 4)}

@@ -62,3 +62,45 @@ def test_tiny_build_is_complete_and_deterministic(tmp_path):
     assert any("[pretrain] resumed at step 10" in l for l in logs) and not any("[seer] resumed" in l for l in logs)
     assert sha(tmp_path / "c-base/model.onnx") == sha(tmp_path / "a-base/model.onnx") != sha(tmp_path / "c/model.onnx")
     assert "concept corpus v3 (the LM stage read corpus v1's dialogues)" in (tmp_path / "c/REPORT.md").read_text()
+
+
+def test_a_fresh_checkpoint_folder_takes_the_pretrain_stage_from_the_baseline_twin(tmp_path):
+    """--pretrained-from: a new checkout (no trainer/.ckpt) or a CPU-only machine takes the LM stage from the
+    committed baseline twin instead of pretraining, and builds the very default that the pretraining build did."""
+    import shutil
+    import torch
+    from seer_trainer.errors import SeerInputError
+    config = json.loads(TINY_CONFIG.read_text())
+    build_default(TINY_CONFIG, tmp_path / "a", tmp_path / "a-base", tmp_path / "ck1", log=lambda *_: None)
+    fp = json.loads((tmp_path / "a-base/seer.json").read_text())["training"]["fingerprints"]["pretrain"]
+    trained = torch.load(tmp_path / f"ck1/pretrain-{fp}.pt")
+    logs = []
+    build_default(TINY_CONFIG, tmp_path / "b", tmp_path / "b-base", tmp_path / "ck2", log=logs.append,
+                  pretrained_from=str(tmp_path / "a-base"))
+    assert any("[pretrain] the finished stage comes from" in l for l in logs)
+    assert not any(l.startswith("[pretrain] step") for l in logs)
+    seeded = torch.load(tmp_path / f"ck2/pretrain-{fp}.pt")
+    assert seeded["step"] == trained["step"] == config["pretrain"]["steps"]
+    assert seeded["history"] == trained["history"][-3:]  # what the bundle records, and all REPORT.md reads
+    assert seeded["model"].keys() == trained["model"].keys()
+    assert all(torch.equal(seeded["model"][k], trained["model"][k]) for k in trained["model"])
+    assert sha(tmp_path / "b/model.onnx") == sha(tmp_path / "a/model.onnx")
+    assert sha(tmp_path / "b-base/model.onnx") == sha(tmp_path / "a-base/model.onnx")
+    # float16 stage results: a float32 twin is not one (weights_dtype is outside the fingerprint, so this check says it)
+    half = tmp_path / "half.json"
+    half.write_text(json.dumps({**config, "weights_dtype": "float16"}))
+    with pytest.raises(SeerInputError, match="not rounded to torch.float16"):
+        build_default(half, tmp_path / "h", tmp_path / "h-base", tmp_path / "ck3", pretrained_from=str(tmp_path / "a-base"))
+    with pytest.raises(SeerInputError, match="nowhere/seer.json not found: --pretrained-from must be a baseline bundle"):
+        build_default(half, tmp_path / "h", tmp_path / "h-base", tmp_path / "ck3", pretrained_from=str(tmp_path / "nowhere"))
+    # a twin of other pretrain settings: refused when named; under auto, pretrained from scratch, saying why
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**config, "pretrain": {**config["pretrain"], "lr": 2 * config["pretrain"]["lr"]}}))
+    with pytest.raises(SeerInputError, match="other settings or data"):
+        build_default(other, tmp_path / "c", tmp_path / "c-base", tmp_path / "ck4", pretrained_from=str(tmp_path / "a-base"))
+    shutil.copytree(tmp_path / "a-base", tmp_path / "c-base")
+    logs.clear()
+    build_default(other, tmp_path / "c", tmp_path / "c-base", tmp_path / "ck4", log=logs.append, pretrained_from="auto")
+    assert any(l.startswith(f"[pretrain] not reusing {tmp_path / 'c-base'}: it was pretrained with other settings or data") for l in logs)
+    assert any(l.startswith("[pretrain] step") for l in logs)
+    assert sha(tmp_path / "c-base/model.onnx") != sha(tmp_path / "a-base/model.onnx")

@@ -40,3 +40,46 @@ def test_mean_pool_ignores_pads():
     h = torch.arange(12, dtype=torch.float32).view(1, 4, 3)
     mask = torch.tensor([[1, 1, 0, 0]])
     assert torch.allclose(pool(h, mask, "mean"), h[0, :2].mean(0, keepdim=True))
+
+
+def test_upto_layer_stops_early_with_the_same_states(tiny_model):
+    ids = torch.randint(0, TINY.vocab_size, (2, 6))
+    full = tiny_model(ids, torch.ones_like(ids))
+    early = tiny_model(ids, torch.ones_like(ids), upto_layer=1)
+    assert early.logits is None and len(early.hidden_states) == 2
+    assert all(torch.equal(a, b) for a, b in zip(early.hidden_states, full.hidden_states[:2]))
+
+
+def test_seer_objective_is_unchanged_by_stopping_the_pair_batch_at_the_target_layer(monkeypatch):
+    """seer_losses runs the contrastive batch up to the target layer only (a third faster on the default model):
+    the loss and every gradient must be bit-identical to the full forward's, so models build as before."""
+    import copy
+    from seer_trainer.config import SeerConfig
+    from seer_trainer.model import SeerLlama
+    from seer_trainer.train import seer_losses
+    torch.manual_seed(1)
+    model = SeerLlama(TINY)
+    with torch.no_grad():  # away from the frozen copy, so retain and KL have gradients too
+        frozen = copy.deepcopy(model).eval()
+        for p in model.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    ids = torch.randint(0, TINY.vocab_size, (8, 9))
+    mask = torch.ones_like(ids)
+    mask[::2, 6:] = 0
+    general = (torch.randint(0, TINY.vocab_size, (2, 12)), torch.ones(2, 12, dtype=torch.long))
+    batch = ((ids, mask), 4, torch.tensor([0, 1, 2, 3]))
+
+    def objective():
+        model.zero_grad(set_to_none=True)
+        loss = seer_losses(model, frozen, batch, general, SeerConfig(), [1])[0]
+        loss.backward()
+        return loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters()}
+
+    truncated = objective()
+    full_forward = SeerLlama.forward
+    monkeypatch.setattr(SeerLlama, "forward", lambda self, i, m=None, upto_layer=None: full_forward(self, i, m))
+    full = objective()
+    assert torch.equal(truncated[0], full[0])
+    assert truncated[1].keys() == full[1].keys() and all(torch.equal(truncated[1][n], full[1][n]) for n in full[1])
+    # the layer above the target got gradients only from the general batch, and still the same ones
+    assert full[1]["layers.1.mlp.down_proj.weight"].abs().sum() > 0
