@@ -30,16 +30,21 @@ def seer_llama_config(c) -> DecoderConfig:
         max_position_embeddings=c.max_context, tie_word_embeddings=c.tied_embeddings)
 
 
+def hf_names(c) -> Dict[str, str]:
+    """A SeerLlama of ModelConfig `c`: its state dict's names -> the Hugging Face Llama names its graph uses."""
+    return {"embed_tokens.weight": "model.embed_tokens.weight", "norm.weight": "model.norm.weight",
+            **({} if c.tied_embeddings else {"lm_head.weight": "lm_head.weight"}),
+            **{f"layers.{i}.{ours}.weight": f"model.layers.{i}.{theirs}.weight"
+               for i in range(c.num_layers) for ours, theirs in _BLOCK_NAMES.items()}}
+
+
 def seer_llama_as_hf(model) -> Tuple[DecoderConfig, Dict[str, torch.Tensor]]:
     """SeerLlama -> (the Llama DecoderConfig it is, its state dict under Hugging Face names). Same RMSNorm,
     rotate-half RoPE (default, theta), head_dim ** -0.5 scale, SwiGLU, tied or untied head: checked
     numerically against HFDecoder by trainer/tests/test_export.py."""
     c = model.config
     config = seer_llama_config(c)
-    names = {"embed_tokens.weight": "model.embed_tokens.weight", "norm.weight": "model.norm.weight",
-             **({} if c.tied_embeddings else {"lm_head.weight": "lm_head.weight"}),
-             **{f"layers.{i}.{ours}.weight": f"model.layers.{i}.{theirs}.weight"
-                for i in range(c.num_layers) for ours, theirs in _BLOCK_NAMES.items()}}
+    names = hf_names(c)
     state = model.state_dict()
     if set(state) != set(names):  # e.g. an unmerged LoRA adapter: the graph must not silently lack it
         raise ValueError(f"seer_llama_as_hf: not a plain SeerLlama state dict (unexpected or missing: "

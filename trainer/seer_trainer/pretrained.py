@@ -11,7 +11,7 @@ import torch
 
 from .config import config_dict
 from .errors import SeerInputError
-from .export import seer_llama_as_hf
+from .export import hf_names
 from .model import SeerLlama
 from .tokenizer import ByteLevelBPE
 
@@ -57,15 +57,16 @@ def pretrain_state_from_bundle(bundle: Path, cfg, weights_dtype: torch.dtype) ->
     training = _manifest(bundle)["training"]
     decoder = load_bundle(bundle, torch.device("cpu"), torch.float32)
     graph = dict(decoder.named_parameters())
-    shell = SeerLlama(cfg.model)
-    _, hf_names = seer_llama_as_hf(shell)
-    ours = dict(zip(shell.state_dict(), hf_names))  # SeerLlama name -> the Hugging Face name the graph uses
+    shapes = {name: t.shape for name, t in SeerLlama(cfg.model).state_dict().items()}
     state = {}
-    for name, hf_name in ours.items():
+    for name, hf_name in hf_names(cfg.model).items():
+        if hf_name not in graph:
+            raise SeerInputError(f"{bundle}/model.onnx has no weight {hf_name}, which this config's model has; "
+                                 "use --pretrained-from none to pretrain from scratch")
         t = graph[hf_name].detach()
-        if t.shape != shell.state_dict()[name].shape:
+        if t.shape != shapes[name]:
             raise SeerInputError(f"{bundle}/model.onnx: weight {hf_name} has shape {list(t.shape)}, this config's model needs "
-                                 f"{list(shell.state_dict()[name].shape)}; use --pretrained-from none to pretrain from scratch")
+                                 f"{list(shapes[name])}; use --pretrained-from none to pretrain from scratch")
         if not torch.equal(t, t.to(weights_dtype).float()):
             raise SeerInputError(f"{bundle}/model.onnx: weight {hf_name} is not rounded to {weights_dtype} as this config's "
                                  "stage results are; use --pretrained-from none to pretrain from scratch")
