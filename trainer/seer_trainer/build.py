@@ -21,7 +21,7 @@ from .export import golden, manifest, save_weights, write_manifest, write_seer_l
 from .general_text import read_wordnet, split_heldout
 from .io_utils import write_json_atomic, write_text_atomic
 from .model import SeerLlama
-from .pretrained import pretrain_state_from_bundle, why_not_this_stage
+from .pretrained import seed_pretrain_stage
 from .report import perplexity, render
 from .temperature import calibrate_read_out, manifest_summary
 from .errors import SeerInputError
@@ -140,25 +140,6 @@ def write_bundle(folder: Path, name, description, model, tok, cfg, bank, gold_te
     tmp.rename(folder)
     shutil.rmtree(old, ignore_errors=True)
     return bank
-
-
-def seed_pretrain_stage(ckpt: StageCheckpoint, pretrained_from, baseline_dir: Path, cfg, fp_pretrain, data, wdtype, log):
-    """Writes the finished pretrain checkpoint from a baseline bundle (pretrained.py) when ckpt lacks one."""
-    if pretrained_from == "none" or ckpt.path.exists():
-        return
-    auto = pretrained_from == "auto"
-    bundle = baseline_dir if auto else Path(pretrained_from)
-    if auto and not (bundle / "seer.json").exists():
-        return
-    why = why_not_this_stage(bundle, cfg, fp_pretrain, data["vocab"], data["merges"])
-    if why and auto:
-        log(f"[pretrain] not reusing {bundle}: {why}; pretraining from scratch")
-        return
-    if why:
-        raise SeerInputError(f"--pretrained-from {bundle}: {why}. Pass the baseline bundle this config built, or "
-                             "--pretrained-from none to pretrain from scratch.")
-    ckpt.save(pretrain_state_from_bundle(bundle, cfg, wdtype))
-    log(f"[pretrain] the finished stage comes from {bundle} (its weights are this stage's result): wrote {ckpt.path}")
 
 
 def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, device=None, stop_after=None, corpus=None,

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import torch
 
+from .checkpoint import StageCheckpoint
 from .config import config_dict
 from .errors import SeerInputError
 from .export import hf_names
 from .model import SeerLlama
 from .tokenizer import ByteLevelBPE
+from .torch_forward import load_bundle, read_manifest
 
 # Settings a pretrain fingerprint does not cover (build_default): a bundle built with other values of these
 # holds the same stage.
@@ -21,13 +23,10 @@ NOT_PRETRAIN_SETTINGS = ("device", "weights_dtype", "corpus", "pretrain_corpus",
 
 
 def _manifest(bundle: Path) -> dict:
-    try:
-        return json.loads((bundle / "seer.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not (bundle / "seer.json").is_file():
         raise SeerInputError(f"{bundle}/seer.json not found: --pretrained-from must be a baseline bundle the build wrote "
                              "(e.g. models/baseline), or `none` to pretrain from scratch")
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise SeerInputError(f"{bundle}/seer.json cannot be read as JSON ({e})")
+    return read_manifest(bundle)
 
 
 def why_not_this_stage(bundle: Path, cfg, fp_pretrain: str, vocab: dict, merges: list) -> str:
@@ -53,7 +52,6 @@ def pretrain_state_from_bundle(bundle: Path, cfg, weights_dtype: torch.dtype) ->
     """The pretrain stage's last checkpoint (train._finish's layout: step, weights in weights_dtype, the history the
     bundle recorded) rebuilt from the bundle's model.onnx. Refuses weights that are not exactly weights_dtype
     values: such a graph is not a stage result of this config."""
-    from .torch_forward import load_bundle
     training = _manifest(bundle)["training"]
     decoder = load_bundle(bundle, torch.device("cpu"), torch.float32)
     graph = dict(decoder.named_parameters())
@@ -72,3 +70,22 @@ def pretrain_state_from_bundle(bundle: Path, cfg, weights_dtype: torch.dtype) ->
                                  "stage results are; use --pretrained-from none to pretrain from scratch")
         state[name] = t.to(weights_dtype).clone()
     return {"step": cfg.pretrain.steps, "model": state, "history": training.get("pretrain", [])}
+
+
+def seed_pretrain_stage(ckpt: StageCheckpoint, pretrained_from, baseline_dir: Path, cfg, fp_pretrain, data, wdtype, log):
+    """build_default's pretrained_from: writes the finished pretrain checkpoint from a baseline bundle when ckpt lacks one."""
+    if pretrained_from == "none" or ckpt.path.exists():
+        return
+    auto = pretrained_from == "auto"
+    bundle = baseline_dir if auto else Path(pretrained_from)
+    if auto and not (bundle / "seer.json").exists():
+        return
+    why = why_not_this_stage(bundle, cfg, fp_pretrain, data["vocab"], data["merges"])
+    if why and auto:
+        log(f"[pretrain] not reusing {bundle}: {why}; pretraining from scratch")
+        return
+    if why:
+        raise SeerInputError(f"--pretrained-from {bundle}: {why}. Pass the baseline bundle this config built, or "
+                             "--pretrained-from none to pretrain from scratch.")
+    ckpt.save(pretrain_state_from_bundle(bundle, cfg, wdtype))
+    log(f"[pretrain] the finished stage comes from {bundle} (its weights are this stage's result): wrote {ckpt.path}")

@@ -53,7 +53,8 @@ LOAD_BLOCK_BYTES = 64 << 20  # host memory for loading external weights: one blo
 
 # ---------------- the model, from the bundle ----------------
 
-def _manifest(bundle: Path) -> dict:
+def read_manifest(bundle: Path) -> dict:
+    """A bundle's seer.json; unreadable or not JSON: a SeerInputError naming it."""
     path = bundle / "seer.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -149,7 +150,7 @@ def load_bundle(bundle, device: torch.device, dtype: torch.dtype) -> HFDecoder:
     """The bundle's model.onnx as an HFDecoder on `device`, computing in `dtype`; checked against seer.json."""
     import onnx
     bundle = Path(bundle)
-    manifest = _manifest(bundle)
+    manifest = read_manifest(bundle)
     model_file = _inside(bundle, manifest.get("files", {}).get("model", "model.onnx"), "files.model")
     body = model_file.read_bytes()
     if hashlib.sha256(body).hexdigest() != manifest.get("modelSha256"):
