@@ -12,7 +12,7 @@ export function readSettings(): SeerSettings {
     provider: c.get('executionProvider', 'auto'),
     torchDtype: c.get('torchDtype', 'auto'),
     bank: c.get('bank', ''),
-    representation: c.get('representation', 'last'),
+    representation: c.get('representation', 'bank'),
     layerRange: c.get('layerRange', ''),
     maxTokens: c.get('maxTokens', 0),
     heatmapScheme: c.get('heatmapScheme', 'diverging'),

@@ -9,7 +9,8 @@ export interface SeerSettings {
   torchDtype: TorchDtype;
   /** Concept bank name; empty: the bundle's default bank. */
   bank: string;
-  representation: Pooling;
+  /** seer.representation: a pooling, or "bank": the one the concept bank was calibrated with (the engine's default). */
+  representation: Pooling | 'bank';
   /** "from-to", inclusive, or empty for all layers. */
   layerRange: string;
   /** 0: the model's context. */
@@ -83,7 +84,8 @@ export function parseLayerRange(text: string): [number, number] | undefined {
 }
 
 export function explainOptions(s: SeerSettings): ExplainOptions {
-  const options: ExplainOptions = { pooling: s.representation, tokenLayers: 'all', topNextTokens: 5 };
+  const options: ExplainOptions = { tokenLayers: 'all', topNextTokens: 5 };
+  if (s.representation !== 'bank') options.pooling = s.representation;
   const range = parseLayerRange(s.layerRange);
   if (range) options.layerRange = range;
   if (s.maxTokens > 0) options.maxTokens = s.maxTokens;

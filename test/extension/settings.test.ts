@@ -41,6 +41,9 @@ describe('explain options from settings', () => {
     expect(explainOptions({ ...base, layerRange: ' 2 - 5 ', maxTokens: 256 })).toMatchObject({ layerRange: [2, 5], maxTokens: 256 });
     expect(explainOptions({ ...base, bank: ' topics ' }).bank).toBe('topics');
   });
+  it('leaves the pooling to the bank by default (a mean- or request-end-calibrated bundle is read as calibrated)', () => {
+    expect(explainOptions({ ...base, representation: 'bank' })).toEqual({ tokenLayers: 'all', topNextTokens: 5 });
+  });
   it('rejects malformed ranges with the fix', () => {
     expect(() => parseLayerRange('5-2')).toThrow(/must not exceed/);
     expect(() => parseLayerRange('all')).toThrow(/from-to/);

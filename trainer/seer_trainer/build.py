@@ -130,7 +130,7 @@ def write_bundle(folder: Path, name, description, model, tok, cfg, bank, gold_te
     write_json_atomic(tmp / "banks" / "default.json", bank)
     write_manifest(tmp, manifest(name, description, cfg.model, cfg.target_layers, p.template, p.add_bos,
                                  logit_scale, *concept_data.concept_lists(cfg.corpus), graph, training, cfg.weights_dtype,
-                                 golden=gold_texts is not None))
+                                 golden=gold_texts is not None, representation=cfg.seer.pooling))
     if report_text is not None:
         write_text_atomic(tmp / "REPORT.md", report_text)
     old = folder.with_name(f".{folder.name}.old")
@@ -233,10 +233,10 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
     results = {}
     read_layer = cfg.target_layers[0]
     for key, m in (("seer", seer_model), ("baseline", baseline)):
-        reps, _ = representations(m, tok, [e.prompt for e in calib], p.template, p.add_bos, p.max_tokens)
-        test_reps, _ = representations(m, tok, [e.prompt for e in test], p.template, p.add_bos, p.max_tokens)
+        reps, _ = representations(m, tok, [e.prompt for e in calib], p.template, p.add_bos, p.max_tokens, cfg.seer.pooling)
+        test_reps, _ = representations(m, tok, [e.prompt for e in test], p.template, p.add_bos, p.max_tokens, cfg.seer.pooling)
         bank = build_bank("default", concepts, safe, reps, labels, test_reps, test_labels,
-                          None, source)  # modelSha256 is filled in when the ONNX file is written
+                          None, source, cfg.seer.pooling)  # modelSha256 is filled in when the ONNX file is written
         # The read-out scale is fitted at the headline layer (the engine's targetLayers[0]) on the held-out prompts.
         read_out = calibrate_read_out(bank["layers"][read_layer]["prototypes"], test_reps[read_layer], test_labels,
                                       cfg.seer.logit_scale)

@@ -63,6 +63,9 @@ class SeerConfig:
     retain_weight: float = 128.0
     kl_weight: float = 1.0
     logit_scale: float = 10.0  # InfoNCE temperature; also the bundle's logitScale
+    # The representation the InfoNCE term trains and the bundle is read at (its seer.json "representation"):
+    # "last" real token (the paper), or "mean" over the prompt's real tokens (template included, as the engine does).
+    pooling: str = "last"
     # Retain and KL run on general text, in windows of:
     general_batch_size: int = 8
     general_seq_len: int = 64
@@ -126,6 +129,7 @@ class HFConfig:
 
 
 DEVICES = ("auto", "cpu", "cuda")
+POOLINGS = ("last", "mean")  # engine/src/bundle/manifest.ts POOLINGS, less request-end (a Hugging Face import's)
 WEIGHTS_DTYPES = ("float32", "float16")
 
 
@@ -169,6 +173,8 @@ def load_config(path) -> BuildConfig:
     bad = [l for l in cfg.target_layers if not 1 <= l <= m.num_layers]
     if bad:
         raise SeerInputError(f"{path}: target_layers {bad} out of range 1..{m.num_layers}.")
+    if cfg.seer.pooling not in POOLINGS:
+        raise SeerInputError(f"{path}: seer.pooling must be one of {list(POOLINGS)}, not {cfg.seer.pooling!r}.")
     if cfg.device not in DEVICES:
         raise SeerInputError(f"{path}: device {cfg.device!r} is not one of {list(DEVICES)}.")
     if cfg.weights_dtype not in WEIGHTS_DTYPES:

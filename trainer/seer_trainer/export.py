@@ -100,9 +100,9 @@ def golden(model, tok, template, add_bos, tokenization_texts, max_tokens=512) ->
 
 
 def manifest(name, description, model_cfg, target_layers, template, add_bos, logit_scale, concepts, safe,
-             graph: GraphFiles, training, weights_dtype="float32", golden=True) -> dict:
+             graph: GraphFiles, training, weights_dtype="float32", golden=True, representation="last") -> dict:
     """seer.json (format 2) for a bundle whose model.onnx write_explain_graph wrote (`graph`); golden: whether
-    the bundle has a golden.json."""
+    the bundle has a golden.json; representation: the pooling the model was trained and calibrated at."""
     return {
         "format": "seer-bundle",
         "formatVersion": 2,
@@ -118,7 +118,7 @@ def manifest(name, description, model_cfg, target_layers, template, add_bos, log
                   "weights": "model.pt"},  # PyTorch twin of model.onnx, for the trainer's calibrate
         "onnx": onnx_manifest_entry(graph, weights_dtype),
         "targetLayers": list(target_layers),
-        "representation": "last",
+        "representation": representation,
         "promptTemplate": template,
         "addBos": add_bos,
         "specialTokens": {"bos": "<|bos|>", "eos": "<|eos|>", "pad": "<|pad|>"},

@@ -128,12 +128,13 @@ class PairSampler:
 
 
 def seer_losses(model, frozen_forward, pair_batch, general_batch, cfg: SeerConfig, target_layers):
-    """One SEER step's objective: InfoNCE on last-token states of (view1, view2) at the target layers,
+    """One SEER step's objective: InfoNCE on pooled states (cfg.pooling) of (view1, view2) at the target layers,
     l2 retain and KL against the frozen model on general text. Returns (total, contrastive, retain, kl)."""
     (ids, mask), n, labels = pair_batch
     hs = model(ids, mask, upto_layer=max(target_layers)).hidden_states
     contrast = torch.stack([
-        info_nce(pool(hs[l], mask)[:n], pool(hs[l], mask)[n:], cfg.logit_scale, labels) for l in target_layers
+        info_nce(pool(hs[l], mask, cfg.pooling)[:n], pool(hs[l], mask, cfg.pooling)[n:], cfg.logit_scale, labels)
+        for l in target_layers
     ]).mean()
     gids, gmask = general_batch
     out = model(gids, gmask)
@@ -187,7 +188,7 @@ def seer_finetune(model, pairs: PairSampler, general_stream, cfg: SeerConfig, ta
                 with torch.no_grad():
                     phs = model(probe[0], probe[1], upto_layer=max(target_layers)).hidden_states
                 for l in target_layers:
-                    s, d = same_different_cosine(pool(phs[l], probe[1]), probe[2])
+                    s, d = same_different_cosine(pool(phs[l], probe[1], cfg.pooling), probe[2])
                     entry[f"layer{l}"] = {"same": round(s, 4), "different": round(d, 4)}
             history.append(entry)
             log(f"[seer] step {step + 1}/{cfg.steps} {entry} ({time.time() - t0:.0f}s)")

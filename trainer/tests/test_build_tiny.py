@@ -104,3 +104,28 @@ def test_a_fresh_checkpoint_folder_takes_the_pretrain_stage_from_the_baseline_tw
     assert any(l.startswith(f"[pretrain] not reusing {tmp_path / 'c-base'}: it was pretrained with other settings or data") for l in logs)
     assert any(l.startswith("[pretrain] step") for l in logs)
     assert sha(tmp_path / "c-base/model.onnx") != sha(tmp_path / "a-base/model.onnx")
+
+
+def test_a_mean_pooled_build_is_trained_calibrated_and_read_at_the_mean(tmp_path):
+    """seer.pooling "mean": the bundle says so (seer.json representation, the bank's pooling), and its bank's
+    prototypes are those of the mean-pooled states of the calibration rows, not of their last tokens."""
+    import torch
+    from seer_trainer.calibrate import prototypes, representations
+    from seer_trainer.calibrate_cli import load_bundle_model
+    config = json.loads(TINY_CONFIG.read_text())
+    path = tmp_path / "mean.json"
+    path.write_text(json.dumps({**config, "seer": {**config["seer"], "pooling": "mean"}}))
+    build_default(path, tmp_path / "m", tmp_path / "m-base", tmp_path / "ck", log=lambda *_: None)
+    for d in ("m", "m-base"):
+        m = json.loads((tmp_path / d / "seer.json").read_text())
+        bank = json.loads((tmp_path / d / "banks/default.json").read_text())
+        assert m["representation"] == bank["pooling"] == "mean"
+    rows = [json.loads(line) for line in (tmp_path / "ck/calibration-rows.jsonl").read_text().splitlines()]
+    bank = json.loads((tmp_path / "m/banks/default.json").read_text())
+    _, model, tok = load_bundle_model(tmp_path / "m")
+    labels = torch.tensor([bank["concepts"].index(r["concept"]) for r in rows])
+    p = config["prompt"]
+    for how, same in (("mean", True), ("last", False)):
+        reps, _ = representations(model, tok, [r["prompt"] for r in rows], p["template"], True, p["max_tokens"], how)
+        protos = prototypes(reps[1], labels, len(bank["concepts"]))
+        assert torch.allclose(protos, torch.tensor(bank["layers"][1]["prototypes"], dtype=torch.float64), atol=1e-4) == same

@@ -33,7 +33,8 @@ def test_hf_config_sections_keep_their_own_defaults(tmp_path):
 @pytest.mark.parametrize("data, message", [({"seer": {"warm_up": 3}}, "unknown key(s) ['warm_up']"),
                                            ({"prompt": "User: {prompt}"}, "prompt: expected a JSON object"),
                                            ({"corpus": 4}, "corpus 4 is not one of [1, 2, 3]"),
-                                           ({"pretrain_corpus": 0}, "pretrain_corpus 0 is not one of [1, 2, 3] or null")])
+                                           ({"pretrain_corpus": 0}, "pretrain_corpus 0 is not one of [1, 2, 3] or null"),
+                                           ({"seer": {"pooling": "first"}}, "seer.pooling must be one of ['last', 'mean'], not 'first'")])
 def test_bad_config_names_the_key(tmp_path, data, message):
     path = tmp_path / "c.json"
     path.write_text(json.dumps(data))

@@ -83,3 +83,26 @@ def test_seer_objective_is_unchanged_by_stopping_the_pair_batch_at_the_target_la
     assert truncated[1].keys() == full[1].keys() and all(torch.equal(truncated[1][n], full[1][n]) for n in full[1])
     # the layer above the target got gradients only from the general batch, and still the same ones
     assert full[1]["layers.1.mlp.down_proj.weight"].abs().sum() > 0
+
+
+def test_seer_objective_reads_the_configured_pooling():
+    """seer.pooling "mean": the InfoNCE term is that of the mean-pooled states (what the bundle is then read at)."""
+    from seer_trainer.config import SeerConfig
+    from seer_trainer.losses import info_nce
+    from seer_trainer.model import SeerLlama, pool
+    from seer_trainer.train import seer_losses
+    torch.manual_seed(1)
+    model = SeerLlama(TINY).eval()
+    ids = torch.randint(0, TINY.vocab_size, (8, 9))
+    mask = torch.ones_like(ids)
+    mask[::2, 6:] = 0
+    labels = torch.tensor([0, 1, 2, 3])
+    general = (torch.randint(0, TINY.vocab_size, (2, 12)), torch.ones(2, 12, dtype=torch.long))
+    with torch.no_grad():
+        hs = model(ids, mask).hidden_states[1]
+        got = {how: seer_losses(model, model, ((ids, mask), 4, labels), general, SeerConfig(pooling=how), [1])[1]
+               for how in ("last", "mean")}
+        for how in ("last", "mean"):
+            pooled = pool(hs, mask, how)
+            assert torch.allclose(got[how], info_nce(pooled[:4], pooled[4:], 10.0, labels), atol=1e-6)
+    assert not torch.allclose(got["last"], got["mean"])
