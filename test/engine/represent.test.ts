@@ -115,7 +115,8 @@ describe('seer represent', () => {
     lines.splice(3, 0, '{not json', '');
     const file = path.join(tmp, 'prompts.jsonl');
     await fs.writeFile(file, lines.join('\n'));
-    const r = seer(['--file', file, '--jsonl']);
+    // Read at the last token (the golden states' position), whatever the bundle's own representation.
+    const r = seer(['--file', file, '--jsonl', '--pooling', 'last']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('skipped line 4: not valid JSON\n');
     const reps = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Represented);
