@@ -28,7 +28,10 @@ def test_manifest_bank_and_onnx_agree(bundle):
     assert m["format"] == "seer-bundle" and m["formatVersion"] == 2
     a = m["architecture"]
     assert m["modelSha256"] == hashlib.sha256((bundle / "model.onnx").read_bytes()).hexdigest()
-    assert m["promptTemplate"] == "User: {prompt}\nAssistant:" and m["addBos"] and m["representation"] == "last"
+    assert m["promptTemplate"] == "User: {prompt}\nAssistant:" and m["addBos"]
+    # read at the pooling it was trained at (the default config's seer.pooling), and so is its bank calibrated
+    pooling = json.loads((REPO / "trainer/configs/default.json").read_text())["seer"].get("pooling", "last")
+    assert m["representation"] == pooling == load(bundle, m["banks"][m["defaultBank"]])["pooling"]
     assert len(m["concepts"]) == 10 and set(m["safeConcepts"]) == {"cooking", "programming", "science", "travel"}
     assert all(1 <= l <= a["numLayers"] for l in m["targetLayers"])
     bank = load(bundle, m["banks"][m["defaultBank"]])
