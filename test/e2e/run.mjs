@@ -680,11 +680,17 @@ try {
   if (layerRows !== numLayers + 1) fail(`layer × concept heatmap has ${layerRows} rows, expected ${numLayers + 1}`);
   const protoCells = await panelFrame.locator('svg[data-chart="prototypes"] rect.cell').count();
   if (protoCells !== concepts.length ** 2) fail(`prototype heatmap has ${protoCells} cells, expected ${concepts.length ** 2}`);
-  // The token chart opens as text: one span per token, the read-out token marked, a colour bar.
+  // The token chart opens as text: one span per token, the read-out token marked (or, for a bundle read at the
+  // mean, a line saying so: seer.representation defaults to the bank's pooling), a colour bar.
   const tokenRows = await panelFrame.locator('section[data-chart="tokens"] .token-text .tok').count();
   if (tokenRows < 10) fail(`token text has only ${tokenRows} tokens for a ${PROMPT.split(' ').length}-word prompt`);
   const readOuts = await panelFrame.locator('.token-text .tok.read-out + .read-out-label').count();
-  if (readOuts !== 1) fail(`${readOuts} read-out tokens marked in the token text, expected 1`);
+  const meanNotes = await panelFrame.locator('.token-text-view .read-out-note').count();
+  const [wantMarked, wantNotes] = manifest.representation === 'mean' ? [0, 1] : [1, 0];
+  if (readOuts !== wantMarked || meanNotes !== wantNotes) {
+    fail(`${readOuts} read-out tokens marked and ${meanNotes} mean-pooling notes in the token text of a bundle read at ` +
+      `${manifest.representation} pooling, expected ${wantMarked} and ${wantNotes}`);
+  }
   const tokenBars = await panelFrame.locator('svg.token-color-bar g.color-bar linearGradient').count();
   if (tokenBars !== 1) fail(`the token text has ${tokenBars} colour bars, expected 1`);
   // The concept map (written by npm run build:model beside the default bank): its examples and the prompt on it.

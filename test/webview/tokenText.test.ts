@@ -81,8 +81,12 @@ describe('token text', () => {
     expect([...marked].map((s) => s.dataset.i)).toEqual([String(r.tokens.length - 1)]);
     expect(marked[0].nextElementSibling!.className).toBe('read-out-label');
     expect(marked[0].nextElementSibling!.textContent).toBe('read-out');
-    ctx.view.render({ ...r, pooling: 'mean' }, { heatmapScheme: 'diverging' });
+    expect(marked[0].nextElementSibling!.getAttribute('title')).toContain('(last pooling)');
+    expect(card(ctx.root).querySelector('.read-out-note')).toBeNull();
+    ctx.view.render({ ...r, pooling: 'mean', readOut: null }, { heatmapScheme: 'diverging' });
     expect(card(ctx.root).querySelector('.read-out, .read-out-label')).toBeNull();
+    // Mean pooling has no read-out token: a line above the text says what was read instead.
+    expect(card(ctx.root).querySelector('.read-out-note')!.textContent).toMatch(/^Read out at the mean of every token’s representation/);
   });
 
   it('colours each token by its cosine for the headline concept on the heatmaps\' fixed scale, with a colour bar', () => {

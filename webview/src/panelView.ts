@@ -370,7 +370,7 @@ export class PanelView {
     const r = this.result!;
     const text = renderTokenText(host.ownerDocument, {
       tokens: r.tokens, concepts: r.concepts, shown: this.shownConcepts(), scores, layer: this.state.layer,
-      colorBy: this.tokenColoring(), scheme: this.settings.heatmapScheme, readOut: readOutToken(r),
+      colorBy: this.tokenColoring(), scheme: this.settings.heatmapScheme, readOut: readOutToken(r), pooling: r.pooling,
     });
     host.append(text.element);
     attachTooltip(text.element, this.tooltip, text.tipFor);

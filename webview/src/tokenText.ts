@@ -2,7 +2,7 @@
 // heatmaps' fixed scale) or by the colour of its own nearest concept, as CircuitsVis does. Built in one
 // DocumentFragment with no per-token listener, so a 2,000-token prompt stays fast; the layer slider and
 // the concept choice recolour the same spans in place.
-import type { ExplainResult, HeatmapScheme, TokenInfo } from '../../common/protocol';
+import type { ExplainResult, HeatmapScheme, Pooling, TokenInfo } from '../../common/protocol';
 import { COLOR_BAR_HEIGHT, colorBarMarkup } from '../../common/charts/colorBar';
 import { cosineScale, isDark, seriesColor } from '../../common/charts/colors';
 import { svgMarkup } from '../../common/charts/markup';
@@ -26,6 +26,8 @@ export interface TokenTextSpec {
   scheme: HeatmapScheme;
   /** The token the result's representation is read from, or null (mean pooling reads every token). */
   readOut: number | null;
+  /** The result's pooling: named on the read-out token's label, or, for the mean, in a line above the text. */
+  pooling: Pooling;
 }
 
 export interface TokenText {
@@ -109,12 +111,18 @@ export function renderTokenText(doc: Document, spec: TokenTextSpec): TokenText {
     if (i === readOut) {
       const label = el(doc, 'span', 'read-out-label');
       label.textContent = 'read-out';
-      label.title = 'The explanation is read from this token’s representation (last-token pooling).';
+      label.title = `The explanation is read from this token’s representation (${spec.pooling} pooling).`;
       frag.append(label);
     }
   });
   text.append(frag);
-  element.append(legend, text);
+  element.append(legend);
+  if (readOut === null && spec.pooling === 'mean') {
+    const note = el(doc, 'div', 'read-out-note');
+    note.textContent = 'Read out at the mean of every token’s representation (mean pooling), template tokens included: no single token is the read-out.';
+    element.append(note);
+  }
+  element.append(text);
 
   // Tableau10's text tone per concept, computed once.
   const seriesTone = concepts.map((_, c) => isDark(seriesColor(c)));
