@@ -132,10 +132,8 @@ def seer_losses(model, frozen_forward, pair_batch, general_batch, cfg: SeerConfi
     l2 retain and KL against the frozen model on general text. Returns (total, contrastive, retain, kl)."""
     (ids, mask), n, labels = pair_batch
     hs = model(ids, mask, upto_layer=max(target_layers)).hidden_states
-    contrast = torch.stack([
-        info_nce(pool(hs[l], mask, cfg.pooling)[:n], pool(hs[l], mask, cfg.pooling)[n:], cfg.logit_scale, labels)
-        for l in target_layers
-    ]).mean()
+    pooled = [pool(hs[l], mask, cfg.pooling) for l in target_layers]
+    contrast = torch.stack([info_nce(p[:n], p[n:], cfg.logit_scale, labels) for p in pooled]).mean()
     gids, gmask = general_batch
     out = model(gids, gmask)
     with torch.no_grad():
