@@ -22,7 +22,7 @@ from .general_text import read_wordnet, split_heldout
 from .io_utils import write_json_atomic, write_text_atomic
 from .model import SeerLlama
 from .pretrained import seed_pretrain_stage
-from .report import perplexity, render
+from .report import perplexity, render, response_perplexity
 from .temperature import calibrate_read_out, manifest_summary
 from .errors import SeerInputError
 from .tokenization_cases import tokenization_cases
@@ -240,8 +240,10 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
         # The read-out scale is fitted at the headline layer (the engine's targetLayers[0]) on the held-out prompts.
         read_out = calibrate_read_out(bank["layers"][read_layer]["prototypes"], test_reps[read_layer], test_labels,
                                       cfg.seer.logit_scale)
-        results[key] = {"bank": bank, "ppl": perplexity(m, held_stream), "readOut": read_out}
-        log(f"[build] {key}: held-out perplexity {results[key]['ppl']:.2f}; read-out scale {read_out['fittedScale']} "
+        results[key] = {"bank": bank, "ppl": perplexity(m, held_stream), "readOut": read_out,
+                        "responsePpl": response_perplexity(m, tok, test, p.template, p.add_bos, p.max_tokens)}
+        log(f"[build] {key}: held-out perplexity {results[key]['ppl']:.2f}, responses {results[key]['responsePpl']:.3f}; "
+            f"read-out scale {read_out['fittedScale']} "
             f"(ECE {read_out['before']['ece']:.3f} at {cfg.seer.logit_scale} -> {read_out['after']['ece']:.3f})")
     log(f"[build] stage calibration done in {time.time() - t_stage:.1f}s ({time.time() - t0:.0f}s)")
 
@@ -268,17 +270,19 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
             "ppl_tokens": min(400 * 64, len(held_stream)), "reproduction": REPRODUCTION}
     read_outs = {k: v["readOut"] for k, v in results.items()}
     report = render(banks["seer"], banks["baseline"], results["seer"]["ppl"], results["baseline"]["ppl"], cfg.target_layers, info,
-                    read_outs, read_layer)
+                    read_outs, read_layer, {k: v["responsePpl"] for k, v in results.items()})
 
     t_stage = time.time()
     write_bundle(Path(out_dir), "seer-default", "Default SEER model: a small seer-llama decoder fine-tuned with the SEER "
                  f"objective on the project's generated concept corpus ({len(concepts)} concepts).", seer_model, tok, cfg,
                  banks["seer"], gold_texts,
                  {**training_common, "stage": "pretrain + SEER", "seer": seer_hist, "heldOutPerplexity": results["seer"]["ppl"],
+                  "heldOutResponsePerplexity": results["seer"]["responsePpl"],
                   "logitScale": manifest_summary(read_outs["seer"], read_layer)}, report, read_outs["seer"]["fittedScale"])
     write_bundle(Path(baseline_dir), "seer-baseline", "Baseline twin of seer-default: the same pretrained model without "
                  "the SEER stage (for comparison).", baseline, tok, cfg, banks["baseline"], None,
                  {**training_common, "stage": "pretrain only", "heldOutPerplexity": results["baseline"]["ppl"],
+                  "heldOutResponsePerplexity": results["baseline"]["responsePpl"],
                   "logitScale": manifest_summary(read_outs["baseline"], read_layer)}, report, read_outs["baseline"]["fittedScale"])
     log(f"[build] stage export done in {time.time() - t_stage:.1f}s ({time.time() - t0:.0f}s)")
     log(f"[build] wrote {out_dir} and {baseline_dir} in {time.time() - t0:.0f}s")

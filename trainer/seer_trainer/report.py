@@ -3,6 +3,7 @@ import math
 
 import torch
 
+from .batching import encode_prompt, pad_batch
 from .losses import lm_loss
 from .temperature import SCALE_RANGE
 
@@ -20,6 +21,30 @@ def perplexity(model, stream: torch.Tensor, seq_len: int = 64, max_windows: int 
     return math.exp(total / n)
 
 
+@torch.no_grad()
+def response_perplexity(model, tok, examples, template: str, add_bos: bool, max_tokens: int, batch_size: int = 32) -> float:
+    """exp(mean next-token loss) on the reference responses of held-out concept prompts, each after its templated
+    prompt, as the LM stage's dialogues read: the dialogue ability the general-text perplexity does not see (the
+    retain and KL terms run on general text only, and the SEER term moves the prompt's states the response reads)."""
+    total, count = 0.0, 0
+    for i in range(0, len(examples), batch_size):
+        seqs, starts = [], []
+        for e in examples[i:i + batch_size]:
+            prompt = encode_prompt(tok, e.prompt, template, add_bos, max_tokens)[0]
+            seqs.append((prompt + tok.encode(f" {e.response}"))[:model.config.max_context])  # a long response's tail is cut
+            starts.append(len(prompt))
+        ids, mask = pad_batch(seqs, tok.pad_id)
+        scored = mask.clone()
+        for row, start in enumerate(starts):
+            scored[row, :start] = 0  # a response token is scored from the position before it: the prompt's are not
+        logp = torch.log_softmax(model(ids, mask).logits[:, :-1].float(), -1)
+        nll = -logp.gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+        keep = scored[:, 1:].bool()
+        total += nll[keep].sum().item()
+        count += int(keep.sum())
+    return math.exp(total / count)
+
+
 def _row(l, s, b, targets):
     mark = " **(target)**" if l in targets else ""
     return (f"| {l}{mark} | {s['sameConceptCos']:.3f} | {s['differentConceptCos']:.3f} | {s['gap']:.3f} | "
@@ -27,8 +52,10 @@ def _row(l, s, b, targets):
             f"{b['gap']:.3f} | {b['heldOutAccuracy']:.3f} |")
 
 
-def render(seer_bank, base_bank, ppl_seer, ppl_base, targets, info: dict, read_outs=None, read_layer=None) -> str:
-    """read_outs: {"seer", "baseline"} -> temperature.calibrate_read_out at read_layer (the calibration section)."""
+def render(seer_bank, base_bank, ppl_seer, ppl_base, targets, info: dict, read_outs=None, read_layer=None,
+           response_ppl=None) -> str:
+    """read_outs: {"seer", "baseline"} -> temperature.calibrate_read_out at read_layer (the calibration section);
+    response_ppl: {"seer", "baseline"} -> response_perplexity on the held-out test prompts."""
     lines = [
         "# SEER default model vs its baseline twin",
         "",
@@ -40,7 +67,9 @@ def render(seer_bank, base_bank, ppl_seer, ppl_base, targets, info: dict, read_o
         f"- SEER stage: {info['seer']}",
         f"- Calibration (prototypes, same/different cosine): {info['calibration']}",
         f"- Held-out accuracy: nearest prototype on {info['test']}",
-        f"- Perplexity: held-out WordNet glosses ({info['ppl_tokens']} tokens, windows of 64)",
+        f"- Perplexity: held-out WordNet glosses ({info['ppl_tokens']} tokens, windows of 64)"
+        + ("; and of the reference responses to the held-out test prompts, each after its templated prompt (the dialogue "
+           "form the LM stage read; the retain and KL terms run on general text only)" if response_ppl else ""),
         f"- Build: seed {info['seed']}, threads={info['threads']}, {info['seconds']:.0f} s wall clock",
         "",
         "## Headline (target layer" + ("s" if len(targets) > 1 else "") + f" {', '.join(map(str, targets))})",
@@ -58,6 +87,9 @@ def render(seer_bank, base_bank, ppl_seer, ppl_base, targets, info: dict, read_o
         ]
     lines += [
         f"| perplexity, held-out general text | {ppl_seer:.3f} ({100 * (ppl_seer / ppl_base - 1):+.2f}%) | {ppl_base:.3f} |",
+        *([f"| perplexity, responses to the held-out test prompts | {response_ppl['seer']:.3f} "
+           f"({100 * (response_ppl['seer'] / response_ppl['baseline'] - 1):+.1f}%) | {response_ppl['baseline']:.3f} |"]
+          if response_ppl else []),
         "",
         "## Every layer",
         "",

@@ -36,6 +36,9 @@ def test_tiny_build_is_complete_and_deterministic(tmp_path):
     assert "same" in m["training"]["seer"][-1]["layer1"]
     report = (tmp_path / "a/REPORT.md").read_text()
     assert "| gap (layer 1) |" in report and "perplexity" in report
+    # the dialogue ability the general-text perplexity does not see: the responses to the held-out test prompts
+    assert "| perplexity, responses to the held-out test prompts |" in report
+    assert m["training"]["heldOutResponsePerplexity"] > 1
     # the read-out scale is fitted on held-out prompts (the SEER loss keeps its own) and written up with its ECE
     scale = m["training"]["logitScale"]
     assert scale["training"] == 10.0 and m["logitScale"] == scale["fitted"] and 1 <= scale["fitted"] <= 100
@@ -129,3 +132,28 @@ def test_a_mean_pooled_build_is_trained_calibrated_and_read_at_the_mean(tmp_path
         reps, _ = representations(model, tok, [r["prompt"] for r in rows], p["template"], True, p["max_tokens"], how)
         protos = prototypes(reps[1], labels, len(bank["concepts"]))
         assert torch.allclose(protos, torch.tensor(bank["layers"][1]["prototypes"], dtype=torch.float64), atol=1e-4) == same
+
+
+def test_response_perplexity_scores_the_response_tokens_only(tmp_path):
+    """report.response_perplexity: exp(mean NLL) of each response's tokens after its templated prompt, batched and
+    padded, equals the same computed one example at a time from the model's own logits."""
+    import math
+    import torch
+    from seer_trainer import concepts as concept_data
+    from seer_trainer.batching import encode_prompt
+    from seer_trainer.calibrate_cli import load_bundle_model
+    from seer_trainer.report import response_perplexity
+    build_default(TINY_CONFIG, tmp_path / "a", tmp_path / "a-base", tmp_path / "ck", log=lambda *_: None)
+    manifest, model, tok = load_bundle_model(tmp_path / "a")
+    examples = concept_data.generate(1234, version=1)[1][:5]
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for e in examples:
+            prompt = encode_prompt(tok, e.prompt, manifest["promptTemplate"], True, 96)[0]
+            ids = (prompt + tok.encode(f" {e.response}"))[:model.config.max_context]
+            logp = torch.log_softmax(model(torch.tensor([ids]), torch.ones(1, len(ids), dtype=torch.long)).logits[0].float(), -1)
+            for t in range(len(prompt), len(ids)):
+                total -= logp[t - 1, ids[t]].item()
+                count += 1
+    got = response_perplexity(model, tok, examples, manifest["promptTemplate"], True, 96, batch_size=2)
+    assert math.isclose(got, math.exp(total / count), rel_tol=1e-5)
