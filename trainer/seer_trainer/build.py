@@ -204,17 +204,21 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
     baseline = copy.deepcopy(model).eval()
 
     pairs = PairSampler.from_encoded(data["pairs"], data["vocab"]["<|pad|>"])
+    from .tokenizer import ByteLevelBPE
+    tok = ByteLevelBPE(data["vocab"], data["merges"])
+    # The LM stage's dialogues for the retain/KL windows: tokenised here, not cached with the data, so a build
+    # without them keeps its data fingerprint (a few seconds of work).
+    dialogue_stream = token_stream(tok, dialogues, cfg.seed + 5) if cfg.seer.retain_dialogue_share else None
     t_stage = time.time()
     seer_model, seer_hist = seer_finetune(model, pairs, general_stream, cfg.seer, cfg.target_layers, cfg.seed,
                                           StageCheckpoint(ckpt_dir, "seer", fp_seer), cfg.checkpoint_every,
-                                          probe=data["probe"], log=log, weights_dtype=wdtype)
+                                          probe=data["probe"], log=log, weights_dtype=wdtype,
+                                          dialogue_stream=dialogue_stream)
     log(f"[build] stage seer done in {time.time() - t_stage:.1f}s ({time.time() - t0:.0f}s)")
     if stop_after == "training":
         log(f"[build] stopped after training: checkpoints in {ckpt_dir}; rerun without --stop-after to export")
         return None
     # Calibration, reports and export run on the CPU, as everywhere else; a merged LoRA is rounded again.
-    from .tokenizer import ByteLevelBPE
-    tok = ByteLevelBPE(data["vocab"], data["merges"])
     chars = data["tokenizerTrainChars"]
     seer_model, baseline = (round_weights_(m.cpu(), wdtype) for m in (seer_model, baseline))
     t_stage = time.time()
@@ -256,7 +260,8 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
     corpora = (f"concept corpus v{cfg.corpus}" if lm_train is train
                else f"concept corpus v{cfg.corpus} (the LM stage read corpus v{cfg.pretrain_corpus}'s dialogues)")
     seer_desc = (f"{corpora}, {s.steps} steps, {s.pairs_per_batch} same-concept pairs per batch{per_concept}, InfoNCE (logit scale {s.logit_scale}) "
-                 f"at layers {cfg.target_layers} x {s.contrastive_weight} + retain l2 (mean per hidden unit) x {s.retain_weight} + KL x {s.kl_weight}, "
+                 f"at layers {cfg.target_layers} x {s.contrastive_weight} + retain l2 (mean per hidden unit) x {s.retain_weight} + KL x {s.kl_weight}"
+                 f"{f' (on general text and, in {s.retain_dialogue_share:.0%} of the windows, dialogues' + ('' if s.retain_dialogue_l2 else ', KL only') + ')' if s.retain_dialogue_share else ''}, "
                  + (f"LoRA r={s.lora_rank} alpha={s.lora_alpha} dropout={s.lora_dropout}" if s.lora else "full fine-tuning"))
     training_common = {"seed": cfg.seed, "config": config_dict(cfg), "pretrain": pre_hist[-3:],
                        "fingerprints": {"data": fp_data, "pretrain": fp_pretrain, "seer": fp_seer},

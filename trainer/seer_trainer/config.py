@@ -69,6 +69,12 @@ class SeerConfig:
     # Retain and KL run on general text, in windows of:
     general_batch_size: int = 8
     general_seq_len: int = 64
+    # The share of those windows cut from the LM stage's templated dialogues (prompt + response) instead:
+    # holds the model to its frozen self where it answers, not only on glosses (0: general text only).
+    retain_dialogue_share: float = 0.0
+    # False: the l2 retain term skips those dialogue windows, so only KL holds them (the InfoNCE term moves exactly
+    # the prompt states that l2 would pin; KL lets them move where the next-token distributions do not change).
+    retain_dialogue_l2: bool = True
     lora: bool = True  # False: full fine-tuning
     lora_rank: int = 8
     lora_alpha: float = 16.0
@@ -175,6 +181,10 @@ def load_config(path) -> BuildConfig:
         raise SeerInputError(f"{path}: target_layers {bad} out of range 1..{m.num_layers}.")
     if cfg.seer.pooling not in POOLINGS:
         raise SeerInputError(f"{path}: seer.pooling must be one of {list(POOLINGS)}, not {cfg.seer.pooling!r}.")
+    s = cfg.seer
+    if not 0.0 <= s.retain_dialogue_share < 1.0 or round(s.retain_dialogue_share * s.general_batch_size) >= s.general_batch_size:
+        raise SeerInputError(f"{path}: seer.retain_dialogue_share must be at least 0 and leave at least one of the "
+                             f"{s.general_batch_size} general windows (seer.general_batch_size), not {s.retain_dialogue_share!r}.")
     if cfg.device not in DEVICES:
         raise SeerInputError(f"{path}: device {cfg.device!r} is not one of {list(DEVICES)}.")
     if cfg.weights_dtype not in WEIGHTS_DTYPES:
@@ -188,8 +198,24 @@ def load_config(path) -> BuildConfig:
 
 
 def load_hf_config(path) -> HFConfig:
-    return read_config(path, HFConfig, "trainer/configs/hf.json")
+    cfg = read_config(path, HFConfig, "trainer/configs/hf.json")
+    # hf-train has the user's rows and general text, no dialogues of its own to hold the model on
+    used = [k for k in ("retain_dialogue_share", "retain_dialogue_l2") if getattr(cfg.seer, k) != getattr(SeerConfig(), k)]
+    if used:
+        raise SeerInputError(f"{path}: {', '.join(f'seer.{k}' for k in used)}: build-default settings (its LM stage's "
+                             "dialogues); hf-train has none, remove them.")
+    return cfg
+
+
+# Settings added after models were built, with the value that is the computation from before they existed:
+# left out of the recorded config at that value, so those models' fingerprints and seer.json stay as they were.
+ADDED_SETTINGS_OFF = {"seer": {"retain_dialogue_share": 0.0, "retain_dialogue_l2": True}}
 
 
 def config_dict(cfg) -> dict:
-    return dataclasses.asdict(cfg)
+    """The config as fingerprinted and recorded in seer.json."""
+    d = dataclasses.asdict(cfg)
+    for section, off in ADDED_SETTINGS_OFF.items():
+        if section in d:
+            d[section] = {k: v for k, v in d[section].items() if not (k in off and v == off[k])}
+    return d

@@ -127,6 +127,11 @@ class PairSampler:
         return pad_batch(v1 + v2, self.pad_id), len(v1), torch.tensor(labels)
 
 
+def dialogue_windows(cfg: SeerConfig) -> int:
+    """How many of a step's general_batch_size retain/KL windows are cut from the dialogue stream."""
+    return round(cfg.retain_dialogue_share * cfg.general_batch_size)
+
+
 def seer_losses(model, frozen_forward, pair_batch, general_batch, cfg: SeerConfig, target_layers):
     """One SEER step's objective: InfoNCE on pooled states (cfg.pooling) of (view1, view2) at the target layers,
     l2 retain and KL against the frozen model on general text. Returns (total, contrastive, retain, kl)."""
@@ -138,16 +143,23 @@ def seer_losses(model, frozen_forward, pair_batch, general_batch, cfg: SeerConfi
     out = model(gids, gmask)
     with torch.no_grad():
         ref = frozen_forward(gids, gmask)
-    retain = retain_l2(out.hidden_states, ref.hidden_states, gmask)
+    # The dialogue windows come last in the batch (seer_finetune); without retain_dialogue_l2 only KL sees them.
+    r = len(gids) - (0 if cfg.retain_dialogue_l2 else dialogue_windows(cfg))
+    retain = retain_l2([h[:r] for h in out.hidden_states], [h[:r] for h in ref.hidden_states], gmask[:r])
     kl = kl_to_frozen(out.logits, ref.logits, gmask)
     total = cfg.contrastive_weight * contrast + cfg.retain_weight * retain + cfg.kl_weight * kl
     return total, contrast, retain, kl
 
 
 def seer_finetune(model, pairs: PairSampler, general_stream, cfg: SeerConfig, target_layers, seed,
-                  ckpt: StageCheckpoint, every: int, probe=None, log=print, weights_dtype=torch.float32):
+                  ckpt: StageCheckpoint, every: int, probe=None, log=print, weights_dtype=torch.float32,
+                  dialogue_stream=None):
     """Returns (merged model, history), trained on the model's device. probe = (ids, mask, labels) of held-out
-    prompts (never trained on) for the logged same/different-concept cosine."""
+    prompts (never trained on) for the logged same/different-concept cosine. dialogue_stream: the token stream
+    that cfg.retain_dialogue_share of the retain/KL windows are cut from (required when that share is > 0)."""
+    n_dialogue = dialogue_windows(cfg)
+    if n_dialogue and dialogue_stream is None:
+        raise ValueError("seer.retain_dialogue_share > 0 needs a dialogue stream")
     device = next(model.parameters()).device
     if probe is not None:
         probe = _on(device, probe)
@@ -172,7 +184,11 @@ def seer_finetune(model, pairs: PairSampler, general_stream, cfg: SeerConfig, ta
         model.train()
         (ids, mask), n, labels = pairs.sample(cfg.pairs_per_batch, rng, cfg.pairs_per_concept)
         pair_batch = (_on(device, (ids, mask)), n, labels.to(device))
-        general = _on(device, stream_windows(general_stream, cfg.general_batch_size, cfg.general_seq_len, rng))
+        general = stream_windows(general_stream, cfg.general_batch_size - n_dialogue, cfg.general_seq_len, rng)
+        if n_dialogue:  # drawn after the general windows: a share of 0 draws exactly what it did before this setting
+            dialogue = stream_windows(dialogue_stream, n_dialogue, cfg.general_seq_len, rng)
+            general = tuple(torch.cat(parts) for parts in zip(general, dialogue))
+        general = _on(device, general)
         loss, contrast, retain, kl = seer_losses(model, frozen, pair_batch, general, cfg, target_layers)
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -134,6 +134,28 @@ def test_a_mean_pooled_build_is_trained_calibrated_and_read_at_the_mean(tmp_path
         assert torch.allclose(protos, torch.tensor(bank["layers"][1]["prototypes"], dtype=torch.float64), atol=1e-4) == same
 
 
+def test_dialogue_retain_windows_change_the_seer_stage_only(tmp_path):
+    """seer.retain_dialogue_share: the SEER stage trains anew (its fingerprint changes), the data and pretrain stages
+    are reused, and seer.json and REPORT.md record the setting; at its default it is recorded nowhere."""
+    import re
+    config = json.loads(TINY_CONFIG.read_text())
+    plain, dialogue = tmp_path / "plain.json", tmp_path / "dialogue.json"
+    plain.write_text(json.dumps(config))
+    dialogue.write_text(json.dumps({**config, "seer": {**config["seer"], "retain_dialogue_share": 0.5, "retain_dialogue_l2": False}}))
+    logs = {}
+    for name, path, stop in (("plain", plain, "data"), ("dialogue", dialogue, None)):
+        logs[name] = []
+        build_default(path, tmp_path / name, tmp_path / f"{name}-base", tmp_path / "ck", log=logs[name].append, stop_after=stop)
+    fps = {k: re.search(r"fingerprints: data (\w+), pretrain (\w+), seer (\w+)", "\n".join(v)).groups() for k, v in logs.items()}
+    assert fps["plain"][:2] == fps["dialogue"][:2] and fps["plain"][2] != fps["dialogue"][2]
+    assert any(l.startswith("[build] data: tokenizer and token streams from") for l in logs["dialogue"])
+    seer = json.loads((tmp_path / "dialogue/seer.json").read_text())["training"]["config"]["seer"]
+    assert (seer["retain_dialogue_share"], seer["retain_dialogue_l2"]) == (0.5, False)
+    assert "in 50% of the windows, dialogues, KL only" in (tmp_path / "dialogue/REPORT.md").read_text()
+    from seer_trainer.config import config_dict, load_config
+    assert not {"retain_dialogue_share", "retain_dialogue_l2"} & set(config_dict(load_config(plain))["seer"])
+
+
 def test_response_perplexity_scores_the_response_tokens_only(tmp_path):
     """report.response_perplexity: exp(mean NLL) of each response's tokens after its templated prompt, batched and
     padded, equals the same computed one example at a time from the model's own logits."""

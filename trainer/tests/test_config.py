@@ -34,7 +34,9 @@ def test_hf_config_sections_keep_their_own_defaults(tmp_path):
                                            ({"prompt": "User: {prompt}"}, "prompt: expected a JSON object"),
                                            ({"corpus": 4}, "corpus 4 is not one of [1, 2, 3]"),
                                            ({"pretrain_corpus": 0}, "pretrain_corpus 0 is not one of [1, 2, 3] or null"),
-                                           ({"seer": {"pooling": "first"}}, "seer.pooling must be one of ['last', 'mean'], not 'first'")])
+                                           ({"seer": {"pooling": "first"}}, "seer.pooling must be one of ['last', 'mean'], not 'first'"),
+                                           ({"seer": {"retain_dialogue_share": 1}}, "seer.retain_dialogue_share must be at least 0 and leave at least one of the 8"),
+                                           ({"seer": {"retain_dialogue_share": 0.95}}, "seer.retain_dialogue_share must be at least 0 and leave")])
 def test_bad_config_names_the_key(tmp_path, data, message):
     path = tmp_path / "c.json"
     path.write_text(json.dumps(data))
@@ -51,3 +53,25 @@ def test_probe_prompts_are_held_out(corpus):
     assert len(probe) == cfg.probe_per_concept * len(concepts.concept_lists(corpus)[0])
     assert not {e.prompt for e in probe} & {e.prompt for e in train}
     assert [e.prompt for e in held_out_probe(test, cfg)] == [e.prompt for e in probe]  # fixed, seeded
+
+
+def test_a_setting_added_later_is_recorded_only_when_used(tmp_path):
+    """config_dict (fingerprints, seer.json) leaves seer.retain_dialogue_share out at 0, the computation from before it
+    existed: the committed model's recorded config is the one its config file gives today (bar the device it ran on)."""
+    from seer_trainer.config import config_dict
+    raw = json.loads((REPO / "trainer/configs/default.json").read_text())
+    recorded = json.loads((REPO / "models/default/seer.json").read_text())["training"]["config"]
+    if raw["seer"].get("retain_dialogue_share", 0) == 0:
+        assert "retain_dialogue_share" not in config_dict(load_config(REPO / "trainer/configs/default.json"))["seer"]
+    ours = json.loads(json.dumps(config_dict(load_config(REPO / "trainer/configs/default.json"))))
+    assert {k: v for k, v in ours.items() if k != "device"} == {k: v for k, v in recorded.items() if k != "device"}
+    raw["seer"]["retain_dialogue_share"] = 0.25
+    (tmp_path / "c.json").write_text(json.dumps(raw))
+    assert config_dict(load_config(tmp_path / "c.json"))["seer"]["retain_dialogue_share"] == 0.25
+
+
+def test_hf_train_refuses_the_dialogue_settings(tmp_path):
+    path = tmp_path / "hf.json"
+    path.write_text(json.dumps({"seer": {"retain_dialogue_share": 0.5}}))
+    with pytest.raises(SeerInputError, match=re.escape("seer.retain_dialogue_share: build-default settings")):
+        load_hf_config(path)

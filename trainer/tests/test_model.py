@@ -106,3 +106,62 @@ def test_seer_objective_reads_the_configured_pooling():
             pooled = pool(hs, mask, how)
             assert torch.allclose(got[how], info_nce(pooled[:4], pooled[4:], 10.0, labels), atol=1e-6)
     assert not torch.allclose(got["last"], got["mean"])
+
+
+def test_retain_windows_take_their_dialogue_share(tmp_path, monkeypatch):
+    """seer.retain_dialogue_share 0.5 of 4 windows: 2 come from the dialogue stream, 2 from general text; at 0 all
+    4 are general text, the very windows drawn before the setting existed."""
+    import random
+    from seer_trainer import train
+    from seer_trainer.batching import stream_windows
+    from seer_trainer.checkpoint import StageCheckpoint
+    from seer_trainer.config import SeerConfig
+    from seer_trainer.model import SeerLlama
+    general_stream, dialogue_stream = torch.full((500,), 5), torch.arange(1000, 1500) % TINY.vocab_size
+    seen = []
+    real = train.seer_losses
+
+    def spy(model, frozen, pairs, general, cfg, layers):
+        seen.append(general[0].clone())
+        return real(model, frozen, pairs, general, cfg, layers)
+    monkeypatch.setattr(train, "seer_losses", spy)
+    torch.manual_seed(1)
+    ids = [torch.randint(3, TINY.vocab_size, (6,)).tolist() for _ in range(8)]
+    pairs = train.PairSampler.from_encoded({"a": ids[:4], "b": ids[4:]}, 0)
+    for share, dialogue_rows in ((0.5, 2), (0.0, 0)):
+        seen.clear()
+        cfg = SeerConfig(steps=1, pairs_per_batch=2, general_batch_size=4, general_seq_len=8, lora=False,
+                         retain_dialogue_share=share, log_every=10)
+        train.seer_finetune(SeerLlama(TINY), pairs, general_stream, cfg, [1], 7,
+                            StageCheckpoint(tmp_path / str(share), "seer", "fp"), 100,
+                            dialogue_stream=dialogue_stream if share else None)
+        (batch,) = seen
+        from_dialogue = [bool((row != 5).all()) for row in batch]
+        assert from_dialogue == [False] * (4 - dialogue_rows) + [True] * dialogue_rows
+        if share == 0:  # the same draws as a build without the setting: the step's rng, general windows first
+            rng = train.reseed(8, 0)
+            pairs.sample(cfg.pairs_per_batch, rng, cfg.pairs_per_concept)
+            assert torch.equal(batch, stream_windows(general_stream, 4, 8, rng)[0])
+
+
+def test_without_retain_dialogue_l2_only_kl_holds_the_dialogue_windows():
+    """retain_dialogue_l2 False: the l2 term is that of the general windows alone (the first rows), KL that of all."""
+    from seer_trainer.config import SeerConfig
+    from seer_trainer.losses import kl_to_frozen, retain_l2
+    from seer_trainer.model import SeerLlama
+    from seer_trainer.train import seer_losses
+    torch.manual_seed(2)
+    model, frozen = SeerLlama(TINY).eval(), SeerLlama(TINY).eval()
+    ids = torch.randint(3, TINY.vocab_size, (4, 7))
+    pairs = ((ids, torch.ones_like(ids)), 2, torch.tensor([0, 1]))
+    gids = torch.randint(3, TINY.vocab_size, (4, 10))
+    general = (gids, torch.ones_like(gids))
+    with torch.no_grad():
+        out, ref = model(*general), frozen(*general)
+        for l2, rows in ((True, 4), (False, 2)):
+            cfg = SeerConfig(general_batch_size=4, retain_dialogue_share=0.5, retain_dialogue_l2=l2)
+            _, _, retain, kl = seer_losses(model, frozen, pairs, general, cfg, [1])
+            want = retain_l2([h[:rows] for h in out.hidden_states], [h[:rows] for h in ref.hidden_states], general[1][:rows])
+            assert torch.allclose(retain, want, atol=1e-6)
+            assert torch.allclose(kl, kl_to_frozen(out.logits, ref.logits, general[1]), atol=1e-6)
+    assert not torch.allclose(retain_l2(out.hidden_states, ref.hidden_states, general[1]), want)
