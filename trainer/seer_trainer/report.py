@@ -25,7 +25,8 @@ def perplexity(model, stream: torch.Tensor, seq_len: int = 64, max_windows: int 
 def response_perplexity(model, tok, examples, template: str, add_bos: bool, max_tokens: int, batch_size: int = 32) -> float:
     """exp(mean next-token loss) on the reference responses of held-out concept prompts, each after its templated
     prompt, as the LM stage's dialogues read: the dialogue ability the general-text perplexity does not see (the
-    retain and KL terms run on general text only, and the SEER term moves the prompt's states the response reads)."""
+    SEER term moves the prompt's states the response reads; the retain and KL terms hold glosses, and dialogues only
+    with seer.retain_dialogue_share)."""
     total, count = 0.0, 0
     for i in range(0, len(examples), batch_size):
         seqs, starts = [], []
@@ -69,7 +70,7 @@ def render(seer_bank, base_bank, ppl_seer, ppl_base, targets, info: dict, read_o
         f"- Held-out accuracy: nearest prototype on {info['test']}",
         f"- Perplexity: held-out WordNet glosses ({info['ppl_tokens']} tokens, windows of 64)"
         + ("; and of the reference responses to the held-out test prompts, each after its templated prompt (the dialogue "
-           "form the LM stage read; the retain and KL terms run on general text only)" if response_ppl else ""),
+           "form the LM stage read; where the retain and KL terms run: the SEER stage above)" if response_ppl else ""),
         f"- Build: seed {info['seed']}, threads={info['threads']}, {info['seconds']:.0f} s wall clock",
         "",
         "## Headline (target layer" + ("s" if len(targets) > 1 else "") + f" {', '.join(map(str, targets))})",
