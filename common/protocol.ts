@@ -494,6 +494,11 @@ export interface EvaluateReport {
   baselines?: EvaluateBaselines;
   /** Whether the headline probability at targetLayer means what it says (added with issue #11; absent in older reports). */
   reliability?: Reliability;
+  /**
+   * The same states read with whitened cosine, fitted on the prototype part: is a gap to TF-IDF in the states or
+   * in the read-out? (Added with issue #11; absent in older reports; skipped with a bank or a large model.)
+   */
+  whitened?: WhitenedReadout | WhitenedReadoutSkipped;
   /** The evaluated bank's 2-D concept map (no prompt placed), when the bank has one (issue #12). */
   conceptMap?: ConceptMapView | ConceptMapAbsent;
 }
@@ -510,6 +515,21 @@ export interface EvaluateBaselines {
    * needs training rows, so it is tested on the held-out part only: rowsClassified says how many).
    */
   tfidf: { accuracy: number; macroF1: number; trainingRows: number; rowsClassified: number; vocabulary: number; recipe: string };
+}
+
+/** Nearest centroid under whitened cosine (engine/src/calibration/whitenedCentroid.ts has the recipe). */
+export interface WhitenedReadout {
+  recipe: string;
+  /** α: the covariance is shrunk by α × its mean variance. */
+  shrinkage: number;
+  fittedRows: number;
+  /** Every layer, or the target layer only when the d × d statistics of all layers would not fit in memory. */
+  perLayer: Array<{ layer: number; accuracy: number; macroF1: number }>;
+  bestLayer: number;
+}
+
+export interface WhitenedReadoutSkipped {
+  skipped: string;
 }
 
 /** One equal-width bin of the headline probability: [from, to), the last bin including 1. */

@@ -275,6 +275,23 @@ describe('evaluate', () => {
     expect(text).toContain(`TF-IDF bag of words 100.0% (macro-F1 1.000, 60 rows); chance 25.0% (uniform), 25.0% (always "algebra")`);
   });
 
+  it('reads the same states with whitened cosine on a split, fitted on the prototype part, and says why not with a bank', async () => {
+    const report = await evaluate(new SyntheticModel(), facts, { ...params, split: 0.5 }, { kind: 'split' });
+    const w = report.whitened!;
+    if ('skipped' in w) throw new Error(`skipped: ${w.skipped}`);
+    expect(w.perLayer.map((l) => l.layer)).toEqual([0, 1, 2, 3, 4]);
+    expect(w.fittedRows).toBe(60); // 4 concepts × 15 prototype rows
+    // Layer 0 carries no concept signal, the top layer a clean one: the whitened read-out sees the same.
+    expect(w.perLayer[0].accuracy).toBeLessThan(0.6);
+    expect(w.perLayer[LAYERS].accuracy).toBe(1);
+    expect(renderEvaluation(report)).toMatch(/the same states, whitened cosine \(fitted on the prototype part\): best layer \d 100\.0%, target layer 3 /);
+
+    const { bank } = await calibrate(new SyntheticModel(), facts, { ...params, bankName: 'topics' });
+    const withBank = await evaluate(new SyntheticModel(), facts, params, { kind: 'bank', bank, name: 'topics' });
+    expect(withBank.whitened).toEqual({ skipped: expect.stringContaining('evaluate with a split') });
+    expect(renderEvaluation(withBank)).toContain('whitened read-out: skipped (with a bank');
+  });
+
   it('measures whether the headline probability at the target layer matches accuracy (ECE, reliability table)', async () => {
     const report = await evaluate(new SyntheticModel(), facts, { ...params, split: 0.5 }, { kind: 'split' });
     const rel = report.reliability!;

@@ -35,10 +35,17 @@ describe('renderEvaluationHtml', () => {
     expect(headers.slice(1)).toEqual([seer.label, baseline.label]);
     const charts = [...doc.querySelectorAll('svg.chart')];
     const titles = charts.map((c) => c.getAttribute('aria-label'));
-    expect(titles).toEqual(expect.arrayContaining(['Accuracy (nearest prototype)', 'Macro-F1', 'Gap: same − different concept cosine', 'Silhouette (cosine distance)', 'Safe / unsafe accuracy']));
-    const accuracyChart = charts[titles.indexOf('Accuracy (nearest prototype)')];
-    expect(accuracyChart.querySelectorAll('path.line')).toHaveLength(2);
-    expect(accuracyChart.querySelectorAll('circle')).toHaveLength(2 * (LAYERS + 1));
+    const accuracyTitle = 'Accuracy: cosine (solid) / whitened cosine (dashed)';
+    expect(titles).toEqual(expect.arrayContaining([accuracyTitle, 'Macro-F1', 'Gap: same − different concept cosine', 'Silhouette (cosine distance)', 'Safe / unsafe accuracy']));
+    const accuracyChart = charts[titles.indexOf(accuracyTitle)];
+    // Per run: the plain read-out (solid) and the whitened one of the same states (dashed).
+    const lines = [...accuracyChart.querySelectorAll('path.line')];
+    expect(lines).toHaveLength(4);
+    expect(lines.map((l) => l.getAttribute('stroke-dasharray'))).toEqual([null, '5 3', null, '5 3']);
+    expect(accuracyChart.querySelectorAll('circle')).toHaveLength(4 * (LAYERS + 1));
+    const whitened = seer.whitened as Exclude<EvaluateReport['whitened'], undefined | { skipped: string }>;
+    const whitenedTip = `${seer.label} whitened · layer ${LAYERS}: ${whitened.perLayer[LAYERS].accuracy.toFixed(3)}`;
+    expect([...accuracyChart.querySelectorAll('title')].map((t) => t.textContent)).toContain(whitenedTip);
     // Every point carries its value as a tooltip, formatted from the report.
     const tip = `${seer.label} · layer ${LAYERS}: ${seer.perLayer[LAYERS].accuracy.toFixed(3)}`;
     expect([...accuracyChart.querySelectorAll('title')].map((t) => t.textContent)).toContain(tip);
@@ -47,6 +54,7 @@ describe('renderEvaluationHtml', () => {
     expect(references).toEqual([`chance ${(100 / 3).toFixed(1)}%`, `TF-IDF ${(100 * seer.baselines!.tfidf.accuracy).toFixed(1)}%`]);
     const summary = doc.querySelector('table.summary')!.textContent!;
     expect(summary).toContain('TF-IDF baseline (same split)');
+    expect(summary).toContain(`Whitened cosine, same states (best layer)${whitened.bestLayer}: accuracy`);
     expect(summary).toContain(`${seer.reliability!.ece.toFixed(3)} over ${seer.reliability!.rows} rows`);
     // One reliability table per run: 10 bins whose counts add up to the classified rows.
     const tables = [...doc.querySelectorAll('table.reliability')];

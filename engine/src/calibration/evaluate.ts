@@ -1,7 +1,8 @@
 // Evaluates a bundle's concept structure on labelled data: nearest-prototype classification per layer
 // (prototypes from one part of the data, or from a bank), the paper's cosine measures, the training-time
-// two-view metric, beside chance and a TF-IDF baseline (bagOfWords.ts), and whether the headline probability
-// is calibrated (reliability.ts). Streamed like calibration: each row is run through the model once.
+// two-view metric, beside chance and a TF-IDF baseline (bagOfWords.ts), the same states under a whitened
+// read-out (whitenedCentroid.ts), and whether the headline probability is calibrated (reliability.ts).
+// Streamed like calibration: each row is run through the model once.
 import type { EvaluateParams, Pooling } from '../../../common/protocol';
 import type { ConceptBank } from '../bundle';
 import { SeerError, throwIfAborted } from '../errors';
@@ -19,6 +20,7 @@ import { ReliabilityTable } from './reliability';
 import { type ModelFacts, type Representer, reportLayer, representInChunks } from './representer';
 import { RowAccountant } from './rowAccounting';
 import { SelectionSampler, seedFor } from './seededSampling';
+import { WhitenedCentroid, whitenedLayers, whitenedSkipped } from './whitenedCentroid';
 
 /** Where the classifying prototypes come from. */
 export type PrototypeSource = { kind: 'split' } | { kind: 'bank'; bank: ConceptBank; name: string };
@@ -129,14 +131,22 @@ export async function evaluate(
     if (sampler[concept].next()) sample.push({ concept, layers });
   };
 
+  // The whitened read-out needs the prototype part before any held-out row: split mode only.
+  const readLayers = source.kind === 'split' ? whitenedLayers(L, model.hiddenSize, targetLayer) : 'with a bank the model classifies every row: evaluate with a split (no bank) to see it';
+  const whitened = typeof readLayers === 'string' ? undefined : new WhitenedCentroid(readLayers, model.hiddenSize, C);
+
   let prototypes: Float32Array[][];
   if (source.kind === 'split') {
     // Pass 1 builds prototypes from the first part; pass 2 classifies the second part against them.
-    for await (const r of pass(rows, (p) => p.first)) viewA.add(r.part.concept, r.layers);
+    for await (const r of pass(rows, (p) => p.first)) {
+      viewA.add(r.part.concept, r.layers);
+      whitened?.add(r.part.concept, r.layers);
+    }
     prototypes = Array.from({ length: L }, (_, l) => viewA.prototypes(l));
     for await (const r of pass(new RowAccountant(), (p) => !p.first)) {
       classify(r.part.concept, r.layers, prototypes);
       classifyByWords(r.part.concept, r.text);
+      whitened?.classify(r.part.concept, r.layers);
       addSecondView(r.part.concept, r.layers);
     }
   } else {
@@ -220,6 +230,7 @@ export async function evaluate(
       },
     },
     reliability: { layer: targetLayer, logitScale: model.logitScale, ece: reliability.expectedCalibrationError(), rows: reliability.rows, bins: reliability.bins() },
+    whitened: whitened ? whitened.report() : whitenedSkipped(readLayers as string),
   };
 }
 

@@ -40,7 +40,7 @@ export function renderEvaluationHtml(given: EvaluateReport[], options: HtmlOptio
 ${summaryTable(reports)}
 ${notes(reports)}
 <h2>Per layer</h2>
-<p class="hint">Nearest-prototype classification of the held-out rows, and the paper's measures: representations of one concept should aggregate (high same-concept cosine) and different concepts disentangle (low different-concept cosine). The dashed line marks the target layer; on the accuracy chart, dotted lines mark chance (1 / concepts) and the TF-IDF bag-of-words baseline on the same rows: representations worth reading beat both.</p>
+<p class="hint">Nearest-prototype classification of the held-out rows, and the paper's measures: representations of one concept should aggregate (high same-concept cosine) and different concepts disentangle (low different-concept cosine). The dashed line marks the target layer; on the accuracy chart, dotted lines mark chance (1 / concepts) and the TF-IDF bag-of-words baseline on the same rows: representations worth reading beat both. There, a dashed series reads the same states with whitened cosine (fitted on the prototype part): when it beats TF-IDF and plain cosine does not, the information is in the states and the plain read-out loses it.</p>
 ${layerCharts(reports)}
 ${reliabilitySection(reports)}
 <h2>Confusion and concept similarity</h2>
@@ -62,6 +62,7 @@ function summaryTable(reports: FullEvaluateReport[]): string {
     ['Best layer', (r) => `${r.bestLayer}: accuracy ${pct(at(r, r.bestLayer)?.accuracy)}, macro-F1 ${num(at(r, r.bestLayer)?.macroF1)}`],
     ['Target layer', (r) => `${r.targetLayer}: accuracy ${pct(at(r, r.targetLayer)?.accuracy)}, macro-F1 ${num(at(r, r.targetLayer)?.macroF1)}`],
     ['TF-IDF baseline (same split)', (r) => (r.baselines ? `accuracy ${pct(r.baselines.tfidf.accuracy)}, macro-F1 ${num(r.baselines.tfidf.macroF1)} (${r.baselines.tfidf.rowsClassified} rows)` : '–')],
+    ['Whitened cosine, same states (best layer)', (r) => whitenedCell(r)],
     ['Chance: uniform / majority class', (r) => (r.baselines ? `${pct(r.baselines.uniformChance)} / ${pct(r.baselines.majority.accuracy)} (${escapeXml(r.baselines.majority.concept)})` : '–')],
     ['Calibration error (ECE, target)', (r) => (r.reliability ? `${num(r.reliability.ece)} over ${r.reliability.rows} rows (logit scale ${r.reliability.logitScale})` : '–')],
     ['Same / different concept cos (target)', (r) => `${num(at(r, r.targetLayer)?.sameConceptCos)} / ${num(at(r, r.targetLayer)?.differentConceptCos)} (gap ${num(at(r, r.targetLayer)?.gap)})`],
@@ -102,8 +103,16 @@ function layerCharts(reports: FullEvaluateReport[]): string {
       { name: `${r.label} different`, color: seriesColor(i), dashed: true, values: r.perLayer.map((l) => l.differentPairCos) },
     ]),
   });
+  const accuracyChart = chart('Accuracy: cosine (solid) / whitened cosine (dashed)', {
+    yDomain: [0, 1],
+    references: accuracyReferences(reports),
+    series: reports.flatMap((r, i): Series[] => [
+      { name: r.label, color: seriesColor(i), values: r.perLayer.map((l) => l.accuracy) },
+      ...(r.whitened && !('skipped' in r.whitened) ? [whitenedSeries(r, i, xs)] : []),
+    ]),
+  });
   const charts = [
-    metric('Accuracy (nearest prototype)', (l) => l.accuracy, [0, 1], accuracyReferences(reports)),
+    accuracyChart,
     metric('Macro-F1', (l) => l.macroF1, [0, 1]),
     metric('Gap: same − different concept cosine', (l) => l.gap),
     metric('Silhouette (cosine distance)', (l) => l.silhouette),
@@ -111,6 +120,21 @@ function layerCharts(reports: FullEvaluateReport[]): string {
   ];
   if (reports.some((r) => r.safeConcepts.length)) charts.push(metric('Safe / unsafe accuracy', (l) => l.binaryAccuracy, [0, 1]));
   return legend(reports.map((r, i) => ({ name: r.label, color: seriesColor(i) }))) + `<div class="charts">${charts.join('\n')}</div>`;
+}
+
+function whitenedCell(r: FullEvaluateReport): string {
+  const w = r.whitened;
+  if (!w) return '–';
+  if ('skipped' in w) return `skipped: ${escapeXml(w.skipped)}`;
+  const best = w.perLayer.find((x) => x.layer === w.bestLayer)!;
+  return `${w.bestLayer}: accuracy ${pct(best.accuracy)}, macro-F1 ${num(best.macroF1)} (fitted on ${w.fittedRows} prototype rows)`;
+}
+
+/** The whitened read-out's accuracy per layer, dashed; a layer it skipped (memory) is a gap. */
+function whitenedSeries(r: FullEvaluateReport, i: number, xs: number[]): Series {
+  const w = r.whitened as Exclude<FullEvaluateReport['whitened'], undefined | { skipped: string }>;
+  const at = new Map(w.perLayer.map((x) => [x.layer, x.accuracy]));
+  return { name: `${r.label} whitened`, color: seriesColor(i), dashed: true, values: xs.map((x) => at.get(x) ?? NaN) };
 }
 
 /** Chance and the TF-IDF baseline, once per distinct value (runs on the same data share them). */

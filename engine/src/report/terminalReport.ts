@@ -60,6 +60,7 @@ function baselineLines(r: EvaluateReport): string[] {
         `chance ${pct(b.uniformChance).trim()} (uniform), ${pct(b.majority.accuracy).trim()} (always "${b.majority.concept}")`,
     );
   }
+  if (r.whitened) out.push(whitenedLine(r.whitened, r.targetLayer));
   if (r.reliability) {
     const rel = r.reliability;
     out.push(
@@ -70,6 +71,14 @@ function baselineLines(r: EvaluateReport): string[] {
     );
   }
   return out;
+}
+
+/** The same states under the whitened read-out: beside TF-IDF, it says whether a gap is the states' or the read-out's. */
+function whitenedLine(w: NonNullable<EvaluateReport['whitened']>, targetLayer: number): string {
+  if ('skipped' in w) return `whitened read-out: skipped (${w.skipped})`;
+  const acc = (l: number) => pct(w.perLayer.find((x) => x.layer === l)?.accuracy).trim();
+  const target = w.perLayer.some((x) => x.layer === targetLayer) ? `, target layer ${targetLayer} ${acc(targetLayer)}` : '';
+  return `the same states, whitened cosine (fitted on the prototype part): best layer ${w.bestLayer} ${acc(w.bestLayer)}${target}`;
 }
 
 function confusionLines(concepts: string[], m: number[][]): string[] {
