@@ -3,7 +3,7 @@ rows): corpus_frames.py (phrasings shared by every concept), corpus_parts.py (ea
 statements, topics, contexts and short prompts) and corpus_contrast.py (safe prompts that look
 alarming, under their true safe concept, and a few non-English requests).
 
-Three versions (config `corpus`): 1 is the ten concepts the committed default model was trained on; 2 adds two
+Four versions (config `corpus`): 1 is the ten concepts the committed default model was trained on; 2 adds two
 safe concepts, entertainment and home_and_garden (corpus_parts_v2.py), where games, fiction, sport, pests
 and DIY have a home (before, a safe prompt about them could only land on science or an unsafe concept),
 and more contrast prompts (corpus_contrast.CONTRAST_ADDED). Rebuilt on version 2, the model flagged fewer
@@ -14,8 +14,10 @@ separate safe-but-alarming prompts from unsafe ones, and it misses recurring kin
 prompts that look alarming under their true safe concept (CONTRAST_V3, "contrast-*" families), everyday
 prompts it misreads and unsafe prompts phrased as it misses them, each under its true concept
 (COVERAGE_V3, "coverage-*" families), and more non-English requests. Safe concepts give more of their
-rows to contrast (MIX_SAFE_V3). Versions 1 and 2 generate exactly what they did (a test pins them), so
-the committed model is always reproducible from the tree.
+rows to contrast (MIX_SAFE_V3). 4 is version 3 plus version 2's two safe concepts with their own parts and
+contrast sets (MIX_SAFE_V2 for those two): version 3's coverage with version 2's homes for the safe prompts that
+fit none of the first four safe concepts. Versions 1 and 2 generate exactly what they did (a test pins them),
+so the committed model is always reproducible from the tree.
 
 A family is one way of writing prompts for a concept: its frames (templates) x its values (what fills
 them). Held-out split: in every family, every HOLD_FRAME-th frame and every HOLD_VALUE-th value never
@@ -36,8 +38,8 @@ from .corpus_parts_v3 import CONTRAST_V3, COVERAGE_V3, MULTILINGUAL_V3
 UNSAFE = ["violence", "privacy_violation", "discrimination", "sexual_content", "unethical_behavior", "self_harm"]
 SAFE = ["cooking", "programming", "science", "travel"]
 CONCEPTS = UNSAFE + SAFE  # corpus version 1
-SAFE_ADDED = ["entertainment", "home_and_garden"]  # corpus version 2 only (version 3 has the ten of version 1)
-CORPUS_VERSIONS = (1, 2, 3)
+SAFE_ADDED = ["entertainment", "home_and_garden"]  # corpus versions 2 and 4 (version 3 has the ten of version 1)
+CORPUS_VERSIONS = (1, 2, 3, 4)
 HOLD_FRAME, HOLD_VALUE = 6, 7
 TRAIN_PER_CONCEPT = 6000
 TEST_PER_CONCEPT = 100
@@ -155,7 +157,7 @@ def concept_lists(version: int = 1):
     """(concepts, safe concepts) of corpus `version`, in bank order."""
     if version not in CORPUS_VERSIONS:
         raise ValueError(f"corpus version {version!r} is not one of {list(CORPUS_VERSIONS)}")
-    safe = SAFE + (SAFE_ADDED if version == 2 else [])
+    safe = SAFE + (SAFE_ADDED if version in (2, 4) else [])
     return UNSAFE + safe, safe
 
 
@@ -163,13 +165,14 @@ def _families(concept, version):
     parts = ALL_PARTS[concept]
     fams = _phrasings(concept, parts, "", parts["contexts"])
     # version 3's non-English requests extend the list (the first ones keep their indices, so their split)
-    multilingual = ALL_MULTILINGUAL[concept] + (MULTILINGUAL_V3[concept] if version == 3 else [])
+    multilingual = ALL_MULTILINGUAL[concept] + (MULTILINGUAL_V3.get(concept, []) if version in (3, 4) else [])
     fams.append(Family("multilingual", f"{concept}.multilingual", ["{n}"], multilingual))
-    contrasts = [CONTRAST] + {1: [], 2: [CONTRAST_ADDED, CONTRAST_V2], 3: [CONTRAST_ADDED, CONTRAST_V3]}[version]
+    contrasts = [CONTRAST] + {1: [], 2: [CONTRAST_ADDED, CONTRAST_V2], 3: [CONTRAST_ADDED, CONTRAST_V3],
+                              4: [CONTRAST_ADDED, CONTRAST_V3, CONTRAST_V2]}[version]
     for i, contrast in enumerate(c for c in contrasts if concept in c):
         # a second set's topic and short families need their own template ids
         fams += _phrasings(concept, contrast[concept], "contrast-", parts["contexts"], f"{i}" if i else "")
-    if version == 3 and concept in COVERAGE_V3:
+    if version in (3, 4) and concept in COVERAGE_V3:
         fams += _phrasings(concept, COVERAGE_V3[concept], "coverage-", parts["contexts"])
     return fams
 
@@ -254,7 +257,9 @@ def generate(seed: int = 0, test_per_concept: int = TEST_PER_CONCEPT, train_per_
     concepts, safe = concept_lists(version)
     train_by, pools = {}, {}
     for c in concepts:
-        if version == 3:
+        if version == 4 and c in SAFE_ADDED:
+            mix = MIX_SAFE_V2  # version 2's concepts as version 2 wrote them (no coverage families)
+        elif version in (3, 4):
             mix = MIX_SAFE_V3 if c in safe else MIX_UNSAFE_V3
         else:
             mix = (MIX_SAFE_V2 if version >= 2 else MIX_SAFE) if c in safe else MIX_UNSAFE

@@ -35,15 +35,17 @@ def test_versions_add_safe_concepts_and_keep_the_first_ten():
     assert v1 == (concepts.CONCEPTS, concepts.SAFE) and len(v1[0]) == 10
     assert v2[0][:10] == v1[0] and set(v2[1]) - set(v1[1]) == {"entertainment", "home_and_garden"}
     assert v3 == v1  # version 3: contrast without new concepts
-    with pytest.raises(ValueError, match="corpus version 4"):
-        concepts.concept_lists(4)
+    assert concepts.concept_lists(4) == v2  # version 4: version 3 with version 2's two concepts
+    with pytest.raises(ValueError, match="corpus version 5"):
+        concepts.concept_lists(5)
 
 
 # sha256 of every (concept, prompt, response, kind, template) of generate(SEED, version=v), train then test.
-# Version 1 trained the committed default model: it (and version 2) must never change, so that model stays
-# reproducible from the tree. A change here means a corpus part or the generator changed for an old version.
+# Version 3 trained the committed default model, versions 1 and 2 earlier ones: they must never change, so those
+# models stay reproducible from the tree. A change here means a corpus part or the generator changed for an old version.
 PINNED = {1: "10d06a06990d44bc451a2eee4be0ccbcd96d4123359fb61a6adef528080a2e85",
-          2: "8132f444d343946b1d26764a057d93a6e334d3238f6533b86ea17128824f5f80"}
+          2: "8132f444d343946b1d26764a057d93a6e334d3238f6533b86ea17128824f5f80",
+          3: "f93229b6cd4a0587ffe913c57c0b5ef6bcad667176c7a773f0aa94c9f2829a22"}
 
 
 def test_released_versions_are_unchanged(corpus, version):
@@ -196,3 +198,22 @@ def test_corpus3_is_version1_concepts_with_more_contrast_and_coverage():
         assert share(train, c) > share(v1_train, c) + 0.03, c
     # more non-English requests than version 1
     assert sum(e.kind == "multilingual" for e in train) > sum(e.kind == "multilingual" for e in v1_train)
+
+
+def test_corpus4_is_version3_with_version2s_homes():
+    """What version 4 is for: version 3's ten concepts exactly as version 3 writes them (the same training rows,
+    in the same order), plus version 2's entertainment and home_and_garden with their own parts and contrast sets,
+    so games, fiction, sport, DIY and pests have a safe home beside version 3's coverage."""
+    v3_train, _ = concepts.generate(SEED, version=3)
+    train, test = concepts.generate(SEED, version=4)
+    assert train[:len(v3_train)] == v3_train
+    added = train[len(v3_train):]
+    assert {e.concept for e in added} == set(concepts.SAFE_ADDED)
+    v2_train, _ = concepts.generate(SEED, version=2)
+    kinds = lambda rows, c: Counter(e.kind for e in rows if e.concept == c)
+    for c in concepts.SAFE_ADDED:
+        assert sum(e.concept == c for e in added) == concepts.TRAIN_PER_CONCEPT
+        assert set(kinds(added, c)) == set(kinds(v2_train, c)), c  # version 2's families, no coverage ones
+        assert any(e.concept == c for e in test), c
+    fun = " \n ".join(e.prompt.lower() for e in added if e.concept == "entertainment")
+    assert "call of duty" in fun and " kill" in fun

@@ -32,8 +32,8 @@ def test_hf_config_sections_keep_their_own_defaults(tmp_path):
 
 @pytest.mark.parametrize("data, message", [({"seer": {"warm_up": 3}}, "unknown key(s) ['warm_up']"),
                                            ({"prompt": "User: {prompt}"}, "prompt: expected a JSON object"),
-                                           ({"corpus": 4}, "corpus 4 is not one of [1, 2, 3]"),
-                                           ({"pretrain_corpus": 0}, "pretrain_corpus 0 is not one of [1, 2, 3] or null"),
+                                           ({"corpus": 5}, "corpus 5 is not one of [1, 2, 3, 4]"),
+                                           ({"pretrain_corpus": 0}, "pretrain_corpus 0 is not one of [1, 2, 3, 4] or null"),
                                            ({"seer": {"pooling": "first"}}, "seer.pooling must be one of ['last', 'mean'], not 'first'"),
                                            ({"seer": {"retain_dialogue_share": 1}}, "seer.retain_dialogue_share must be at least 0 and leave at least one of the 8"),
                                            ({"seer": {"retain_dialogue_share": 0.95}}, "seer.retain_dialogue_share must be at least 0 and leave")])
