@@ -7,16 +7,16 @@
 //
 // Recipe: u = the unit representation (as every read-out); μ and C = mean and covariance of the prototype
 // part's u; R Rᵀ = C + λI (Cholesky), λ = α · trace(C) / d with α = WHITENING_SHRINKAGE (shrunk toward the
-// mean variance, so a direction seen in few rows is not blown up); W = R⁻¹; a concept's prototype is
+// mean variance, so a direction seen in few rows is not blown up); W = R⁻¹ (applied by forward substitution); a concept's prototype is
 // W (mean of its u − μ); a row goes to the prototype of highest cosine with W (u − μ). Any W with
 // Wᵀ W = (C + λI)⁻¹ gives the same cosines, so the Cholesky factor serves as well as a symmetric root.
-import { CholeskyDecomposition, Matrix, inverse } from 'ml-matrix';
+import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 import { accuracy, emptyConfusion, macroF1, nearestPrototype } from './classification';
 import type { WhitenedReadout, WhitenedReadoutSkipped } from '../../../common/protocol';
 
 /** α: 0.1 of the mean variance. On the default model's MATH / MMLU states α from 0.03 to 0.3 moves the best layer by ≤ 2 points. */
 export const WHITENING_SHRINKAGE = 0.1;
-/** Above this hidden size the d × d inverse is too slow in JavaScript (d³): the read-out is skipped, saying why. */
+/** Above this hidden size the d × d Cholesky factorisation is too slow in JavaScript (d³ / 6): the read-out is skipped, saying why. */
 export const WHITENED_MAX_HIDDEN = 2048;
 /** The d × d second moments of all layers within this many bytes; else the target layer only. */
 export const WHITENED_MEMORY_BYTES = 256 * 2 ** 20;
@@ -27,15 +27,15 @@ export const WHITENED_RECIPE =
 /** Which layers get the whitened read-out, or why none does. */
 export function whitenedLayers(layerCount: number, hidden: number, targetLayer: number): number[] | string {
   if (hidden > WHITENED_MAX_HIDDEN) {
-    return `hidden size ${hidden} is above ${WHITENED_MAX_HIDDEN}: the ${hidden} × ${hidden} whitening would take minutes per layer here`;
+    return `hidden size ${hidden} is above ${WHITENED_MAX_HIDDEN}: the ${hidden} × ${hidden} covariance's Cholesky factor would take over a minute in JavaScript`;
   }
   const perLayer = 8 * hidden * hidden;
   return layerCount * perLayer <= WHITENED_MEMORY_BYTES ? Array.from({ length: layerCount }, (_, l) => l) : [targetLayer];
 }
 
 interface FittedLayer {
-  /** W = R⁻¹, row-major d × d (lower triangular). */
-  w: Float64Array;
+  /** R, row-major d × d (lower triangular): W x = R⁻¹ x is one forward substitution, no inverse needed. */
+  r: Float64Array;
   mean: Float64Array;
   /** Unit prototypes in the whitened space. */
   prototypes: Float64Array[];
@@ -101,14 +101,14 @@ export class WhitenedCentroid {
       for (let a = 0; a < d; a++) cov.set(a, a, cov.get(a, a) + lambda);
       const chol = new CholeskyDecomposition(cov);
       if (!chol.isPositiveDefinite()) throw new Error('whitening: the shrunk covariance is not positive definite');
-      const w = Float64Array.from(inverse(chol.lowerTriangularMatrix).to1DArray());
+      const r = Float64Array.from(chol.lowerTriangularMatrix.to1DArray());
       // Every concept of a split has prototype rows (evaluate keeps concepts with at least two).
       const prototypes = this.sums.map((perConcept, c) => {
         const centred = new Float64Array(d);
         for (let a = 0; a < d; a++) centred[a] = perConcept[i][a] / this.counts[c] - mean[a];
-        return unitOf(times(w, centred, d));
+        return unitOf(solveLower(r, centred, d));
       });
-      return { w, mean, prototypes };
+      return { r, mean, prototypes };
     });
   }
 
@@ -121,7 +121,7 @@ export class WhitenedCentroid {
       const u = unitLayers[layer];
       const centred = new Float64Array(d);
       for (let a = 0; a < d; a++) centred[a] = u[a] - f.mean[a];
-      return nearestPrototype(times(f.w, centred, d), f.prototypes);
+      return nearestPrototype(solveLower(f.r, centred, d), f.prototypes);
     });
   }
 
@@ -141,13 +141,13 @@ export function whitenedSkipped(reason: string): WhitenedReadoutSkipped {
   return { skipped: reason };
 }
 
-/** W x for a row-major d × d W (lower triangular: the upper part is zeros and skipped). */
-function times(w: Float64Array, x: Float64Array, d: number): Float64Array {
+/** R⁻¹ x for a row-major lower-triangular d × d R with a positive diagonal: forward substitution (d² / 2). */
+function solveLower(r: Float64Array, x: Float64Array, d: number): Float64Array {
   const out = new Float64Array(d);
   for (let a = 0; a < d; a++) {
-    let s = 0;
-    for (let b = 0, k = a * d; b <= a; b++, k++) s += w[k] * x[b];
-    out[a] = s;
+    let s = x[a];
+    for (let b = 0, k = a * d; b < a; b++, k++) s -= r[k] * out[b];
+    out[a] = s / r[a * d + a];
   }
   return out;
 }
