@@ -46,3 +46,8 @@ export function binaryConfusion(confusion: number[][], safe: ReadonlySet<number>
   confusion.forEach((row, t) => row.forEach((n, p) => (out[safe.has(t) ? 0 : 1][safe.has(p) ? 0 : 1] += n)));
   return out;
 }
+
+/** The layer of highest accuracy, macro-F1 breaking ties (the first of equals): what a report calls the best layer. */
+export function bestLayerOf(perLayer: ReadonlyArray<{ layer: number; accuracy: number; macroF1: number }>): number {
+  return perLayer.reduce((best, x) => (x.accuracy > best.accuracy || (x.accuracy === best.accuracy && x.macroF1 > best.macroF1) ? x : best)).layer;
+}

@@ -8,7 +8,7 @@ import type { ConceptBank } from '../bundle';
 import { SeerError, throwIfAborted } from '../errors';
 import { scoreLayer } from '../scores';
 import { BAG_OF_WORDS_RECIPE, TfidfNearestCentroid } from './bagOfWords';
-import { accuracy, binaryConfusion, emptyConfusion, macroF1, nearestPrototype } from './classification';
+import { accuracy, bestLayerOf, binaryConfusion, emptyConfusion, macroF1, nearestPrototype } from './classification';
 import { ConceptSums } from './conceptSums';
 import { readDataset } from './datasetReader';
 import type { FullEvaluateReport } from './fullReport';
@@ -178,9 +178,7 @@ export async function evaluate(
       ...(binary === undefined ? {} : { binaryAccuracy: binary }),
     };
   });
-  const bestLayer = perLayer.reduce((best, x) =>
-    x.accuracy > best.accuracy || (x.accuracy === best.accuracy && x.macroF1 > best.macroF1) ? x : best,
-  ).layer;
+  const bestLayer = bestLayerOf(perLayer);
   const support = confusion[0].map((row) => row.reduce((a, b) => a + b, 0));
   const bagRows = bagConfusion.flat().reduce((a, b) => a + b, 0);
   if (source.kind === 'bank') {

@@ -11,7 +11,8 @@
 // W (mean of its u − μ); a row goes to the prototype of highest cosine with W (u − μ). Any W with
 // Wᵀ W = (C + λI)⁻¹ gives the same cosines, so the Cholesky factor serves as well as a symmetric root.
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
-import { accuracy, emptyConfusion, macroF1, nearestPrototype } from './classification';
+import { accuracy, bestLayerOf, emptyConfusion, macroF1, nearestPrototype } from './classification';
+import { unit } from '../vectors';
 import type { WhitenedReadout, WhitenedReadoutSkipped } from '../../../common/protocol';
 
 /** α: 0.1 of the mean variance. On the default model's MATH / MMLU states α from 0.03 to 0.3 moves the best layer by ≤ 2 points. */
@@ -38,7 +39,7 @@ interface FittedLayer {
   r: Float64Array;
   mean: Float64Array;
   /** Unit prototypes in the whitened space. */
-  prototypes: Float64Array[];
+  prototypes: Float32Array[];
 }
 
 /** Accumulates the prototype part (add), then classifies held-out rows (predict, classify) and reports per layer. */
@@ -106,7 +107,7 @@ export class WhitenedCentroid {
       const prototypes = this.sums.map((perConcept, c) => {
         const centred = new Float64Array(d);
         for (let a = 0; a < d; a++) centred[a] = perConcept[i][a] / this.counts[c] - mean[a];
-        return unitOf(solveLower(r, centred, d));
+        return unit(solveLower(r, centred, d));
       });
       return { r, mean, prototypes };
     });
@@ -132,8 +133,7 @@ export class WhitenedCentroid {
 
   report(): WhitenedReadout {
     const perLayer = this.layers.map((layer, i) => ({ layer, accuracy: accuracy(this.confusion[i]), macroF1: macroF1(this.confusion[i]) }));
-    const best = perLayer.reduce((b, x) => (x.accuracy > b.accuracy || (x.accuracy === b.accuracy && x.macroF1 > b.macroF1) ? x : b));
-    return { recipe: WHITENED_RECIPE, shrinkage: WHITENING_SHRINKAGE, fittedRows: this.rows, perLayer, bestLayer: best.layer };
+    return { recipe: WHITENED_RECIPE, shrinkage: WHITENING_SHRINKAGE, fittedRows: this.rows, perLayer, bestLayer: bestLayerOf(perLayer) };
   }
 }
 
@@ -152,9 +152,3 @@ function solveLower(r: Float64Array, x: Float64Array, d: number): Float64Array {
   return out;
 }
 
-function unitOf(x: Float64Array): Float64Array {
-  let s = 0;
-  for (const v of x) s += v * v;
-  const n = Math.sqrt(s);
-  return n > 0 ? x.map((v) => v / n) : x;
-}
