@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The large default model (trainer/configs/default.json) trained on a lent CUDA machine, in three steps:
-#   scripts/gpu-build-model.sh prepare          here: .gpu-build/ = the config, WordNet's glosses and the data stage
-#                                               (tokenizer + token streams), about 8 MB; the GPU machine has no
-#                                               wordnet-base and perhaps no `regex`, `onnx` or Node
+#   scripts/gpu-build-model.sh prepare          here: .gpu-build/ = the config, WordNet's glosses, the config's npm
+#                                               general text and the data stage (tokenizer + token streams), about
+#                                               8 MB (WordNet only); the GPU machine has no wordnet-base or
+#                                               node_modules and perhaps no `regex`, `onnx` or Node
 #   scripts/gpu-build-model.sh run OUTDIR       on the GPU machine (carry .gpu-build): trains both stages on cuda
 #                                               under `timeout`, writes OUTDIR/gpu-build.tar.part-* (<= 3 x 15 MiB)
 #   scripts/gpu-build-model.sh finish DIR       here: resumes from those checkpoints (nothing is retrained), then
@@ -20,11 +21,14 @@ prepare() {
   local cfg="${SEER_GPU_CONFIG:-trainer/configs/default.json}" py="${SEER_PYTHON:-/usr/bin/python3}" stage
   stage="$(mktemp -d)"; trap "rm -rf '$stage'" EXIT
   PYTHONPATH=trainer "$py" -c 'import sys; from seer_trainer.general_text import write_wordnet_subset; write_wordnet_subset(sys.argv[1])' "$stage/wordnet"
+  # The config's npm general text (general_sources) as lines: the GPU machine has no node_modules.
+  PYTHONPATH=trainer "$py" -c 'import sys; from seer_trainer.config import load_config; from seer_trainer.general_text import write_general_subset
+write_general_subset(sys.argv[1], load_config(sys.argv[2]).general_sources)' "$stage/text" "$cfg"
   PYTHONPATH=trainer OPENBLAS_NUM_THREADS=1 "$py" -u -m seer_trainer build-default --config "$cfg" --device cpu \
     --ckpt-dir "$stage/ckpt" --out "$stage/unused" --baseline-out "$stage/unused-base" --stop-after data
   cp "$cfg" "$stage/config.json"
   mkdir -p "$GPU_BUILD"
-  tar -C "$stage" -cJf "$GPU_BUILD/inputs.tar.xz.tmp" config.json wordnet ckpt
+  tar -C "$stage" -cJf "$GPU_BUILD/inputs.tar.xz.tmp" config.json wordnet text ckpt
   mv "$GPU_BUILD/inputs.tar.xz.tmp" "$GPU_BUILD/inputs.tar.xz"
   echo "== $GPU_BUILD/inputs.tar.xz: $(du -h "$GPU_BUILD/inputs.tar.xz" | cut -f1) (config $cfg)"
 }
@@ -41,7 +45,7 @@ t.extractall(sys.argv[2], **({"filter": "data"} if hasattr(tarfile, "data_filter
   "$py" -c 'import torch; print("== torch", torch.__version__, "cuda", torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")' \
     2>&1 | tee "$work/build.log"
   set +e
-  SEER_WORDNET_DIR="$work/wordnet" PYTHONPATH=trainer CUBLAS_WORKSPACE_CONFIG=:4096:8 OPENBLAS_NUM_THREADS=1 \
+  SEER_WORDNET_DIR="$work/wordnet" SEER_GENERAL_TEXT_DIR="$work/text" PYTHONPATH=trainer CUBLAS_WORKSPACE_CONFIG=:4096:8 OPENBLAS_NUM_THREADS=1 \
     timeout --kill-after=10 "${SEER_GPU_TIMEOUT:-180}" "$py" -u -m seer_trainer build-default --config "$work/config.json" \
     --device "${SEER_GPU_DEVICE:-cuda}" --ckpt-dir "$work/ckpt" --out "$work/unused" --baseline-out "$work/unused-base" \
     --stop-after training 2>&1 | tee -a "$work/build.log"

@@ -18,7 +18,7 @@ from .calibrate import representations, build_bank
 from .checkpoint import StageCheckpoint, fingerprint
 from .config import config_dict, load_config
 from .export import golden, manifest, save_weights, write_manifest, write_seer_llama_graph
-from .general_text import read_wordnet, split_heldout
+from .general_text import describe_sources, read_general, split_heldout
 from .io_utils import write_json_atomic, write_text_atomic
 from .model import SeerLlama
 from .pretrained import seed_pretrain_stage
@@ -158,7 +158,7 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
         cfg = dataclasses.replace(cfg, corpus=corpus)
     p = cfg.prompt
     device = setup_determinism(cfg)
-    general = read_wordnet(cfg.general_max_lines)
+    general = read_general(cfg.general_sources, cfg.general_max_lines)
     gen_train, gen_held = split_heldout(general)
     train, test = concept_data.generate(cfg.seed, version=cfg.corpus)
     concepts, safe = concept_data.concept_lists(cfg.corpus)
@@ -272,7 +272,8 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
             "seconds": time.time() - t0,
             "calibration": f"{cfg.calibration_per_concept} held-in training prompts per concept x {len(concepts)} concepts",
             "test": f"{len(test)} held-out prompts (held-out phrasings and held-out verbs/objects)",
-            "ppl_tokens": min(400 * 64, len(held_stream)), "reproduction": REPRODUCTION}
+            "ppl_tokens": min(400 * 64, len(held_stream)), "ppl_text": describe_sources(cfg.general_sources),
+            "reproduction": REPRODUCTION}
     read_outs = {k: v["readOut"] for k, v in results.items()}
     report = render(banks["seer"], banks["baseline"], results["seer"]["ppl"], results["baseline"]["ppl"], cfg.target_layers, info,
                     read_outs, read_layer, {k: v["responsePpl"] for k, v in results.items()})

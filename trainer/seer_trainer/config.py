@@ -9,6 +9,7 @@ from typing import Optional
 
 from .concepts import CORPUS_VERSIONS
 from .errors import SeerInputError
+from .general_text import GENERAL_SOURCES
 
 
 @dataclass
@@ -108,6 +109,8 @@ class BuildConfig:
     target_layers: list = field(default_factory=lambda: [4])
     checkpoint_every: int = 250
     general_max_lines: int = 60000  # wordnet glosses read for LM / retain text
+    # The general text's sources (general_text.GENERAL_SOURCES), in order.
+    general_sources: list = field(default_factory=lambda: ["wordnet"])
     tokenizer_train_chars: int = 2_000_000
     max_lm_dialogues: int = 16000  # concept dialogues in the LM corpus: general text stays the bulk of it
     calibration_per_concept: int = 120  # held-in training prompts per concept for the default bank
@@ -191,6 +194,8 @@ def load_config(path) -> BuildConfig:
         raise SeerInputError(f"{path}: weights_dtype {cfg.weights_dtype!r} is not one of {list(WEIGHTS_DTYPES)}.")
     if cfg.corpus not in CORPUS_VERSIONS:
         raise SeerInputError(f"{path}: corpus {cfg.corpus!r} is not one of {list(CORPUS_VERSIONS)} (trainer/seer_trainer/concepts.py).")
+    if not cfg.general_sources or any(s not in GENERAL_SOURCES for s in cfg.general_sources):
+        raise SeerInputError(f"{path}: general_sources {cfg.general_sources!r}: each must be one of {list(GENERAL_SOURCES)}, at least one.")
     if cfg.pretrain_corpus is not None and cfg.pretrain_corpus not in CORPUS_VERSIONS:
         raise SeerInputError(f"{path}: pretrain_corpus {cfg.pretrain_corpus!r} is not one of {list(CORPUS_VERSIONS)} "
                              "or null (trainer/seer_trainer/concepts.py).")
@@ -209,13 +214,15 @@ def load_hf_config(path) -> HFConfig:
 
 # Settings added after models were built, with the value that is the computation from before they existed:
 # left out of the recorded config at that value, so those models' fingerprints and seer.json stay as they were.
-ADDED_SETTINGS_OFF = {"seer": {"retain_dialogue_share": 0.0, "retain_dialogue_l2": True}}
+ADDED_SETTINGS_OFF = {"general_sources": ["wordnet"], "seer": {"retain_dialogue_share": 0.0, "retain_dialogue_l2": True}}
 
 
 def config_dict(cfg) -> dict:
     """The config as fingerprinted and recorded in seer.json."""
-    d = dataclasses.asdict(cfg)
-    for section, off in ADDED_SETTINGS_OFF.items():
-        if section in d:
-            d[section] = {k: v for k, v in d[section].items() if not (k in off and v == off[k])}
-    return d
+    return _without_off(dataclasses.asdict(cfg), ADDED_SETTINGS_OFF)
+
+
+def _without_off(d: dict, off: dict) -> dict:
+    """d less the settings at their `off` value; a nested dict in `off` applies to that section."""
+    return {k: _without_off(v, off[k]) if isinstance(off.get(k), dict) else v
+            for k, v in d.items() if isinstance(off.get(k), dict) or k not in off or v != off[k]}

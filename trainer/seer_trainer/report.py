@@ -68,7 +68,7 @@ def render(seer_bank, base_bank, ppl_seer, ppl_base, targets, info: dict, read_o
         f"- SEER stage: {info['seer']}",
         f"- Calibration (prototypes, same/different cosine): {info['calibration']}",
         f"- Held-out accuracy: nearest prototype on {info['test']}",
-        f"- Perplexity: held-out WordNet glosses ({info['ppl_tokens']} tokens, windows of 64)"
+        f"- Perplexity: held-out general text ({info['ppl_text']}: the first {info['ppl_tokens']} tokens, windows of 64)"
         + ("; and of the reference responses to the held-out test prompts, each after its templated prompt (the dialogue "
            "form the LM stage read; where the retain and KL terms run: the SEER stage above)" if response_ppl else ""),
         f"- Build: seed {info['seed']}, threads={info['threads']}, {info['seconds']:.0f} s wall clock",
