@@ -8,22 +8,27 @@
 # then every SEER model and its twin through the everyday prompts and XSTest's safe prompts
 # (bench/everyday.mjs --out english-small) -> bench/RESULTS-english-small.md / .json. Two builds at a time (15-24 min
 # each on one core); a finished build is reused. The builds go to bench/tmp/general-text-experiment/.
-# Usage: bash bench/general-text-experiment.sh [ARM...]   (default: A B C D)
+# Usage: [SEED=N] bash bench/general-text-experiment.sh [ARM...]   (default: A B C D; SEED: another seed than the
+# config's 1234, whose builds go to .../ARM-seedN and results to bench/RESULTS-english-small-seedN.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=bench/tmp/general-text-experiment
 arms=("$@")
 [ ${#arms[@]} -gt 0 ] || arms=(A B C D)
 PY="${SEER_PYTHON:-/usr/bin/python3}"
+[[ "${SEED:-}" =~ ^[0-9]*$ ]] || { echo "general-text-experiment: SEED '$SEED' is not a number" >&2; exit 2; }
+suffix="${SEED:+-seed$SEED}"
 
 build() {  # ARM: writes its config from small.json, then builds it unless built
-  local arm="$1" out="$dir/$1"
+  local arm="$1" out="$dir/$1$suffix"
   mkdir -p "$out"
-  "$PY" - "$arm" "$out/config.json" <<'EOF'
+  "$PY" - "$arm" "$out/config.json" "${SEED:-}" <<'EOF'
 import json, sys
-arm, path = sys.argv[1], sys.argv[2]
+arm, path, seed = sys.argv[1:4]
 c = json.load(open("trainer/configs/small.json"))
 c.update(corpus=3, pretrain_corpus=1)
+if seed:
+    c["seed"] = int(seed)
 c["pretrain"]["steps"] = 2400
 c["seer"]["pooling"] = "mean"
 if arm != "A":
@@ -51,6 +56,6 @@ for arm in "${arms[@]}"; do
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
 bundles=()
-for arm in "${arms[@]}"; do bundles+=("$dir/$arm/default"); done
-for arm in "${arms[@]}"; do bundles+=("$dir/$arm/baseline"); done
-node bench/everyday.mjs --out english-small "${bundles[@]}"
+for arm in "${arms[@]}"; do bundles+=("$dir/$arm$suffix/default"); done
+for arm in "${arms[@]}"; do bundles+=("$dir/$arm$suffix/baseline"); done
+node bench/everyday.mjs --out "english-small$suffix" "${bundles[@]}"
