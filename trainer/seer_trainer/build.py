@@ -210,7 +210,8 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
     # without them keeps its data fingerprint (a few seconds of work).
     dialogue_stream = token_stream(tok, dialogues, cfg.seed + 5) if cfg.seer.retain_dialogue_share else None
     t_stage = time.time()
-    seer_model, seer_hist = seer_finetune(model, pairs, general_stream, cfg.seer, cfg.target_layers, cfg.seed,
+    seer_seed = cfg.seed if cfg.seer.seed is None else cfg.seer.seed
+    seer_model, seer_hist = seer_finetune(model, pairs, general_stream, cfg.seer, cfg.target_layers, seer_seed,
                                           StageCheckpoint(ckpt_dir, "seer", fp_seer), cfg.checkpoint_every,
                                           probe=data["probe"], log=log, weights_dtype=wdtype,
                                           dialogue_stream=dialogue_stream)

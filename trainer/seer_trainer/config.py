@@ -76,6 +76,9 @@ class SeerConfig:
     # False: the l2 retain term skips those dialogue windows, so only KL holds them (the InfoNCE term moves exactly
     # the prompt states that l2 would pin; KL lets them move where the next-token distributions do not change).
     retain_dialogue_l2: bool = True
+    # build-default: the SEER stage's own seed (None: the config's `seed`). Another value trains the same stage again
+    # on the same rows from the same LM stage, so what the seed alone moves can be measured.
+    seed: Optional[int] = None
     lora: bool = True  # False: full fine-tuning
     lora_rank: int = 8
     lora_alpha: float = 16.0
@@ -209,12 +212,15 @@ def load_hf_config(path) -> HFConfig:
     if used:
         raise SeerInputError(f"{path}: {', '.join(f'seer.{k}' for k in used)}: build-default settings (its LM stage's "
                              "dialogues); hf-train has none, remove them.")
+    if cfg.seer.seed is not None:
+        raise SeerInputError(f"{path}: seer.seed is a build-default setting (its SEER stage's seed beside its LM stage's); "
+                             "hf-train has one stage: set the top-level seed instead.")
     return cfg
 
 
 # Settings added after models were built, with the value that is the computation from before they existed:
 # left out of the recorded config at that value, so those models' fingerprints and seer.json stay as they were.
-ADDED_SETTINGS_OFF = {"general_sources": ["wordnet"], "seer": {"retain_dialogue_share": 0.0, "retain_dialogue_l2": True}}
+ADDED_SETTINGS_OFF = {"general_sources": ["wordnet"], "seer": {"retain_dialogue_share": 0.0, "retain_dialogue_l2": True, "seed": None}}
 
 
 def config_dict(cfg) -> dict:

@@ -156,6 +156,25 @@ def test_dialogue_retain_windows_change_the_seer_stage_only(tmp_path):
     assert not {"retain_dialogue_share", "retain_dialogue_l2"} & set(config_dict(load_config(plain))["seer"])
 
 
+def test_seer_seed_trains_the_seer_stage_again_from_the_same_lm_stage(tmp_path):
+    """seer.seed: the data and pretrain stages are reused (their fingerprints do not change), the SEER stage trains
+    anew to other weights, and the baseline twin is byte-identical."""
+    import re
+    config = json.loads(TINY_CONFIG.read_text())
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**config, "seer": {**config["seer"], "seed": config["seed"] + 1}}))
+    logs = {}
+    for name, path in (("plain", TINY_CONFIG), ("other", other)):
+        logs[name] = []
+        build_default(path, tmp_path / name, tmp_path / f"{name}-base", tmp_path / "ck", log=logs[name].append)
+    fps = {k: re.search(r"fingerprints: data (\w+), pretrain (\w+), seer (\w+)", "\n".join(v)).groups() for k, v in logs.items()}
+    assert fps["plain"][:2] == fps["other"][:2] and fps["plain"][2] != fps["other"][2]
+    assert any(l.startswith(f"[pretrain] resumed at step {config['pretrain']['steps']} from") for l in logs["other"])
+    digest = lambda d: hashlib.sha256((tmp_path / d / "model.onnx").read_bytes()).hexdigest()
+    assert digest("plain-base") == digest("other-base") and digest("plain") != digest("other")
+    assert json.loads((tmp_path / "other/seer.json").read_text())["training"]["config"]["seer"]["seed"] == config["seed"] + 1
+
+
 def test_response_perplexity_scores_the_response_tokens_only(tmp_path):
     """report.response_perplexity: exp(mean NLL) of each response's tokens after its templated prompt, batched and
     padded, equals the same computed one example at a time from the model's own logits."""

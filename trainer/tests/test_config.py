@@ -75,3 +75,6 @@ def test_hf_train_refuses_the_dialogue_settings(tmp_path):
     path.write_text(json.dumps({"seer": {"retain_dialogue_share": 0.5}}))
     with pytest.raises(SeerInputError, match=re.escape("seer.retain_dialogue_share: build-default settings")):
         load_hf_config(path)
+    path.write_text(json.dumps({"seer": {"seed": 7}}))
+    with pytest.raises(SeerInputError, match=re.escape("seer.seed is a build-default setting")):
+        load_hf_config(path)
