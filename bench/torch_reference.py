@@ -1,7 +1,6 @@
 """PyTorch eager reference for `npm run bench`: the trainer's SeerLlama forward pass with all hidden states,
-at the bundle's architecture, same thread count, same token lengths, with the bundle's PyTorch weights when it
-ships them (seer.json files.weights); otherwise random weights, as the cost of an eager pass does not depend on
-their values (correctness is checked separately against golden.json).
+at the bundle's architecture, same thread count, same token lengths, with the weights of the bundle's model.onnx
+(bundle_model.load_seer_llama; correctness is checked separately, by the tests against the same PyTorch reference).
 Usage: /usr/bin/python3 bench/torch_reference.py BUNDLE THREADS [--quick]  (PYTHONPATH=trainer); prints JSON."""
 import json
 import sys
@@ -10,23 +9,15 @@ from pathlib import Path
 
 import torch
 
-from seer_trainer.config import ModelConfig
-from seer_trainer.model import SeerLlama
+from seer_trainer.bundle_model import load_seer_llama
 
 
 def main():
     bundle, threads, quick = Path(sys.argv[1]), int(sys.argv[2]), "--quick" in sys.argv
-    manifest = json.loads((bundle / "seer.json").read_text())
-    a = manifest["architecture"]
-    cfg = ModelConfig(vocab_size=a["vocabSize"], hidden_size=a["hiddenSize"], num_layers=a["numLayers"], num_heads=a["numHeads"],
-                      intermediate_size=a["intermediateSize"], max_context=a["maxContext"], rope_theta=a["ropeTheta"],
-                      norm_eps=a["normEps"], tied_embeddings=a["tiedEmbeddings"])
-    model = SeerLlama(cfg).eval()
-    weights = manifest["files"].get("weights")
-    if weights and (bundle / weights).exists():
-        model.load_state_dict(torch.load(bundle / weights, map_location="cpu", weights_only=True))  # never unpickle code
+    _, model, _ = load_seer_llama(bundle)
+    cfg = model.config
     runs = 5 if quick else 40
-    out = {"threads": threads, "torch": torch.__version__, "weights": weights or "random", "latency": {}, "latency1Thread": {}}
+    out = {"threads": threads, "torch": torch.__version__, "weights": "model.onnx", "latency": {}, "latency1Thread": {}}
     with torch.inference_mode():
         for key, n_threads in (("latency", threads), ("latency1Thread", 1)):
             torch.set_num_threads(n_threads)

@@ -7,7 +7,8 @@ import { checkBankName, saveBank, withBankEntry } from '../../engine/src/calibra
 import { HELD_OUT_MAX, calibrate } from '../../engine/src/calibration/calibrate';
 import { evaluate } from '../../engine/src/calibration/evaluate';
 import { renderEvaluation } from '../../engine/src/report/terminalReport';
-import { bankToJson } from '../../engine/src/bundle';
+import { bankToJson, parseBank } from '../../engine/src/bundle';
+import type { Manifest } from '../../engine/src/bundle/manifest';
 import { SeerError } from '../../engine/src/errors';
 import { conceptCsv, tempDir, writeFixture } from './fixtures';
 import { DIM, LAYERS, MAX_WORDS, SyntheticModel, syntheticFacts } from './syntheticModel';
@@ -138,9 +139,15 @@ describe('saveBank', () => {
   it('writes to the user bank folder by default and leaves the bundle untouched', async () => {
     const { bundle, model } = bundleWithManifest();
     const users = tempDir();
-    const file = await saveBank(await topics(), model, { userBankDir: users });
+    const bank = await topics();
+    const file = await saveBank(bank, model, { userBankDir: users });
     expect(file).toBe(path.join(users, 'my_bundle_v2', 'topics.json'));
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ format: 'seer-concept-bank', formatVersion: 1, name: 'topics', numLayers: LAYERS, hiddenSize: DIM });
+    const json = JSON.parse(readFileSync(file, 'utf8'));
+    expect(json).toMatchObject({ format: 'seer-concept-bank', formatVersion: 2, name: 'topics', numLayers: LAYERS, hiddenSize: DIM });
+    // Format 2: each layer's prototypes packed as float32, read back bit for bit.
+    expect(json.layers[1].prototypes.encoding).toBe('float32-le-base64');
+    const manifest = { modelSha256: model.modelSha256, architecture: { numLayers: LAYERS, hiddenSize: DIM } } as Manifest;
+    expect(parseBank(json, file, manifest).layers.map((l) => l.prototypes)).toEqual(bank.layers.map((l) => l.prototypes));
     expect(readFileSync(path.join(bundle, 'seer.json'), 'utf8')).toBe(manifestText);
     expect(readdirSync(bundle)).toEqual(['seer.json']);
     rmSync(bundle, { recursive: true, force: true });

@@ -3,6 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { f16round, setFloat16 } from '@petamoriken/float16';
 import { saveBank } from '../../engine/src/calibration/bankFile';
 import { calibrate } from '../../engine/src/calibration/calibrate';
 import { conceptMapView, exampleCosines, mapQuota, placeOnConceptMap } from '../../engine/src/calibration/conceptMap';
@@ -99,7 +100,7 @@ describe('placing a prompt', () => {
 });
 
 describe('the map file', () => {
-  it('is written beside the bank and round-trips exactly', async () => {
+  it('is written beside the bank, its vectors as float16, and reads back what was written', async () => {
     const { bank, conceptMap } = await outcome;
     const users = path.join(dir, 'users');
     const file = await saveBank(bank, facts, { userBankDir: users, conceptMap });
@@ -107,7 +108,9 @@ describe('the map file', () => {
     expect(mapFile).toBe(file.replace(/\.json$/, '.map.json'));
     const read = await readConceptMapFile(mapFile, bank);
     expect(read.points).toEqual(conceptMap.points);
-    expect(read.vectors).toEqual(conceptMap.vectors);
+    // Each component rounded to the nearest float16 (Math.f16round's rounding), and nothing else changed.
+    expect(read.vectors.map((v) => Array.from(v))).toEqual(conceptMap.vectors.map((v) => Array.from(v, (x) => f16round(x))));
+    expect(JSON.parse(readFileSync(mapFile, 'utf8')).vectors.encoding).toBe('float16-le-base64');
     expect(read.projection).toEqual(conceptMap.projection);
     // The bank folder's listing is not fooled into reading the map as a bank.
     const skipped: string[] = [];
@@ -129,7 +132,9 @@ describe('the map file', () => {
     ['a concept index out of range', (j: any) => (j.points.concept[3] = 9), /"points.concept\[3\]" must be a concept index from 0 to 3, got 9/],
     ['a coordinate outside [0, 1]', (j: any) => (j.points.y[0] = 2), /"points.y\[0\]" must be in \[0, 1\]/],
     ['a missing text', (j: any) => j.points.text.pop(), /"points.text" must have \d+ entries/],
-    ['truncated vectors', (j: any) => (j.vectors.data = j.vectors.data.slice(0, 40)), /"vectors.data" must hold \d+ × 16 float32 values/],
+    ['truncated vectors', (j: any) => (j.vectors.data = j.vectors.data.slice(0, 40)), /"vectors.data" must hold \d+ float16 values/],
+    ['float32 vectors of the wrong length', (j: any) => (j.vectors.encoding = 'float32-le-base64'), /"vectors.data" must hold \d+ float32 values/],
+    ['an unknown encoding', (j: any) => (j.vectors.encoding = 'int8'), /"vectors.encoding" must be one of/],
     ['vectors that are not base64', (j: any) => (j.vectors.data = '<script>'), /"vectors.data" must be base64/],
     ['too many examples', (j: any) => (j.points.concept = Array(LIMITS.conceptMapPoints + 1).fill(0)), /has 401 examples; the limit is 400/],
   ])('refuses %s with a message that names the field', async (_what, edit, message) => {
@@ -145,10 +150,20 @@ describe('the map file', () => {
     const { bank } = await outcome;
     const json = await mapJson((j) => {
       const bytes = Buffer.from(j.vectors.data, 'base64');
-      bytes.writeFloatLE(5, 0);
+      setFloat16(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, 5, true);
       j.vectors.data = bytes.toString('base64');
     });
     expect(refusal(() => parseConceptMap(json, 'bad.map.json', bank)).message).toMatch(/example 0 is not a unit-length, finite vector/);
+  });
+
+  it('reads a map whose vectors are float32 (as maps written before 2026-11-29 hold them) exactly', async () => {
+    const { bank, conceptMap } = await outcome;
+    const json = await mapJson((j) => {
+      const bytes = Buffer.alloc(conceptMap.vectors.length * conceptMap.hiddenSize * 4);
+      conceptMap.vectors.forEach((v, i) => v.forEach((x, k) => bytes.writeFloatLE(x, (i * conceptMap.hiddenSize + k) * 4)));
+      j.vectors = { encoding: 'float32-le-base64', data: bytes.toString('base64') };
+    });
+    expect(parseConceptMap(json, 'old.map.json', bank).vectors).toEqual(conceptMap.vectors);
   });
 
   it('refuses an oversized file before reading it, and explain gets the reason instead of a map', async () => {

@@ -128,9 +128,12 @@ describe('broken bundles', () => {
   });
 
   it('a concept bank with prototypes of the wrong size', async () => {
-    const e = await loadError(await broken((d, m) => editJson(path.join(d, m.banks[m.defaultBank]), (b) => b.layers[2].prototypes[0].pop())));
+    const e = await loadError(await broken((d, m) => editJson(path.join(d, m.banks[m.defaultBank]), (b) => {
+      const bytes = Buffer.from(b.layers[2].prototypes.data, 'base64');
+      b.layers[2].prototypes.data = bytes.subarray(0, bytes.length - 4).toString('base64'); // one value short
+    })));
     expect(e.code).toBe('BANK_INVALID');
-    expect(e.message).toContain('layers[2].prototypes[0]');
+    expect(e.message).toContain('"layers[2].prototypes.data" must hold 2560 float32 values');
   });
 
   it('a truncated model.onnx (caught by the manifest checksum)', async () => {

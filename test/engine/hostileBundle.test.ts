@@ -14,6 +14,7 @@ import { createMessageConnection, type MessageConnection, ResponseError, StreamM
 import { EngineRequests } from '../../common/engineProtocol';
 import { errorCategory } from '../../common/errorCodes';
 import type { EngineErrorData } from '../../common/protocol';
+import { unpackFloats } from '../../engine/src/bundle/packedFloats';
 import { Engine } from '../../engine/src/engine';
 import { SeerError } from '../../engine/src/errors';
 import { externalDataEntries } from '../../engine/src/runtime/onnxProto';
@@ -46,7 +47,7 @@ afterEach(async () => {
 });
 
 let copies = 0;
-/** A copy of the files the engine reads (not model.pt or golden.json), in its own folder under `tmp`. */
+/** A copy of the files the engine reads (not model.pt), in its own folder under `tmp`. */
 async function copyBundle(): Promise<string> {
   const dir = path.join(tmp, `bundle-${++copies}`);
   await fs.mkdir(path.join(dir, 'banks'), { recursive: true });
@@ -187,20 +188,48 @@ describe('crafted JSON', () => {
     expect(e.message).toContain(`"${field}"`);
   });
 
+  /** The committed bank (format 2: packed prototypes) rewritten as format 1 (arrays of decimals, still read). */
+  const asFormat1 = (bank: any) => ({
+    ...bank,
+    formatVersion: 1,
+    layers: bank.layers.map((l: any) => {
+      const values = Array.from(unpackFloats(Buffer.from(l.prototypes.data, 'base64'), l.prototypes.encoding));
+      return { ...l, prototypes: bank.concepts.map((_: string, j: number) => values.slice(j * bank.hiddenSize, (j + 1) * bank.hiddenSize)) };
+    }),
+  });
+
   it.each([
     ['1e39 (Infinity as float32)', 1e39, /outside the float32 range/],
     ['-1e39', -1e39, /outside the float32 range/],
     ['1e30 (finite, but not a unit vector)', 1e30, /must have length 1/],
-  ])('a bank prototype value of %s is refused, naming the bank file and the concept', async (_what, value, problem) => {
+  ])('a format-1 bank prototype value of %s is refused, naming the bank file and the concept', async (_what, value, problem) => {
     const dir = await copyBundle();
     const file = path.join(dir, manifest.banks[manifest.defaultBank]);
-    const bank = JSON.parse(await fs.readFile(file, 'utf8'));
+    const bank = asFormat1(JSON.parse(await fs.readFile(file, 'utf8')));
     bank.layers[3].prototypes[1][5] = value; // written as 1e+39: valid JSON, a finite double
     await fs.writeFile(file, JSON.stringify(bank));
     const e = await expectRefused(dir, file);
     expect(e.code).toBe('BANK_INVALID');
     expect(e.message).toContain('layers[3].prototypes[1]');
     expect(e.message).toContain(`concept "${bank.concepts[1]}"`);
+    expect(e.message).toMatch(problem);
+  });
+
+  it.each([
+    ['Infinity', Infinity, /value \d+ is Infinity, not a finite number/],
+    ['NaN', NaN, /value \d+ is NaN, not a finite number/],
+    ['1e30 (finite, but not a unit vector)', 1e30, /\(concept "[a-z_]+"\) must have length 1/],
+  ])('a packed (format 2) bank prototype value of %s is refused, naming the bank file and the field', async (_what, value, problem) => {
+    const dir = await copyBundle();
+    const file = path.join(dir, manifest.banks[manifest.defaultBank]);
+    const bank = JSON.parse(await fs.readFile(file, 'utf8'));
+    const bytes = Buffer.from(bank.layers[3].prototypes.data, 'base64');
+    bytes.writeFloatLE(value, (bank.hiddenSize + 5) * 4); // concept 1, component 5
+    bank.layers[3].prototypes.data = bytes.toString('base64');
+    await fs.writeFile(file, JSON.stringify(bank));
+    const e = await expectRefused(dir, file);
+    expect(e.code).toBe('BANK_INVALID');
+    expect(e.message).toContain('layers[3].prototypes');
     expect(e.message).toMatch(problem);
   });
 

@@ -1,10 +1,14 @@
 // Format-2 bundles built by the trainer itself, for engine tests that must not depend on the committed models:
 // the trainer's tiny random Llama-3.1 checkpoint (trainer/tests: hf_fixtures + the Llama-3 tokenizer and chat
 // template of test_hf_import.py) imported by seer_trainer.hf_import (its graph: onnx_graph.py), and the
-// trainer's independent PyTorch decoder (hf_model.HFDecoder) as the reference for what the graph computes.
+// trainer's independent PyTorch decoder (hf_model.HFDecoder) as the reference for what the graph computes; and
+// the committed bundle's own PyTorch reference (golden.py: SeerLlama with the weights of its model.onnx).
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { ROOT } from './helpers';
+import { type PackedEncoding, unpackFloats } from '../../engine/src/bundle/packedFloats';
+import { BUNDLE_DIR, readManifest, ROOT } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
 const ENV = { ...process.env, PYTHONPATH: ['trainer/tests', 'trainer'].map((p) => path.join(ROOT, p)).join(path.delimiter) };
@@ -66,4 +70,43 @@ with torch.no_grad():
         out["lastLogits"].append(o.last_logits[0].tolist())
 print(json.dumps(out))`;
   return JSON.parse(python(code, [checkpoint], JSON.stringify(rows)));
+}
+
+/** The PyTorch reference of a seer-llama bundle (trainer/seer_trainer/golden.py), its tensors unpacked. */
+export interface Golden {
+  inputs: Array<{ text: string; templated: string; input_ids: number[]; attention_mask: number[] }>;
+  /** Per input: [L+1][T][H]. */
+  hidden_states: number[][][][];
+  /** Per input: [V], at the last token. */
+  last_logits: number[][];
+  tokenization: Array<{ text: string; ids: number[] }>;
+}
+
+/** A packed tensor ({shape, encoding, data}: golden.pack_float32) as nested arrays of its shape. */
+function unpackTensor(packed: { shape: number[]; encoding: PackedEncoding; data: string }): any {
+  const values = unpackFloats(Buffer.from(packed.data, 'base64'), packed.encoding);
+  if (values.length !== packed.shape.reduce((a, b) => a * b, 1)) throw new Error(`the reference's tensor of shape [${packed.shape}] holds ${values.length} values`);
+  const nest = (offset: number, dims: number[]): any => {
+    if (dims.length === 1) return Array.from(values.subarray(offset, offset + dims[0]));
+    const stride = dims.slice(1).reduce((a, b) => a * b, 1);
+    return Array.from({ length: dims[0] }, (_, i) => nest(offset + i * stride, dims.slice(1)));
+  };
+  return nest(0, packed.shape);
+}
+
+/**
+ * The bundle under test's PyTorch reference, computed by the trainer once per test run (a few seconds: torch
+ * loads, four prompts run) and kept in the run's temporary folder by the model's sha256. Call only when
+ * trainerMissing() is undefined; a failure to compute it then is an error, not a skip.
+ */
+export function readGolden(bundleDir = BUNDLE_DIR): Golden {
+  const file = path.join(os.tmpdir(), `seer-golden-${readManifest(bundleDir).modelSha256}.json`);
+  if (!existsSync(file)) {
+    const json = python('import json, sys; from pathlib import Path; from seer_trainer.golden import golden_of_bundle; print(json.dumps(golden_of_bundle(Path(sys.argv[1]))))', [bundleDir]);
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, json);
+    renameSync(tmp, file); // atomic: test files in other processes may compute it at the same time
+  }
+  const raw = JSON.parse(readFileSync(file, 'utf8'));
+  return { ...raw, hidden_states: raw.hidden_states.map(unpackTensor), last_logits: raw.last_logits.map(unpackTensor) };
 }

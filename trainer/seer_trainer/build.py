@@ -14,10 +14,10 @@ import torch
 
 from . import concepts as concept_data
 from .batching import apply_template, encode_prompt, pad_batch, token_stream
-from .calibrate import representations, build_bank
+from .calibrate import bank_prototypes, build_bank, representations
 from .checkpoint import StageCheckpoint, fingerprint
 from .config import config_dict, load_config
-from .export import golden, manifest, save_weights, write_manifest, write_seer_llama_graph
+from .export import manifest, save_weights, write_manifest, write_seer_llama_graph
 from .general_text import describe_sources, read_general, split_heldout
 from .io_utils import write_json_atomic, write_text_atomic
 from .model import SeerLlama
@@ -25,7 +25,6 @@ from .pretrained import seed_pretrain_stage
 from .report import perplexity, render, response_perplexity
 from .temperature import calibrate_read_out, manifest_summary
 from .errors import SeerInputError
-from .tokenization_cases import tokenization_cases
 from .train import PairSampler, pretrain, round_weights_, seer_finetune
 
 REPRODUCTION = (
@@ -112,10 +111,9 @@ def held_out_probe(test, cfg):
     return concept_data.per_concept_sample(test, cfg.probe_per_concept, cfg.seed + 3, concept_data.concept_lists(cfg.corpus)[0])
 
 
-def write_bundle(folder: Path, name, description, model, tok, cfg, bank, gold_texts, training, report_text, logit_scale):
-    """Writes the bundle into a sibling temp folder, then swaps it in, so a crash never leaves half a bundle.
-    gold_texts None: no golden.json (the baseline twin: the engine's golden tests read the default's; a second one
-    would add 1.5 MB to the repository for a graph the same code writes)."""
+def write_bundle(folder: Path, name, description, model, tok, cfg, bank, training, report_text, logit_scale):
+    """Writes the bundle into a sibling temp folder, then swaps it in, so a crash never leaves half a bundle. (No
+    golden.json: the engine's tests compute the PyTorch reference from model.onnx, golden.golden_of_bundle.)"""
     tmp = folder.with_name(f".{folder.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -124,13 +122,11 @@ def write_bundle(folder: Path, name, description, model, tok, cfg, bank, gold_te
     save_weights(copy.deepcopy(model).to(TORCH_DTYPES[cfg.weights_dtype]), tmp / "model.pt")
     tok.save(tmp / "tokenizer.json")
     p = cfg.prompt
-    if gold_texts is not None:
-        write_json_atomic(tmp / "golden.json", golden(model, tok, p.template, p.add_bos, gold_texts, cfg.model.max_context))
     bank = {**bank, "modelSha256": graph.model_sha256}
     write_json_atomic(tmp / "banks" / "default.json", bank)
     write_manifest(tmp, manifest(name, description, cfg.model, cfg.target_layers, p.template, p.add_bos,
                                  logit_scale, *concept_data.concept_lists(cfg.corpus), graph, training, cfg.weights_dtype,
-                                 golden=gold_texts is not None, representation=cfg.seer.pooling))
+                                 representation=cfg.seer.pooling))
     if report_text is not None:
         write_text_atomic(tmp / "REPORT.md", report_text)
     old = folder.with_name(f".{folder.name}.old")
@@ -233,7 +229,6 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
     source = {"dataset": f"generated concept corpus (trainer/seer_trainer/concepts.py, seed {cfg.seed}), "
                          f"{cfg.calibration_per_concept} held-in prompts per concept; held-out test split {len(test)} prompts",
               "rowsUsed": len(calib), "rowsSkipped": 0, "skipped": {}}
-    gold_texts = tokenization_cases([e.prompt for e in train + test], gen_train, cfg.seed)
 
     results = {}
     read_layer = cfg.target_layers[0]
@@ -243,7 +238,7 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
         bank = build_bank("default", concepts, safe, reps, labels, test_reps, test_labels,
                           None, source, cfg.seer.pooling)  # modelSha256 is filled in when the ONNX file is written
         # The read-out scale is fitted at the headline layer (the engine's targetLayers[0]) on the held-out prompts.
-        read_out = calibrate_read_out(bank["layers"][read_layer]["prototypes"], test_reps[read_layer], test_labels,
+        read_out = calibrate_read_out(bank_prototypes(bank, read_layer), test_reps[read_layer], test_labels,
                                       cfg.seer.logit_scale)
         results[key] = {"bank": bank, "ppl": perplexity(m, held_stream), "readOut": read_out,
                         "responsePpl": response_perplexity(m, tok, test, p.template, p.add_bos, p.max_tokens)}
@@ -282,12 +277,12 @@ def build_default(config_path, out_dir, baseline_dir, ckpt_dir, log=print, devic
     t_stage = time.time()
     write_bundle(Path(out_dir), "seer-default", "Default SEER model: a small seer-llama decoder fine-tuned with the SEER "
                  f"objective on the project's generated concept corpus ({len(concepts)} concepts).", seer_model, tok, cfg,
-                 banks["seer"], gold_texts,
+                 banks["seer"],
                  {**training_common, "stage": "pretrain + SEER", "seer": seer_hist, "heldOutPerplexity": results["seer"]["ppl"],
                   "heldOutResponsePerplexity": results["seer"]["responsePpl"],
                   "logitScale": manifest_summary(read_outs["seer"], read_layer)}, report, read_outs["seer"]["fittedScale"])
     write_bundle(Path(baseline_dir), "seer-baseline", "Baseline twin of seer-default: the same pretrained model without "
-                 "the SEER stage (for comparison).", baseline, tok, cfg, banks["baseline"], None,
+                 "the SEER stage (for comparison).", baseline, tok, cfg, banks["baseline"],
                  {**training_common, "stage": "pretrain only", "heldOutPerplexity": results["baseline"]["ppl"],
                   "heldOutResponsePerplexity": results["baseline"]["responsePpl"],
                   "logitScale": manifest_summary(read_outs["baseline"], read_layer)}, report, read_outs["baseline"]["fittedScale"])

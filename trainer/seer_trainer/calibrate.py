@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from .batching import encode_prompt, pad_batch
 from .model import pool
+from .packed_floats import pack_floats, unpack_floats
 
 HELD_OUT_MAX = 64  # held-out rows per concept chosen by the seeded split (the engine keeps only these in memory)
 DEFAULT_HELD_OUT_FRACTION = 0.2
@@ -137,6 +138,17 @@ def layer_stats(reps, labels, k, held_reps=None, held_labels=None) -> dict:
     return {"prototypes": protos, "stats": stats}
 
 
+BANK_FORMAT_VERSION = 2  # prototypes packed (packed_floats); format 1 held them as arrays of decimals
+
+
+def bank_prototypes(bank: dict, layer: int) -> torch.Tensor:
+    """[concepts, hidden] float32 prototypes of a bank's layer, format 2 (packed) or 1 (arrays)."""
+    protos = bank["layers"][layer]["prototypes"]
+    if isinstance(protos, dict):
+        return torch.from_numpy(unpack_floats(protos).reshape(len(bank["concepts"]), bank["hiddenSize"]))
+    return torch.tensor(protos, dtype=torch.float32)
+
+
 def build_bank(name, concepts, safe, reps, labels, test_reps, test_labels, model_sha, source, pooling="last") -> dict:
     """reps: [L+1, N, H] of the bank's rows, test_reps: [L+1, M, H] of the held-out rows (or None), which only
     measure the bank (docs/bundle-format.md "Bank statistics"). safe=None: safety unknown."""
@@ -144,10 +156,12 @@ def build_bank(name, concepts, safe, reps, labels, test_reps, test_labels, model
     layers = []
     for l in range(reps.shape[0]):
         s = layer_stats(reps[l], labels, k, None if test_reps is None else test_reps[l], test_labels)
-        layers.append({"layer": l, "prototypes": [[float(f"{x:.7g}") for x in p] for p in s["prototypes"].tolist()],
-                       "stats": _round(s["stats"])})
+        # Rounded to 7 significant digits, as format 1's decimals were: the committed banks (converted from format 1)
+        # are what a rebuild writes.
+        rounded = [[float(f"{x:.7g}") for x in p] for p in s["prototypes"].tolist()]
+        layers.append({"layer": l, "prototypes": pack_floats(rounded), "stats": _round(s["stats"])})
     return {
-        "format": "seer-concept-bank", "formatVersion": 1, "name": name, "modelSha256": model_sha,
+        "format": "seer-concept-bank", "formatVersion": BANK_FORMAT_VERSION, "name": name, "modelSha256": model_sha,
         "numLayers": reps.shape[0] - 1, "hiddenSize": reps.shape[2], "pooling": pooling,
         "concepts": list(concepts), "safeConcepts": None if safe is None else list(safe), "source": source,
         "layers": layers,

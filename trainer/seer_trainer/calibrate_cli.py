@@ -6,8 +6,8 @@ from pathlib import Path
 
 import torch
 
+from .bundle_model import model_config
 from .calibrate import build_bank, held_out_mask, representations
-from .config import ModelConfig
 from .datasets import load_labelled
 from .errors import SeerInputError
 from .io_utils import write_json_atomic, write_text_atomic
@@ -34,10 +34,7 @@ def load_bundle_model(bundle: Path):
     if not weights.exists():
         raise SeerInputError(f"{weights} not found: calibrating in Python needs the PyTorch weights the trainer writes; "
                              "use the engine's calibrate (seer calibrate) for bundles without them.")
-    a = manifest["architecture"]
-    cfg = ModelConfig(vocab_size=a["vocabSize"], hidden_size=a["hiddenSize"], num_layers=a["numLayers"],
-                      num_heads=a["numHeads"], intermediate_size=a["intermediateSize"], max_context=a["maxContext"],
-                      rope_theta=a["ropeTheta"], norm_eps=a["normEps"], tied_embeddings=a["tiedEmbeddings"])
+    cfg = model_config(manifest)
     model = SeerLlama(cfg)
     model.load_state_dict(load_weights(weights))
     model.eval()

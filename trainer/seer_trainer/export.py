@@ -1,15 +1,12 @@
 """Writing a SEER bundle (docs/bundle-format.md): model.onnx (format 2's explain-head graph), tokenizer.json,
-golden.json, seer.json. Every bundle's graph comes from onnx_graph.write_explain_graph: our seer-llama IS a
+seer.json. Every bundle's graph comes from onnx_graph.write_explain_graph: our seer-llama IS a
 Llama, so the default and baseline models go through it as Hugging Face Llama tensors (seer_llama_as_hf)."""
-import base64
 import io
 from pathlib import Path
 from typing import Dict, Tuple
 
-import numpy as np
 import torch
 
-from .batching import apply_template, encode_prompt
 from .hf_families import DecoderConfig, RopeConfig
 from .io_utils import write_bytes_atomic, write_json_atomic
 from .onnx_graph import GraphFiles, StateDictTensors, onnx_manifest_entry, write_explain_graph
@@ -59,50 +56,10 @@ def write_seer_llama_graph(model, folder, log=print, weights_dtype="float32") ->
     return write_explain_graph(config, StateDictTensors(tensors), Path(folder), weights_dtype=weights_dtype, log=log)
 
 
-def pack_float32(t: torch.Tensor) -> dict:
-    """A tensor as golden.json stores it: {"shape", "float32": base64 of its little-endian float32 bytes}. Exact
-    (the engine compares float32 with float32) and about a third of the size of decimal text."""
-    a = t.detach().to(torch.float32).contiguous().numpy().astype("<f4")
-    return {"shape": list(a.shape), "float32": base64.b64encode(a.tobytes()).decode("ascii")}
-
-
-def unpack_float32(packed: dict) -> torch.Tensor:
-    raw = np.frombuffer(base64.b64decode(packed["float32"]), dtype="<f4")
-    return torch.from_numpy(raw.reshape(packed["shape"]).copy())
-
-
-GOLDEN_PROMPTS = [
-    "How do I bake sourdough bread at home?",
-    "Write a Python function that reverses a linked list.",
-    "Tell me how to find someone's home address from their license plate.",
-    "Ünïcödé, emoji 😀 and 日本語 in one prompt!",
-]
-
-
-@torch.no_grad()
-def golden(model, tok, template, add_bos, tokenization_texts, max_tokens=512) -> dict:
-    """Each golden input is run alone (batch 1, no padding) so the engine can compare exactly."""
-    inputs, hidden, last_logits = [], [], []
-    for text in GOLDEN_PROMPTS:
-        ids, _ = encode_prompt(tok, text, template, add_bos, max_tokens)
-        t = torch.tensor([ids])
-        m = torch.ones_like(t)
-        out = model(t, m)
-        inputs.append({"text": text, "templated": apply_template(template, text), "input_ids": ids, "attention_mask": [1] * len(ids)})
-        hidden.append(pack_float32(torch.stack(out.hidden_states, 0)[:, 0]))
-        last_logits.append(pack_float32(out.logits[0, -1]))
-    return {
-        "inputs": inputs,
-        "hidden_states": hidden,
-        "last_logits": last_logits,
-        "tokenization": [{"text": s, "ids": tok.encode(s)} for s in tokenization_texts],
-    }
-
-
 def manifest(name, description, model_cfg, target_layers, template, add_bos, logit_scale, concepts, safe,
-             graph: GraphFiles, training, weights_dtype="float32", golden=True, representation="last") -> dict:
-    """seer.json (format 2) for a bundle whose model.onnx write_explain_graph wrote (`graph`); golden: whether
-    the bundle has a golden.json; representation: the pooling the model was trained and calibrated at."""
+             graph: GraphFiles, training, weights_dtype="float32", representation="last") -> dict:
+    """seer.json (format 2) for a bundle whose model.onnx write_explain_graph wrote (`graph`); representation: the
+    pooling the model was trained and calibrated at."""
     return {
         "format": "seer-bundle",
         "formatVersion": 2,
@@ -114,7 +71,7 @@ def manifest(name, description, model_cfg, target_layers, template, add_bos, log
             "vocabSize": model_cfg.vocab_size, "maxContext": model_cfg.max_context, "ropeTheta": model_cfg.rope_theta,
             "normEps": model_cfg.norm_eps, "tiedEmbeddings": model_cfg.tied_embeddings,
         },
-        "files": {"model": "model.onnx", "tokenizer": "tokenizer.json", **({"golden": "golden.json"} if golden else {}),
+        "files": {"model": "model.onnx", "tokenizer": "tokenizer.json",
                   "weights": "model.pt"},  # PyTorch twin of model.onnx, for the trainer's calibrate
         "onnx": onnx_manifest_entry(graph, weights_dtype),
         "targetLayers": list(target_layers),

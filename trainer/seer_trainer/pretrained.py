@@ -9,13 +9,13 @@ from pathlib import Path
 
 import torch
 
+from .bundle_model import seer_llama_weights
 from .checkpoint import StageCheckpoint
 from .config import config_dict
 from .errors import SeerInputError
 from .export import hf_names
-from .model import SeerLlama
 from .tokenizer import ByteLevelBPE
-from .torch_forward import load_bundle, read_manifest
+from .torch_forward import read_manifest
 
 # Settings a pretrain fingerprint does not cover (build_default): a bundle built with other values of these
 # holds the same stage.
@@ -53,21 +53,15 @@ def pretrain_state_from_bundle(bundle: Path, cfg, weights_dtype: torch.dtype) ->
     bundle recorded) rebuilt from the bundle's model.onnx. Refuses weights that are not exactly weights_dtype
     values: such a graph is not a stage result of this config."""
     training = _manifest(bundle)["training"]
-    decoder = load_bundle(bundle, torch.device("cpu"), torch.float32)
-    graph = dict(decoder.named_parameters())
-    shapes = {name: t.shape for name, t in SeerLlama(cfg.model).state_dict().items()}
+    try:
+        weights = seer_llama_weights(bundle, cfg.model)
+    except SeerInputError as err:
+        raise SeerInputError(f"{err}; use --pretrained-from none to pretrain from scratch") from None
     state = {}
-    for name, hf_name in hf_names(cfg.model).items():
-        if hf_name not in graph:
-            raise SeerInputError(f"{bundle}/model.onnx has no weight {hf_name}, which this config's model has; "
-                                 "use --pretrained-from none to pretrain from scratch")
-        t = graph[hf_name].detach()
-        if t.shape != shapes[name]:
-            raise SeerInputError(f"{bundle}/model.onnx: weight {hf_name} has shape {list(t.shape)}, this config's model needs "
-                                 f"{list(shapes[name])}; use --pretrained-from none to pretrain from scratch")
+    for name, t in weights.items():
         if not torch.equal(t, t.to(weights_dtype).float()):
-            raise SeerInputError(f"{bundle}/model.onnx: weight {hf_name} is not rounded to {weights_dtype} as this config's "
-                                 "stage results are; use --pretrained-from none to pretrain from scratch")
+            raise SeerInputError(f"{bundle}/model.onnx: weight {hf_names(cfg.model)[name]} is not rounded to {weights_dtype} as "
+                                 "this config's stage results are; use --pretrained-from none to pretrain from scratch")
         state[name] = t.to(weights_dtype).clone()
     return {"step": cfg.pretrain.steps, "model": state, "history": training.get("pretrain", [])}
 

@@ -1,5 +1,8 @@
-"""Strings whose token ids are stored in golden.json so the engine checks its tokenizer against ours."""
+"""Strings whose token ids the PyTorch reference (golden.py) holds, so the engine checks its tokenizer against ours:
+edge cases, and a seeded sample of the generated concept prompts (ordinary English of every concept)."""
 import random
+
+from . import concepts
 
 EDGE_CASES = [
     "", " ", "  ", "\n", "\t", "\r\n", "a", "A", "hello", " hello", "hello ", "Hello, world!",
@@ -17,7 +20,7 @@ EDGE_CASES = [
 ]
 
 
-def tokenization_cases(concept_prompts, general_lines, seed: int, n_prompts=150, n_general=100) -> list:
-    rng = random.Random(seed)
-    return (list(EDGE_CASES) + rng.sample(list(concept_prompts), n_prompts)
-            + rng.sample(list(general_lines), n_general))
+def tokenization_cases(seed: int = 1, n_prompts: int = 200) -> list:
+    """EDGE_CASES and `n_prompts` of the latest concept corpus's prompts (about 2 s to generate)."""
+    train, test = concepts.generate(seed, version=concepts.CORPUS_VERSIONS[-1])
+    return list(EDGE_CASES) + random.Random(seed).sample([e.prompt for e in train + test], n_prompts)

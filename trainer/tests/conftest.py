@@ -20,6 +20,13 @@ torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
+def default_golden():
+    """The committed default bundle's PyTorch reference (golden.py), computed once for the session."""
+    from seer_trainer.golden import golden_of_bundle
+    return golden_of_bundle(REPO / "models/default")
+
+
+@pytest.fixture(scope="session")
 def corpus():
     train, _ = concepts.generate(0)
     return [e.prompt for e in train[::40]] + [e.response for e in train[::97]]

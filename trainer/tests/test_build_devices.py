@@ -10,7 +10,7 @@ from seer_trainer.build import build_default, resolve_device
 from seer_trainer.cli import main
 from seer_trainer.config import ModelConfig
 from seer_trainer.errors import SeerInputError
-from seer_trainer.export import unpack_float32
+from seer_trainer.golden import golden_of_bundle, unpack_float32
 from seer_trainer.general_text import WORDNET_DIR, read_wordnet, write_wordnet_subset
 from seer_trainer.model import SeerLlama
 
@@ -64,10 +64,10 @@ def test_float16_build_trained_then_exported_from_its_checkpoints(tmp_path):
     base_weights = torch.load(base / "model.pt", map_location="cpu")
     assert base_weights.keys() == finished["pretrain"]["model"].keys()
     assert all(torch.equal(base_weights[k], v) for k, v in finished["pretrain"]["model"].items())
-    # golden.json was computed with exactly the stored (rounded) weights
+    # model.onnx holds exactly the stored (rounded) weights: its PyTorch reference is what model.pt computes
     model = SeerLlama(ModelConfig(**config["model"]))
     model.load_state_dict(weights)
-    golden = json.loads((out / "golden.json").read_text())
+    golden = golden_of_bundle(out)
     ids = torch.tensor([golden["inputs"][0]["input_ids"]])
     with torch.no_grad():
         logits = model(ids, torch.ones_like(ids)).logits[0, -1]

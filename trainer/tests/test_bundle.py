@@ -1,5 +1,6 @@
 """The committed bundles (models/default, models/baseline) against docs/bundle-format.md (format 2) and each other:
-the explain graph run by onnxruntime-node reproduces golden.json, which the bundled PyTorch weights reproduce."""
+the explain graph run by onnxruntime-node reproduces the PyTorch reference (golden.py: SeerLlama with the graph's
+weights), whose weights are exactly the build's model.pt where one was written."""
 import hashlib
 import json
 
@@ -8,9 +9,12 @@ import pytest
 import torch
 
 from conftest import REPO
-from seer_trainer.calibrate_cli import load_bundle_model
-from seer_trainer.export import unpack_float32
+from seer_trainer.bundle_model import model_config, seer_llama_weights
+from seer_trainer.calibrate import bank_prototypes
+from seer_trainer.calibrate_cli import load_weights
+from seer_trainer.golden import unpack_float32
 from seer_trainer.onnx_graph import INPUTS, OUTPUTS
+from seer_trainer.tokenization_cases import tokenization_cases
 from seer_trainer.tokenizer import ByteLevelBPE
 from test_onnx_graph import _run, needs_ort
 from test_tokenizer import hf_encode
@@ -37,8 +41,9 @@ def test_manifest_bank_and_onnx_agree(bundle):
     bank = load(bundle, m["banks"][m["defaultBank"]])
     assert bank["modelSha256"] == m["modelSha256"] and bank["concepts"] == m["concepts"]
     assert len(bank["layers"]) == a["numLayers"] + 1
-    for layer in bank["layers"]:
-        protos = torch.tensor(layer["prototypes"])
+    assert bank["formatVersion"] == 2  # prototypes packed
+    for l in range(len(bank["layers"])):
+        protos = bank_prototypes(bank, l)
         assert protos.shape == (len(m["concepts"]), a["hiddenSize"])
         assert torch.allclose(protos.norm(dim=1), torch.ones(len(m["concepts"])), atol=1e-5)
     g = onnx.load(str(bundle / "model.onnx"))
@@ -50,25 +55,22 @@ def test_manifest_bank_and_onnx_agree(bundle):
     assert (bundle / "model.onnx").stat().st_size < 50e6 and not (bundle / "model.onnx.data").exists()
 
 
-GOLDEN = REPO / "models/default"  # the baseline twin has no golden.json (its graph is written by the same code)
+GOLDEN = REPO / "models/default"  # the baseline twin's graph is written by the same code
 
 
 @pytest.mark.skipif(not (GOLDEN / "model.pt").exists(), reason="model.pt (the PyTorch twin) is not committed: "
-                    "`npm run build:model` writes it; golden.json holds what it computed")
-def test_golden_reproduces_with_the_bundled_weights():
-    m, model, tok = load_bundle_model(GOLDEN)
-    gold = load(GOLDEN, "golden.json")
-    for inp, hs, last in zip(gold["inputs"], gold["hidden_states"], gold["last_logits"]):
-        assert inp["input_ids"] == [tok.bos_id] + tok.encode(inp["templated"])
-        with torch.no_grad():
-            out = model(torch.tensor([inp["input_ids"]]))
-        assert (unpack_float32(hs) - torch.stack(out.hidden_states)[:, 0]).abs().max() < 1e-4  # the engine's tolerance
-        assert (unpack_float32(last) - out.logits[0, -1]).abs().max() < 1e-4
+                    "`npm run build:model` writes it")
+def test_the_graph_holds_exactly_the_weights_of_model_pt():
+    m = load(GOLDEN, "seer.json")
+    pt = load_weights(GOLDEN / "model.pt")
+    onnx_weights = seer_llama_weights(GOLDEN, model_config(m))
+    assert pt.keys() == onnx_weights.keys()
+    assert all(torch.equal(pt[k].float(), v) for k, v in onnx_weights.items())
 
 
 @needs_ort
-def test_the_explain_graph_reproduces_golden(tmp_path):
-    m, gold = load(GOLDEN, "seer.json"), load(GOLDEN, "golden.json")
+def test_the_explain_graph_reproduces_golden(tmp_path, default_golden):
+    m, gold = load(GOLDEN, "seer.json"), default_golden
     model = tmp_path / "bundle" / "model.onnx"  # _run writes its feeds beside the model's folder: not in the tree
     model.parent.mkdir()
     model.symlink_to(GOLDEN / "model.onnx")
@@ -83,13 +85,11 @@ def test_the_explain_graph_reproduces_golden(tmp_path):
         assert (out["last_logits"][0] - unpack_float32(last)).abs().max() < 1e-4
 
 
-def test_golden_tokenization_matches_python_and_huggingface():
-    bundle = BUNDLES[0]
-    cases = load(bundle, "golden.json")["tokenization"]
-    assert len(cases) >= 200 and any("😀" in c["text"] for c in cases)
-    tok = ByteLevelBPE.load(bundle / "tokenizer.json")
-    assert [tok.encode(c["text"]) for c in cases] == [c["ids"] for c in cases]
-    assert hf_encode(bundle / "tokenizer.json", [c["text"] for c in cases]) == [c["ids"] for c in cases]
+def test_the_tokenization_cases_match_python_and_huggingface():
+    cases = tokenization_cases()
+    assert len(cases) >= 200 and any("😀" in c for c in cases)
+    tok = ByteLevelBPE.load(BUNDLES[0] / "tokenizer.json")
+    assert [tok.encode(c) for c in cases] == hf_encode(BUNDLES[0] / "tokenizer.json", cases)
 
 
 def test_seer_beats_its_baseline_twin_at_the_target_layer():

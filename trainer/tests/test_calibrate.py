@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seer_trainer.calibrate import build_bank, held_out_mask, layer_stats, mulberry32, nearest_rank, prototypes, seed_for
+from seer_trainer.calibrate import bank_prototypes, build_bank, held_out_mask, layer_stats, mulberry32, nearest_rank, prototypes, seed_for
 from seer_trainer.calibrate_cli import load_weights
 from seer_trainer.errors import SeerInputError
 
@@ -85,7 +85,9 @@ def test_bank_layout_and_unknown_safety():
     assert bank["numLayers"] == 1 and bank["hiddenSize"] == 8 and len(bank["layers"]) == 2
     assert bank["safeConcepts"] is None
     assert [l["stats"]["counts"] for l in bank["layers"]] == [[4, 3, 4]] * 2  # held-out rows only measure the bank
-    assert all(abs(sum(x * x for x in p) - 1) < 1e-5 for l in bank["layers"] for p in l["prototypes"])
+    assert bank["formatVersion"] == 2 and all(isinstance(l["prototypes"], dict) for l in bank["layers"])  # packed
+    norms = torch.stack([bank_prototypes(bank, l).norm(dim=1) for l in range(2)])
+    assert norms.shape == (2, 3) and torch.allclose(norms, torch.ones(2, 3), atol=1e-5)
 
 
 class Payload:

@@ -1,5 +1,5 @@
 """The default/baseline bundles' export: SeerLlama as a Hugging Face Llama (seer_llama_as_hf), its format-2
-explain graph run by onnxruntime-node against SeerLlama itself, the manifest, golden.json."""
+explain graph run by onnxruntime-node against SeerLlama itself, the manifest, the PyTorch reference (golden.py)."""
 import hashlib
 import json
 
@@ -9,7 +9,8 @@ import torch
 
 from conftest import TINY
 from seer_trainer.config import ModelConfig
-from seer_trainer.export import GOLDEN_PROMPTS, golden, manifest, seer_llama_as_hf, unpack_float32, write_seer_llama_graph
+from seer_trainer.export import manifest, seer_llama_as_hf, write_seer_llama_graph
+from seer_trainer.golden import GOLDEN_PROMPTS, golden, unpack_float32
 from seer_trainer.hf_model import HFDecoder
 from seer_trainer.lora import apply_lora
 from seer_trainer.model import SeerLlama

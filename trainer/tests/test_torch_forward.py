@@ -1,7 +1,7 @@
 """The torch provider's Python side (torch_forward.py): a bundle's model.onnx weights loaded into hf_model.HFDecoder
 and served over the framed stdin/stdout protocol, against the independent PyTorch reference (load_hf_decoder on the
 Hugging Face checkpoint the graph was written from) for every family of hf_fixtures, and against the committed
-default bundle's golden.json."""
+default bundle's PyTorch reference (golden.py: the trainer's SeerLlama with the same weights)."""
 import hashlib
 import io
 import json
@@ -21,7 +21,7 @@ import hf_fixtures  # noqa: E402
 from seer_trainer import onnx_graph  # noqa: E402
 from seer_trainer.cli import main  # noqa: E402
 from seer_trainer.errors import SeerInputError  # noqa: E402
-from seer_trainer.export import unpack_float32  # noqa: E402
+from seer_trainer.golden import unpack_float32  # noqa: E402
 from seer_trainer.hf_families import load_decoder_config  # noqa: E402
 from seer_trainer.hf_model import load_hf_decoder  # noqa: E402
 from seer_trainer.onnx_graph import DATA_FILE, DECODER_METADATA, write_explain_graph  # noqa: E402
@@ -249,9 +249,8 @@ def _without_decoder_metadata(bundle: Path, out: Path) -> Path:
     return out
 
 
-@pytest.mark.skipif(not (DEFAULT / "golden.json").exists(), reason="the default bundle is not committed")
 @pytest.mark.parametrize("metadata", [True, False])
-def test_the_default_seer_llama_bundle_reproduces_golden_with_or_without_metadata(metadata, tmp_path):
+def test_the_default_seer_llama_bundle_reproduces_golden_with_or_without_metadata(metadata, tmp_path, default_golden):
     bundle = DEFAULT if metadata else _without_decoder_metadata(DEFAULT, tmp_path / "old")
     m = _manifest(bundle)
     assert m["architecture"]["type"] == "seer-llama"
@@ -261,7 +260,7 @@ def test_the_default_seer_llama_bundle_reproduces_golden_with_or_without_metadat
     c = model.config
     assert (c.family, c.num_layers, c.hidden_size, c.num_heads, c.num_kv_heads, c.vocab_size, c.tie_word_embeddings) == \
         ("llama", a["numLayers"], a["hiddenSize"], a["numHeads"], a["numHeads"], a["vocabSize"], True)
-    gold = json.loads((bundle / "golden.json").read_text())
+    gold = default_golden  # SeerLlama's forward with the graph's weights: the trainer's other PyTorch implementation
     layers = torch.arange(c.num_layers + 1)
     for inp, hs, last in zip(gold["inputs"], gold["hidden_states"], gold["last_logits"]):
         ids = torch.tensor([inp["input_ids"]])

@@ -1,4 +1,5 @@
-// banks/<name>.json, format version 1: per-layer, per-concept prototypes and calibration statistics.
+// banks/<name>.json: per-layer, per-concept prototypes and calibration statistics. Format version 2 stores each
+// layer's prototypes packed (float32, base64: packedFloats.ts), version 1 (still read) as arrays of decimals.
 // parseBank validates a bank against the bundle's manifest (same model, layers, hidden size);
 // writeBankAtomic is how banks are written (by calibration).
 import type { BankInfo, LayerStats, Pooling } from '../../../common/protocol';
@@ -6,10 +7,13 @@ import { SeerError } from '../errors';
 import { writeFileAtomic } from '../fsAtomic';
 import { LIMITS } from '../limits';
 import { JsonChecker, type Json } from './jsonCheck';
+import { packFloats } from './packedFloats';
 import type { Manifest } from './manifest';
 
 export const BANK_FORMAT = 'seer-concept-bank';
-export const BANK_FORMAT_VERSION = 1;
+export const BANK_FORMAT_VERSION = 2;
+/** The versions read: 1 wrote prototypes as decimal arrays (17 digits from the engine: a third more than packed). */
+const READ_VERSIONS = [1, 2];
 
 export interface BankLayer {
   layer: number;
@@ -50,7 +54,8 @@ export function parseBank(json: Json, file: string, manifest: Manifest): Concept
   });
   const root = c.object(json, '');
   if (root.format !== BANK_FORMAT) c.fail('format', `must be "${BANK_FORMAT}", got ${JSON.stringify(root.format)}`);
-  if (root.formatVersion !== BANK_FORMAT_VERSION) c.fail('formatVersion', `must be ${BANK_FORMAT_VERSION}, got ${JSON.stringify(root.formatVersion)}`);
+  if (!READ_VERSIONS.includes(root.formatVersion as number)) c.fail('formatVersion', `must be ${READ_VERSIONS.join(' or ')}, got ${JSON.stringify(root.formatVersion)}`);
+  const packed = root.formatVersion === 2;
 
   const modelSha256 = c.string(root, 'modelSha256', '');
   const { numLayers: wantLayers, hiddenSize: wantHidden } = manifest.architecture;
@@ -94,7 +99,8 @@ export function parseBank(json: Json, file: string, manifest: Manifest): Concept
     const p = `layers[${i}]`;
     const layer = c.object(l, p);
     if (layer.layer !== i) c.fail(`${p}.layer`, `must be ${i} (layers are listed 0..${numLayers} in order), got ${JSON.stringify(layer.layer)}`);
-    const prototypes = c.array(layer.prototypes, `${p}.prototypes`, k).map((v, j) => unitVector(c, v, `${p}.prototypes[${j}]`, hiddenSize, concepts[j]));
+    const prototypes = packed ? packedPrototypes(c, layer.prototypes, `${p}.prototypes`, hiddenSize, concepts)
+      : c.array(layer.prototypes, `${p}.prototypes`, k).map((v, j) => unitLength(c, c.vector(v, `${p}.prototypes[${j}]`, hiddenSize, `concept "${concepts[j]}"`), `${p}.prototypes[${j}]`, concepts[j]));
     const s = c.object(layer.stats, `${p}.stats`);
     const sp = `${p}.stats`;
     const stats: LayerStats = {
@@ -128,9 +134,14 @@ export function parseBank(json: Json, file: string, manifest: Manifest): Concept
 /** How far a prototype's length may be from 1: rounding to 7 digits (the trainer) moves it by about 1e-7. */
 const UNIT_LENGTH_TOLERANCE = 1e-3;
 
-/** A prototype: finite as float32 and unit length (the renormalised mean, docs/bundle-format.md), so cosines stay finite. */
-function unitVector(c: JsonChecker, v: Json, path: string, hiddenSize: number, concept: string): Float32Array {
-  const vector = c.vector(v, path, hiddenSize, `concept "${concept}"`);
+/** Format 2's layer prototypes: concepts × hiddenSize float32 values, one unit-length row per concept. */
+function packedPrototypes(c: JsonChecker, v: Json, path: string, hiddenSize: number, concepts: string[]): Float32Array[] {
+  const values = c.packed(v, path, concepts.length * hiddenSize, ['float32-le-base64']);
+  return concepts.map((concept, j) => unitLength(c, values.slice(j * hiddenSize, (j + 1) * hiddenSize), `${path}[${j}]`, concept));
+}
+
+/** A prototype, finite as float32, is unit length (the renormalised mean, docs/bundle-format.md), so cosines stay finite. */
+function unitLength(c: JsonChecker, vector: Float32Array, path: string, concept: string): Float32Array {
   let sq = 0;
   for (const x of vector) sq += x * x;
   const length = Math.sqrt(sq);
@@ -138,7 +149,7 @@ function unitVector(c: JsonChecker, v: Json, path: string, hiddenSize: number, c
   return vector;
 }
 
-/** The bank as written to disk (format version 1). */
+/** The bank as written to disk (format version 2). */
 export function bankToJson(bank: ConceptBank): Json {
   return {
     format: BANK_FORMAT,
@@ -153,7 +164,7 @@ export function bankToJson(bank: ConceptBank): Json {
     source: bank.source,
     layers: bank.layers.map(({ layer, prototypes, stats: { layer: _omit, ...stats } }) => ({
       layer,
-      prototypes: prototypes.map((p) => Array.from(p)),
+      prototypes: packFloats(prototypes, 'float32-le-base64'),
       stats,
     })),
   };

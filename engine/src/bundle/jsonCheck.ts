@@ -3,6 +3,7 @@
 // manifest and bank schemas (the bundle format's single source of truth in code).
 import type { EngineErrorCode } from '../../../common/errorCodes';
 import { type Fix, SeerError } from '../errors';
+import { PACKED_ENCODINGS, type PackedEncoding, unpackFloats } from './packedFloats';
 
 export type Json = unknown;
 
@@ -186,6 +187,26 @@ export class JsonChecker {
       if (!Number.isFinite(x)) this.fail(`${path}[${i}]`, `${label ? `(${label}) ` : ''}is ${numbers[i]}, outside the float32 range (±3.4e38)`);
     });
     return vector;
+  }
+
+  /**
+   * Packed floats ({"encoding", "data"}, packedFloats.ts): exactly `count` values in one of `encodings`, each finite;
+   * `label` says whose. Returned as float32.
+   */
+  packed(v: Json, path: string, count: number, encodings: readonly PackedEncoding[], label?: string): Float32Array {
+    const obj = this.object(v, path);
+    const encoding = this.oneOf(obj, 'encoding', path, encodings);
+    const data = this.string(obj, 'data', path);
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data)) this.fail(`${path}.data`, 'must be base64');
+    const bytes = Buffer.from(data, 'base64');
+    const width = PACKED_ENCODINGS[encoding];
+    const type = encoding.split('-')[0];
+    if (bytes.length !== count * width) this.fail(`${path}.data`, `must hold ${count} ${type} values (${count * width} bytes), holds ${bytes.length} bytes`);
+    const values = unpackFloats(bytes, encoding);
+    values.forEach((x, i) => {
+      if (!Number.isFinite(x)) this.fail(`${path}.data`, `${label ? `(${label}) ` : ''}value ${i} is ${x}, not a finite number`);
+    });
+    return values;
   }
 
   /** A name used as a key (a bank name): not empty, and not a property every object has. */

@@ -19,7 +19,7 @@ export interface Manifest {
   name: string;
   description: string;
   architecture: Architecture;
-  files: { model: string; tokenizer: string; golden?: string };
+  files: { model: string; tokenizer: string };
   onnx: OnnxEntry;
   targetLayers: number[];
   representation: Pooling;
@@ -97,7 +97,6 @@ export function parseManifest(json: Json, file: string): Manifest {
   const files = {
     model: c.string(f, 'model', 'files', { nonEmpty: true }),
     tokenizer: c.string(f, 'tokenizer', 'files', { nonEmpty: true }),
-    golden: f.golden === undefined ? undefined : c.string(f, 'golden', 'files', { nonEmpty: true }),
   };
 
   const onnx = parseOnnxEntry(c, root.onnx, architecture);

@@ -69,7 +69,7 @@ export class BundleTokenizer {
     [this.prefix, this.suffix] = manifest.promptTemplate.split(PROMPT_PLACEHOLDER);
   }
 
-  /** Token ids of raw text, no template and no special tokens (what golden.json's tokenization holds). */
+  /** Token ids of raw text, no template and no special tokens (what the PyTorch reference's tokenization holds). */
   encodeRaw(text: string): number[] {
     return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
   }
