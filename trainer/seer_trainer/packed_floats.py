@@ -1,6 +1,6 @@
 """Vectors in JSON files as {"encoding": "float32-le-base64", "data": base64 of little-endian float32}: a bank's
 prototypes (bank format 2) and the PyTorch reference's tensors (golden.py). The engine reads and writes the same
-form (engine/src/bundle/packedFloats.ts, which also has float16 for concept maps). Exact, and a third of the bytes
+form (engine/src/bundle/packedFloats.ts, which also has float16 for concept maps). Exact, and under half the bytes
 of decimal text."""
 import base64
 
