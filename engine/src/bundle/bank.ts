@@ -12,7 +12,7 @@ import type { Manifest } from './manifest';
 
 export const BANK_FORMAT = 'seer-concept-bank';
 export const BANK_FORMAT_VERSION = 2;
-/** The versions read: 1 wrote prototypes as decimal arrays (17 digits from the engine: a third more than packed). */
+/** The versions read: 1 wrote prototypes as decimal arrays (the engine's 17 digits: four times the bytes of packed). */
 const READ_VERSIONS = [1, 2];
 
 export interface BankLayer {

@@ -189,11 +189,8 @@ export class JsonChecker {
     return vector;
   }
 
-  /**
-   * Packed floats ({"encoding", "data"}, packedFloats.ts): exactly `count` values in one of `encodings`, each finite;
-   * `label` says whose. Returned as float32.
-   */
-  packed(v: Json, path: string, count: number, encodings: readonly PackedEncoding[], label?: string): Float32Array {
+  /** Packed floats ({"encoding", "data"}, packedFloats.ts): exactly `count` values in one of `encodings`, each finite; as float32. */
+  packed(v: Json, path: string, count: number, encodings: readonly PackedEncoding[]): Float32Array {
     const obj = this.object(v, path);
     const encoding = this.oneOf(obj, 'encoding', path, encodings);
     const data = this.string(obj, 'data', path);
@@ -204,7 +201,7 @@ export class JsonChecker {
     if (bytes.length !== count * width) this.fail(`${path}.data`, `must hold ${count} ${type} values (${count * width} bytes), holds ${bytes.length} bytes`);
     const values = unpackFloats(bytes, encoding);
     values.forEach((x, i) => {
-      if (!Number.isFinite(x)) this.fail(`${path}.data`, `${label ? `(${label}) ` : ''}value ${i} is ${x}, not a finite number`);
+      if (!Number.isFinite(x)) this.fail(`${path}.data`, `value ${i} is ${x}, not a finite number`);
     });
     return values;
   }
