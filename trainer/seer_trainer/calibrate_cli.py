@@ -1,44 +1,23 @@
 """`calibrate`: a concept bank for an existing bundle from a labelled dataset; registers it in seer.json."""
 import json
-import pickle
 from collections import Counter
 from pathlib import Path
 
 import torch
 
-from .bundle_model import model_config
+from .bundle_model import load_seer_llama
 from .calibrate import build_bank, held_out_mask, representations
 from .datasets import load_labelled
 from .errors import SeerInputError
 from .io_utils import write_json_atomic, write_text_atomic
-from .model import SeerLlama
-from .tokenizer import ByteLevelBPE
-
-
-def load_weights(path):
-    """A bundle's model.pt as tensors only: weights_only refuses pickled code (a bundle is untrusted input)."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise SeerInputError(f"{path} holds more than tensors ({str(err).splitlines()[0][:200]}); refusing to unpickle it. "
-                             "Re-export the weights as a plain state_dict (torch.save(model.state_dict(), path)).")
 
 
 def load_bundle_model(bundle: Path):
-    """The bundle's PyTorch twin (model.pt, written next to model.onnx by the trainer) and tokenizer."""
-    try:
-        manifest = json.loads((bundle / "seer.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    """seer.json, SeerLlama with the weights of the bundle's model.onnx (bundle_model: so a fresh checkout, which
+    has no model.pt, calibrates too), and the tokenizer."""
+    if not (bundle / "seer.json").is_file():
         raise SeerInputError(f"{bundle}/seer.json not found; --bundle must be a SEER bundle folder (e.g. models/default).")
-    weights = bundle / manifest["files"].get("weights", "model.pt")
-    if not weights.exists():
-        raise SeerInputError(f"{weights} not found: calibrating in Python needs the PyTorch weights the trainer writes; "
-                             "use the engine's calibrate (seer calibrate) for bundles without them.")
-    cfg = model_config(manifest)
-    model = SeerLlama(cfg)
-    model.load_state_dict(load_weights(weights))
-    model.eval()
-    return manifest, model, ByteLevelBPE.load(bundle / manifest["files"]["tokenizer"])
+    return load_seer_llama(bundle)
 
 
 def run_calibrate(a, log=print):

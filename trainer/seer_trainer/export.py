@@ -72,7 +72,7 @@ def manifest(name, description, model_cfg, target_layers, template, add_bos, log
             "normEps": model_cfg.norm_eps, "tiedEmbeddings": model_cfg.tied_embeddings,
         },
         "files": {"model": "model.onnx", "tokenizer": "tokenizer.json",
-                  "weights": "model.pt"},  # PyTorch twin of model.onnx, for the trainer's calibrate
+                  "weights": "model.pt"},  # PyTorch twin of model.onnx (users' own PyTorch work; the trainer reads the graph)
         "onnx": onnx_manifest_entry(graph, weights_dtype),
         "targetLayers": list(target_layers),
         "representation": representation,

@@ -5,15 +5,14 @@ import pytest
 
 from conftest import TINY
 from seer_trainer.cli import main
-from seer_trainer.export import manifest, save_weights, write_manifest, write_seer_llama_graph
+from seer_trainer.export import manifest, write_manifest, write_seer_llama_graph
 
 
 @pytest.fixture
 def bundle(tiny_model, tok, tmp_path):
     d = tmp_path / "bundle"
     d.mkdir()
-    graph = write_seer_llama_graph(tiny_model, d, log=lambda *_: None)
-    save_weights(tiny_model, d / "model.pt")
+    graph = write_seer_llama_graph(tiny_model, d, log=lambda *_: None)  # no model.pt: calibrate reads the graph's weights
     tok.save(d / "tokenizer.json")
     write_manifest(d, manifest("t", "tiny", TINY, [1], "User: {prompt}\nAssistant:", True, 10, ["a", "b"], ["b"], graph, {}))
     return d
