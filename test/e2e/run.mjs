@@ -506,9 +506,17 @@ async function torchStep(page, editorLine) {
     await page.keyboard.press('Escape'); // a menu or quick input left open would cover the editor (seen on CI)
     if (!(await editorLine.click({ button: 'right', timeout: 5_000 }).then(() => true, () => false))) return false;
     const item = page.locator('.monaco-menu .action-item', { hasText: 'Explain with SEER' }).first();
-    if (!(await item.click({ timeout: 5_000 }).then(() => true, () => false))) return false;
-    // The menu runs an item when it closes; a click the moment it opened can be ignored, leaving it open and
-    // nothing run (seen on CI and on a loaded machine here): then it is opened and clicked again.
+    if (!(await item.waitFor({ timeout: 5_000 }).then(() => true, () => false))) return false;
+    // The menu can ignore a click that comes the moment it opened, staying open with nothing run (seen on CI, and
+    // here under load, again and again after the compare step): the click comes a moment later, and should the
+    // menu still be open, the item is chosen with the keyboard, as a user would (Down to it, Enter).
+    await page.waitForTimeout(500);
+    await item.click({ timeout: 5_000 }).catch(() => undefined);
+    if (await item.waitFor({ state: 'hidden', timeout: 2_000 }).then(() => true, () => false)) return true;
+    const focused = page.locator('.monaco-menu .action-item.focused', { hasText: 'Explain with SEER' });
+    for (let i = 0; i < 12 && (await focused.count()) === 0; i++) await page.keyboard.press('ArrowDown');
+    if ((await focused.count()) === 0) return false;
+    await page.keyboard.press('Enter');
     return item.waitFor({ state: 'hidden', timeout: 2_000 }).then(() => true, () => false);
   }, 30_000);
   const torchFootnote = async () => {
@@ -542,6 +550,7 @@ async function torchStep(page, editorLine) {
     // The context menu first, as a user does; should it not open (focus, an overlay), the keybinding on the editor line.
     const viaMenu = await explainLine().then(() => true, (e) => (log(`torch step attempt ${attempt}: ${e.message}`), false));
     if (!viaMenu) {
+      await page.keyboard.press('Escape'); // a menu left open would take the click
       await editorLine.click({ timeout: 10_000 });
       await page.keyboard.press('Control+Alt+E');
     }
