@@ -490,6 +490,38 @@ async function compareStep(page, a, b) {
   log(`compare view: sides ${JSON.stringify(sides.map((t) => t.replace(/\s+/g, ' ').slice(0, 60)))}, ${curves} curves, ${cells} heatmap cells, word diff +${diff.ins}/-${diff.del}`);
 }
 
+/**
+ * Opens `target`'s context menu and runs its `label` item, as a user does. Resolves to the time the item was chosen,
+ * or 0 when the menu did not offer it (the extension's contributions not registered yet) or did not run it.
+ * VS Code's menu can ignore a click that comes the moment it opened, staying open with the item highlighted and
+ * nothing run (CI, 2026-11-29, at both menu steps): the click comes half a second after the menu shows, and should
+ * the menu stay open the item is chosen with the keyboard (Down to it, Enter).
+ */
+async function runContextMenuItem(page, target, label) {
+  // A menu or quick input left open would cover the target (seen on CI); Escape only then, since in the editor it
+  // would also drop the selection.
+  const open = page.locator('.monaco-menu:visible, .quick-input-widget:visible');
+  if ((await open.count()) > 0) await page.keyboard.press('Escape');
+  if (!(await target.click({ button: 'right', timeout: 5_000 }).then(() => true, () => false))) return 0;
+  const item = page.locator('.monaco-menu .action-item', { hasText: label }).first();
+  const closed = () => item.waitFor({ state: 'hidden', timeout: 2_000 }).then(() => true, () => false);
+  if (!(await item.waitFor({ timeout: 5_000 }).then(() => true, () => false))) {
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(1000);
+    return 0;
+  }
+  await page.waitForTimeout(500);
+  let chosen = Date.now();
+  await item.click({ timeout: 5_000 }).catch(() => undefined);
+  if (await closed()) return chosen;
+  const focused = page.locator('.monaco-menu .action-item.focused', { hasText: label });
+  for (let i = 0; i < 12 && (await focused.count()) === 0; i++) await page.keyboard.press('ArrowDown');
+  if ((await focused.count()) === 0) return 0;
+  chosen = Date.now();
+  await page.keyboard.press('Enter');
+  return (await closed()) ? chosen : 0;
+}
+
 /** seer.executionProvider "torch", set as a user sets it for a project: the next explain reloads the engine on the torch provider
  * (Debian's CPU PyTorch here, the extension's default Python), and the panel's footnote, the status bar and the
  * Model view say what it ran on; then back to auto. */
@@ -502,23 +534,7 @@ async function torchStep(page, editorLine) {
   // From the editor's context menu, as a user does (the keyboard focus may still be in the panel after the compare
   // step). The workbench reads the settings file when its watcher fires (seconds on a loaded machine): until the
   // extension has the new setting an explain still runs on the old engine, so it is asked again, at most 8 times.
-  const explainLine = () => poll('"Explain with SEER" from the editor context menu', async () => {
-    await page.keyboard.press('Escape'); // a menu or quick input left open would cover the editor (seen on CI)
-    if (!(await editorLine.click({ button: 'right', timeout: 5_000 }).then(() => true, () => false))) return false;
-    const item = page.locator('.monaco-menu .action-item', { hasText: 'Explain with SEER' }).first();
-    if (!(await item.waitFor({ timeout: 5_000 }).then(() => true, () => false))) return false;
-    // The menu can ignore a click that comes the moment it opened, staying open with nothing run (seen on CI, and
-    // here under load, again and again after the compare step): the click comes a moment later, and should the
-    // menu still be open, the item is chosen with the keyboard, as a user would (Down to it, Enter).
-    await page.waitForTimeout(500);
-    await item.click({ timeout: 5_000 }).catch(() => undefined);
-    if (await item.waitFor({ state: 'hidden', timeout: 2_000 }).then(() => true, () => false)) return true;
-    const focused = page.locator('.monaco-menu .action-item.focused', { hasText: 'Explain with SEER' });
-    for (let i = 0; i < 12 && (await focused.count()) === 0; i++) await page.keyboard.press('ArrowDown');
-    if ((await focused.count()) === 0) return false;
-    await page.keyboard.press('Enter');
-    return item.waitFor({ state: 'hidden', timeout: 2_000 }).then(() => true, () => false);
-  }, 30_000);
+  const explainLine = () => poll('"Explain with SEER" from the editor context menu', () => runContextMenuItem(page, editorLine, 'Explain with SEER'), 30_000);
   const torchFootnote = async () => {
     for (const f of page.frames()) {
       const t = await f.locator('.footnote').first().textContent({ timeout: 500 }).catch(() => undefined);
@@ -679,18 +695,8 @@ try {
 
   log('right-click → Explain with SEER');
   // Extension menu items appear only once the workbench has registered the extension's
-  // contributions, a few seconds after the editor shows: reopen the menu until the item is there.
-  const item = page.locator('.monaco-menu .action-item', { hasText: 'Explain with SEER' });
-  await poll('"Explain with SEER" in the editor context menu', async () => {
-    await firstLine.click({ button: 'right' });
-    await page.locator('.monaco-menu .action-item').first().waitFor({ timeout: 5_000 });
-    if ((await item.count()) > 0) return true;
-    await page.keyboard.press('Escape');
-    await page.waitForTimeout(1000);
-    return false;
-  }, 60_000);
-  const t0 = Date.now();
-  await item.first().click();
+  // contributions, a few seconds after the editor shows: the menu is reopened until the item is there.
+  const t0 = await poll('"Explain with SEER" in the editor context menu', () => runContextMenuItem(page, firstLine, 'Explain with SEER'), 60_000);
 
   const panelFrame = await poll('the SEER panel to render its charts', async () => {
     for (const f of page.frames()) {
