@@ -215,25 +215,32 @@ export class BundleTokenizer {
 const WORD_MEMORY = { maxChars: 64, maxWords: 50_000 };
 
 /**
- * Keeps the library's ByteLevel pre-tokenizer's answer per word where it is given one word at a time (behind a
- * Split, use_regex false: Llama 3, Qwen). It maps a word's bytes to characters element by element, the biggest
- * part of the library's encode on long prompts, and prompts repeat their words. Its answer depends on the word
- * alone; a copy is handed out, so the library may change what it gets.
+ * Keeps the library's ByteLevel pre-tokenizer's answer per word. It maps a word's bytes to characters element by
+ * element, the biggest part of the library's encode on long prompts, and prompts repeat their words. Given one word
+ * at a time (behind a Split, use_regex false: Llama 3, Qwen) the answer is remembered as it is; given the whole text
+ * (use_regex true: GPT-2's layout, this project's own bundles) the text is first cut as the library cuts it (the
+ * prefix space, then its pattern) and each piece is remembered. An answer depends on the word alone; a copy is
+ * handed out, so the library may change what it gets.
  */
 function rememberByteLevelWords(preTokenizer: PreTokenizer | null): void {
   if (preTokenizer instanceof SequencePreTokenizer) preTokenizer.tokenizers.forEach(rememberByteLevelWords);
-  if (!(preTokenizer instanceof ByteLevelPreTokenizer) || preTokenizer.use_regex) return;
-  const byteLevel = preTokenizer.pre_tokenize_text.bind(preTokenizer);
-  const words = new Map<string, string[]>();
-  preTokenizer.pre_tokenize_text = (word: string, options?: unknown) => {
-    let pieces = words.get(word);
-    if (pieces === undefined) {
-      pieces = byteLevel(word, options);
-      if (word.length > WORD_MEMORY.maxChars) return pieces;
+  if (!(preTokenizer instanceof ByteLevelPreTokenizer)) return;
+  const oneWord = new ByteLevelPreTokenizer({ type: 'ByteLevel', use_regex: false, add_prefix_space: false, trim_offsets: false });
+  const words = new Map<string, string>();
+  const byteLevelWord = (word: string): string => {
+    let piece = words.get(word);
+    if (piece === undefined) {
+      piece = oneWord.pre_tokenize_text(word)[0] ?? '';
+      if (word.length > WORD_MEMORY.maxChars) return piece;
       if (words.size >= WORD_MEMORY.maxWords) words.clear();
-      words.set(word, pieces);
+      words.set(word, piece);
     }
-    return [...pieces];
+    return piece;
+  };
+  const { add_prefix_space: addPrefixSpace, use_regex: useRegex, pattern } = preTokenizer;
+  preTokenizer.pre_tokenize_text = (text: string) => {
+    if (addPrefixSpace && !text.startsWith(' ')) text = ` ${text}`;
+    return (useRegex ? text.match(pattern) ?? [] : [text]).map(byteLevelWord);
   };
 }
 
