@@ -219,8 +219,8 @@ const WORD_MEMORY = { maxChars: 64, maxWords: 50_000 };
  * element, the biggest part of the library's encode on long prompts, and prompts repeat their words. Given one word
  * at a time (behind a Split, use_regex false: Llama 3, Qwen) the answer is remembered as it is; given the whole text
  * (use_regex true: GPT-2's layout, this project's own bundles) the text is first cut as the library cuts it (the
- * prefix space, then its pattern) and each piece is remembered. An answer depends on the word alone; a copy is
- * handed out, so the library may change what it gets.
+ * prefix space, then its pattern) and each piece is remembered. An answer depends on the word alone, and each call
+ * returns a new array, so the library may change what it gets.
  */
 function rememberByteLevelWords(preTokenizer: PreTokenizer | null): void {
   if (preTokenizer instanceof SequencePreTokenizer) preTokenizer.tokenizers.forEach(rememberByteLevelWords);
