@@ -153,7 +153,7 @@ describe('the map file', () => {
       setFloat16(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, 5, true);
       j.vectors.data = bytes.toString('base64');
     });
-    expect(refusal(() => parseConceptMap(json, 'bad.map.json', bank)).message).toMatch(/example 0 is not a unit-length, finite vector/);
+    expect(refusal(() => parseConceptMap(json, 'bad.map.json', bank)).message).toMatch(/vectors\.data.*\(example 0\) must have length 1/);
   });
 
   it('reads a map whose vectors are float32 (as maps written before 2026-11-29 hold them) exactly', async () => {

@@ -100,7 +100,7 @@ export function parseBank(json: Json, file: string, manifest: Manifest): Concept
     const layer = c.object(l, p);
     if (layer.layer !== i) c.fail(`${p}.layer`, `must be ${i} (layers are listed 0..${numLayers} in order), got ${JSON.stringify(layer.layer)}`);
     const prototypes = packed ? packedPrototypes(c, layer.prototypes, `${p}.prototypes`, hiddenSize, concepts)
-      : c.array(layer.prototypes, `${p}.prototypes`, k).map((v, j) => unitLength(c, c.vector(v, `${p}.prototypes[${j}]`, hiddenSize, `concept "${concepts[j]}"`), `${p}.prototypes[${j}]`, concepts[j]));
+      : c.array(layer.prototypes, `${p}.prototypes`, k).map((v, j) => c.unitLength(c.vector(v, `${p}.prototypes[${j}]`, hiddenSize, `concept "${concepts[j]}"`), `${p}.prototypes[${j}]`, `concept "${concepts[j]}"`));
     const s = c.object(layer.stats, `${p}.stats`);
     const sp = `${p}.stats`;
     const stats: LayerStats = {
@@ -131,22 +131,10 @@ export function parseBank(json: Json, file: string, manifest: Manifest): Concept
   };
 }
 
-/** How far a prototype's length may be from 1: rounding to 7 digits (the trainer) moves it by about 1e-7. */
-const UNIT_LENGTH_TOLERANCE = 1e-3;
-
 /** Format 2's layer prototypes: concepts × hiddenSize float32 values, one unit-length row per concept. */
 function packedPrototypes(c: JsonChecker, v: Json, path: string, hiddenSize: number, concepts: string[]): Float32Array[] {
   const values = c.packed(v, path, concepts.length * hiddenSize, ['float32-le-base64']);
-  return concepts.map((concept, j) => unitLength(c, values.slice(j * hiddenSize, (j + 1) * hiddenSize), `${path}[${j}]`, concept));
-}
-
-/** A prototype, finite as float32, is unit length (the renormalised mean, docs/bundle-format.md), so cosines stay finite. */
-function unitLength(c: JsonChecker, vector: Float32Array, path: string, concept: string): Float32Array {
-  let sq = 0;
-  for (const x of vector) sq += x * x;
-  const length = Math.sqrt(sq);
-  if (!(Math.abs(length - 1) <= UNIT_LENGTH_TOLERANCE)) c.fail(path, `(concept "${concept}") must have length 1, has ${length.toPrecision(4)}`);
-  return vector;
+  return concepts.map((concept, j) => c.unitLength(values.slice(j * hiddenSize, (j + 1) * hiddenSize), `${path}[${j}]`, `concept "${concept}"`));
 }
 
 /** The bank as written to disk (format version 2). */

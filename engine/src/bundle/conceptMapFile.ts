@@ -25,8 +25,6 @@ const WRITTEN_ENCODING: PackedEncoding = 'float16-le-base64';
 const READ_ENCODINGS: readonly PackedEncoding[] = ['float16-le-base64', 'float32-le-base64'];
 /** Characters of an example's text kept for its tooltip. */
 export const MAP_TEXT_CHARS = 120;
-/** How far a stored vector's length may be from 1 (they are unit-normalised representations). */
-const UNIT_LENGTH_TOLERANCE = 1e-3;
 
 /** Where a bank's map lives: banks/default.json → banks/default.map.json. */
 export function conceptMapFileFor(bankFile: string): string {
@@ -109,13 +107,7 @@ export function parseConceptMap(json: Json, file: string, bank: ConceptBank): Co
   const points = { concept, x: coordinate('x'), y: coordinate('y'), text };
 
   const values = c.packed(root.vectors, 'vectors', n * hiddenSize, READ_ENCODINGS);
-  const vectors = Array.from({ length: n }, (_, i) => {
-    const v = values.slice(i * hiddenSize, (i + 1) * hiddenSize);
-    let sq = 0;
-    for (const x of v) sq += x * x;
-    if (!(Math.abs(Math.sqrt(sq) - 1) <= UNIT_LENGTH_TOLERANCE)) c.fail(`vectors.data`, `example ${i} is not a unit-length, finite vector`);
-    return v;
-  });
+  const vectors = Array.from({ length: n }, (_, i) => c.unitLength(values.slice(i * hiddenSize, (i + 1) * hiddenSize), 'vectors.data', `example ${i}`));
   return { bank: bank.name, modelSha256: bank.modelSha256, hiddenSize, layer, pooling, concepts, projection, points, vectors };
 }
 

@@ -3,9 +3,13 @@
 // manifest and bank schemas (the bundle format's single source of truth in code).
 import type { EngineErrorCode } from '../../../common/errorCodes';
 import { type Fix, SeerError } from '../errors';
+import { norm } from '../vectors';
 import { PACKED_ENCODINGS, type PackedEncoding, unpackFloats } from './packedFloats';
 
 export type Json = unknown;
+
+/** How far a stored unit vector's length may be from 1 (JsonChecker.unitLength). */
+const UNIT_LENGTH_TOLERANCE = 1e-3;
 
 /** Nesting deeper than any bundle file needs; deeper JSON would overflow the stack of what walks it. */
 export const MAX_JSON_DEPTH = 64;
@@ -186,6 +190,16 @@ export class JsonChecker {
     vector.forEach((x, i) => {
       if (!Number.isFinite(x)) this.fail(`${path}[${i}]`, `${label ? `(${label}) ` : ''}is ${numbers[i]}, outside the float32 range (±3.4e38)`);
     });
+    return vector;
+  }
+
+  /**
+   * A stored unit vector (a bank's prototype, a concept map's example: both renormalised) is unit length, so cosines
+   * with it stay finite. The tolerance is far above what storing moves (7-digit rounding ~1e-7, float16 ~5e-4 at most).
+   */
+  unitLength(vector: Float32Array, path: string, label: string): Float32Array {
+    const length = norm(vector);
+    if (!(Math.abs(length - 1) <= UNIT_LENGTH_TOLERANCE)) this.fail(path, `(${label}) must have length 1, has ${length.toPrecision(4)}`);
     return vector;
   }
 
